@@ -1,0 +1,22 @@
+//! Shared guest library for driverbox drivers.
+//!
+//! It generates the host imports (`types`, `transport`, `log`) once, so every
+//! driver uses the same Rust types for values and errors: a driver's own
+//! `wit_bindgen::generate!` maps these interfaces here with `with:`.
+//! It also holds the helpers every driver needs: a buffered socket,
+//! error constructors, logging and calendar arithmetic.
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "imports",
+});
+
+pub use driverbox::driver::{log as host_log, transport, types};
+
+pub mod error;
+pub mod io;
+pub mod log;
+pub mod time;
+
+pub use error::{client_error, Result};
+pub use types::{Error, ErrorKind, Value};
