@@ -1,1 +1,34 @@
+//! driverbox: database drivers as sandboxed WebAssembly components.
+//!
+//! A [`Runtime`] holds the wasmtime engine and the registry of driver
+//! components (built-in or loaded from files). [`Runtime::connect`] gives a
+//! [`WasmDriver`]: a pool of driver instances, one `Store` per connection,
+//! serving the traits in [`api`].
+//!
+//! ```no_run
+//! # async fn demo() -> driverbox::Result<()> {
+//! use driverbox::{QueryDriver, Runtime, Value};
+//! let rt = Runtime::new()?;
+//! let db = rt.connect("postgres://postgres@127.0.0.1/test").await?;
+//! let rows = db.query("select $1::int + 1 as n", &[Value::Int(41)]).await?;
+//! assert_eq!(rows.rows[0][0], Value::Int(42));
+//! # Ok(()) }
+//! ```
 
+mod bindings;
+
+pub mod api;
+pub mod config;
+pub mod error;
+mod imports;
+pub mod pool;
+mod runtime;
+pub mod sql;
+pub mod value;
+
+pub use api::*;
+pub use config::{ConnectOptions, TlsMode};
+pub use error::{Error, ErrorKind, Result, ServerError};
+pub use pool::{PoolConfig, PoolStatus};
+pub use runtime::{Capability, DriverInfo, Limits, Runtime, RuntimeBuilder};
+pub use value::{Column, Interval, QueryResult, Value};

@@ -1,1 +1,34 @@
+//! Shared helpers for the integration tests: runtimes, server URLs,
+//! test components and throwaway servers.
 
+use std::path::PathBuf;
+
+use driverbox::{Limits, Runtime};
+
+/// The local PostgreSQL 15 every test machine runs (trust auth).
+pub const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable";
+
+/// The misbehaving test driver (tests/guests/hostile).
+pub fn hostile_wasm() -> PathBuf {
+    PathBuf::from(env!("HOSTILE_WASM"))
+}
+
+/// A runtime with the built-in drivers, default limits and a shared cache.
+pub fn runtime() -> Runtime {
+    runtime_with(Limits::default())
+}
+
+/// A runtime with the given limits.
+pub fn runtime_with(limits: Limits) -> Runtime {
+    Runtime::builder()
+        .limits(limits)
+        .cache_dir(Some(cache_dir()))
+        .build()
+        .expect("runtime")
+}
+
+/// The artifact cache the tests share (compiling a component in a debug
+/// host is slow; the cache makes it once per change).
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-cache")
+}

@@ -1,0 +1,15 @@
+//! Builds the built-in driver components and embeds them in the host.
+
+fn main() {
+    for (package, dir, file) in [("driverbox-postgres", "guest/postgres", "postgres.wasm")] {
+        if std::env::var_os("DRIVERBOX_SKIP_GUESTS").is_some() {
+            // Development only: embed nothing; loading the built-in fails clearly.
+            let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join(file);
+            std::fs::write(out, b"").unwrap();
+            continue;
+        }
+        let wasm = build_support::build_guest(package, dir);
+        build_support::stage(&wasm, file);
+    }
+    println!("cargo:rerun-if-env-changed=DRIVERBOX_SKIP_GUESTS");
+}

@@ -1,0 +1,222 @@
+//! The Rust API: `async_trait` traits named after the original driver
+//! interface, all served by [`WasmDriver`] over any loaded component.
+//! One module per WIT interface, with the same name.
+
+pub mod base;
+pub mod column;
+pub mod function;
+pub mod schema;
+pub mod table;
+pub mod traits;
+pub mod view;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use wasmtime::Store;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+use crate::bindings::types::{ConnectConfig, Error as WitError, ErrorKind};
+use crate::config::ConnectOptions;
+use crate::error::{Error, Result};
+use crate::imports::allowlist::AllowList;
+use crate::imports::tls::TlsSettings;
+use crate::imports::transport::Net;
+use crate::pool::{Pool, PoolConfig, PoolStatus};
+use crate::runtime::component::Exports;
+use crate::runtime::instance::CallFuture;
+use crate::runtime::{Capability, DriverInfo, HostState, Instance, LoadedDriver, Runtime};
+
+pub use base::{ConnectionDriver, QueryDriver};
+pub use column::ColumnManagement;
+pub use function::FunctionOperations;
+pub use schema::SchemaIntrospection;
+pub use table::TableOperations;
+pub use traits::{ConnectionPoolDriver, DriverCapabilities, DriverMetadata, HealthCheckDriver, HealthReport};
+pub use view::ViewOperations;
+
+/// Every core SQL capability (DatabaseDriver).
+pub trait DatabaseDriver:
+    ConnectionDriver + QueryDriver + SchemaIntrospection + TableOperations + ColumnManagement + ViewOperations + FunctionOperations
+{
+}
+impl<T> DatabaseDriver for T where
+    T: ConnectionDriver + QueryDriver + SchemaIntrospection + TableOperations + ColumnManagement + ViewOperations + FunctionOperations
+{
+}
+
+/// A database reached through a driver component: a pool of driver
+/// instances for one connection URL. Cheap to clone.
+#[derive(Clone)]
+pub struct WasmDriver {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    driver: Arc<LoadedDriver>,
+    options: ConnectOptions,
+    pool: Pool,
+}
+
+/// Where the sandbox sees a file database's directory.
+const SANDBOX_DIR: &str = "/db";
+
+/// A future that fails with `unsupported` (the driver lacks an interface).
+pub(crate) fn missing<'a, R: Send + 'a>(interface: &'static str) -> CallFuture<'a, R> {
+    Box::pin(async move {
+        Ok(Err(WitError::client(
+            ErrorKind::Unsupported,
+            format!("the driver does not export the `{interface}` interface"),
+        )))
+    })
+}
+
+/// Calls `$func` of the optional interface `$iface` on a pooled connection.
+macro_rules! call_optional {
+    ($driver:expr, $iface:ident, $func:ident ( $($arg:expr),* )) => {
+        $driver.run(stringify!($func), move |e, s| match &e.$iface {
+            Some(i) => Box::pin(async move { i.$func(s, $($arg),*).await }),
+            None => $crate::api::missing(stringify!($iface)),
+        })
+    };
+}
+pub(crate) use call_optional;
+
+/// File databases: the directory to preopen and the path the driver sees.
+fn file_sandbox(options: &ConnectOptions) -> Result<Option<(std::path::PathBuf, String, bool)>> {
+    let Some(path) = &options.path else { return Ok(None) };
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::Config(format!("{}: not a file name", path.display())))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let dir = parent.canonicalize().map_err(|e| {
+        Error::Config(format!("database directory {} cannot be opened: {e}", parent.display()))
+    })?;
+    if !dir.is_dir() {
+        return Err(Error::Config(format!("{} is not a directory", dir.display())));
+    }
+    let read_only = options.param("mode") == Some("ro");
+    Ok(Some((dir, format!("{SANDBOX_DIR}/{name}"), read_only)))
+}
+
+fn wasi_for(sandbox: &Option<(std::path::PathBuf, String, bool)>) -> Result<WasiCtxBuilder> {
+    let mut wasi = WasiCtxBuilder::new();
+    if let Some((dir, _, read_only)) = sandbox {
+        let perms = if *read_only { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
+        wasi.preopened_dir(dir, SANDBOX_DIR, perms)
+            .map_err(|e| Error::Config(format!("cannot open {}: {e:#}", dir.display())))?;
+    }
+    Ok(wasi)
+}
+
+impl Runtime {
+    /// Opens a pool for `url` with the default pool settings, and checks
+    /// that one connection works.
+    pub async fn connect(&self, url: &str) -> Result<WasmDriver> {
+        self.connect_with(ConnectOptions::parse(url)?, PoolConfig::default()).await
+    }
+
+    /// Opens a pool for `options`, and checks that one connection works.
+    pub async fn connect_with(&self, options: ConnectOptions, mut pool: PoolConfig) -> Result<WasmDriver> {
+        let driver = self.driver_for(&options.scheme).await?;
+        let tls = Arc::new(TlsSettings::new(options.tls, options.tls_root_cert.as_deref()).map_err(Error::Config)?);
+        let sandbox = file_sandbox(&options)?;
+        let port = options.port.or(driver.info.default_port).unwrap_or(0);
+        let config = ConnectConfig {
+            host: options.host.clone(),
+            port,
+            user: options.user.clone(),
+            password: options.password().map(String::from),
+            database: match &sandbox {
+                Some((_, inside, _)) => Some(inside.clone()),
+                None => options.database.clone(),
+            },
+            tls: options.tls,
+            application_name: options.application_name.clone(),
+            options: options.params.clone(),
+        };
+        let allow = if options.host.is_empty() {
+            AllowList::none()
+        } else {
+            AllowList::single(&options.host, port)
+        };
+        if let Some(max) = driver.info.max_connections {
+            pool.max_size = pool.max_size.min(max as usize);
+        }
+        let connect_timeout = options.connect_timeout.unwrap_or(self.inner.limits.connect_timeout);
+        let max_handles = self.inner.limits.max_handles;
+        let (rt, drv) = (self.inner.clone(), driver.clone());
+        let opener = Box::new(move || {
+            let (rt, drv, config, allow, tls) = (rt.clone(), drv.clone(), config.clone(), allow.clone(), tls.clone());
+            let wasi = wasi_for(&sandbox);
+            Box::pin(async move {
+                let net = Net::new(allow, tls, connect_timeout, max_handles);
+                let state = HostState::new(drv.name.clone(), net, wasi?);
+                Instance::start(&rt, drv, state, config).await
+            }) as std::pin::Pin<Box<dyn std::future::Future<Output = Result<Instance>> + Send>>
+        });
+        let pool = Pool::new(driver.name.clone(), pool, opener);
+        drop(pool.acquire().await?);
+        tracing::debug!(url = %options, driver = %driver.info.name, "connected");
+        Ok(WasmDriver {
+            shared: Arc::new(Shared { driver, options, pool }),
+        })
+    }
+}
+
+impl WasmDriver {
+    /// The driver serving this database.
+    pub fn info(&self) -> &DriverInfo {
+        &self.shared.driver.info
+    }
+
+    /// The connection settings (the password stays hidden).
+    pub fn options(&self) -> &ConnectOptions {
+        &self.shared.options
+    }
+
+    pub(crate) fn name(&self) -> &Arc<str> {
+        &self.shared.driver.name
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.shared.pool
+    }
+
+    /// Runs one call on a pooled connection.
+    pub(crate) async fn run<R: Send>(
+        &self,
+        call: &'static str,
+        f: impl for<'a> FnOnce(&'a Exports, &'a mut Store<HostState>) -> CallFuture<'a, R> + Send,
+    ) -> Result<R> {
+        let mut conn = self.shared.pool.acquire().await?;
+        conn.call(call, f).await
+    }
+
+    /// `unsupported` unless the driver has `capability`.
+    pub(crate) fn require(&self, capability: Capability) -> Result<()> {
+        if self.info().capabilities.contains(&capability) {
+            Ok(())
+        } else {
+            Err(Error::client(
+                self.name(),
+                ErrorKind::Unsupported,
+                format!("{} does not support {capability}", self.info().name),
+            ))
+        }
+    }
+
+    /// The pool's figures.
+    pub fn pool_status(&self) -> PoolStatus {
+        self.shared.pool.status()
+    }
+
+    /// Checks a file-database path exists (for tests and the CLI).
+    pub fn database_path(&self) -> Option<&Path> {
+        self.shared.options.path.as_deref()
+    }
+}

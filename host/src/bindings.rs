@@ -1,0 +1,17 @@
+//! The `bindgen!` output for the WIT contract, kept in one private module.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "host",
+    imports: { default: async | trappable },
+    exports: { default: async },
+    with: {
+        "driverbox:driver/transport.socket": crate::imports::transport::Socket,
+    },
+    additional_derives: [serde::Serialize, PartialEq],
+});
+
+pub use driverbox::driver::{log, transport, types};
+pub use exports::driverbox::driver::{
+    base, capabilities, column, extension, function, nosql, schema, table, traits, view,
+};

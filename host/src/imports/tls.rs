@@ -1,0 +1,214 @@
+//! TLS for driver sockets with PostgreSQL's `sslmode` meanings:
+//! `prefer`/`require` encrypt without checking the certificate (unless a
+//! root certificate is given, then `require` checks the CA like libpq),
+//! `verify-ca` checks the chain, `verify-full` the chain and the host name.
+//! Drivers never see certificates or keys.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+use crate::config::TlsMode;
+
+/// The TLS policy of one connection config, built once per pool.
+pub struct TlsSettings {
+    /// The `sslmode`.
+    pub mode: TlsMode,
+    config: Option<Arc<ClientConfig>>,
+}
+
+impl std::fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSettings").field("mode", &self.mode).finish()
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn load_roots(root_cert: &str) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    if root_cert == "system" {
+        let found = rustls_native_certs::load_native_certs();
+        for cert in found.certs {
+            let _ = roots.add(cert);
+        }
+    } else {
+        let certs = CertificateDer::pem_file_iter(root_cert)
+            .map_err(|e| format!("cannot read sslrootcert {root_cert}: {e}"))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| format!("bad certificate in {root_cert}: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("bad certificate in {root_cert}: {e}"))?;
+        }
+    }
+    if roots.is_empty() {
+        return Err(format!("sslrootcert {root_cert} holds no certificate"));
+    }
+    Ok(roots)
+}
+
+/// libpq's default root certificate file.
+fn default_root_cert() -> Option<String> {
+    let path = dirs::home_dir()?.join(".postgresql").join("root.crt");
+    path.exists().then(|| path.display().to_string())
+}
+
+impl TlsSettings {
+    /// Builds the client configuration for `mode`; fails when a verifying
+    /// mode has no root certificate to verify with.
+    pub fn new(mode: TlsMode, root_cert: Option<&str>) -> Result<TlsSettings, String> {
+        let builder = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?;
+        let roots = match (mode, root_cert) {
+            (TlsMode::Disable, _) => return Ok(TlsSettings { mode, config: None }),
+            (TlsMode::VerifyCa | TlsMode::VerifyFull, None) => {
+                let Some(path) = default_root_cert() else {
+                    return Err(format!(
+                        "sslmode={} needs a root certificate: set sslrootcert=FILE (or sslrootcert=system)",
+                        mode_name(mode)
+                    ));
+                };
+                Some(load_roots(&path)?)
+            }
+            (TlsMode::Prefer, _) | (TlsMode::Require, None) => None,
+            (_, Some(path)) => Some(load_roots(path)?),
+        };
+        let config = match (mode, roots) {
+            (TlsMode::VerifyFull, Some(roots)) => builder.with_root_certificates(roots),
+            (_, Some(roots)) => {
+                let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(CaOnly(inner)))
+            }
+            (_, None) => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(NoCertCheck(provider()))),
+        }
+        .with_no_client_auth();
+        Ok(TlsSettings {
+            mode,
+            config: Some(Arc::new(config)),
+        })
+    }
+
+    /// Whether plaintext must never carry the session.
+    pub fn required(&self) -> bool {
+        matches!(self.mode, TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull)
+    }
+
+    /// Runs the handshake over `tcp` for `server_name`.
+    pub async fn handshake(&self, tcp: TcpStream, server_name: &str) -> Result<TlsStream<TcpStream>, String> {
+        let Some(config) = &self.config else {
+            return Err("TLS is disabled for this connection (sslmode=disable)".into());
+        };
+        let name = ServerName::try_from(server_name.to_string())
+            .map_err(|_| format!("`{server_name}` is not a valid TLS server name"))?;
+        tokio_rustls::TlsConnector::from(config.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS handshake with {server_name} failed: {e}"))
+    }
+}
+
+/// The `sslmode` spelling of a mode.
+pub fn mode_name(mode: TlsMode) -> &'static str {
+    match mode {
+        TlsMode::Disable => "disable",
+        TlsMode::Prefer => "prefer",
+        TlsMode::Require => "require",
+        TlsMode::VerifyCa => "verify-ca",
+        TlsMode::VerifyFull => "verify-full",
+    }
+}
+
+/// Encrypts but accepts any certificate (`prefer`, `require`); the
+/// handshake signatures are still checked.
+#[derive(Debug)]
+struct NoCertCheck(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for NoCertCheck {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Checks the chain against the roots but not the host name (`verify-ca`).
+#[derive(Debug)]
+struct CaOnly(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for CaOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}

@@ -1,0 +1,237 @@
+//! The `transport` import: TCP sockets for drivers, with time-outs, TLS by
+//! the connection's `sslmode`, and the allow-list checked before any packet.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{timeout_at, Instant};
+use tokio_rustls::client::TlsStream;
+use wasmtime::component::Resource;
+
+use super::allowlist::AllowList;
+use super::tls::{mode_name, TlsSettings};
+use crate::bindings::transport::{Host, HostSocket};
+use crate::bindings::types::{Error as WitError, ErrorKind};
+use crate::runtime::HostState;
+
+/// Bytes a driver may send in plaintext before upgrading when TLS is
+/// required: enough for PostgreSQL's (8) and MySQL's (36) SSL requests,
+/// too little for credentials or queries.
+const PLAINTEXT_PREAMBLE: usize = 36;
+
+/// Largest single read handed to a driver.
+const MAX_READ: usize = 1 << 20;
+
+/// A driver's TCP connection, plain or TLS.
+pub struct Socket {
+    stream: Option<Stream>,
+    server_name: String,
+    plaintext_written: usize,
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// Network state of one driver instance.
+#[derive(Debug)]
+pub struct Net {
+    /// Endpoints this instance may reach.
+    pub allow: AllowList,
+    /// TLS policy of the connection config.
+    pub tls: Arc<TlsSettings>,
+    /// Time allowed for TCP connect (and TLS handshake).
+    pub connect_timeout: Duration,
+    /// Most sockets open at once.
+    pub max_sockets: usize,
+    open_sockets: usize,
+    /// Set when a socket failed: the instance must not be reused.
+    pub broken: bool,
+}
+
+impl Net {
+    /// Network state allowing `allow`, with the given TLS policy.
+    pub fn new(allow: AllowList, tls: Arc<TlsSettings>, connect_timeout: Duration, max_sockets: usize) -> Net {
+        Net {
+            allow,
+            tls,
+            connect_timeout,
+            max_sockets,
+            open_sockets: 0,
+            broken: false,
+        }
+    }
+}
+
+fn err(kind: ErrorKind, message: impl Into<String>) -> WitError {
+    WitError::client(kind, message)
+}
+
+impl HostState {
+    fn io_failed(&mut self, kind: ErrorKind, message: String) -> wasmtime::Result<Result<(), WitError>> {
+        self.net.broken = true;
+        Ok(Err(err(kind, message)))
+    }
+}
+
+impl Host for HostState {
+    async fn connect(
+        &mut self,
+        host: String,
+        port: u16,
+        tls_now: bool,
+    ) -> wasmtime::Result<Result<Resource<Socket>, WitError>> {
+        if self.net.open_sockets >= self.net.max_sockets {
+            return Ok(Err(err(
+                ErrorKind::Permission,
+                format!("too many open sockets (limit {})", self.net.max_sockets),
+            )));
+        }
+        let addrs = match self.net.allow.resolve(&host, port).await {
+            Ok(addrs) => addrs,
+            Err(why) => {
+                tracing::warn!(driver = &*self.driver, "refused connect: {why}");
+                return Ok(Err(err(ErrorKind::Permission, format!("connect refused: {why}"))));
+            }
+        };
+        let deadline = (Instant::now() + self.net.connect_timeout).min(self.deadline);
+        let tcp = match timeout_at(deadline, TcpStream::connect(&addrs[..])).await {
+            Ok(Ok(tcp)) => tcp,
+            Ok(Err(e)) => {
+                return Ok(Err(err(
+                    ErrorKind::Connection,
+                    format!("cannot connect to {host}:{port}: {e}"),
+                )))
+            }
+            Err(_) => {
+                return Ok(Err(err(
+                    ErrorKind::Timeout,
+                    format!("connecting to {host}:{port} timed out"),
+                )))
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let stream = if tls_now {
+            match timeout_at(deadline, self.net.tls.handshake(tcp, &host)).await {
+                Ok(Ok(tls)) => Stream::Tls(Box::new(tls)),
+                Ok(Err(e)) => return Ok(Err(err(ErrorKind::Tls, e))),
+                Err(_) => return Ok(Err(err(ErrorKind::Timeout, "TLS handshake timed out"))),
+            }
+        } else {
+            Stream::Plain(tcp)
+        };
+        let socket = Socket {
+            stream: Some(stream),
+            server_name: host,
+            plaintext_written: 0,
+        };
+        self.net.open_sockets += 1;
+        Ok(Ok(self.table.push(socket)?))
+    }
+}
+
+impl HostSocket for HostState {
+    async fn read(&mut self, this: Resource<Socket>, max: u32) -> wasmtime::Result<Result<Vec<u8>, WitError>> {
+        let deadline = self.deadline;
+        let socket = self.table.get_mut(&this)?;
+        let mut buf = vec![0u8; (max as usize).clamp(1, MAX_READ)];
+        let read = match socket.stream.as_mut() {
+            None => return Ok(Err(err(ErrorKind::Connection, "socket is closed after an error"))),
+            Some(Stream::Plain(s)) => timeout_at(deadline, s.read(&mut buf)).await,
+            Some(Stream::Tls(s)) => timeout_at(deadline, s.read(&mut buf)).await,
+        };
+        match read {
+            Ok(Ok(n)) => {
+                if n == 0 {
+                    self.net.broken = true;
+                }
+                buf.truncate(n);
+                Ok(Ok(buf))
+            }
+            Ok(Err(e)) => self.io_failed(ErrorKind::Connection, format!("read failed: {e}")).map(|r| r.map(|_| Vec::new())),
+            Err(_) => self
+                .io_failed(ErrorKind::Timeout, "read timed out: the call deadline passed".into())
+                .map(|r| r.map(|_| Vec::new())),
+        }
+    }
+
+    async fn write(&mut self, this: Resource<Socket>, data: Vec<u8>) -> wasmtime::Result<Result<(), WitError>> {
+        let deadline = self.deadline;
+        let tls = self.net.tls.clone();
+        let socket = self.table.get_mut(&this)?;
+        let write = match socket.stream.as_mut() {
+            None => return Ok(Err(err(ErrorKind::Connection, "socket is closed after an error"))),
+            Some(Stream::Plain(s)) => {
+                socket.plaintext_written += data.len();
+                if tls.required() && socket.plaintext_written > PLAINTEXT_PREAMBLE {
+                    let message = format!(
+                        "sslmode={} requires TLS: refusing to send data in plaintext before the TLS upgrade",
+                        mode_name(tls.mode)
+                    );
+                    return self.io_failed(ErrorKind::Permission, message);
+                }
+                timeout_at(deadline, s.write_all(&data)).await
+            }
+            Some(Stream::Tls(s)) => {
+                timeout_at(deadline, async {
+                    s.write_all(&data).await?;
+                    s.flush().await
+                })
+                .await
+            }
+        };
+        match write {
+            Ok(Ok(())) => Ok(Ok(())),
+            Ok(Err(e)) => self.io_failed(ErrorKind::Connection, format!("write failed: {e}")),
+            Err(_) => self.io_failed(ErrorKind::Timeout, "write timed out: the call deadline passed".into()),
+        }
+    }
+
+    async fn upgrade_tls(&mut self, this: Resource<Socket>) -> wasmtime::Result<Result<(), WitError>> {
+        let deadline = (Instant::now() + self.net.connect_timeout).min(self.deadline);
+        let tls = self.net.tls.clone();
+        if tls.mode == crate::config::TlsMode::Disable {
+            return Ok(Err(err(ErrorKind::Permission, "TLS is disabled for this connection (sslmode=disable)")));
+        }
+        let socket = self.table.get_mut(&this)?;
+        let tcp = match socket.stream.take() {
+            Some(Stream::Plain(tcp)) => tcp,
+            Some(tls_stream @ Stream::Tls(_)) => {
+                socket.stream = Some(tls_stream);
+                return Ok(Err(err(ErrorKind::InvalidInput, "TLS is already active")));
+            }
+            None => return Ok(Err(err(ErrorKind::Connection, "socket is closed after an error"))),
+        };
+        let name = socket.server_name.clone();
+        match timeout_at(deadline, tls.handshake(tcp, &name)).await {
+            Ok(Ok(stream)) => {
+                self.table.get_mut(&this)?.stream = Some(Stream::Tls(Box::new(stream)));
+                Ok(Ok(()))
+            }
+            Ok(Err(e)) => self.io_failed(ErrorKind::Tls, e),
+            Err(_) => self.io_failed(ErrorKind::Timeout, "TLS handshake timed out".into()),
+        }
+    }
+
+    async fn is_tls(&mut self, this: Resource<Socket>) -> wasmtime::Result<bool> {
+        Ok(matches!(self.table.get(&this)?.stream, Some(Stream::Tls(_))))
+    }
+
+    async fn drop(&mut self, this: Resource<Socket>) -> wasmtime::Result<()> {
+        let socket = self.table.delete(this)?;
+        self.net.open_sockets = self.net.open_sockets.saturating_sub(1);
+        match socket.stream {
+            Some(Stream::Plain(mut s)) => {
+                let _ = s.shutdown().await;
+            }
+            Some(Stream::Tls(mut s)) => {
+                let _ = tokio::time::timeout(Duration::from_millis(100), s.shutdown()).await;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+}

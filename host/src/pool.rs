@@ -1,0 +1,213 @@
+//! The connection pool: driver instances, each holding one connection.
+//! A broken instance (trap, time-out, failed socket) is dropped, never
+//! reused. Figures follow OpenTelemetry's `db.client.connection.*`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::error::{Error, Result};
+use crate::runtime::Instance;
+
+/// Pool settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolConfig {
+    /// Most connections open at once (`db.client.connection.max`).
+    pub max_size: usize,
+    /// How long `acquire` waits for a free connection.
+    pub acquire_timeout: Duration,
+    /// Idle connections older than this are closed instead of reused.
+    pub idle_timeout: Option<Duration>,
+    /// Connections older than this are closed when returned.
+    pub max_lifetime: Option<Duration>,
+}
+
+impl Default for PoolConfig {
+    fn default() -> PoolConfig {
+        PoolConfig {
+            max_size: 10,
+            acquire_timeout: Duration::from_secs(30),
+            idle_timeout: Some(Duration::from_secs(600)),
+            max_lifetime: Some(Duration::from_secs(1800)),
+        }
+    }
+}
+
+/// A snapshot of the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PoolStatus {
+    /// `db.client.connection.max`.
+    pub max: usize,
+    /// Open connections, idle + used (`db.client.connection.count`).
+    pub size: usize,
+    /// `db.client.connection.count{state=idle}`.
+    pub idle: usize,
+    /// `db.client.connection.count{state=used}`.
+    pub used: usize,
+    /// Tasks waiting for a connection (`db.client.connection.pending_requests`).
+    pub pending: usize,
+    /// Connections discarded as broken since the pool started.
+    pub discarded: usize,
+}
+
+type Opener = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Instance>> + Send>> + Send + Sync>;
+
+struct Idle {
+    conn: Instance,
+    since: Instant,
+}
+
+pub(crate) struct PoolInner {
+    config: PoolConfig,
+    driver: Arc<str>,
+    permits: Arc<Semaphore>,
+    idle: Mutex<Vec<Idle>>,
+    used: AtomicUsize,
+    pending: AtomicUsize,
+    discarded: AtomicUsize,
+    open: Opener,
+}
+
+/// A pool of driver instances. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Pool {
+    inner: Arc<PoolInner>,
+}
+
+/// A connection checked out of the pool; returns itself on drop.
+pub(crate) struct Pooled {
+    conn: Option<Instance>,
+    pool: Arc<PoolInner>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Pool {
+    /// A pool whose connections `open` creates.
+    pub(crate) fn new(driver: Arc<str>, config: PoolConfig, open: Opener) -> Pool {
+        Pool {
+            inner: Arc::new(PoolInner {
+                permits: Arc::new(Semaphore::new(config.max_size.max(1))),
+                config,
+                driver,
+                idle: Mutex::new(Vec::new()),
+                used: AtomicUsize::new(0),
+                pending: AtomicUsize::new(0),
+                discarded: AtomicUsize::new(0),
+                open,
+            }),
+        }
+    }
+
+    /// A connection: an idle one, else a new one, waiting up to the acquire time-out.
+    pub(crate) async fn acquire(&self) -> Result<Pooled> {
+        let inner = &self.inner;
+        inner.pending.fetch_add(1, Ordering::Relaxed);
+        let permit = tokio::time::timeout(inner.config.acquire_timeout, inner.permits.clone().acquire_owned()).await;
+        inner.pending.fetch_sub(1, Ordering::Relaxed);
+        let permit = match permit {
+            Ok(Ok(p)) => p,
+            _ => {
+                return Err(Error::PoolTimeout {
+                    driver: inner.driver.clone(),
+                    waited: inner.config.acquire_timeout,
+                    max: inner.config.max_size,
+                })
+            }
+        };
+        let reused = loop {
+            let Some(idle) = inner.idle.lock().expect("pool lock").pop() else { break None };
+            let expired = inner.config.idle_timeout.is_some_and(|t| idle.since.elapsed() > t)
+                || inner.config.max_lifetime.is_some_and(|t| idle.conn.created.elapsed() > t);
+            if !expired {
+                break Some(idle.conn);
+            }
+        };
+        inner.used.fetch_add(1, Ordering::Relaxed);
+        let conn = match reused {
+            Some(c) => c,
+            None => match (inner.open)().await {
+                Ok(c) => c,
+                Err(e) => {
+                    inner.used.fetch_sub(1, Ordering::Relaxed);
+                    return Err(e);
+                }
+            },
+        };
+        Ok(Pooled {
+            conn: Some(conn),
+            pool: inner.clone(),
+            _permit: permit,
+        })
+    }
+
+    /// Current figures.
+    pub(crate) fn status(&self) -> PoolStatus {
+        let idle = self.inner.idle.lock().expect("pool lock").len();
+        let used = self.inner.used.load(Ordering::Relaxed);
+        PoolStatus {
+            max: self.inner.config.max_size,
+            size: idle + used,
+            idle,
+            used,
+            pending: self.inner.pending.load(Ordering::Relaxed),
+            discarded: self.inner.discarded.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Drops every idle connection.
+    pub(crate) fn close_idle(&self) -> Vec<Instance> {
+        std::mem::take(&mut *self.inner.idle.lock().expect("pool lock"))
+            .into_iter()
+            .map(|i| i.conn)
+            .collect()
+    }
+
+    /// The pool settings.
+    pub(crate) fn config(&self) -> &PoolConfig {
+        &self.inner.config
+    }
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = Instance;
+    fn deref(&self) -> &Instance {
+        self.conn.as_ref().expect("present until drop")
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut Instance {
+        self.conn.as_mut().expect("present until drop")
+    }
+}
+
+impl Pooled {
+    /// Drops the connection instead of returning it (e.g. its session state is unknown).
+    pub(crate) fn discard(mut self) {
+        if self.conn.take().is_some() {
+            self.pool.discarded.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        self.pool.used.fetch_sub(1, Ordering::Relaxed);
+        let Some(conn) = self.conn.take() else { return };
+        let too_old = self.pool.config.max_lifetime.is_some_and(|t| conn.created.elapsed() > t);
+        if conn.is_broken() {
+            self.pool.discarded.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(driver = &*self.pool.driver, "discarding a broken connection");
+        } else if !too_old {
+            self.pool.idle.lock().expect("pool lock").push(Idle {
+                conn,
+                since: Instant::now(),
+            });
+        }
+    }
+}

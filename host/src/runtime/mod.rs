@@ -1,0 +1,348 @@
+//! The wasmtime side: engine, artifact cache, driver registry, and one
+//! `Store` + instance per pooled connection.
+
+pub mod cache;
+pub mod component;
+pub mod instance;
+pub mod limits;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::bindings;
+use crate::error::{Error, Result};
+use crate::imports::allowlist::AllowList;
+use crate::imports::tls::TlsSettings;
+use crate::imports::transport::Net;
+
+pub use component::{Capability, DriverInfo};
+pub(crate) use component::LoadedDriver;
+pub(crate) use instance::Instance;
+pub use limits::Limits;
+
+/// How often the epoch advances: the granularity of deadlines and of
+/// yielding a busy driver to other tasks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Bytes of a driver's stderr kept for crash reports (panic messages).
+const STDERR_CAPTURE: usize = 8 * 1024;
+
+/// The store data of one driver instance.
+pub(crate) struct HostState {
+    pub wasi: WasiCtx,
+    pub table: ResourceTable,
+    pub limits: StoreLimits,
+    pub net: Net,
+    /// Driver name, for logs and errors.
+    pub driver: Arc<str>,
+    /// Deadline of the call in progress.
+    pub deadline: Instant,
+    pub stderr: MemoryOutputPipe,
+    /// The memory cap, for messages.
+    pub max_memory: usize,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl HostState {
+    /// State for an instance with the given network and WASI settings.
+    pub(crate) fn new(driver: Arc<str>, net: Net, mut wasi: WasiCtxBuilder) -> HostState {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
+        wasi.stderr(stderr.clone()).allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        HostState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limits: StoreLimits::default(),
+            net,
+            driver,
+            deadline: Instant::now(),
+            stderr,
+            max_memory: 0,
+        }
+    }
+
+    /// No network, no files: for reading metadata at load time.
+    pub(crate) fn offline(name: &str) -> HostState {
+        let tls = Arc::new(TlsSettings::new(crate::config::TlsMode::Disable, None).expect("no TLS needs no roots"));
+        let net = Net::new(AllowList::none(), tls, Duration::from_secs(1), 0);
+        HostState::new(Arc::from(name), net, WasiCtxBuilder::new())
+    }
+
+    /// What the driver wrote to stderr (a panic message), if anything.
+    pub(crate) fn stderr_text(&self) -> String {
+        let bytes = self.stderr.contents();
+        String::from_utf8_lossy(&bytes).trim().to_string()
+    }
+}
+
+/// A built-in driver: its component bytes and the schemes it serves.
+struct Builtin {
+    name: &'static str,
+    schemes: &'static [&'static str],
+    bytes: &'static [u8],
+}
+
+const BUILTINS: &[Builtin] = &[Builtin {
+    name: "postgres",
+    schemes: &["postgres", "postgresql"],
+    bytes: include_bytes!(concat!(env!("OUT_DIR"), "/postgres.wasm")),
+}];
+
+#[derive(Default)]
+struct Registry {
+    by_scheme: HashMap<String, Arc<LoadedDriver>>,
+    /// Built-ins not compiled yet, by name.
+    pending: Vec<&'static Builtin>,
+}
+
+pub(crate) struct RuntimeInner {
+    pub engine: Engine,
+    pub linker: Linker<HostState>,
+    pub limits: Limits,
+    pub cache: Option<cache::ArtifactCache>,
+    registry: tokio::sync::Mutex<Registry>,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for RuntimeInner {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+impl RuntimeInner {
+    /// A store with this runtime's limits and deadline handling.
+    pub(crate) fn new_store(&self, mut state: HostState) -> Store<HostState> {
+        state.limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.max_memory_size)
+            .table_elements(self.limits.max_table_elements)
+            .trap_on_grow_failure(true)
+            .build();
+        state.deadline = Instant::now() + self.limits.timeout;
+        state.max_memory = self.limits.max_memory_size;
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        // Every tick a running driver yields to other tasks; past the call's
+        // deadline it is interrupted (a trap; the connection is discarded).
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store.set_epoch_deadline(1);
+        store
+    }
+}
+
+/// Where built-in and loaded drivers live, and the engine that runs them.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<RuntimeInner>,
+}
+
+/// Settings for a [`Runtime`]. Secure defaults: no driver reaches anything
+/// but its own connection's endpoint, limits as in [`Limits::default`].
+#[derive(Debug, Clone)]
+pub struct RuntimeBuilder {
+    limits: Limits,
+    cache_dir: Option<PathBuf>,
+    builtins: bool,
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        RuntimeBuilder {
+            limits: Limits::default(),
+            cache_dir: dirs::cache_dir().map(|d| d.join("driverbox")),
+            builtins: true,
+        }
+    }
+}
+
+impl RuntimeBuilder {
+    /// Sandbox limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Directory for precompiled artifacts; `None` disables the cache.
+    pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.cache_dir = dir;
+        self
+    }
+
+    /// Whether the built-in drivers are registered (default yes).
+    pub fn builtins(mut self, on: bool) -> Self {
+        self.builtins = on;
+        self
+    }
+
+    /// Creates the engine and starts its epoch ticker.
+    pub fn build(self) -> Result<Runtime> {
+        let engine_err = |e: wasmtime::Error| Error::Config(format!("cannot create the wasm engine: {e:#}"));
+        let n = self.limits.max_instances;
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(n)
+            .total_core_instances(n * 16)
+            .total_memories(n * 2)
+            .total_tables(n * 16)
+            .total_stacks(n)
+            .max_core_instances_per_component(64)
+            .max_memories_per_component(4)
+            .max_tables_per_component(64)
+            .max_memory_size(self.limits.max_memory_size)
+            .table_elements(self.limits.max_table_elements)
+            .max_unused_warm_slots(n / 4);
+        let mut config = wasmtime::Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(engine_err)?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(engine_err)?;
+        bindings::Host_::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(engine_err)?;
+
+        let cache = match &self.cache_dir {
+            Some(dir) => match cache::ArtifactCache::open(dir) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), "artifact cache disabled: {e}");
+                    None
+                }
+            },
+            None => None,
+        };
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ticker_engine, ticker_stop) = (engine.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("driverbox-epoch".into())
+            .spawn(move || {
+                while !ticker_stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticker_engine.increment_epoch();
+                }
+            })
+            .map_err(|e| Error::Config(format!("cannot start the epoch thread: {e}")))?;
+
+        let mut registry = Registry::default();
+        if self.builtins {
+            registry.pending = BUILTINS.iter().collect();
+        }
+        Ok(Runtime {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                linker,
+                limits: self.limits,
+                cache,
+                registry: tokio::sync::Mutex::new(registry),
+                stop_ticker: stop,
+            }),
+        })
+    }
+}
+
+impl Runtime {
+    /// Settings for a runtime.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+
+    /// A runtime with the built-in drivers and default limits.
+    pub fn new() -> Result<Runtime> {
+        Self::builder().build()
+    }
+
+    /// The limits every instance runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Loads a driver component from bytes and registers its schemes
+    /// (replacing drivers registered for them).
+    pub async fn load_driver(&self, bytes: &[u8], source: &str) -> Result<DriverInfo> {
+        let driver = Arc::new(LoadedDriver::load(&self.inner, bytes, source).await?);
+        let mut reg = self.inner.registry.lock().await;
+        for scheme in &driver.info.schemes {
+            reg.pending.retain(|b| !b.schemes.contains(&scheme.as_str()));
+            reg.by_scheme.insert(scheme.clone(), driver.clone());
+        }
+        tracing::info!(name = %driver.info.name, version = %driver.info.version, source, "driver loaded");
+        Ok(driver.info.clone())
+    }
+
+    /// Loads a driver component from a file.
+    pub async fn load_driver_file(&self, path: &Path) -> Result<DriverInfo> {
+        let bytes = tokio::fs::read(path).await.map_err(|e| Error::Load {
+            name: path.display().to_string(),
+            message: format!("cannot read: {e}"),
+        })?;
+        self.load_driver(&bytes, &path.display().to_string()).await
+    }
+
+    async fn load_builtin(&self, reg: &mut Registry, index: usize) -> Result<()> {
+        let builtin = reg.pending.remove(index);
+        if builtin.bytes.is_empty() {
+            return Err(Error::Load {
+                name: builtin.name.into(),
+                message: "this build has no built-in component (built with DRIVERBOX_SKIP_GUESTS)".into(),
+            });
+        }
+        let driver = Arc::new(LoadedDriver::load(&self.inner, builtin.bytes, "builtin").await?);
+        for scheme in builtin.schemes {
+            reg.by_scheme.insert(scheme.to_string(), driver.clone());
+        }
+        Ok(())
+    }
+
+    /// The driver serving `scheme`, compiling a built-in on first use.
+    pub(crate) async fn driver_for(&self, scheme: &str) -> Result<Arc<LoadedDriver>> {
+        let mut reg = self.inner.registry.lock().await;
+        if let Some(i) = reg.pending.iter().position(|b| b.schemes.contains(&scheme)) {
+            self.load_builtin(&mut reg, i).await?;
+        }
+        reg.by_scheme.get(scheme).cloned().ok_or_else(|| {
+            let mut known: Vec<String> = reg.by_scheme.keys().cloned().collect();
+            known.extend(reg.pending.iter().flat_map(|b| b.schemes.iter().map(|s| s.to_string())));
+            known.sort();
+            Error::Config(format!("no driver for URL scheme `{scheme}` (known: {})", known.join(", ")))
+        })
+    }
+
+    /// Every registered driver (compiling built-ins not used yet).
+    pub async fn drivers(&self) -> Result<Vec<DriverInfo>> {
+        let mut reg = self.inner.registry.lock().await;
+        while !reg.pending.is_empty() {
+            self.load_builtin(&mut reg, 0).await?;
+        }
+        let mut seen = std::collections::BTreeMap::new();
+        for d in reg.by_scheme.values() {
+            seen.insert(d.info.content_hash.clone(), d.info.clone());
+        }
+        let mut list: Vec<DriverInfo> = seen.into_values().collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(list)
+    }
+}

@@ -1,0 +1,314 @@
+//! Typed values: the WIT `value` variant with conversions and formatting.
+//!
+//! Dates and times keep the WIT encoding (days / microseconds since the
+//! Unix epoch, MIN/MAX for ∓infinity) so nothing is lost; formatting follows
+//! ISO 8601 as PostgreSQL prints it.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+
+pub use crate::bindings::types::{Column, Interval, QueryResult, Value};
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+impl Value {
+    /// A UUID from its 128-bit integer.
+    pub fn uuid(v: u128) -> Value {
+        Value::Uuid(((v >> 64) as u64, v as u64))
+    }
+
+    /// A date from a calendar date.
+    pub fn date(d: NaiveDate) -> Value {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+        Value::Date((d - epoch).num_days() as i32)
+    }
+
+    /// A timestamp without time zone.
+    pub fn timestamp(t: NaiveDateTime) -> Value {
+        Value::Timestamp(t.and_utc().timestamp_micros())
+    }
+
+    /// A timestamp with time zone.
+    pub fn timestamptz<Tz: chrono::TimeZone>(t: DateTime<Tz>) -> Value {
+        Value::Timestamptz(t.timestamp_micros())
+    }
+
+    /// Whether this is SQL NULL.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The integer, if this is one.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The text of `text`, `decimal` and `json` values.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) | Value::Decimal(s) | Value::Json(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The 128-bit integer of a UUID.
+    pub fn as_uuid(&self) -> Option<u128> {
+        match self {
+            Value::Uuid((hi, lo)) => Some(((*hi as u128) << 64) | *lo as u128),
+            _ => None,
+        }
+    }
+
+    /// Short name of the variant, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Boolean(_) => "boolean",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::Decimal(_) => "decimal",
+            Value::Text(_) => "text",
+            Value::Bytes(_) => "bytes",
+            Value::Date(_) => "date",
+            Value::Time(_) => "time",
+            Value::Timestamp(_) => "timestamp",
+            Value::Timestamptz(_) => "timestamptz",
+            Value::Interval(_) => "interval",
+            Value::Uuid(_) => "uuid",
+            Value::Json(_) => "json",
+            Value::Document(_) => "document",
+        }
+    }
+
+    /// As JSON: numbers stay numbers (decimals keep every digit), NaN and
+    /// infinities become strings, bytes `"\\x…"` hex, JSON is embedded.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Value::Null => J::Null,
+            Value::Boolean(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(J::Number)
+                .unwrap_or_else(|| J::String(format_float(*f))),
+            Value::Decimal(d) => d
+                .parse::<serde_json::Number>()
+                .map(J::Number)
+                .unwrap_or_else(|_| J::String(d.clone())),
+            Value::Json(s) => serde_json::from_str(s).unwrap_or_else(|_| J::String(s.clone())),
+            other => J::String(other.to_string()),
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(v)
+    }
+}
+impl From<i32> for Value {
+    fn from(v: i32) -> Value {
+        Value::Int(v.into())
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Value {
+        Value::Float(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Boolean(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(v.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Value {
+        Value::Bytes(v)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else {
+        f.to_string()
+    }
+}
+
+/// `YYYY-MM-DD`, or `infinity`.
+pub(crate) fn format_date(days: i32) -> String {
+    match days {
+        i32::MAX => "infinity".into(),
+        i32::MIN => "-infinity".into(),
+        d => {
+            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+            epoch
+                .checked_add_signed(chrono::Duration::days(d.into()))
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_else(|| format!("{d} days"))
+        }
+    }
+}
+
+fn format_time(micros: i64) -> String {
+    let secs = micros.div_euclid(1_000_000);
+    let nanos = (micros.rem_euclid(1_000_000) * 1000) as u32;
+    if micros == MICROS_PER_DAY {
+        return "24:00:00".into();
+    }
+    NaiveTime::from_num_seconds_from_midnight_opt(secs as u32, nanos)
+        .map(|t| format!("{}{}", t.format("%H:%M:%S"), fraction(micros)))
+        .unwrap_or_else(|| format!("{micros}µs"))
+}
+
+/// `.5`, `.000001`, or nothing: PostgreSQL trims trailing zeros.
+fn fraction(micros: i64) -> String {
+    match micros.rem_euclid(1_000_000) {
+        0 => String::new(),
+        us => format!(".{us:06}").trim_end_matches('0').to_string(),
+    }
+}
+
+fn format_timestamp(micros: i64, tz: bool) -> String {
+    match micros {
+        i64::MAX => "infinity".into(),
+        i64::MIN => "-infinity".into(),
+        m => match DateTime::from_timestamp_micros(m) {
+            Some(t) => format!(
+                "{}{}{}",
+                t.format("%Y-%m-%d %H:%M:%S"),
+                fraction(m),
+                if tz { "+00" } else { "" }
+            ),
+            None => format!("{m}µs"),
+        },
+    }
+}
+
+impl fmt::Display for Interval {
+    /// PostgreSQL's `postgres` interval style: `1 year 2 mons 3 days 04:05:06.5`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        let (years, months) = (self.months / 12, self.months % 12);
+        let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n.abs() == 1 { one } else { many });
+        if years != 0 {
+            parts.push(plural(years.into(), "year", "years"));
+        }
+        if months != 0 {
+            parts.push(plural(months.into(), "mon", "mons"));
+        }
+        if self.days != 0 {
+            parts.push(plural(self.days.into(), "day", "days"));
+        }
+        if self.microseconds != 0 || parts.is_empty() {
+            let us = self.microseconds.unsigned_abs();
+            let sign = if self.microseconds < 0 { "-" } else { "" };
+            let (h, m, s, frac) = (us / 3_600_000_000, (us / 60_000_000) % 60, (us / 1_000_000) % 60, us % 1_000_000);
+            let mut t = format!("{sign}{h:02}:{m:02}:{s:02}");
+            if frac != 0 {
+                t.push_str(format!(".{frac:06}").trim_end_matches('0'));
+            }
+            parts.push(t);
+        }
+        f.write_str(&parts.join(" "))
+    }
+}
+
+impl fmt::Display for Value {
+    /// Text as `psql` shows it; NULL is empty.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => Ok(()),
+            Value::Boolean(b) => f.write_str(if *b { "t" } else { "f" }),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => f.write_str(&format_float(*x)),
+            Value::Decimal(s) | Value::Text(s) | Value::Json(s) => f.write_str(s),
+            Value::Bytes(b) | Value::Document(b) => {
+                f.write_str("\\x")?;
+                f.write_str(&hex::encode(b))
+            }
+            Value::Date(d) => f.write_str(&format_date(*d)),
+            Value::Time(t) => f.write_str(&format_time(*t)),
+            Value::Timestamp(t) => f.write_str(&format_timestamp(*t, false)),
+            Value::Timestamptz(t) => f.write_str(&format_timestamp(*t, true)),
+            Value::Interval(i) => write!(f, "{i}"),
+            Value::Uuid(_) => {
+                let h = format!("{:032x}", self.as_uuid().unwrap_or_default());
+                write!(f, "{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+            }
+        }
+    }
+}
+
+impl QueryResult {
+    /// The index of the column called `name`.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The rows as JSON objects keyed by column name.
+    pub fn to_json_rows(&self) -> Vec<serde_json::Map<String, serde_json::Value>> {
+        self.rows
+            .iter()
+            .map(|row| {
+                self.columns
+                    .iter()
+                    .zip(row)
+                    .map(|(c, v)| (c.name.clone(), v.to_json()))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_psql() {
+        assert_eq!(Value::Date(19_723).to_string(), "2024-01-01");
+        assert_eq!(Value::Date(i32::MAX).to_string(), "infinity");
+        assert_eq!(Value::Timestamp(1_500_000).to_string(), "1970-01-01 00:00:01.5");
+        assert_eq!(Value::Timestamptz(0).to_string(), "1970-01-01 00:00:00+00");
+        assert_eq!(Value::Time(45_296_000_001).to_string(), "12:34:56.000001");
+        assert_eq!(Value::Bytes(vec![0, 255]).to_string(), "\\x00ff");
+        assert_eq!(Value::Float(f64::NEG_INFINITY).to_string(), "-Infinity");
+        assert_eq!(
+            Value::uuid(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef).to_string(),
+            "01234567-89ab-cdef-0123-456789abcdef"
+        );
+        let i = Interval { months: 14, days: 3, microseconds: 14_706_500_000 };
+        assert_eq!(i.to_string(), "1 year 2 mons 3 days 04:05:06.5");
+        assert_eq!(Interval { months: 0, days: 0, microseconds: 0 }.to_string(), "00:00:00");
+    }
+
+    #[test]
+    fn json_keeps_digits() {
+        let d = Value::Decimal("12345678901234567890.000000000000000001".into());
+        assert_eq!(d.to_json().to_string(), "12345678901234567890.000000000000000001");
+        assert_eq!(Value::Float(f64::NAN).to_json(), serde_json::json!("NaN"));
+        assert_eq!(Value::Json("[1,{\"a\":null}]".into()).to_json(), serde_json::json!([1, {"a": null}]));
+    }
+}
