@@ -122,8 +122,11 @@ impl Instance {
                 if trap.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
                     return Err(Error::Timeout { driver: name, call, limit });
                 }
-                let mut message = format!("{trap:#}");
-                if message.contains("forcing trap when growing memory") {
+                let mut message = match trap.downcast_ref::<Trap>() {
+                    Some(t) => t.to_string(),
+                    None => trap.root_cause().to_string(),
+                };
+                if format!("{trap:#}").contains("forcing trap when growing memory") {
                     message = format!(
                         "memory limit exceeded (max-memory-size {} MiB)",
                         self.store.data().limits_memory_mib()

@@ -87,7 +87,12 @@ impl HostState {
     /// What the driver wrote to stderr (a panic message), if anything.
     pub(crate) fn stderr_text(&self) -> String {
         let bytes = self.stderr.contents();
-        String::from_utf8_lossy(&bytes).trim().to_string()
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+            .collect();
+        lines.join(" ")
     }
 }
 

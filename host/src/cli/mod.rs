@@ -1,0 +1,162 @@
+//! The `driverbox` command line.
+
+pub mod output;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use driverbox::{ConnectOptions, Error, ErrorKind, Limits, PoolConfig, QueryDriver, Runtime, WasmDriver};
+
+use output::Format;
+
+/// The database used when no URL is given.
+pub const DEFAULT_URL: &str = "sqlite:driverbox.db";
+
+/// Database drivers as sandboxed WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "driverbox", version, about)]
+pub struct Cli {
+    /// Sandbox limit NAME=VALUE, like wasmtime's -W (max-memory-size, timeout,
+    /// max-table-elements, max-instances, max-handles, max-result-bytes, connect-timeout).
+    #[arg(short = 'W', value_name = "NAME=VALUE", global = true)]
+    pub limits: Vec<String>,
+    /// Load this driver component (.wasm) before connecting; it serves the schemes it declares.
+    #[arg(long = "driver", value_name = "FILE", global = true)]
+    pub drivers: Vec<std::path::PathBuf>,
+    /// Do not use the on-disk cache of compiled drivers.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs one SQL statement and prints the result: `driverbox query [URL] SQL`.
+    Query {
+        /// Connection URL (default: sqlite:driverbox.db), then the SQL.
+        #[arg(num_args = 1..=2, value_names = ["URL", "SQL"], required = true)]
+        args: Vec<String>,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+/// Exit codes like psql's: 1 for an error, 2 when the connection failed.
+fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Config(_) | Error::Load { .. } | Error::PoolTimeout { .. } => 2,
+        _ if matches!(
+            e.kind(),
+            ErrorKind::Connection | ErrorKind::Authentication | ErrorKind::Tls
+        ) => 2,
+        _ => 1,
+    }
+}
+
+/// Prints an error the way psql does, with the server's detail, hint and position.
+pub fn report(e: &Error) {
+    let mut err = std::io::stderr().lock();
+    match e.as_server_error() {
+        Some(s) => {
+            let _ = writeln!(err, "ERROR:  {} ({}, code {})", output::inert(&s.message), e_driver(e), s.code);
+            if let Some(d) = &s.detail {
+                let _ = writeln!(err, "DETAIL:  {}", output::inert(d));
+            }
+            if let Some(h) = &s.hint {
+                let _ = writeln!(err, "HINT:  {}", output::inert(h));
+            }
+            if let Some(p) = s.position {
+                let _ = writeln!(err, "POSITION:  {p}");
+            }
+        }
+        None => {
+            let _ = writeln!(err, "error: {}", output::inert(&e.to_string()));
+        }
+    }
+}
+
+fn e_driver(e: &Error) -> &str {
+    match e {
+        Error::Server { driver, .. } => driver,
+        _ => "",
+    }
+}
+
+impl Cli {
+    /// A runtime with the limits and drivers asked for.
+    async fn runtime(&self) -> Result<Runtime, Error> {
+        let mut limits = Limits::default();
+        for l in &self.limits {
+            limits.set(l)?;
+        }
+        let mut builder = Runtime::builder().limits(limits);
+        if self.no_cache {
+            builder = builder.cache_dir(None);
+        }
+        let rt = builder.build()?;
+        for d in &self.drivers {
+            rt.load_driver_file(d).await?;
+        }
+        Ok(rt)
+    }
+
+    /// Runs the command.
+    pub async fn run(self) -> ExitCode {
+        match self.dispatch().await {
+            Ok(code) => code,
+            Err(e) => {
+                report(&e);
+                ExitCode::from(exit_code(&e))
+            }
+        }
+    }
+
+    async fn dispatch(&self) -> Result<ExitCode, Error> {
+        let rt = self.runtime().await?;
+        match &self.command {
+            Command::Query { args, format } => {
+                let (url, sql) = match args.as_slice() {
+                    [sql] => (DEFAULT_URL, sql.as_str()),
+                    [url, sql] => (url.as_str(), sql.as_str()),
+                    _ => unreachable!("clap allows one or two"),
+                };
+                let db = connect(&rt, url).await?;
+                let result = db.execute_query(sql, &[]).await;
+                let code = match &result {
+                    Err(e) => {
+                        report(e);
+                        ExitCode::from(exit_code(e))
+                    }
+                    Ok(r) => {
+                        let mut out = std::io::stdout().lock();
+                        if let Err(e) = output::print(&mut out, r, *format) {
+                            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                                eprintln!("error: writing output: {e}");
+                                return Ok(ExitCode::from(1));
+                            }
+                        }
+                        ExitCode::SUCCESS
+                    }
+                };
+                driverbox::ConnectionDriver::close(&db).await;
+                Ok(code)
+            }
+        }
+    }
+}
+
+/// Opens `url` with a small pool (the CLI runs one statement at a time).
+pub async fn connect(rt: &Runtime, url: &str) -> Result<WasmDriver, Error> {
+    let options = ConnectOptions::parse(url)?;
+    let pool = PoolConfig {
+        max_size: 2,
+        ..PoolConfig::default()
+    };
+    rt.connect_with(options, pool).await
+}

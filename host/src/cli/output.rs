@@ -1,0 +1,168 @@
+//! Printing results: aligned table, expanded records, CSV, JSON.
+//! Text from the database is printed inert: control characters are escaped.
+
+use std::io::Write;
+
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use driverbox::{QueryResult, Value};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns, like psql.
+    Table,
+    /// One record per block, like psql's `\x`.
+    Expanded,
+    /// RFC 4180 with a header row.
+    Csv,
+    /// An array of objects.
+    Json,
+}
+
+/// Escapes terminal control characters so a value cannot move the cursor,
+/// change colours or rewrite the screen.
+pub fn inert(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn is_numeric(v: &Value) -> bool {
+    matches!(v, Value::Int(_) | Value::Float(_) | Value::Decimal(_))
+}
+
+/// Column names made unique for JSON objects (`a`, `a_2`, ...).
+fn unique_names(result: &QueryResult) -> Vec<String> {
+    let mut seen = std::collections::HashMap::<&str, usize>::new();
+    result
+        .columns
+        .iter()
+        .map(|c| {
+            let n = seen.entry(c.name.as_str()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                c.name.clone()
+            } else {
+                format!("{}_{n}", c.name)
+            }
+        })
+        .collect()
+}
+
+/// Writes `result` in `format`. A result without columns prints its row count.
+pub fn print(out: &mut dyn Write, result: &QueryResult, format: Format) -> std::io::Result<()> {
+    if result.columns.is_empty() {
+        if format == Format::Json {
+            let n = result.rows_affected.unwrap_or(0);
+            return writeln!(out, "{}", serde_json::json!({ "rows_affected": n }));
+        }
+        if let Some(n) = result.rows_affected {
+            writeln!(out, "({n} row{} affected)", if n == 1 { "" } else { "s" })?;
+        }
+        return Ok(());
+    }
+    match format {
+        Format::Table => print_table(out, result),
+        Format::Expanded => print_expanded(out, result),
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(result.columns.iter().map(|c| c.name.as_str()))?;
+            for row in &result.rows {
+                w.write_record(row.iter().map(|v| v.to_string()))?;
+            }
+            w.flush()
+        }
+        Format::Json => {
+            let names = unique_names(result);
+            let rows: Vec<serde_json::Value> = result
+                .rows
+                .iter()
+                .map(|row| {
+                    serde_json::Value::Object(names.iter().cloned().zip(row.iter().map(Value::to_json)).collect())
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &rows)?;
+            writeln!(out)
+        }
+    }
+}
+
+fn print_table(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<()> {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::ASCII_BORDERS_ONLY_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(result.columns.iter().map(|c| inert(&c.name)));
+    for row in &result.rows {
+        table.add_row(row.iter().map(|v| inert(&v.to_string())));
+    }
+    for (i, column) in table.column_iter_mut().enumerate() {
+        if result.rows.first().and_then(|r| r.get(i)).is_some_and(is_numeric) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    writeln!(out, "{table}")?;
+    let n = result.rows.len();
+    writeln!(out, "({n} row{})", if n == 1 { "" } else { "s" })
+}
+
+fn print_expanded(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<()> {
+    let width = result.columns.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
+    for (i, row) in result.rows.iter().enumerate() {
+        writeln!(out, "-[ RECORD {} ]{}", i + 1, "-".repeat(width.saturating_sub(8) + 4))?;
+        for (c, v) in result.columns.iter().zip(row) {
+            writeln!(out, "{:<width$} | {}", inert(&c.name), inert(&v.to_string()))?;
+        }
+    }
+    if result.rows.is_empty() {
+        writeln!(out, "(0 rows)")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driverbox::Column;
+
+    fn result() -> QueryResult {
+        QueryResult {
+            columns: vec![
+                Column { name: "n".into(), type_name: "int4".into() },
+                Column { name: "n".into(), type_name: "text".into() },
+            ],
+            rows: vec![vec![Value::Int(1), Value::Text("a\u{1b}[2Jb".into())], vec![Value::Null, Value::Null]],
+            rows_affected: None,
+        }
+    }
+
+    fn render(format: Format) -> String {
+        let mut out = Vec::new();
+        print(&mut out, &result(), format).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn control_sequences_are_inert() {
+        let t = render(Format::Table);
+        assert!(!t.contains('\u{1b}') && t.contains("a\\u{1b}[2Jb"), "{t}");
+        assert!(t.contains("(2 rows)"));
+        assert!(!render(Format::Expanded).contains('\u{1b}'));
+    }
+
+    #[test]
+    fn csv_and_json() {
+        assert_eq!(render(Format::Csv), "n,n\n1,a\u{1b}[2Jb\n,\n");
+        let json: serde_json::Value = serde_json::from_str(&render(Format::Json)).unwrap();
+        assert_eq!(json, serde_json::json!([{"n": 1, "n_2": "a\u{1b}[2Jb"}, {"n": null, "n_2": null}]));
+    }
+}
