@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what driverbox needs on a fresh Debian 12 machine, and starts the
+# local database servers the tests use. Idempotent and quick when all is there.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Rust target for the driver components.
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  rustup target add wasm32-wasip2
+fi
+
+# clang + wasi-libc build SQLite for wasm; tmux drives the shell test;
+# the servers are what the integration tests talk to.
+need=()
+for pkg in clang wasi-libc tmux postgresql mariadb-server; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# PostgreSQL on 127.0.0.1:5432 with trust auth and a `test` database.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  ver=$(ls /etc/postgresql | sort -n | tail -1)
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$ver" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
+fi
+if ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
+  echo "setup: configuring PostgreSQL (trust auth on 127.0.0.1, database test)" >&2
+  hba=$($SUDO -u postgres psql -tAc 'show hba_file' 2>/dev/null || runuser -u postgres -- psql -tAc 'show hba_file')
+  if ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+    $SUDO sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+    runuser -u postgres -- psql -qc 'select pg_reload_conf()' >/dev/null
+  fi
+  runuser -u postgres -- psql -tAc "select 1 from pg_database where datname='test'" | grep -q 1 \
+    || runuser -u postgres -- createdb test
+fi
+
+# MariaDB on 127.0.0.1:3306 (root, empty password, database test).
+if ! mariadb-admin -h 127.0.0.1 -uroot ping >/dev/null 2>&1; then
+  $SUDO start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  for _ in $(seq 1 60); do mariadb-admin -h 127.0.0.1 -uroot ping >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+mariadb -h 127.0.0.1 -uroot -e 'create database if not exists test' >/dev/null 2>&1 || true
