@@ -5,6 +5,9 @@ set -euo pipefail
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
+}
 
 # Rust target for the driver components.
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
@@ -31,13 +34,13 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
 fi
 if ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
   echo "setup: configuring PostgreSQL (trust auth on 127.0.0.1, database test)" >&2
-  hba=$($SUDO -u postgres psql -tAc 'show hba_file' 2>/dev/null || runuser -u postgres -- psql -tAc 'show hba_file')
+  hba=$(as_postgres psql -tAc 'show hba_file')
   if ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
     $SUDO sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
-    runuser -u postgres -- psql -qc 'select pg_reload_conf()' >/dev/null
+    as_postgres psql -qc 'select pg_reload_conf()' >/dev/null
   fi
-  runuser -u postgres -- psql -tAc "select 1 from pg_database where datname='test'" | grep -q 1 \
-    || runuser -u postgres -- createdb test
+  as_postgres psql -tAc "select 1 from pg_database where datname='test'" | grep -q 1 \
+    || as_postgres createdb test
 fi
 
 # MariaDB on 127.0.0.1:3306 (root, empty password, database test).
