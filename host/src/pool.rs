@@ -25,6 +25,9 @@ pub struct PoolConfig {
     pub idle_timeout: Option<Duration>,
     /// Connections older than this are closed when returned.
     pub max_lifetime: Option<Duration>,
+    /// A transaction unused for this long is rolled back and its
+    /// connection returned to the pool.
+    pub transaction_idle_timeout: Duration,
 }
 
 impl Default for PoolConfig {
@@ -34,6 +37,7 @@ impl Default for PoolConfig {
             acquire_timeout: Duration::from_secs(30),
             idle_timeout: Some(Duration::from_secs(600)),
             max_lifetime: Some(Duration::from_secs(1800)),
+            transaction_idle_timeout: Duration::from_secs(300),
         }
     }
 }

@@ -3,8 +3,11 @@
 //! One module per WIT interface, with the same name.
 
 pub mod base;
+pub mod capabilities;
 pub mod column;
+pub mod extension;
 pub mod function;
+pub mod nosql;
 pub mod schema;
 pub mod table;
 pub mod traits;
@@ -28,12 +31,22 @@ use crate::runtime::instance::CallFuture;
 use crate::runtime::{Capability, DriverInfo, HostState, Instance, LoadedDriver, Runtime};
 
 pub use base::{ConnectionDriver, QueryDriver};
+pub use capabilities::{
+    IsolationLevel, PreparedStatement, PreparedStatementDriver, StatementId, Transaction, TransactionDriver,
+    TransactionId, TransactionOptions,
+};
+pub use extension::{BulkOperationsDriver, DatabaseManagementDriver, RowStream, StreamingDriver};
 pub use column::ColumnManagement;
 pub use function::FunctionOperations;
+pub use nosql::NoSqlOperations;
 pub use schema::SchemaIntrospection;
 pub use table::TableOperations;
 pub use traits::{ConnectionPoolDriver, DriverCapabilities, DriverMetadata, HealthCheckDriver, HealthReport};
 pub use view::ViewOperations;
+
+/// A document store (NoSQLDatabaseDriver).
+pub trait NoSqlDatabaseDriver: ConnectionDriver + QueryDriver + NoSqlOperations {}
+impl<T> NoSqlDatabaseDriver for T where T: ConnectionDriver + QueryDriver + NoSqlOperations {}
 
 /// Every core SQL capability (DatabaseDriver).
 pub trait DatabaseDriver:
@@ -56,6 +69,7 @@ struct Shared {
     driver: Arc<LoadedDriver>,
     options: ConnectOptions,
     pool: Pool,
+    sessions: capabilities::Sessions,
 }
 
 /// Where the sandbox sees a file database's directory.
@@ -163,7 +177,12 @@ impl Runtime {
         drop(pool.acquire().await?);
         tracing::debug!(url = %options, driver = %driver.info.name, "connected");
         Ok(WasmDriver {
-            shared: Arc::new(Shared { driver, options, pool }),
+            shared: Arc::new(Shared {
+                driver,
+                options,
+                pool,
+                sessions: Default::default(),
+            }),
         })
     }
 }
@@ -194,7 +213,11 @@ impl WasmDriver {
         f: impl for<'a> FnOnce(&'a Exports, &'a mut Store<HostState>) -> CallFuture<'a, R> + Send,
     ) -> Result<R> {
         let mut conn = self.shared.pool.acquire().await?;
-        conn.call(call, f).await
+        let result = conn.call(call, f).await;
+        // A pooled connection is shared: a transaction begun with plain
+        // SQL must not leak to the next user (use `transaction()` instead).
+        conn.reset().await;
+        result
     }
 
     /// `unsupported` unless the driver has `capability`.

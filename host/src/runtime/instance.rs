@@ -21,8 +21,19 @@ const GRACE: Duration = Duration::from_secs(1);
 /// The future of one call into a driver.
 pub(crate) type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<Result<R, WitError>>> + Send + 'a>>;
 
+/// Host-side session state of one connection.
+#[derive(Debug, Default)]
+pub(crate) struct Session {
+    /// Prepared statements: host statement id → the driver's id here.
+    pub statements: std::collections::HashMap<u64, u32>,
+    /// A stream is open on this connection.
+    pub stream_open: bool,
+}
+
 /// A live driver instance holding one connection.
 pub(crate) struct Instance {
+    /// Session state the host tracks.
+    pub session: Session,
     store: Store<HostState>,
     exports: Exports,
     pub driver: Arc<LoadedDriver>,
@@ -64,6 +75,7 @@ impl Instance {
             }
         };
         let mut instance = Instance {
+            session: Session::default(),
             store,
             exports,
             driver,
@@ -77,19 +89,51 @@ impl Instance {
         Ok(instance)
     }
 
+    /// Leaves the connection clean for its next user: closes an open
+    /// stream and rolls back an open transaction. Failing that, the
+    /// connection is marked broken (and will be discarded).
+    pub(crate) async fn reset(&mut self) {
+        if self.session.stream_open && self.exports.extension.is_some() {
+            self.session.stream_open = false;
+            let closed = self
+                .call("stream_close", |e, s| match &e.extension {
+                    Some(x) => Box::pin(x.call_stream_close(s)),
+                    None => crate::api::missing("extension"),
+                })
+                .await;
+            if closed.is_err() {
+                self.broken = true;
+            }
+        }
+        if self.exports.capabilities.is_some() && !self.broken {
+            let open = self
+                .call("in_transaction", |e, s| match &e.capabilities {
+                    Some(c) => Box::pin(async move { c.call_in_transaction(s).await.map(Ok) }),
+                    None => crate::api::missing("capabilities"),
+                })
+                .await;
+            match open {
+                Ok(false) => {}
+                Ok(true) => {
+                    tracing::debug!(driver = &*self.driver.name, "rolling back a transaction left open");
+                    let rolled = self
+                        .call("rollback", |e, s| match &e.capabilities {
+                            Some(c) => Box::pin(c.call_rollback(s)),
+                            None => crate::api::missing("capabilities"),
+                        })
+                        .await;
+                    if rolled.is_err() {
+                        self.broken = true;
+                    }
+                }
+                Err(_) => self.broken = true,
+            }
+        }
+    }
+
     /// Whether this instance must be thrown away (trap, time-out, broken socket).
     pub(crate) fn is_broken(&self) -> bool {
         self.broken
-    }
-
-    /// The exports, to check what the driver offers before calling.
-    pub(crate) fn exports(&self) -> &Exports {
-        &self.exports
-    }
-
-    /// Changes the per-call deadline for this instance.
-    pub(crate) fn set_timeout(&mut self, timeout: Duration) {
-        self.timeout = timeout;
     }
 
     /// Calls into the driver under the deadline. A trap or time-out marks
