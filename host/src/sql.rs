@@ -50,53 +50,61 @@ pub struct ScriptStatement {
 }
 
 /// Splits a script at top-level `;` (respecting quotes, comments and
-/// dollar quoting, as the dialect's tokenizer does). Empty statements are
-/// dropped. A tokenizer error gives its line.
+/// dollar quoting, as the dialect's tokenizer does). Each statement is the
+/// original text, trimmed; empty statements are dropped.
 pub fn split_statements(dialect: &dyn Dialect, script: &str) -> Result<Vec<ScriptStatement>, String> {
     let tokens = Tokenizer::new(dialect, script)
         .tokenize_with_location()
         .map_err(|e| e.to_string())?;
+    let offsets = LineOffsets::new(script);
     let mut out = Vec::new();
-    let mut current = String::new();
-    let mut start_line = None;
-    for t in tokens {
+    // (byte offset, line) of the statement's first token, and the end of its last one.
+    let mut start: Option<(usize, u64)> = None;
+    let mut end = 0;
+    for t in &tokens {
         match &t.token {
             Token::SemiColon => {
-                push_statement(&mut out, &mut current, start_line.take());
-            }
-            Token::Whitespace(_) if start_line.is_none() => {}
-            _ => {
-                if start_line.is_none() && !is_comment(&t.token) {
-                    start_line = Some(t.span.start.line);
+                if let Some((from, line)) = start.take() {
+                    out.push(ScriptStatement { sql: script[from..end].trim().to_string(), line });
                 }
-                current.push_str(&t.token.to_string());
             }
-        }
-        if let Token::Whitespace(_) = t.token {
-            if start_line.is_some() {
-                current.push_str(&t.token.to_string());
+            Token::Whitespace(_) | Token::EOF => {}
+            _ => {
+                let from = offsets.byte(t.span.start.line, t.span.start.column);
+                start.get_or_insert((from, t.span.start.line));
+                end = offsets.byte(t.span.end.line, t.span.end.column);
             }
         }
     }
-    push_statement(&mut out, &mut current, start_line);
+    if let Some((from, line)) = start {
+        out.push(ScriptStatement { sql: script[from..end.max(from)].trim().to_string(), line });
+    }
+    out.retain(|s| !s.sql.is_empty());
     Ok(out)
 }
 
-fn is_comment(token: &Token) -> bool {
-    use sqlparser::tokenizer::Whitespace;
-    matches!(
-        token,
-        Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_))
-    )
+/// Converts the tokenizer's (line, column) — 1-based, columns in
+/// characters — to byte offsets.
+struct LineOffsets<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
 }
 
-fn push_statement(out: &mut Vec<ScriptStatement>, current: &mut String, line: Option<u64>) {
-    let sql = std::mem::take(current);
-    if let Some(line) = line {
-        let sql = sql.trim().to_string();
-        if !sql.is_empty() {
-            out.push(ScriptStatement { sql, line });
-        }
+impl<'a> LineOffsets<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineOffsets { text, starts }
+    }
+
+    fn byte(&self, line: u64, column: u64) -> usize {
+        let Some(&line_start) = self.starts.get((line as usize).saturating_sub(1)) else {
+            return self.text.len();
+        };
+        self.text[line_start..]
+            .char_indices()
+            .nth((column as usize).saturating_sub(1))
+            .map_or(self.text.len(), |(i, _)| line_start + i)
     }
 }
 
