@@ -32,3 +32,5 @@ pub fn runtime_with(limits: Limits) -> Runtime {
 pub fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-cache")
 }
+
+pub mod pgserver;
