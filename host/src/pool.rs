@@ -57,9 +57,13 @@ pub struct PoolStatus {
     pub pending: usize,
     /// Connections discarded as broken since the pool started.
     pub discarded: usize,
+    /// Connections closed because their driver was swapped out.
+    pub retired: usize,
 }
 
 type Opener = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Instance>> + Send>> + Send + Sync>;
+/// Whether a connection belongs to a driver that has been swapped out.
+type Stale = Box<dyn Fn(&Instance) -> bool + Send + Sync>;
 
 struct Idle {
     conn: Instance,
@@ -74,7 +78,9 @@ pub(crate) struct PoolInner {
     used: AtomicUsize,
     pending: AtomicUsize,
     discarded: AtomicUsize,
+    retired: AtomicUsize,
     open: Opener,
+    stale: Stale,
 }
 
 /// A pool of driver instances. Cheap to clone.
@@ -92,7 +98,7 @@ pub(crate) struct Pooled {
 
 impl Pool {
     /// A pool whose connections `open` creates.
-    pub(crate) fn new(driver: Arc<str>, config: PoolConfig, open: Opener) -> Pool {
+    pub(crate) fn new(driver: Arc<str>, config: PoolConfig, open: Opener, stale: Stale) -> Pool {
         Pool {
             inner: Arc::new(PoolInner {
                 permits: Arc::new(Semaphore::new(config.max_size.max(1))),
@@ -102,7 +108,9 @@ impl Pool {
                 used: AtomicUsize::new(0),
                 pending: AtomicUsize::new(0),
                 discarded: AtomicUsize::new(0),
+                retired: AtomicUsize::new(0),
                 open,
+                stale,
             }),
         }
     }
@@ -127,7 +135,9 @@ impl Pool {
             let Some(idle) = inner.idle.lock().expect("pool lock").pop() else { break None };
             let expired = inner.config.idle_timeout.is_some_and(|t| idle.since.elapsed() > t)
                 || inner.config.max_lifetime.is_some_and(|t| idle.conn.created.elapsed() > t);
-            if !expired {
+            if (inner.stale)(&idle.conn) {
+                inner.retired.fetch_add(1, Ordering::Relaxed);
+            } else if !expired {
                 break Some(idle.conn);
             }
         };
@@ -160,6 +170,7 @@ impl Pool {
             used,
             pending: self.inner.pending.load(Ordering::Relaxed),
             discarded: self.inner.discarded.load(Ordering::Relaxed),
+            retired: self.inner.retired.load(Ordering::Relaxed),
         }
     }
 
@@ -207,6 +218,8 @@ impl Drop for Pooled {
         if conn.is_broken() {
             self.pool.discarded.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(driver = &*self.pool.driver, "discarding a broken connection");
+        } else if (self.pool.stale)(&conn) {
+            self.pool.retired.fetch_add(1, Ordering::Relaxed);
         } else if !too_old {
             self.pool.idle.lock().expect("pool lock").push(Idle {
                 conn,

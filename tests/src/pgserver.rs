@@ -59,7 +59,7 @@ fn chown_postgres(path: &Path) {
     }
 }
 
-fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
+fn new_ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.distinguished_name.push(DnType::CommonName, name);
@@ -95,8 +95,8 @@ impl PgServer {
         );
         assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
 
-        let ca = ca("driverbox test CA");
-        let other = ca("some other CA");
+        let ca = new_ca("driverbox test CA");
+        let other = new_ca("some other CA");
         let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
         params.distinguished_name.push(DnType::CommonName, "localhost");
         let key = KeyPair::generate().unwrap();

@@ -1,29 +1,175 @@
-//! The sandbox against a misbehaving driver component.
+//! The sandbox against a misbehaving driver component (tests/guests/hostile):
+//! each hostile act ends in a clear error, and the host keeps serving.
 
-use driverbox::{QueryDriver, Runtime};
-use driverbox_tests::{hostile_wasm, runtime};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
 
-async fn hostile(rt: &Runtime, behavior: &str) -> driverbox::WasmDriver {
+use driverbox::{ErrorKind, Limits, PoolConfig, QueryDriver, Runtime, Value, WasmDriver};
+use driverbox_tests::{hostile_wasm, runtime, runtime_with};
+
+/// A listener standing in for the driver's server.
+fn server(ip: &str) -> TcpListener {
+    TcpListener::bind((ip, 0)).expect("bind a test listener")
+}
+
+async fn hostile(rt: &Runtime, endpoint: &TcpListener) -> WasmDriver {
     rt.load_driver_file(&hostile_wasm()).await.expect("load hostile driver");
-    rt.connect(&format!("hostile://127.0.0.1:1/?behavior={behavior}")).await.expect("connect")
+    let addr = endpoint.local_addr().unwrap();
+    let options = driverbox::ConnectOptions::parse(&format!("hostile://{}:{}/", addr.ip(), addr.port())).unwrap();
+    let pool = PoolConfig { max_size: 4, ..PoolConfig::default() };
+    rt.connect_with(options, pool).await.expect("connect")
+}
+
+fn text(r: &driverbox::QueryResult) -> String {
+    match &r.rows[0][0] {
+        Value::Text(t) => t.clone(),
+        other => panic!("not text: {other:?}"),
+    }
 }
 
 #[tokio::test]
-async fn a_trapping_driver_is_discarded_and_the_pool_recovers() {
+async fn a_panicking_driver_is_discarded_and_the_pool_recovers() {
+    let endpoint = server("127.0.0.1");
     let rt = runtime();
-    let db = hostile(&rt, "trap-on-boom").await;
-    let ok = db.query("select 1", &[]).await.unwrap();
-    assert_eq!(ok.rows[0][0], driverbox::Value::Text("select 1".into()));
+    let db = hostile(&rt, &endpoint).await;
+    assert_eq!(text(&db.query("select 1", &[]).await.unwrap()), "select 1");
 
-    let err = db.query("boom", &[]).await.unwrap_err();
+    let err = db.query("panic", &[]).await.unwrap_err();
     assert!(err.is_crash(), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("hostile") && msg.contains("panics on boom"), "{msg}");
+    assert!(msg.contains("hostile") && msg.contains("panics on purpose"), "{msg}");
     assert_eq!(db.pool_status().discarded, 1);
 
     // The next call gets a fresh instance.
-    let again = db.query("select 2", &[]).await.unwrap();
-    assert_eq!(again.rows[0][0], driverbox::Value::Text("select 2".into()));
+    assert_eq!(text(&db.query("select 2", &[]).await.unwrap()), "select 2");
     let status = db.pool_status();
     assert_eq!((status.size, status.idle, status.used), (1, 1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_infinite_loop_times_out_while_others_keep_serving() {
+    let endpoint = server("127.0.0.1");
+    let mut limits = Limits::default();
+    limits.set("timeout=1s").unwrap();
+    let rt = runtime_with(limits);
+    let db = hostile(&rt, &endpoint).await;
+
+    let looping = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let start = Instant::now();
+            (db.query("loop", &[]).await, start.elapsed())
+        })
+    };
+    // While one instance spins, another serves, many times over.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for i in 0..20 {
+        let r = db.query(&format!("echo {i}"), &[]).await.unwrap();
+        assert_eq!(text(&r), format!("echo {i}"));
+    }
+    let (result, took) = looping.await.unwrap();
+    let err = result.unwrap_err();
+    assert!(matches!(err, driverbox::Error::Timeout { .. }), "{err}");
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(3), "took {took:?}");
+    assert_eq!(text(&db.query("after", &[]).await.unwrap()), "after");
+}
+
+#[tokio::test]
+async fn a_memory_bomb_hits_the_limit() {
+    let endpoint = server("127.0.0.1");
+    let mut limits = Limits::default();
+    limits.set("max-memory-size=64MiB").unwrap();
+    let rt = runtime_with(limits);
+    let db = hostile(&rt, &endpoint).await;
+    assert!(db.query("alloc 16", &[]).await.is_ok(), "16 MiB fit");
+    let err = db.query("alloc 1024", &[]).await.unwrap_err();
+    assert!(err.is_crash(), "{err}");
+    assert!(err.to_string().contains("memory limit exceeded (max-memory-size 64 MiB)"), "{err}");
+    assert_eq!(text(&db.query("still here", &[]).await.unwrap()), "still here");
+}
+
+/// True when `listener` got a connection within a short wait.
+fn was_contacted(listener: &TcpListener) -> bool {
+    listener.set_nonblocking(true).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    listener.accept().is_ok()
+}
+
+#[tokio::test]
+async fn connects_outside_the_config_are_refused_before_any_packet() {
+    let endpoint = server("127.0.0.2");
+    let elsewhere = server("127.0.0.1");
+    let rt = runtime();
+    let db = hostile(&rt, &endpoint).await;
+    let port = endpoint.local_addr().unwrap().port();
+    let other_port = elsewhere.local_addr().unwrap().port();
+
+    // Its own endpoint is fine.
+    assert_eq!(text(&db.query(&format!("connect 127.0.0.2 {port}"), &[]).await.unwrap()), "connected");
+    assert!(was_contacted(&endpoint));
+
+    let attempts = [
+        format!("connect 127.0.0.2 {}", port.wrapping_add(1)), // another port
+        format!("connect 127.0.0.1 {other_port}"),              // another address
+        format!("connect 169.254.169.254 {port}"),              // cloud metadata
+        format!("connect localhost {port}"),                    // a name resolving elsewhere
+    ];
+    for attempt in &attempts {
+        let err = db.query(attempt, &[]).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Permission, "{attempt}: {err}");
+        assert!(err.to_string().contains("not the endpoint of this connection"), "{err}");
+    }
+    assert!(!was_contacted(&elsewhere), "no packet reached the other listener");
+}
+
+#[tokio::test]
+async fn opening_sockets_in_a_loop_stops_at_the_cap() {
+    let endpoint = server("127.0.0.1");
+    let mut limits = Limits::default();
+    limits.set("max-handles=3").unwrap();
+    let rt = runtime_with(limits);
+    let db = hostile(&rt, &endpoint).await;
+    let err = db.query("sockets 100", &[]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Permission, "{err}");
+    assert!(err.to_string().contains("too many open sockets (limit 3)"), "{err}");
+}
+
+#[tokio::test]
+async fn a_huge_result_stops_at_the_byte_limit() {
+    let endpoint = server("127.0.0.1");
+    let mut limits = Limits::default();
+    limits.set("max-result-bytes=1MiB").unwrap();
+    let rt = runtime_with(limits);
+    let db = hostile(&rt, &endpoint).await;
+    assert_eq!(db.query("rows 100 100", &[]).await.unwrap().rows.len(), 100);
+    let err = db.query("rows 1000 10000", &[]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("exceeds max-result-bytes"), "{err}");
+}
+
+#[tokio::test]
+async fn tls_required_means_no_plaintext_beyond_the_preamble() {
+    let endpoint = server("127.0.0.1");
+    let rt = runtime();
+    rt.load_driver_file(&hostile_wasm()).await.unwrap();
+    let addr = endpoint.local_addr().unwrap();
+    let db = rt
+        .connect(&format!("hostile://{}:{}/?sslmode=require", addr.ip(), addr.port()))
+        .await
+        .unwrap();
+    assert!(db.query("plaintext 8", &[]).await.is_ok(), "an SSLRequest fits");
+    let err = db.query("plaintext 200", &[]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Permission, "{err}");
+    assert!(err.to_string().contains("requires TLS"), "{err}");
+}
+
+#[tokio::test]
+async fn components_that_fail_validation_are_refused_with_the_reason() {
+    let rt = runtime();
+    let err = rt.load_driver(b"not wasm at all", "junk.wasm").await.unwrap_err();
+    assert!(err.to_string().contains("not a valid component"), "{err}");
+    // A core module is not a component of our world.
+    let empty_component = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+    let err = rt.load_driver(&empty_component, "empty.wasm").await.unwrap_err();
+    assert!(err.to_string().contains("does not export driverbox:driver/base"), "{err}");
 }

@@ -51,15 +51,19 @@ impl QueryDriver for WasmDriver {
 
     async fn query(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
         let (sql, params) = (sql.to_string(), params.to_vec());
-        self.run("query", move |e, s| Box::pin(async move { e.base.call_query(s, &sql, &params).await }))
-            .await
+        let r = self
+            .run("query", move |e, s| Box::pin(async move { e.base.call_query(s, &sql, &params).await }))
+            .await?;
+        self.checked(r)
     }
 
     async fn execute_query(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
         let (sql, params) = (sql.to_string(), params.to_vec());
-        self.run("execute_query", move |e, s| {
-            Box::pin(async move { e.base.call_execute_query(s, &sql, &params).await })
-        })
-        .await
+        let r = self
+            .run("execute_query", move |e, s| {
+                Box::pin(async move { e.base.call_execute_query(s, &sql, &params).await })
+            })
+            .await?;
+        self.checked(r)
     }
 }

@@ -123,7 +123,7 @@ impl Transaction {
     }
 
     fn finished(&self) -> Error {
-        Error::client(self.driver.name(), ErrorKind::InvalidInput, "the transaction is finished")
+        Error::client(&self.driver.name(), ErrorKind::InvalidInput, "the transaction is finished")
     }
 
     fn conn(&mut self) -> Result<&mut Pooled> {
@@ -155,19 +155,23 @@ impl Transaction {
     /// Runs a query inside the transaction.
     pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
         let (sql, params) = (sql.to_string(), params.to_vec());
-        self.conn()?
+        let r = self
+            .conn()?
             .call("query", move |e, s| Box::pin(async move { e.base.call_query(s, &sql, &params).await }))
-            .await
+            .await?;
+        self.driver.checked(r)
     }
 
     /// Runs any statement inside the transaction.
     pub async fn execute_query(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
         let (sql, params) = (sql.to_string(), params.to_vec());
-        self.conn()?
+        let r = self
+            .conn()?
             .call("execute_query", move |e, s| {
                 Box::pin(async move { e.base.call_execute_query(s, &sql, &params).await })
             })
-            .await
+            .await?;
+        self.driver.checked(r)
     }
 
     /// Runs a prepared statement inside the transaction.
@@ -217,7 +221,7 @@ impl Drop for Transaction {
         let Some(mut conn) = self.conn.take() else { return };
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
-                tracing::debug!(driver = &**self.driver.name(), id = self.id.0, "rolling back a dropped transaction");
+                tracing::debug!(driver = &*self.driver.name(), id = self.id.0, "rolling back a dropped transaction");
                 handle.spawn(async move { conn.reset().await });
             }
             Err(_) => conn.discard(),
@@ -242,7 +246,8 @@ pub(crate) async fn execute_prepared_on(
             prepared.id
         }
     };
-    cap_call!(conn, call_execute_prepared(guest_id, &params)).await
+    let r = cap_call!(conn, call_execute_prepared(guest_id, &params)).await?;
+    driver.checked(r)
 }
 
 /// Deallocates, on this connection, statements the pool no longer knows.
@@ -287,7 +292,7 @@ impl WasmDriver {
 
     fn statement(&self, id: StatementId) -> Result<Arc<PreparedStatement>> {
         self.sessions().statements.lock().expect("lock").get(&id.0).cloned().ok_or_else(|| {
-            Error::client(self.name(), ErrorKind::InvalidInput, format!("no prepared statement {}", id.0))
+            Error::client(&self.name(), ErrorKind::InvalidInput, format!("no prepared statement {}", id.0))
         })
     }
 
@@ -318,7 +323,7 @@ impl WasmDriver {
         let slot = self.sessions().transactions.lock().expect("lock").get(&id.0).cloned();
         let gone = || {
             Error::client(
-                self.name(),
+                &self.name(),
                 ErrorKind::InvalidInput,
                 format!("no open transaction {} (finished, or rolled back after being idle)", id.0),
             )
@@ -358,7 +363,7 @@ async fn watchdog(shared: Weak<Shared>, id: u64) {
         }
         shared.sessions.transactions.lock().expect("lock").remove(&id);
         if let Some(tx) = guard.take() {
-            tracing::warn!(driver = &*shared.driver.name, id, "rolling back a transaction idle for {timeout:?}");
+            tracing::warn!(driver = &*shared.slot.load().name, id, "rolling back a transaction idle for {timeout:?}");
             let _ = tx.rollback().await;
         }
         return;

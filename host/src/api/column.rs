@@ -23,7 +23,7 @@ pub trait ColumnManagement: Send + Sync {
 impl WasmDriver {
     fn check_fragments(&self, data_type: Option<&str>, expressions: &[Option<&str>]) -> Result<()> {
         let dialect = sql::dialect(&self.info().dialect);
-        let refuse = |m: String| Error::client(self.name(), ErrorKind::InvalidInput, m);
+        let refuse = |m: String| Error::client(&self.name(), ErrorKind::InvalidInput, m);
         if let Some(t) = data_type {
             sql::check_data_type(&*dialect, t).map_err(refuse)?;
         }

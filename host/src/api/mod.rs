@@ -28,7 +28,7 @@ use crate::imports::transport::Net;
 use crate::pool::{Pool, PoolConfig, PoolStatus};
 use crate::runtime::component::Exports;
 use crate::runtime::instance::CallFuture;
-use crate::runtime::{Capability, DriverInfo, HostState, Instance, LoadedDriver, Runtime};
+use crate::runtime::{Capability, DriverInfo, DriverSlot, HostState, Instance, Runtime};
 
 pub use base::{ConnectionDriver, QueryDriver};
 pub use capabilities::{
@@ -66,10 +66,11 @@ pub struct WasmDriver {
 }
 
 struct Shared {
-    driver: Arc<LoadedDriver>,
+    slot: DriverSlot,
     options: ConnectOptions,
     pool: Pool,
     sessions: capabilities::Sessions,
+    max_result_bytes: usize,
 }
 
 /// Where the sandbox sees a file database's directory.
@@ -136,7 +137,8 @@ impl Runtime {
 
     /// Opens a pool for `options`, and checks that one connection works.
     pub async fn connect_with(&self, options: ConnectOptions, mut pool: PoolConfig) -> Result<WasmDriver> {
-        let driver = self.driver_for(&options.scheme).await?;
+        let slot = self.driver_for(&options.scheme).await?;
+        let driver = slot.load_full();
         let tls = Arc::new(TlsSettings::new(options.tls, options.tls_root_cert.as_deref()).map_err(Error::Config)?);
         let sandbox = file_sandbox(&options)?;
         let port = options.port.or(driver.info.default_port).unwrap_or(0);
@@ -163,9 +165,11 @@ impl Runtime {
         }
         let connect_timeout = options.connect_timeout.unwrap_or(self.inner.limits.connect_timeout);
         let max_handles = self.inner.limits.max_handles;
-        let (rt, drv) = (self.inner.clone(), driver.clone());
+        let (rt, current) = (self.inner.clone(), slot.clone());
         let opener = Box::new(move || {
-            let (rt, drv, config, allow, tls) = (rt.clone(), drv.clone(), config.clone(), allow.clone(), tls.clone());
+            // New connections use whatever driver serves the scheme now.
+            let drv = current.load_full();
+            let (rt, config, allow, tls) = (rt.clone(), config.clone(), allow.clone(), tls.clone());
             let wasi = wasi_for(&sandbox);
             Box::pin(async move {
                 let net = Net::new(allow, tls, connect_timeout, max_handles);
@@ -173,33 +177,37 @@ impl Runtime {
                 Instance::start(&rt, drv, state, config).await
             }) as std::pin::Pin<Box<dyn std::future::Future<Output = Result<Instance>> + Send>>
         });
-        let pool = Pool::new(driver.name.clone(), pool, opener);
+        let current = slot.clone();
+        let stale = Box::new(move |i: &Instance| !Arc::ptr_eq(&i.driver, &current.load()));
+        let pool = Pool::new(driver.name.clone(), pool, opener, stale);
         drop(pool.acquire().await?);
         tracing::debug!(url = %options, driver = %driver.info.name, "connected");
         Ok(WasmDriver {
             shared: Arc::new(Shared {
-                driver,
+                slot,
                 options,
                 pool,
                 sessions: Default::default(),
+                max_result_bytes: self.inner.limits.max_result_bytes,
             }),
         })
     }
 }
 
 impl WasmDriver {
-    /// The driver serving this database.
-    pub fn info(&self) -> &DriverInfo {
-        &self.shared.driver.info
+    /// The driver serving this database now (a swap may change it).
+    pub fn info(&self) -> Arc<DriverInfo> {
+        self.shared.slot.load().info.clone()
     }
+
 
     /// The connection settings (the password stays hidden).
     pub fn options(&self) -> &ConnectOptions {
         &self.shared.options
     }
 
-    pub(crate) fn name(&self) -> &Arc<str> {
-        &self.shared.driver.name
+    pub(crate) fn name(&self) -> Arc<str> {
+        self.shared.slot.load().name.clone()
     }
 
     pub(crate) fn pool(&self) -> &Pool {
@@ -220,13 +228,32 @@ impl WasmDriver {
         result
     }
 
+    /// Refuses a result bigger than `max-result-bytes`.
+    pub(crate) fn check_rows(&self, rows: &[Vec<crate::value::Value>]) -> Result<()> {
+        let max = self.shared.max_result_bytes;
+        let size = crate::value::rows_size(rows);
+        if size > max {
+            return Err(Error::client(
+                &self.name(),
+                ErrorKind::InvalidInput,
+                format!("result of {size} bytes exceeds max-result-bytes ({max}); stream it with stream_query"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`WasmDriver::check_rows`] for a whole result.
+    pub(crate) fn checked(&self, result: crate::value::QueryResult) -> Result<crate::value::QueryResult> {
+        self.check_rows(&result.rows).map(|_| result)
+    }
+
     /// `unsupported` unless the driver has `capability`.
     pub(crate) fn require(&self, capability: Capability) -> Result<()> {
         if self.info().capabilities.contains(&capability) {
             Ok(())
         } else {
             Err(Error::client(
-                self.name(),
+                &self.name(),
                 ErrorKind::Unsupported,
                 format!("{} does not support {capability}", self.info().name),
             ))

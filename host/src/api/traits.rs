@@ -16,10 +16,10 @@ pub use crate::bindings::traits::Health;
 
 /// What the driver is.
 pub trait DriverMetadata {
-    fn driver_name(&self) -> &str;
-    fn driver_version(&self) -> &str;
+    fn driver_name(&self) -> String;
+    fn driver_version(&self) -> String;
     /// `postgresql`, `sqlite`, ...
-    fn database_type(&self) -> &str;
+    fn database_type(&self) -> String;
     fn supports_transactions(&self) -> bool;
     fn supports_prepared_statements(&self) -> bool;
     fn supports_streaming(&self) -> bool;
@@ -28,7 +28,7 @@ pub trait DriverMetadata {
 /// What the driver can do, from the interfaces its component exports.
 pub trait DriverCapabilities {
     fn has_capability(&self, capability: Capability) -> bool;
-    fn capabilities(&self) -> &BTreeSet<Capability>;
+    fn capabilities(&self) -> BTreeSet<Capability>;
 }
 
 /// The host's pool figures.
@@ -40,6 +40,8 @@ pub trait ConnectionPoolDriver {
 #[derive(Debug, Clone, Serialize)]
 pub struct HealthReport {
     pub server_version: String,
+    /// Version of the driver component whose connection answered.
+    pub driver_version: String,
     pub details: Vec<(String, String)>,
     /// Time the check took, round trip included.
     pub latency: Duration,
@@ -53,14 +55,14 @@ pub trait HealthCheckDriver: Send + Sync {
 }
 
 impl DriverMetadata for WasmDriver {
-    fn driver_name(&self) -> &str {
-        &self.info().name
+    fn driver_name(&self) -> String {
+        self.info().name.clone()
     }
-    fn driver_version(&self) -> &str {
-        &self.info().version
+    fn driver_version(&self) -> String {
+        self.info().version.clone()
     }
-    fn database_type(&self) -> &str {
-        &self.info().database_type
+    fn database_type(&self) -> String {
+        self.info().database_type.clone()
     }
     fn supports_transactions(&self) -> bool {
         self.has_capability(Capability::Transactions)
@@ -77,8 +79,8 @@ impl DriverCapabilities for WasmDriver {
     fn has_capability(&self, capability: Capability) -> bool {
         self.info().capabilities.contains(&capability)
     }
-    fn capabilities(&self) -> &BTreeSet<Capability> {
-        &self.info().capabilities
+    fn capabilities(&self) -> BTreeSet<Capability> {
+        self.info().capabilities.clone()
     }
 }
 
@@ -92,9 +94,13 @@ impl ConnectionPoolDriver for WasmDriver {
 impl HealthCheckDriver for WasmDriver {
     async fn health_check(&self) -> Result<HealthReport> {
         let start = Instant::now();
-        let health = self.run("health_check", |e, s| Box::pin(e.traits.call_health_check(s))).await?;
+        let mut conn = self.pool().acquire().await?;
+        let driver_version = conn.driver.info.version.clone();
+        let health = conn.call("health_check", |e, s| Box::pin(e.traits.call_health_check(s))).await?;
+        drop(conn);
         Ok(HealthReport {
             server_version: health.server_version,
+            driver_version,
             details: health.details,
             latency: start.elapsed(),
             pool: self.pool_status(),

@@ -35,7 +35,30 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum DriversCommand {
+    /// Lists the built-in and loaded drivers with their capabilities.
+    List {
+        #[arg(long, short, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
+    /// Shows a component's metadata, exports and imports.
+    Inspect { file: std::path::PathBuf },
+    /// Validates a component as the host would before loading it (exit 0 when valid).
+    Check { file: std::path::PathBuf },
+}
+
+/// Output of `drivers list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Driver components: list, inspect, check.
+    #[command(subcommand)]
+    Drivers(DriversCommand),
     /// Runs one SQL statement and prints the result: `driverbox query [URL] SQL`.
     Query {
         /// Connection URL (default: sqlite:driverbox.db), then the SQL.
@@ -120,6 +143,7 @@ impl Cli {
     async fn dispatch(&self) -> Result<ExitCode, Error> {
         let rt = self.runtime().await?;
         match &self.command {
+            Command::Drivers(cmd) => drivers(&rt, cmd).await,
             Command::Query { args, format } => {
                 let (url, sql) = match args.as_slice() {
                     [sql] => (DEFAULT_URL, sql.as_str()),
@@ -159,4 +183,52 @@ pub async fn connect(rt: &Runtime, url: &str) -> Result<WasmDriver, Error> {
         ..PoolConfig::default()
     };
     rt.connect_with(options, pool).await
+}
+
+async fn read_component(file: &std::path::Path) -> Result<Vec<u8>, Error> {
+    tokio::fs::read(file).await.map_err(|e| Error::Load {
+        name: file.display().to_string(),
+        message: format!("cannot read: {e}"),
+    })
+}
+
+async fn drivers(rt: &Runtime, cmd: &DriversCommand) -> Result<ExitCode, Error> {
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        DriversCommand::List { format } => {
+            let list = rt.drivers().await?;
+            match format {
+                ListFormat::Json => {
+                    let _ = writeln!(out, "{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+                }
+                ListFormat::Table => {
+                    let mut table = comfy_table::Table::new();
+                    table
+                        .load_preset(comfy_table::presets::ASCII_BORDERS_ONLY_CONDENSED)
+                        .set_header(["name", "version", "schemes", "source", "capabilities", "sha256"]);
+                    for d in &list {
+                        let caps: Vec<String> = d.capabilities.iter().map(|c| c.to_string()).collect();
+                        table.add_row([
+                            d.name.clone(),
+                            d.version.clone(),
+                            d.schemes.join(", "),
+                            d.source.clone(),
+                            caps.join(", "),
+                            d.content_hash[..12].to_string(),
+                        ]);
+                    }
+                    let _ = writeln!(out, "{table}");
+                }
+            }
+        }
+        DriversCommand::Inspect { file } => {
+            let info = rt.inspect(&read_component(file).await?, &file.display().to_string()).await?;
+            let _ = writeln!(out, "{}", serde_json::to_string_pretty(&info).unwrap_or_default());
+        }
+        DriversCommand::Check { file } => {
+            let info = rt.inspect(&read_component(file).await?, &file.display().to_string()).await?;
+            let _ = writeln!(out, "ok: {} {} ({})", info.name, info.version, info.schemes.join(", "));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -186,23 +186,20 @@ impl ExportIndices {
 
 /// A validated driver component, ready to instantiate.
 pub(crate) struct LoadedDriver {
-    pub info: DriverInfo,
+    pub info: Arc<DriverInfo>,
     pub pre: InstancePre<HostState>,
     pub indices: ExportIndices,
     pub name: Arc<str>,
 }
 
-/// Import namespaces a driver may use. Anything else is refused at load.
-const ALLOWED_IMPORTS: &[&str] = &[
-    "wasi:io/",
-    "wasi:clocks/",
-    "wasi:random/",
-    "wasi:cli/",
-    "wasi:filesystem/",
-    "wasi:sockets/",
-];
+/// WASI namespaces a driver may import. Network access goes through
+/// `transport` only (never `wasi:sockets`); files (`wasi:filesystem`) only
+/// for drivers without a network port (SQLite), which see nothing but
+/// their database's directory.
+const ALLOWED_IMPORTS: &[&str] = &["wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:cli/"];
+const FILE_IMPORTS: &str = "wasi:filesystem/";
 
-fn check_imports(component: &Component, engine: &wasmtime::Engine) -> std::result::Result<Vec<String>, String> {
+fn check_imports(component: &Component, engine: &wasmtime::Engine, files: bool) -> std::result::Result<Vec<String>, String> {
     let mut names = Vec::new();
     for (name, _) in component.component_type().imports(engine) {
         let ours = name.starts_with(&format!("{WIT_PACKAGE}/"));
@@ -211,8 +208,18 @@ fn check_imports(component: &Component, engine: &wasmtime::Engine) -> std::resul
                 "imports {name}, but this host speaks {WIT_PACKAGE}{WIT_VERSION_PREFIX}x"
             ));
         }
-        if !ours && !ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p)) {
-            return Err(format!("imports {name}, which the host does not provide to drivers"));
+        let allowed = ours
+            || ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p))
+            || (files && name.starts_with(FILE_IMPORTS));
+        if !allowed {
+            let why = if name.starts_with(FILE_IMPORTS) {
+                "a network driver may not touch files"
+            } else if name.starts_with("wasi:sockets/") {
+                "drivers reach the network only through driverbox:driver/transport"
+            } else {
+                "the host does not provide it to drivers"
+            };
+            return Err(format!("imports {name}: {why}"));
         }
         names.push(name.to_string());
     }
@@ -277,7 +284,6 @@ impl LoadedDriver {
             }
             None => Component::new(&rt.engine, bytes).map_err(|e| fail(format!("not a valid component: {e:#}")))?,
         };
-        let imports = check_imports(&component, &rt.engine).map_err(fail)?;
         check_exports(&component, &rt.engine).map_err(fail)?;
         let pre = rt
             .linker
@@ -297,6 +303,7 @@ impl LoadedDriver {
             .map_err(|_| fail("metadata() did not return in time".into()))?
             .map_err(|e| fail(format!("metadata() failed: {e:#}")))?;
         check_metadata(&metadata).map_err(fail)?;
+        let imports = check_imports(&component, &rt.engine, metadata.default_port.is_none()).map_err(fail)?;
 
         let info = DriverInfo {
             capabilities: indices.capabilities(&metadata.features),
@@ -314,7 +321,7 @@ impl LoadedDriver {
         };
         Ok(LoadedDriver {
             name: Arc::from(info.name.as_str()),
-            info,
+            info: Arc::new(info),
             pre,
             indices,
         })

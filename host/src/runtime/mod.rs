@@ -5,6 +5,7 @@ pub mod cache;
 pub mod component;
 pub mod instance;
 pub mod limits;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use tokio::time::Instant;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
@@ -28,6 +30,7 @@ pub use component::{Capability, DriverInfo};
 pub(crate) use component::LoadedDriver;
 pub(crate) use instance::Instance;
 pub use limits::Limits;
+pub use watch::DriverWatcher;
 
 /// How often the epoch advances: the granularity of deadlines and of
 /// yielding a busy driver to other tasks.
@@ -109,11 +112,29 @@ const BUILTINS: &[Builtin] = &[Builtin {
     bytes: include_bytes!(concat!(env!("OUT_DIR"), "/postgres.wasm")),
 }];
 
+/// The driver currently serving a URL scheme. Pools hold the slot, so a
+/// swap reaches them: new connections use the new driver, connections of
+/// the old one finish what they are doing and are retired.
+pub(crate) type DriverSlot = Arc<ArcSwap<LoadedDriver>>;
+
 #[derive(Default)]
 struct Registry {
-    by_scheme: HashMap<String, Arc<LoadedDriver>>,
-    /// Built-ins not compiled yet, by name.
+    slots: HashMap<String, DriverSlot>,
+    /// Built-ins not compiled yet.
     pending: Vec<&'static Builtin>,
+}
+
+/// What happened in the driver registry.
+#[derive(Debug, Clone)]
+pub enum DriverEvent {
+    /// A driver was registered for schemes that had none.
+    Loaded(Arc<DriverInfo>),
+    /// A driver replaced another for its schemes.
+    Swapped { old: Arc<DriverInfo>, new: Arc<DriverInfo> },
+    /// A driver was removed.
+    Unloaded(Arc<DriverInfo>),
+    /// A component failed to load or validate; nothing was replaced.
+    Failed { source: String, error: String },
 }
 
 pub(crate) struct RuntimeInner {
@@ -122,6 +143,7 @@ pub(crate) struct RuntimeInner {
     pub limits: Limits,
     pub cache: Option<cache::ArtifactCache>,
     registry: tokio::sync::Mutex<Registry>,
+    events: tokio::sync::broadcast::Sender<DriverEvent>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -263,6 +285,7 @@ impl RuntimeBuilder {
                 limits: self.limits,
                 cache,
                 registry: tokio::sync::Mutex::new(registry),
+                events: tokio::sync::broadcast::channel(64).0,
                 stop_ticker: stop,
             }),
         })
@@ -285,17 +308,93 @@ impl Runtime {
         &self.inner.limits
     }
 
-    /// Loads a driver component from bytes and registers its schemes
-    /// (replacing drivers registered for them).
+    /// Registry events (load, swap, unload, failure) from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<DriverEvent> {
+        self.inner.events.subscribe()
+    }
+
+    fn emit(&self, event: DriverEvent) {
+        let _ = self.inner.events.send(event);
+    }
+
+    /// Loads a driver component from bytes and registers it for its
+    /// schemes, swapping out the driver serving them (atomically: calls in
+    /// flight finish on the old one). A component that fails validation
+    /// replaces nothing.
     pub async fn load_driver(&self, bytes: &[u8], source: &str) -> Result<DriverInfo> {
-        let driver = Arc::new(LoadedDriver::load(&self.inner, bytes, source).await?);
+        let driver = match LoadedDriver::load(&self.inner, bytes, source).await {
+            Ok(d) => Arc::new(d),
+            Err(e) => {
+                self.emit(DriverEvent::Failed {
+                    source: source.to_string(),
+                    error: e.to_string(),
+                });
+                return Err(e);
+            }
+        };
         let mut reg = self.inner.registry.lock().await;
+        let mut replaced: Vec<Arc<DriverInfo>> = Vec::new();
         for scheme in &driver.info.schemes {
             reg.pending.retain(|b| !b.schemes.contains(&scheme.as_str()));
-            reg.by_scheme.insert(scheme.clone(), driver.clone());
+            match reg.slots.get(scheme) {
+                Some(slot) => {
+                    let old = slot.swap(driver.clone());
+                    if !replaced.iter().any(|r| Arc::ptr_eq(r, &old.info)) {
+                        replaced.push(old.info.clone());
+                    }
+                }
+                None => {
+                    reg.slots.insert(scheme.clone(), Arc::new(ArcSwap::new(driver.clone())));
+                }
+            }
         }
+        drop(reg);
         tracing::info!(name = %driver.info.name, version = %driver.info.version, source, "driver loaded");
-        Ok(driver.info.clone())
+        if replaced.is_empty() {
+            self.emit(DriverEvent::Loaded(driver.info.clone()));
+        }
+        for old in replaced {
+            self.emit(DriverEvent::Swapped {
+                old,
+                new: driver.info.clone(),
+            });
+        }
+        Ok((*driver.info).clone())
+    }
+
+    /// Removes the driver called `name` from every scheme it serves. Open
+    /// pools keep working on it; new connections find no driver.
+    pub async fn unload(&self, name: &str) -> Result<()> {
+        let mut reg = self.inner.registry.lock().await;
+        let schemes: Vec<String> = reg
+            .slots
+            .iter()
+            .filter(|(_, slot)| slot.load().info.name == name)
+            .map(|(s, _)| s.clone())
+            .collect();
+        reg.pending.retain(|b| b.name != name);
+        let mut info = None;
+        for s in schemes {
+            if let Some(slot) = reg.slots.remove(&s) {
+                info = Some(slot.load().info.clone());
+            }
+        }
+        drop(reg);
+        match info {
+            Some(info) => {
+                self.emit(DriverEvent::Unloaded(info));
+                Ok(())
+            }
+            None => Err(Error::Load {
+                name: name.to_string(),
+                message: "no such driver is loaded".into(),
+            }),
+        }
+    }
+
+    /// Validates a component and reports what it is, without registering it.
+    pub async fn inspect(&self, bytes: &[u8], source: &str) -> Result<DriverInfo> {
+        Ok((*LoadedDriver::load(&self.inner, bytes, source).await?.info).clone())
     }
 
     /// Loads a driver component from a file.
@@ -317,19 +416,21 @@ impl Runtime {
         }
         let driver = Arc::new(LoadedDriver::load(&self.inner, builtin.bytes, "builtin").await?);
         for scheme in builtin.schemes {
-            reg.by_scheme.insert(scheme.to_string(), driver.clone());
+            reg.slots
+                .entry(scheme.to_string())
+                .or_insert_with(|| Arc::new(ArcSwap::new(driver.clone())));
         }
         Ok(())
     }
 
-    /// The driver serving `scheme`, compiling a built-in on first use.
-    pub(crate) async fn driver_for(&self, scheme: &str) -> Result<Arc<LoadedDriver>> {
+    /// The slot of the driver serving `scheme`, compiling a built-in on first use.
+    pub(crate) async fn driver_for(&self, scheme: &str) -> Result<DriverSlot> {
         let mut reg = self.inner.registry.lock().await;
         if let Some(i) = reg.pending.iter().position(|b| b.schemes.contains(&scheme)) {
             self.load_builtin(&mut reg, i).await?;
         }
-        reg.by_scheme.get(scheme).cloned().ok_or_else(|| {
-            let mut known: Vec<String> = reg.by_scheme.keys().cloned().collect();
+        reg.slots.get(scheme).cloned().ok_or_else(|| {
+            let mut known: Vec<String> = reg.slots.keys().cloned().collect();
             known.extend(reg.pending.iter().flat_map(|b| b.schemes.iter().map(|s| s.to_string())));
             known.sort();
             Error::Config(format!("no driver for URL scheme `{scheme}` (known: {})", known.join(", ")))
@@ -343,8 +444,9 @@ impl Runtime {
             self.load_builtin(&mut reg, 0).await?;
         }
         let mut seen = std::collections::BTreeMap::new();
-        for d in reg.by_scheme.values() {
-            seen.insert(d.info.content_hash.clone(), d.info.clone());
+        for slot in reg.slots.values() {
+            let d = slot.load();
+            seen.insert(d.info.content_hash.clone(), (*d.info).clone());
         }
         let mut list: Vec<DriverInfo> = seen.into_values().collect();
         list.sort_by(|a, b| a.name.cmp(&b.name));

@@ -1,11 +1,21 @@
-//! A driver that misbehaves on purpose, chosen by the URL's `behavior`
-//! parameter, so the tests can check the host's sandbox and pool.
-//! Without a `behavior` it answers queries with one row echoing the SQL.
+//! A driver that misbehaves on purpose, so the tests can check the host's
+//! sandbox and pool. The SQL text is a command:
+//!
+//! - `panic` — panics (a trap);
+//! - `loop` — spins forever;
+//! - `alloc MB` — allocates and touches MB mebibytes;
+//! - `connect HOST PORT` — opens a socket to any endpoint it likes;
+//! - `sockets N` — opens N sockets to its own endpoint and keeps them;
+//! - `plaintext N` — connects to its own endpoint and sends N bytes in the clear;
+//! - `rows N BYTES` — returns N rows of BYTES bytes each;
+//! - `version` — returns its version;
+//! - anything else — one row echoing the text.
 
 use std::cell::RefCell;
 
+use driverbox_guest_sdk::transport::{self, Socket};
 use driverbox_guest_sdk::types::{Column, ConnectConfig, QueryResult, Value};
-use driverbox_guest_sdk::Result;
+use driverbox_guest_sdk::{Error, Result};
 
 wit_bindgen::generate!({
     path: "../../../wit",
@@ -19,33 +29,90 @@ wit_bindgen::generate!({
 
 use exports::driverbox::driver::{base, traits};
 
+/// Appended to the version, so tests can build two distinguishable copies.
+const BUILD_TAG: Option<&str> = option_env!("DRIVERBOX_BUILD_TAG");
+
 thread_local! {
     static CONFIG: RefCell<Option<ConnectConfig>> = const { RefCell::new(None) };
+    static KEPT: RefCell<Vec<Socket>> = const { RefCell::new(Vec::new()) };
+    static HOARD: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
-fn behavior() -> String {
-    CONFIG.with(|c| {
-        c.borrow()
-            .as_ref()
-            .and_then(|c| c.options.iter().find(|(k, _)| k == "behavior"))
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    })
+fn version() -> String {
+    match BUILD_TAG {
+        Some(tag) => format!("{}+{tag}", env!("CARGO_PKG_VERSION")),
+        None => env!("CARGO_PKG_VERSION").to_string(),
+    }
 }
 
-/// Does what the `behavior` option asks, on every call that runs SQL.
-fn misbehave(sql: &str) -> Result<QueryResult> {
-    match behavior().as_str() {
-        "trap" => unreachable!("hostile driver traps on purpose"),
-        "trap-on-boom" if sql.contains("boom") => panic!("hostile driver panics on {sql}"),
-        _ => Ok(QueryResult {
-            columns: vec![Column {
-                name: "sql".into(),
-                type_name: "text".into(),
-            }],
-            rows: vec![vec![Value::Text(sql.to_string())]],
-            rows_affected: None,
-        }),
+fn endpoint() -> (String, u16) {
+    CONFIG.with(|c| c.borrow().as_ref().map(|c| (c.host.clone(), c.port)).unwrap_or_default())
+}
+
+fn text_result(rows: Vec<String>) -> QueryResult {
+    QueryResult {
+        columns: vec![Column {
+            name: "result".into(),
+            type_name: "text".into(),
+        }],
+        rows: rows.into_iter().map(|r| vec![Value::Text(r)]).collect(),
+        rows_affected: None,
+    }
+}
+
+fn arg<T: std::str::FromStr>(words: &[&str], i: usize) -> Result<T> {
+    words
+        .get(i)
+        .and_then(|w| w.parse().ok())
+        .ok_or_else(|| Error::invalid(format!("argument {i} missing or bad")))
+}
+
+fn run(sql: &str) -> Result<QueryResult> {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    match words.first().copied().unwrap_or("") {
+        "panic" => panic!("hostile driver panics on purpose"),
+        "loop" => {
+            let mut n: u64 = 0;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        "alloc" => {
+            let mb: usize = arg(&words, 1)?;
+            for _ in 0..mb {
+                HOARD.with(|h| h.borrow_mut().push(vec![1u8; 1 << 20]));
+            }
+            Ok(text_result(vec![format!("holding {mb} MiB")]))
+        }
+        "connect" => {
+            let host: String = arg(&words, 1)?;
+            let port: u16 = arg(&words, 2)?;
+            transport::connect(&host, port, false)?;
+            Ok(text_result(vec!["connected".into()]))
+        }
+        "sockets" => {
+            let n: usize = arg(&words, 1)?;
+            let (host, port) = endpoint();
+            for _ in 0..n {
+                let s = transport::connect(&host, port, false)?;
+                KEPT.with(|k| k.borrow_mut().push(s));
+            }
+            Ok(text_result(vec![format!("{n} sockets open")]))
+        }
+        "plaintext" => {
+            let n: usize = arg(&words, 1)?;
+            let (host, port) = endpoint();
+            let s = transport::connect(&host, port, false)?;
+            s.write(&vec![b'x'; n])?;
+            Ok(text_result(vec![format!("sent {n} bytes")]))
+        }
+        "rows" => {
+            let n: usize = arg(&words, 1)?;
+            let bytes: usize = arg(&words, 2)?;
+            Ok(text_result((0..n).map(|_| "x".repeat(bytes)).collect()))
+        }
+        "version" => Ok(text_result(vec![version()])),
+        _ => Ok(text_result(vec![sql.to_string()])),
     }
 }
 
@@ -57,16 +124,16 @@ impl base::Guest for Hostile {
         Ok(())
     }
     fn test_connection() -> Result<()> {
-        misbehave("select 1").map(|_| ())
+        Ok(())
     }
     fn execute(sql: String, _params: Vec<Value>) -> Result<u64> {
-        misbehave(&sql).map(|_| 0)
+        run(&sql).map(|r| r.rows.len() as u64)
     }
     fn query(sql: String, _params: Vec<Value>) -> Result<QueryResult> {
-        misbehave(&sql)
+        run(&sql)
     }
     fn execute_query(sql: String, _params: Vec<Value>) -> Result<QueryResult> {
-        misbehave(&sql)
+        run(&sql)
     }
     fn close() {}
 }
@@ -75,7 +142,7 @@ impl traits::Guest for Hostile {
     fn metadata() -> traits::DriverMetadata {
         traits::DriverMetadata {
             name: "hostile".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: version(),
             database_type: "test".into(),
             dialect: "generic".into(),
             schemes: vec!["hostile".into()],
@@ -85,7 +152,7 @@ impl traits::Guest for Hostile {
         }
     }
     fn health_check() -> Result<traits::Health> {
-        misbehave("health").map(|_| traits::Health {
+        Ok(traits::Health {
             server_version: "hostile".into(),
             details: vec![],
         })
@@ -93,4 +160,3 @@ impl traits::Guest for Hostile {
 }
 
 export!(Hostile);
-
