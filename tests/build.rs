@@ -1,6 +1,11 @@
 //! Builds the test-only driver components and tells the tests where they are.
 
 fn main() {
-    let wasm = build_support::build_guest("driverbox-hostile", "tests/guests/hostile");
-    println!("cargo:rustc-env=HOSTILE_WASM={}", wasm.display());
+    let hostile = build_support::build_guest("driverbox-hostile", "tests/guests/hostile");
+    println!("cargo:rustc-env=HOSTILE_WASM={}", hostile.display());
+    // Two builds reporting different versions, for the swap tests.
+    for tag in ["a", "b"] {
+        let wasm = build_support::build_guest_tagged("driverbox-hostile", "tests/guests/hostile", Some(tag));
+        println!("cargo:rustc-env=HOSTILE_WASM_{}={}", tag.to_uppercase(), wasm.display());
+    }
 }

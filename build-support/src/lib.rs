@@ -22,12 +22,22 @@ pub fn workspace_root() -> PathBuf {
 /// and returns the path of its `.wasm`. Panics with a clear message when
 /// the build fails, e.g. without the wasm32-wasip2 target.
 pub fn build_guest(package: &str, dir: &str) -> PathBuf {
+    build_guest_tagged(package, dir, None)
+}
+
+/// Like [`build_guest`], with `DRIVERBOX_BUILD_TAG=tag` set for the guest
+/// (drivers append it to their version) and a target dir of its own, so
+/// tests can hold two distinguishable builds of one driver.
+pub fn build_guest_tagged(package: &str, dir: &str, tag: Option<&str>) -> PathBuf {
     let root = workspace_root();
     for watched in [dir, "guest/sdk", "wit", ".cargo/config.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=DRIVERBOX_GUEST_PROFILE");
-    let target_dir = root.join("target").join("guests");
+    let target_dir = match tag {
+        Some(tag) => root.join("target").join(format!("guests-{tag}")),
+        None => root.join("target").join("guests"),
+    };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
@@ -35,6 +45,10 @@ pub fn build_guest(package: &str, dir: &str) -> PathBuf {
         .arg("--target-dir")
         .arg(&target_dir);
     // The outer build's settings are for the host, not for wasm.
+    match tag {
+        Some(tag) => cmd.env("DRIVERBOX_BUILD_TAG", tag),
+        None => cmd.env_remove("DRIVERBOX_BUILD_TAG"),
+    };
     for var in [
         "RUSTFLAGS",
         "CARGO_ENCODED_RUSTFLAGS",

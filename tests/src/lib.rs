@@ -34,3 +34,11 @@ pub fn cache_dir() -> PathBuf {
 }
 
 pub mod pgserver;
+
+/// The hostile driver built with version tag `a` or `b`.
+pub fn hostile_tagged(tag: char) -> PathBuf {
+    PathBuf::from(match tag {
+        'a' => env!("HOSTILE_WASM_A"),
+        _ => env!("HOSTILE_WASM_B"),
+    })
+}

@@ -65,6 +65,16 @@ pub struct WasmDriver {
     shared: Arc<Shared>,
 }
 
+impl std::fmt::Debug for WasmDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmDriver")
+            .field("driver", &self.name())
+            .field("url", &self.shared.options.to_string())
+            .field("pool", &self.pool_status())
+            .finish()
+    }
+}
+
 struct Shared {
     slot: DriverSlot,
     options: ConnectOptions,

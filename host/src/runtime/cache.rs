@@ -134,3 +134,56 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     }
     fs::rename(&tmp, path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The smallest valid component: just the header.
+    const EMPTY_COMPONENT: &[u8] = &[0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+
+    fn engine(epochs: bool) -> Engine {
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(epochs);
+        Engine::new(&config).unwrap()
+    }
+
+    #[test]
+    fn hit_after_compile_and_tampering_is_recompiled() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ArtifactCache::open(dir.path()).unwrap();
+        let engine = engine(true);
+        let (_, first) = cache.load_or_compile(&engine, EMPTY_COMPONENT).unwrap();
+        assert_eq!(first, CacheOutcome::Compiled);
+        let (_, second) = cache.load_or_compile(&engine, EMPTY_COMPONENT).unwrap();
+        assert_eq!(second, CacheOutcome::Hit);
+
+        // Flip one byte of the artifact: the MAC fails, it is recompiled and rewritten.
+        let path = cache.path_for(&engine, EMPTY_COMPONENT);
+        let mut file = fs::read(&path).unwrap();
+        let last = file.len() - 1;
+        file[last] ^= 0xff;
+        fs::write(&path, &file).unwrap();
+        let (_, outcome) = cache.load_or_compile(&engine, EMPTY_COMPONENT).unwrap();
+        assert_eq!(outcome, CacheOutcome::Rejected);
+        assert_eq!(cache.load_or_compile(&engine, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Hit);
+    }
+
+    #[test]
+    fn a_foreign_artifact_is_never_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ArtifactCache::open(dir.path()).unwrap();
+        let ours = engine(true);
+        // An artifact from a differently configured engine, correctly signed
+        // (as if the cache directory had been copied between hosts), under our name.
+        let foreign = Component::new(&engine(false), EMPTY_COMPONENT).unwrap().serialize().unwrap();
+        let mut file = cache.tag(&foreign).finalize().into_bytes().to_vec();
+        file.extend_from_slice(&foreign);
+        fs::write(cache.path_for(&ours, EMPTY_COMPONENT), &file).unwrap();
+        let (_, outcome) = cache.load_or_compile(&ours, EMPTY_COMPONENT).unwrap();
+        assert_eq!(outcome, CacheOutcome::Rejected, "wasmtime's compatibility check refused it");
+        // Unsigned bytes under our name are refused by the MAC.
+        fs::write(cache.path_for(&ours, EMPTY_COMPONENT), &foreign).unwrap();
+        assert_eq!(cache.load_or_compile(&ours, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Rejected);
+    }
+}

@@ -437,11 +437,19 @@ impl Runtime {
         })
     }
 
-    /// Every registered driver (compiling built-ins not used yet).
+    /// Every registered driver (compiling built-ins not used yet; one
+    /// that fails is reported as a `Failed` event and left out).
     pub async fn drivers(&self) -> Result<Vec<DriverInfo>> {
         let mut reg = self.inner.registry.lock().await;
         while !reg.pending.is_empty() {
-            self.load_builtin(&mut reg, 0).await?;
+            let name = reg.pending[0].name;
+            if let Err(e) = self.load_builtin(&mut reg, 0).await {
+                tracing::warn!(name, "built-in driver unavailable: {e}");
+                self.emit(DriverEvent::Failed {
+                    source: format!("builtin {name}"),
+                    error: e.to_string(),
+                });
+            }
         }
         let mut seen = std::collections::BTreeMap::new();
         for slot in reg.slots.values() {

@@ -37,6 +37,8 @@ impl Runtime {
     /// at start are reported as [`super::DriverEvent::Failed`] and skipped.
     pub async fn watch_dir(&self, dir: &Path) -> Result<DriverWatcher> {
         let dir = dir.canonicalize().map_err(|e| Error::Config(format!("drivers directory {}: {e}", dir.display())))?;
+        // File → content hash of the last attempt, and the driver it loaded.
+        let mut seen: HashMap<PathBuf, String> = HashMap::new();
         let mut loaded: HashMap<PathBuf, String> = HashMap::new();
         let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map_err(|e| Error::Config(format!("drivers directory {}: {e}", dir.display())))?
@@ -45,7 +47,9 @@ impl Runtime {
             .collect();
         entries.sort();
         for path in entries {
-            if let Ok(info) = self.load_driver_file(&path).await {
+            let Ok(bytes) = std::fs::read(&path) else { continue };
+            seen.insert(path.clone(), super::cache::content_hash(&bytes));
+            if let Ok(info) = self.load_driver(&bytes, &path.display().to_string()).await {
                 loaded.insert(path, info.name);
             }
         }
@@ -71,12 +75,23 @@ impl Runtime {
                     changed.insert(p);
                 }
                 for path in changed.into_iter().filter(|p| is_component(p)) {
-                    if path.exists() {
-                        if let Ok(info) = rt.load_driver_file(&path).await {
-                            loaded.insert(path, info.name);
+                    match tokio::fs::read(&path).await {
+                        Ok(bytes) => {
+                            let hash = super::cache::content_hash(&bytes);
+                            if seen.get(&path) == Some(&hash) {
+                                continue; // tried already
+                            }
+                            seen.insert(path.clone(), hash);
+                            if let Ok(info) = rt.load_driver(&bytes, &path.display().to_string()).await {
+                                loaded.insert(path, info.name);
+                            }
                         }
-                    } else if let Some(name) = loaded.remove(&path) {
-                        let _ = rt.unload(&name).await;
+                        Err(_) => {
+                            seen.remove(&path);
+                            if let Some(name) = loaded.remove(&path) {
+                                let _ = rt.unload(&name).await;
+                            }
+                        }
                     }
                 }
             }

@@ -1,0 +1,93 @@
+//! Driver lifecycle: load, swap, unload, the watched directory, and
+//! refused components leaving the working version in place.
+
+use std::time::Duration;
+
+use driverbox::{DriverEvent, HealthCheckDriver, QueryDriver};
+use driverbox_tests::{hostile_tagged, runtime};
+
+/// The next registry event about a loaded (not built-in) driver.
+async fn next_event(rx: &mut tokio::sync::broadcast::Receiver<DriverEvent>) -> DriverEvent {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("an event in time").expect("event");
+        match &event {
+            DriverEvent::Failed { source, .. } if source.starts_with("builtin") => continue,
+            _ => return event,
+        }
+    }
+}
+
+#[tokio::test]
+async fn swap_reaches_new_connections_and_a_bad_component_replaces_nothing() {
+    let rt = runtime();
+    let mut events = rt.subscribe();
+    let a = std::fs::read(hostile_tagged('a')).unwrap();
+    let b = std::fs::read(hostile_tagged('b')).unwrap();
+    let info = rt.load_driver(&a, "a.wasm").await.unwrap();
+    assert_eq!(info.version, "0.1.0+a");
+    assert!(matches!(next_event(&mut events).await, DriverEvent::Loaded(i) if i.version == "0.1.0+a"));
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let db = rt.connect(&format!("hostile://{}/", listener.local_addr().unwrap())).await.unwrap();
+    // A transaction-like pin: a connection held across the swap.
+    assert_eq!(db.health_check().await.unwrap().driver_version, "0.1.0+a");
+
+    rt.load_driver(&b, "b.wasm").await.unwrap();
+    match next_event(&mut events).await {
+        DriverEvent::Swapped { old, new } => assert_eq!((old.version.as_str(), new.version.as_str()), ("0.1.0+a", "0.1.0+b")),
+        other => panic!("expected a swap, got {other:?}"),
+    }
+    assert_eq!(db.info().version, "0.1.0+b");
+    assert_eq!(db.health_check().await.unwrap().driver_version, "0.1.0+b");
+    assert!(db.pool_status().retired >= 1, "the old connection was retired");
+
+    // A broken component is refused and b keeps serving.
+    let err = rt.load_driver(b"garbage", "bad.wasm").await.unwrap_err();
+    assert!(err.to_string().contains("bad.wasm"), "{err}");
+    assert!(matches!(next_event(&mut events).await, DriverEvent::Failed { .. }));
+    assert_eq!(db.info().version, "0.1.0+b");
+    assert!(db.query("still", &[]).await.is_ok());
+
+    // Listing shows it with its hash; unloading stops new pools only.
+    let listed = rt.drivers().await.unwrap();
+    let hostile = listed.iter().find(|d| d.name == "hostile").expect("listed");
+    assert_eq!(hostile.version, "0.1.0+b");
+    assert_eq!(hostile.content_hash.len(), 64);
+    rt.unload("hostile").await.unwrap();
+    assert!(matches!(next_event(&mut events).await, DriverEvent::Unloaded(_)));
+    assert!(db.query("old pool still works", &[]).await.is_ok());
+    let err = rt.connect(&format!("hostile://{}/", listener.local_addr().unwrap())).await.unwrap_err();
+    assert!(err.to_string().contains("no driver for URL scheme `hostile`"), "{err}");
+}
+
+#[tokio::test]
+async fn a_watched_directory_loads_swaps_and_unloads() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("hostile.wasm");
+    std::fs::copy(hostile_tagged('a'), &target).unwrap();
+    let mut events = rt.subscribe();
+    let _watch = rt.watch_dir(dir.path()).await.unwrap();
+    assert!(matches!(next_event(&mut events).await, DriverEvent::Loaded(i) if i.version == "0.1.0+a"));
+
+    // Replace the file: validated and swapped in.
+    let tmp = dir.path().join("incoming.tmp");
+    std::fs::copy(hostile_tagged('b'), &tmp).unwrap();
+    std::fs::rename(&tmp, &target).unwrap();
+    loop {
+        match next_event(&mut events).await {
+            DriverEvent::Swapped { new, .. } if new.version == "0.1.0+b" => break,
+            DriverEvent::Swapped { .. } => continue,
+            other => panic!("expected a swap, got {other:?}"),
+        }
+    }
+
+    // A broken file is refused; b stays.
+    std::fs::write(dir.path().join("broken.wasm"), b"\0asm broken").unwrap();
+    assert!(matches!(next_event(&mut events).await, DriverEvent::Failed { .. }));
+    let listed = rt.drivers().await.unwrap();
+    assert_eq!(listed.iter().find(|d| d.name == "hostile").unwrap().version, "0.1.0+b");
+
+    std::fs::remove_file(&target).unwrap();
+    assert!(matches!(next_event(&mut events).await, DriverEvent::Unloaded(i) if i.name == "hostile"));
+}
