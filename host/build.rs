@@ -1,7 +1,10 @@
 //! Builds the built-in driver components and embeds them in the host.
 
 fn main() {
-    for (package, dir, file) in [("driverbox-postgres", "guest/postgres", "postgres.wasm")] {
+    for (package, dir, file) in [
+        ("driverbox-postgres", "guest/postgres", "postgres.wasm"),
+        ("driverbox-sqlite", "guest/sqlite", "sqlite.wasm"),
+    ] {
         if std::env::var_os("DRIVERBOX_SKIP_GUESTS").is_some() {
             // Development only: embed nothing; loading the built-in fails clearly.
             let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join(file);

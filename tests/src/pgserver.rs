@@ -107,6 +107,10 @@ impl PgServer {
         let other_ca_file = dir.join("other-ca.pem");
         std::fs::write(&ca_file, ca.pem()).unwrap();
         std::fs::write(&other_ca_file, other.pem()).unwrap();
+        // In the config file, not on the command line, so ALTER SYSTEM can turn it off.
+        let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
+        conf.push_str("\nssl = on\n");
+        std::fs::write(data.join("postgresql.conf"), conf).unwrap();
         std::fs::write(
             data.join("pg_hba.conf"),
             "local all all trust\n\
@@ -122,7 +126,7 @@ impl PgServer {
 
         let port = free_port();
         let opts = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -c ssl=on -c unix_socket_directories={} -c fsync=off",
+            "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} -c fsync=off",
             dir.display()
         );
         let out = as_postgres(

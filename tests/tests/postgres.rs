@@ -171,7 +171,7 @@ async fn connection_errors_are_clear() {
 #[tokio::test]
 async fn metadata_capabilities_health_and_introspection() {
     let db = db().await;
-    assert_eq!((db.driver_name(), db.database_type()), ("postgres", "postgresql"));
+    assert_eq!((db.driver_name().as_str(), db.database_type().as_str()), ("postgres", "postgresql"));
     assert!(db.has_capability(driverbox::Capability::Schema));
     assert!(db.supports_transactions() && db.supports_prepared_statements() && db.supports_streaming());
     let health = db.health_check().await.unwrap();

@@ -106,11 +106,18 @@ struct Builtin {
     bytes: &'static [u8],
 }
 
-const BUILTINS: &[Builtin] = &[Builtin {
-    name: "postgres",
-    schemes: &["postgres", "postgresql"],
-    bytes: include_bytes!(concat!(env!("OUT_DIR"), "/postgres.wasm")),
-}];
+const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "postgres",
+        schemes: &["postgres", "postgresql"],
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/postgres.wasm")),
+    },
+    Builtin {
+        name: "sqlite",
+        schemes: &["sqlite"],
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/sqlite.wasm")),
+    },
+];
 
 /// The driver currently serving a URL scheme. Pools hold the slot, so a
 /// swap reaches them: new connections use the new driver, connections of
