@@ -7,5 +7,7 @@ fn main() {
     for tag in ["a", "b"] {
         let wasm = build_support::build_guest_tagged("driverbox-hostile", "tests/guests/hostile", Some(tag));
         println!("cargo:rustc-env=HOSTILE_WASM_{}={}", tag.to_uppercase(), wasm.display());
+        let wasm = build_support::build_guest_tagged("driverbox-postgres", "guest/postgres", Some(tag));
+        println!("cargo:rustc-env=POSTGRES_WASM_{}={}", tag.to_uppercase(), wasm.display());
     }
 }

@@ -42,3 +42,11 @@ pub fn hostile_tagged(tag: char) -> PathBuf {
         _ => env!("HOSTILE_WASM_B"),
     })
 }
+
+/// The PostgreSQL driver built with version tag `a` or `b`.
+pub fn postgres_tagged(tag: char) -> PathBuf {
+    PathBuf::from(match tag {
+        'a' => env!("POSTGRES_WASM_A"),
+        _ => env!("POSTGRES_WASM_B"),
+    })
+}

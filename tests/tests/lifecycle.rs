@@ -91,3 +91,64 @@ async fn a_watched_directory_loads_swaps_and_unloads() {
     std::fs::remove_file(&target).unwrap();
     assert!(matches!(next_event(&mut events).await, DriverEvent::Unloaded(i) if i.name == "hostile"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swapping_postgres_twenty_times_under_load_fails_no_query() {
+    use std::collections::BTreeSet;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let rt = runtime();
+    let builds = [
+        std::fs::read(driverbox_tests::postgres_tagged('a')).unwrap(),
+        std::fs::read(driverbox_tests::postgres_tagged('b')).unwrap(),
+    ];
+    rt.load_driver(&builds[0], "postgres-a.wasm").await.unwrap();
+    let options = driverbox::ConnectOptions::parse(driverbox_tests::PG_URL).unwrap();
+    let pool = driverbox::PoolConfig { max_size: 16, ..Default::default() };
+    let db = rt.connect_with(options, pool).await.unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let seen = Arc::new(Mutex::new(BTreeSet::new()));
+    let mut tasks = Vec::new();
+    for task in 0..16i64 {
+        let (db, stop, ok, failed, seen) = (db.clone(), stop.clone(), ok.clone(), failed.clone(), seen.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut i = 0i64;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let r = db.query("select $1::int8 * 2", &[driverbox::Value::Int(task * 1_000_000 + i)]).await;
+                match r {
+                    Ok(r) if r.rows[0][0] == driverbox::Value::Int((task * 1_000_000 + i) * 2) => {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => {
+                        eprintln!("failed query: {other:?}");
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                if i % 50 == 0 {
+                    if let Ok(h) = db.health_check().await {
+                        seen.lock().unwrap().insert(h.driver_version);
+                    }
+                }
+            }
+        }));
+    }
+    for swap in 0..20 {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        rt.load_driver(&builds[(swap + 1) % 2], "postgres-swap.wasm").await.unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    assert_eq!(failed, 0, "{failed} queries failed ({ok} succeeded)");
+    assert!(ok > 1000, "only {ok} queries ran");
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.contains("0.1.0+a") && seen.contains("0.1.0+b"), "versions seen: {seen:?}");
+    assert!(db.pool_status().retired > 0);
+}

@@ -10,7 +10,7 @@ use crate::{with_conn, Driver};
 pub fn metadata() -> DriverMetadata {
     DriverMetadata {
         name: "postgres".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
+        version: driverbox_guest_sdk::driver_version!(),
         database_type: "postgresql".into(),
         dialect: "postgresql".into(),
         schemes: vec!["postgres".into(), "postgresql".into()],

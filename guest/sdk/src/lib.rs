@@ -20,3 +20,16 @@ pub mod time;
 
 pub use error::{client_error, Result};
 pub use types::{Error, ErrorKind, Value};
+
+/// The calling driver's version: its package version, plus `+TAG` when
+/// built with `DRIVERBOX_BUILD_TAG=TAG` (tests build two distinguishable
+/// copies of one driver this way).
+#[macro_export]
+macro_rules! driver_version {
+    () => {
+        match option_env!("DRIVERBOX_BUILD_TAG") {
+            Some(tag) => format!("{}+{}", env!("CARGO_PKG_VERSION"), tag),
+            None => env!("CARGO_PKG_VERSION").to_string(),
+        }
+    };
+}

@@ -29,9 +29,6 @@ wit_bindgen::generate!({
 
 use exports::driverbox::driver::{base, traits};
 
-/// Appended to the version, so tests can build two distinguishable copies.
-const BUILD_TAG: Option<&str> = option_env!("DRIVERBOX_BUILD_TAG");
-
 thread_local! {
     static CONFIG: RefCell<Option<ConnectConfig>> = const { RefCell::new(None) };
     static KEPT: RefCell<Vec<Socket>> = const { RefCell::new(Vec::new()) };
@@ -39,10 +36,7 @@ thread_local! {
 }
 
 fn version() -> String {
-    match BUILD_TAG {
-        Some(tag) => format!("{}+{tag}", env!("CARGO_PKG_VERSION")),
-        None => env!("CARGO_PKG_VERSION").to_string(),
-    }
+    driverbox_guest_sdk::driver_version!()
 }
 
 fn endpoint() -> (String, u16) {
