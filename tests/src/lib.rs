@@ -50,3 +50,5 @@ pub fn postgres_tagged(tag: char) -> PathBuf {
         _ => env!("POSTGRES_WASM_B"),
     })
 }
+
+pub mod conformance;
