@@ -131,14 +131,20 @@ impl Pool {
                 })
             }
         };
-        let reused = loop {
-            let Some(idle) = inner.idle.lock().expect("pool lock").pop() else { break None };
-            let expired = inner.config.idle_timeout.is_some_and(|t| idle.since.elapsed() > t)
-                || inner.config.max_lifetime.is_some_and(|t| idle.conn.created.elapsed() > t);
-            if (inner.stale)(&idle.conn) {
-                inner.retired.fetch_add(1, Ordering::Relaxed);
-            } else if !expired {
-                break Some(idle.conn);
+        let reused = {
+            let mut idle = inner.idle.lock().expect("pool lock");
+            // Connections of a swapped-out driver are all closed now, so
+            // the old driver's memory goes as soon as its last call ends.
+            let before = idle.len();
+            idle.retain(|i| !(inner.stale)(&i.conn));
+            inner.retired.fetch_add(before - idle.len(), Ordering::Relaxed);
+            loop {
+                let Some(candidate) = idle.pop() else { break None };
+                let expired = inner.config.idle_timeout.is_some_and(|t| candidate.since.elapsed() > t)
+                    || inner.config.max_lifetime.is_some_and(|t| candidate.conn.created.elapsed() > t);
+                if !expired {
+                    break Some(candidate.conn);
+                }
             }
         };
         inner.used.fetch_add(1, Ordering::Relaxed);

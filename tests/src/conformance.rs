@@ -265,7 +265,7 @@ impl Suite {
         assert_eq!(int(&r.rows[0][0]), 5);
         let r = self.db.execute_query(&self.sql("delete from {s}child where id = $1"), &[Value::Int(999)]).await.unwrap();
         assert_eq!((r.columns.len(), r.rows_affected), (0, Some(0)));
-        let r = self.db.query("select null as nothing", &[]).await.unwrap();
+        let r = self.db.query("select null as no_value", &[]).await.unwrap();
         assert_eq!(r.rows[0][0], Value::Null);
     }
 

@@ -152,3 +152,30 @@ async fn swapping_postgres_twenty_times_under_load_fails_no_query() {
     assert!(seen.contains("0.1.0+a") && seen.contains("0.1.0+b"), "versions seen: {seen:?}");
     assert!(db.pool_status().retired > 0);
 }
+
+#[tokio::test]
+async fn a_transaction_open_across_a_swap_finishes_on_the_old_version() {
+    let rt = runtime();
+    let a = std::fs::read(driverbox_tests::postgres_tagged('a')).unwrap();
+    let b = std::fs::read(driverbox_tests::postgres_tagged('b')).unwrap();
+    rt.load_driver(&a, "postgres-a.wasm").await.unwrap();
+    let db = rt.connect(driverbox_tests::PG_URL).await.unwrap();
+    db.execute("drop table if exists dbx_swap_tx", &[]).await.unwrap();
+    db.execute("create table dbx_swap_tx (id int)", &[]).await.unwrap();
+
+    let mut tx = db.transaction(Default::default()).await.unwrap();
+    tx.execute("insert into dbx_swap_tx values (1)", &[]).await.unwrap();
+    rt.load_driver(&b, "postgres-b.wasm").await.unwrap();
+    // New work goes to b while the transaction goes on, on a.
+    assert_eq!(db.health_check().await.unwrap().driver_version, "0.1.0+b");
+    tx.execute("insert into dbx_swap_tx values (2)", &[]).await.unwrap();
+    let r = db.query("select count(*) from dbx_swap_tx", &[]).await.unwrap();
+    assert_eq!(r.rows[0][0], driverbox::Value::Int(0), "not committed yet");
+    tx.commit().await.unwrap();
+    let r = db.query("select count(*) from dbx_swap_tx", &[]).await.unwrap();
+    assert_eq!(r.rows[0][0], driverbox::Value::Int(2));
+    // a's connection was retired when the transaction gave it back.
+    assert_eq!(db.pool_status().retired, 1, "{:?}", db.pool_status());
+    assert_eq!(db.health_check().await.unwrap().driver_version, "0.1.0+b");
+    db.execute("drop table dbx_swap_tx", &[]).await.unwrap();
+}

@@ -1,6 +1,10 @@
 //! The `driverbox` command line.
 
+pub mod export;
+pub mod import;
+pub mod inspect;
 pub mod output;
+pub mod shell;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -68,10 +72,18 @@ pub enum Command {
         #[arg(long, short, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Interactive SQL shell with psql-style backslash commands: `driverbox shell [URL]`.
+    Shell(shell::ShellArgs),
+    /// Prints the structure of a database as a tree (or JSON).
+    Inspect(inspect::InspectArgs),
+    /// Loads a CSV file into a table, all or nothing.
+    Import(import::ImportArgs),
+    /// Streams the result of a query as CSV or JSON.
+    Export(export::ExportArgs),
 }
 
 /// Exit codes like psql's: 1 for an error, 2 when the connection failed.
-fn exit_code(e: &Error) -> u8 {
+pub(crate) fn exit_code(e: &Error) -> u8 {
     match e {
         Error::Config(_) | Error::Load { .. } | Error::PoolTimeout { .. } => 2,
         _ if matches!(
@@ -84,23 +96,87 @@ fn exit_code(e: &Error) -> u8 {
 
 /// Prints an error the way psql does, with the server's detail, hint and position.
 pub fn report(e: &Error) {
+    report_in(e, None, "");
+}
+
+/// [`report`] for an error raised by `sql`: a position is shown as the
+/// statement's line with a caret under it (psql's `LINE 1: ...`). Every
+/// first line starts with `prefix` (e.g. `script.sql:3: `).
+pub fn report_in(e: &Error, sql: Option<&str>, prefix: &str) {
     let mut err = std::io::stderr().lock();
+    let _ = err.write_all(error_text(e, sql, prefix).as_bytes());
+}
+
+/// The text [`report_in`] prints.
+pub(crate) fn error_text(e: &Error, sql: Option<&str>, prefix: &str) -> String {
+    let mut out = String::new();
     match e.as_server_error() {
         Some(s) => {
-            let _ = writeln!(err, "ERROR:  {} ({}, code {})", output::inert(&s.message), e_driver(e), s.code);
+            out += &format!("{prefix}ERROR:  {} ({}, code {})\n", output::inert(&s.message), e_driver(e), s.code);
             if let Some(d) = &s.detail {
-                let _ = writeln!(err, "DETAIL:  {}", output::inert(d));
+                out += &format!("DETAIL:  {}\n", output::inert(d));
             }
             if let Some(h) = &s.hint {
-                let _ = writeln!(err, "HINT:  {}", output::inert(h));
+                out += &format!("HINT:  {}\n", output::inert(h));
             }
-            if let Some(p) = s.position {
-                let _ = writeln!(err, "POSITION:  {p}");
+            match (s.position, sql.and_then(|sql| s.position.and_then(|p| caret(sql, p)))) {
+                (_, Some((line, under))) => out += &format!("{line}\n{under}\n"),
+                (Some(p), None) => out += &format!("POSITION:  {p}\n"),
+                (None, None) => {}
             }
         }
-        None => {
-            let _ = writeln!(err, "error: {}", output::inert(&e.to_string()));
+        None => out += &format!("{prefix}error: {}\n", output::inert(&e.to_string())),
+    }
+    out
+}
+
+/// psql's error context: `LINE n: <text of that line>` and a line with a
+/// caret under the 1-based character `position` of `sql`.
+pub(crate) fn caret(sql: &str, position: u32) -> Option<(String, String)> {
+    let index = (position as usize).checked_sub(1)?;
+    let mut seen = 0;
+    for (n, line) in sql.split('\n').enumerate() {
+        let len = line.chars().count();
+        if index <= seen + len {
+            let head = format!("LINE {}: ", n + 1);
+            let column = index - seen;
+            let text = output::inert(line.trim_end_matches('\r'));
+            // Escaped control characters before the caret widen the line.
+            let before: String = line.chars().take(column).collect();
+            let width = output::inert(&before).chars().count();
+            return Some((format!("{head}{text}"), format!("{}^", " ".repeat(head.len() + width))));
         }
+        seen += len + 1;
+    }
+    None
+}
+
+/// Prints `error: MESSAGE` and gives exit code 1, for failures outside the database.
+pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {}", output::inert(&message.to_string()));
+    ExitCode::from(1)
+}
+
+/// Splits `schema.table` (either part may be double-quoted) into its parts.
+pub(crate) fn qualified(name: &str) -> (Option<String>, String) {
+    let mut parts = Vec::new();
+    let mut part = String::new();
+    let mut quoted = false;
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                part.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted && parts.is_empty() => parts.push(std::mem::take(&mut part)),
+            c => part.push(c),
+        }
+    }
+    match parts.pop() {
+        Some(schema) => (Some(schema), part),
+        None => (None, part),
     }
 }
 
@@ -154,7 +230,7 @@ impl Cli {
                 let result = db.execute_query(sql, &[]).await;
                 let code = match &result {
                     Err(e) => {
-                        report(e);
+                        report_in(e, Some(sql), "");
                         ExitCode::from(exit_code(e))
                     }
                     Ok(r) => {
@@ -171,6 +247,10 @@ impl Cli {
                 driverbox::ConnectionDriver::close(&db).await;
                 Ok(code)
             }
+            Command::Shell(args) => shell::run(&rt, args).await,
+            Command::Inspect(args) => inspect::run(&rt, args).await,
+            Command::Import(args) => import::run(&rt, args).await,
+            Command::Export(args) => export::run(&rt, args).await,
         }
     }
 }
@@ -231,4 +311,29 @@ async fn drivers(rt: &Runtime, cmd: &DriversCommand) -> Result<ExitCode, Error> 
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caret_under_the_position() {
+        let (line, under) = caret("selec 1", 1).unwrap();
+        assert_eq!(line, "LINE 1: selec 1");
+        assert_eq!(under, "        ^");
+        let (line, under) = caret("select 1,\n  fro x", 13).unwrap();
+        assert_eq!(line, "LINE 2:   fro x");
+        assert_eq!(under, "          ^");
+        assert_eq!(caret("x", 5), None);
+        assert_eq!(caret("x", 0), None);
+    }
+
+    #[test]
+    fn qualified_names() {
+        assert_eq!(qualified("t"), (None, "t".into()));
+        assert_eq!(qualified("s.t"), (Some("s".into()), "t".into()));
+        assert_eq!(qualified("\"my.s\".\"T\"\"x\""), (Some("my.s".into()), "T\"x".into()));
+        assert_eq!(qualified("s.t.u"), (Some("s".into()), "t.u".into()));
+    }
 }

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
-use driverbox::{QueryResult, Value};
+use driverbox::{Column, QueryResult, Value};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -41,10 +41,9 @@ fn is_numeric(v: &Value) -> bool {
 }
 
 /// Column names made unique for JSON objects (`a`, `a_2`, ...).
-fn unique_names(result: &QueryResult) -> Vec<String> {
+pub(crate) fn unique_names(columns: &[Column]) -> Vec<String> {
     let mut seen = std::collections::HashMap::<&str, usize>::new();
-    result
-        .columns
+    columns
         .iter()
         .map(|c| {
             let n = seen.entry(c.name.as_str()).or_insert(0);
@@ -82,7 +81,7 @@ pub fn print(out: &mut dyn Write, result: &QueryResult, format: Format) -> std::
             w.flush()
         }
         Format::Json => {
-            let names = unique_names(result);
+            let names = unique_names(&result.columns);
             let rows: Vec<serde_json::Value> = result
                 .rows
                 .iter()
@@ -132,7 +131,6 @@ fn print_expanded(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use driverbox::Column;
 
     fn result() -> QueryResult {
         QueryResult {

@@ -1,0 +1,281 @@
+//! `driverbox import URL TABLE FILE.csv`: loads a CSV file into a table,
+//! all or nothing.
+//!
+//! The header row names the table's columns (in any order). Values go to
+//! the database as text and the database converts them; an empty field is
+//! NULL unless `--empty-as-empty`. Rows are sent with `bulk_insert` in
+//! chunks inside one transaction, committed at the end: a bad row (wrong
+//! number of fields, invalid UTF-8) or a server error rolls everything
+//! back, unless `--skip-bad-rows` skips (and reports) the bad rows.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use driverbox::{Error, Runtime, SchemaIntrospection, TransactionOptions, Value, WasmDriver};
+
+use super::output::inert;
+use super::{connect, exit_code, fail, qualified, report};
+
+/// Rows per `bulk_insert` call.
+const CHUNK_ROWS: usize = 10_000;
+
+/// Arguments of `driverbox import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Connection URL.
+    pub url: String,
+    /// Target table, optionally `schema.table`.
+    pub table: String,
+    /// CSV file whose header row names the table's columns.
+    pub file: PathBuf,
+    /// Import empty fields as empty strings instead of NULL.
+    #[arg(long)]
+    pub empty_as_empty: bool,
+    /// Skip and report malformed rows instead of stopping (and importing nothing).
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+}
+
+/// Maps each header name to the table column it names: the exact name,
+/// else the only one equal ignoring case.
+fn map_header(header: &[String], columns: &[String]) -> Result<Vec<String>, String> {
+    let mut mapped: Vec<String> = Vec::with_capacity(header.len());
+    for name in header {
+        let exact = columns.iter().find(|c| *c == name);
+        let folded: Vec<&String> = columns.iter().filter(|c| c.eq_ignore_ascii_case(name)).collect();
+        let column = match (exact, folded.as_slice()) {
+            (Some(c), _) => c.clone(),
+            (None, [c]) => (*c).clone(),
+            _ => {
+                return Err(format!(
+                    "the CSV header names \"{name}\", which is not a column of the table (columns: {})",
+                    columns.join(", ")
+                ))
+            }
+        };
+        if mapped.contains(&column) {
+            return Err(format!("the CSV header names column \"{column}\" twice"));
+        }
+        mapped.push(column);
+    }
+    if mapped.is_empty() {
+        return Err("the CSV header is empty".into());
+    }
+    Ok(mapped)
+}
+
+/// Why a row cannot be imported.
+#[derive(Debug, PartialEq, Eq)]
+enum BadRow {
+    FieldCount { expected: usize, found: usize },
+    Utf8 { field: usize },
+}
+
+impl std::fmt::Display for BadRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BadRow::FieldCount { expected, found } => write!(f, "expected {expected} fields, found {found}"),
+            BadRow::Utf8 { field } => write!(f, "field {field} is not valid UTF-8"),
+        }
+    }
+}
+
+/// One CSV record as the row to insert: text values, empty fields NULL
+/// unless `empty_as_empty`.
+fn convert(record: &csv::ByteRecord, width: usize, empty_as_empty: bool) -> Result<Vec<Value>, BadRow> {
+    if record.len() != width {
+        return Err(BadRow::FieldCount { expected: width, found: record.len() });
+    }
+    record
+        .iter()
+        .enumerate()
+        .map(|(i, field)| match std::str::from_utf8(field) {
+            Ok("") if !empty_as_empty => Ok(Value::Null),
+            Ok(s) => Ok(Value::Text(s.to_string())),
+            Err(_) => Err(BadRow::Utf8 { field: i + 1 }),
+        })
+        .collect()
+}
+
+/// A spinner with rows and rows/s, when stderr is a terminal.
+fn progress() -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {human_pos} rows ({per_sec}, {elapsed})") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// How an import ended.
+enum Outcome {
+    Done { rows: u64, skipped: u64 },
+    /// A failure already reported; the exit code.
+    Failed(u8),
+}
+
+/// Runs `driverbox import`.
+pub async fn run(rt: &Runtime, args: &ImportArgs) -> Result<ExitCode, Error> {
+    let label = inert(&args.file.display().to_string());
+    let file = match std::fs::File::open(&args.file) {
+        Ok(f) => f,
+        Err(e) => return Ok(fail(format!("{label}: {e}"))),
+    };
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(file);
+    let header = match reader.byte_headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return Ok(fail(format!("{label}: {e}"))),
+    };
+    let header: Vec<String> = match header.iter().map(|h| std::str::from_utf8(h).map(|s| s.trim().to_string())).collect() {
+        Ok(h) => h,
+        Err(_) => return Ok(fail(format!("{label}:1: the header is not valid UTF-8"))),
+    };
+    let db = connect(rt, &args.url).await?;
+    let (schema, table) = qualified(&args.table);
+    let columns = db.get_columns(schema.as_deref(), &table).await?;
+    if columns.is_empty() {
+        return Ok(fail(format!("table \"{}\" does not exist", inert(&args.table))));
+    }
+    let names: Vec<String> = columns.into_iter().map(|c| c.name).collect();
+    let targets = match map_header(&header, &names) {
+        Ok(t) => t,
+        Err(message) => return Ok(fail(format!("{label}:1: {}", inert(&message)))),
+    };
+    let start = Instant::now();
+    let outcome = import(&db, args, &label, schema.as_deref(), &table, &targets, &mut reader).await;
+    driverbox::ConnectionDriver::close(&db).await;
+    Ok(match outcome {
+        Outcome::Done { rows, skipped } => {
+            println!(
+                "imported {rows} rows into {} in {:.2} s",
+                inert(&args.table),
+                start.elapsed().as_secs_f64()
+            );
+            if skipped > 0 {
+                println!("skipped {skipped} bad rows");
+            }
+            ExitCode::SUCCESS
+        }
+        Outcome::Failed(code) => ExitCode::from(code),
+    })
+}
+
+/// Reads the rows and inserts them in chunks inside one transaction.
+async fn import(
+    db: &WasmDriver,
+    args: &ImportArgs,
+    label: &str,
+    schema: Option<&str>,
+    table: &str,
+    columns: &[String],
+    reader: &mut csv::Reader<std::fs::File>,
+) -> Outcome {
+    let mut tx = match db.transaction(TransactionOptions::default()).await {
+        Ok(tx) => tx,
+        Err(e) => {
+            report(&e);
+            return Outcome::Failed(exit_code(&e));
+        }
+    };
+    let bar = progress();
+    let mut record = csv::ByteRecord::new();
+    let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+    // File lines of the chunk's first and last rows, for error messages.
+    let mut lines = (0, 0);
+    let (mut rows, mut skipped) = (0u64, 0u64);
+    loop {
+        let more = match reader.read_byte_record(&mut record) {
+            Ok(more) => more,
+            Err(e) => {
+                bar.finish_and_clear();
+                let _ = tx.rollback().await;
+                eprintln!("error: {label}: {e}; nothing imported");
+                return Outcome::Failed(1);
+            }
+        };
+        if more {
+            let line = record.position().map_or(0, |p| p.line());
+            match convert(&record, columns.len(), args.empty_as_empty) {
+                Ok(row) => {
+                    if chunk.is_empty() {
+                        lines.0 = line;
+                    }
+                    lines.1 = line;
+                    chunk.push(row);
+                }
+                Err(bad) if args.skip_bad_rows => {
+                    bar.suspend(|| eprintln!("{label}:{line}: skipped: {bad}"));
+                    skipped += 1;
+                }
+                Err(bad) => {
+                    bar.finish_and_clear();
+                    let _ = tx.rollback().await;
+                    eprintln!("error: {label}:{line}: {bad}; nothing imported");
+                    return Outcome::Failed(1);
+                }
+            }
+        }
+        if chunk.len() >= CHUNK_ROWS || (!more && !chunk.is_empty()) {
+            let batch = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS));
+            match tx.bulk_insert(schema, table, columns, batch).await {
+                Ok(n) => {
+                    rows += n;
+                    bar.set_position(rows);
+                }
+                Err(e) => {
+                    bar.finish_and_clear();
+                    let _ = tx.rollback().await;
+                    report(&e);
+                    eprintln!("while importing lines {}-{} of {label}; nothing imported", lines.0, lines.1);
+                    return Outcome::Failed(exit_code(&e));
+                }
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    if let Err(e) = tx.commit().await {
+        report(&e);
+        eprintln!("nothing imported");
+        return Outcome::Failed(exit_code(&e));
+    }
+    Outcome::Done { rows, skipped }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn maps_the_header() {
+        let columns = strings(&["id", "Name", "name", "note"]);
+        assert_eq!(map_header(&strings(&["note", "id"]), &columns).unwrap(), ["note", "id"]);
+        assert_eq!(map_header(&strings(&["ID"]), &columns).unwrap(), ["id"]);
+        assert_eq!(map_header(&strings(&["name"]), &columns).unwrap(), ["name"]);
+        assert!(map_header(&strings(&["NAME"]), &columns).unwrap_err().contains("\"NAME\""), "ambiguous");
+        assert!(map_header(&strings(&["id", "nope"]), &columns).unwrap_err().contains("\"nope\""));
+        assert!(map_header(&strings(&["id", "ID"]), &columns).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn converts_records() {
+        let record = csv::ByteRecord::from(vec!["1", "", "x"]);
+        assert_eq!(convert(&record, 3, false).unwrap(), [Value::Text("1".into()), Value::Null, Value::Text("x".into())]);
+        assert_eq!(convert(&record, 3, true).unwrap()[1], Value::Text(String::new()));
+        assert_eq!(convert(&record, 2, false), Err(BadRow::FieldCount { expected: 2, found: 3 }));
+        let bad = csv::ByteRecord::from(vec![&b"ok"[..], &b"\xff"[..]]);
+        assert_eq!(convert(&bad, 2, false), Err(BadRow::Utf8 { field: 2 }));
+    }
+}
