@@ -23,6 +23,8 @@ use crate::value::{Column, QueryResult, Value};
 
 pub use crate::bindings::capabilities::{IsolationLevel, TransactionOptions};
 
+// A generated type: it cannot derive.
+#[allow(clippy::derivable_impls)]
 impl Default for TransactionOptions {
     fn default() -> Self {
         TransactionOptions {

@@ -71,9 +71,10 @@ fn err(kind: ErrorKind, message: impl Into<String>) -> WitError {
 }
 
 impl HostState {
-    fn io_failed(&mut self, kind: ErrorKind, message: String) -> wasmtime::Result<Result<(), WitError>> {
+    /// An I/O failure: the connection cannot be trusted any more.
+    fn io_failed(&mut self, kind: ErrorKind, message: String) -> WitError {
         self.net.broken = true;
-        Ok(Err(err(kind, message)))
+        err(kind, message)
     }
 }
 
@@ -151,10 +152,8 @@ impl HostSocket for HostState {
                 buf.truncate(n);
                 Ok(Ok(buf))
             }
-            Ok(Err(e)) => self.io_failed(ErrorKind::Connection, format!("read failed: {e}")).map(|r| r.map(|_| Vec::new())),
-            Err(_) => self
-                .io_failed(ErrorKind::Timeout, "read timed out: the call deadline passed".into())
-                .map(|r| r.map(|_| Vec::new())),
+            Ok(Err(e)) => Ok(Err(self.io_failed(ErrorKind::Connection, format!("read failed: {e}")))),
+            Err(_) => Ok(Err(self.io_failed(ErrorKind::Timeout, "read timed out: the call deadline passed".into()))),
         }
     }
 
@@ -171,7 +170,7 @@ impl HostSocket for HostState {
                         "sslmode={} requires TLS: refusing to send data in plaintext before the TLS upgrade",
                         mode_name(tls.mode)
                     );
-                    return self.io_failed(ErrorKind::Permission, message);
+                    return Ok(Err(self.io_failed(ErrorKind::Permission, message)));
                 }
                 timeout_at(deadline, s.write_all(&data)).await
             }
@@ -185,8 +184,8 @@ impl HostSocket for HostState {
         };
         match write {
             Ok(Ok(())) => Ok(Ok(())),
-            Ok(Err(e)) => self.io_failed(ErrorKind::Connection, format!("write failed: {e}")),
-            Err(_) => self.io_failed(ErrorKind::Timeout, "write timed out: the call deadline passed".into()),
+            Ok(Err(e)) => Ok(Err(self.io_failed(ErrorKind::Connection, format!("write failed: {e}")))),
+            Err(_) => Ok(Err(self.io_failed(ErrorKind::Timeout, "write timed out: the call deadline passed".into()))),
         }
     }
 
@@ -211,8 +210,8 @@ impl HostSocket for HostState {
                 self.table.get_mut(&this)?.stream = Some(Stream::Tls(Box::new(stream)));
                 Ok(Ok(()))
             }
-            Ok(Err(e)) => self.io_failed(ErrorKind::Tls, e),
-            Err(_) => self.io_failed(ErrorKind::Timeout, "TLS handshake timed out".into()),
+            Ok(Err(e)) => Ok(Err(self.io_failed(ErrorKind::Tls, e))),
+            Err(_) => Ok(Err(self.io_failed(ErrorKind::Timeout, "TLS handshake timed out".into()))),
         }
     }
 
