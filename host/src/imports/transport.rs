@@ -138,18 +138,18 @@ impl HostSocket for HostState {
     async fn read(&mut self, this: Resource<Socket>, max: u32) -> wasmtime::Result<Result<Vec<u8>, WitError>> {
         let deadline = self.deadline;
         let socket = self.table.get_mut(&this)?;
-        let mut buf = vec![0u8; (max as usize).clamp(1, MAX_READ)];
+        // `read_buf` fills spare capacity: no zeroing of a buffer per read.
+        let mut buf = Vec::with_capacity((max as usize).clamp(1, MAX_READ));
         let read = match socket.stream.as_mut() {
             None => return Ok(Err(err(ErrorKind::Connection, "socket is closed after an error"))),
-            Some(Stream::Plain(s)) => timeout_at(deadline, s.read(&mut buf)).await,
-            Some(Stream::Tls(s)) => timeout_at(deadline, s.read(&mut buf)).await,
+            Some(Stream::Plain(s)) => timeout_at(deadline, s.read_buf(&mut buf)).await,
+            Some(Stream::Tls(s)) => timeout_at(deadline, s.read_buf(&mut buf)).await,
         };
         match read {
             Ok(Ok(n)) => {
                 if n == 0 {
                     self.net.broken = true;
                 }
-                buf.truncate(n);
                 Ok(Ok(buf))
             }
             Ok(Err(e)) => Ok(Err(self.io_failed(ErrorKind::Connection, format!("read failed: {e}")))),
