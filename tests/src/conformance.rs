@@ -536,6 +536,8 @@ impl Suite {
         assert!(db.commit_transaction(id).await.is_err(), "finished");
         assert_eq!(self.count("dbx_tx").await, 3);
 
+        // File databases allow one open connection per file: close ours first.
+        db.close().await;
         let options = ConnectOptions::parse(&self.url).unwrap();
         let pool = PoolConfig { max_size: 1, transaction_idle_timeout: Duration::from_millis(300), ..PoolConfig::default() };
         let short = self.rt.connect_with(options, pool).await.unwrap();
@@ -602,6 +604,7 @@ impl Suite {
         assert_eq!((batches, sum), (10, 10_000 * 10_001 / 2));
 
         // Dropping a stream halfway leaves a clean connection (pool of one).
+        db.close().await;
         let options = ConnectOptions::parse(&self.url).unwrap();
         let single = self.rt.connect_with(options, PoolConfig { max_size: 1, ..PoolConfig::default() }).await.unwrap();
         let mut stream = single.stream_query(&sql, &[], 100).await.unwrap();

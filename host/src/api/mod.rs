@@ -17,12 +17,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use wasmtime::Store;
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::bindings::types::{ConnectConfig, Error as WitError, ErrorKind};
 use crate::config::ConnectOptions;
 use crate::error::{Error, Result};
 use crate::imports::allowlist::AllowList;
+use crate::imports::files::FileSandbox;
 use crate::imports::tls::TlsSettings;
 use crate::imports::transport::Net;
 use crate::pool::{Pool, PoolConfig, PoolStatus};
@@ -83,9 +84,6 @@ struct Shared {
     max_result_bytes: usize,
 }
 
-/// Where the sandbox sees a file database's directory.
-const SANDBOX_DIR: &str = "/db";
-
 /// A future that fails with `unsupported` (the driver lacks an interface).
 pub(crate) fn missing<'a, R: Send + 'a>(interface: &'static str) -> CallFuture<'a, R> {
     Box::pin(async move {
@@ -107,37 +105,6 @@ macro_rules! call_optional {
 }
 pub(crate) use call_optional;
 
-/// File databases: the directory to preopen and the path the driver sees.
-fn file_sandbox(options: &ConnectOptions) -> Result<Option<(std::path::PathBuf, String, bool)>> {
-    let Some(path) = &options.path else { return Ok(None) };
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| Error::Config(format!("{}: not a file name", path.display())))?;
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let dir = parent.canonicalize().map_err(|e| {
-        Error::Config(format!("database directory {} cannot be opened: {e}", parent.display()))
-    })?;
-    if !dir.is_dir() {
-        return Err(Error::Config(format!("{} is not a directory", dir.display())));
-    }
-    let read_only = options.param("mode") == Some("ro");
-    Ok(Some((dir, format!("{SANDBOX_DIR}/{name}"), read_only)))
-}
-
-fn wasi_for(sandbox: &Option<(std::path::PathBuf, String, bool)>) -> Result<WasiCtxBuilder> {
-    let mut wasi = WasiCtxBuilder::new();
-    if let Some((dir, _, read_only)) = sandbox {
-        let perms = if *read_only { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
-        wasi.preopened_dir(dir, SANDBOX_DIR, perms)
-            .map_err(|e| Error::Config(format!("cannot open {}: {e:#}", dir.display())))?;
-    }
-    Ok(wasi)
-}
-
 impl Runtime {
     /// Opens a pool for `url` with the default pool settings, and checks
     /// that one connection works.
@@ -150,7 +117,7 @@ impl Runtime {
         let slot = self.driver_for(&options.scheme).await?;
         let driver = slot.load_full();
         let tls = Arc::new(TlsSettings::new(options.tls, options.tls_root_cert.as_deref()).map_err(Error::Config)?);
-        let sandbox = file_sandbox(&options)?;
+        let sandbox = FileSandbox::for_options(&options)?;
         let port = options.port.or(driver.info.default_port).unwrap_or(0);
         let config = ConnectConfig {
             host: options.host.clone(),
@@ -158,7 +125,7 @@ impl Runtime {
             user: options.user.clone(),
             password: options.password().map(String::from),
             database: match &sandbox {
-                Some((_, inside, _)) => Some(inside.clone()),
+                Some(files) => Some(files.inside.clone()),
                 None => options.database.clone(),
             },
             tls: options.tls,
@@ -179,11 +146,15 @@ impl Runtime {
         let opener = Box::new(move || {
             // New connections use whatever driver serves the scheme now.
             let drv = current.load_full();
-            let (rt, config, allow, tls) = (rt.clone(), config.clone(), allow.clone(), tls.clone());
-            let wasi = wasi_for(&sandbox);
+            let (rt, config, allow, tls, sandbox) = (rt.clone(), config.clone(), allow.clone(), tls.clone(), sandbox.clone());
             Box::pin(async move {
                 let net = Net::new(allow, tls, connect_timeout, max_handles);
-                let state = HostState::new(drv.name.clone(), net, wasi?);
+                let (wasi, file_lock) = match &sandbox {
+                    Some(files) => (files.wasi()?, files.lock(&drv.name)?),
+                    None => (WasiCtxBuilder::new(), None),
+                };
+                let mut state = HostState::new(drv.name.clone(), net, wasi);
+                state.file_lock = file_lock;
                 Instance::start(&rt, drv, state, config).await
             }) as std::pin::Pin<Box<dyn std::future::Future<Output = Result<Instance>> + Send>>
         });

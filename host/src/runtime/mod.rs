@@ -52,6 +52,8 @@ pub(crate) struct HostState {
     pub stderr: MemoryOutputPipe,
     /// The memory cap, for messages.
     pub max_memory: usize,
+    /// A file database's lock, held for this connection's life.
+    pub file_lock: Option<std::fs::File>,
 }
 
 impl WasiView for HostState {
@@ -77,6 +79,7 @@ impl HostState {
             deadline: Instant::now(),
             stderr,
             max_memory: 0,
+            file_lock: None,
         }
     }
 
