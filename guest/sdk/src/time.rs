@@ -79,7 +79,7 @@ pub fn parse_date(s: &str) -> Option<i64> {
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
     let mut parts = body.splitn(3, '-');
-    let y: i64 = parts.next()?.parse().ok()?;
+    let y: i64 = parts.next()?.parse().ok().filter(|y: &i64| y.abs() <= 294_276)?;
     let m: u32 = parts.next()?.parse().ok()?;
     let d: u32 = parts.next()?.parse().ok()?;
     days_from_civil(if neg { -y } else { y }, m, d)
@@ -119,10 +119,12 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     let days = parse_date(&s[..split])?;
     let rest = s.get(split + 1..).unwrap_or("");
     if rest.is_empty() {
-        return Some(days * MICROS_PER_DAY);
+        return days.checked_mul(MICROS_PER_DAY);
     }
     let (time, offset_us) = split_offset(rest)?;
-    Some(days * MICROS_PER_DAY + parse_time(time)? - offset_us)
+    days.checked_mul(MICROS_PER_DAY)?
+        .checked_add(parse_time(time)?)?
+        .checked_sub(offset_us)
 }
 
 fn split_offset(s: &str) -> Option<(&str, i64)> {
@@ -134,6 +136,9 @@ fn split_offset(s: &str) -> Option<(&str, i64)> {
             let (t, off) = s.split_at(i);
             let sign = if off.starts_with('-') { -1 } else { 1 };
             let off = &off[1..];
+            if !off.is_ascii() {
+                return None;
+            }
             let (h, m) = match off.split_once(':') {
                 Some((h, m)) => (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?),
                 None if off.len() == 4 => (off[..2].parse().ok()?, off[2..].parse().ok()?),
@@ -170,5 +175,7 @@ mod tests {
         assert_eq!(parse_timestamp("1970-01-01 01:00:00+01:00"), Some(0));
         assert_eq!(parse_timestamp("1970-01-01T00:00:01Z"), Some(1_000_000));
         assert_eq!(parse_timestamp("2024-13-01 00:00"), None);
+        assert_eq!(parse_timestamp("2024-01-01 00:00+é1"), None, "non-ASCII offsets do not panic");
+        assert_eq!(parse_timestamp("99999999-01-01 00:00"), None, "out of range, no overflow");
     }
 }
