@@ -173,3 +173,16 @@ async fn components_that_fail_validation_are_refused_with_the_reason() {
     let err = rt.load_driver(&empty_component, "empty.wasm").await.unwrap_err();
     assert!(err.to_string().contains("does not export driverbox:driver/base"), "{err}");
 }
+
+#[tokio::test]
+async fn a_call_dropped_midway_never_returns_its_connection() {
+    let endpoint = server("127.0.0.1");
+    let rt = runtime();
+    let db = hostile(&rt, &endpoint).await;
+    // Cancel a call by dropping its future while the driver is busy.
+    let cancelled = tokio::time::timeout(Duration::from_millis(200), db.query("loop", &[])).await;
+    assert!(cancelled.is_err(), "still running when dropped");
+    let status = db.pool_status();
+    assert_eq!((status.used, status.discarded), (0, 1), "{status:?}");
+    assert_eq!(text(&db.query("next", &[]).await.unwrap()), "next");
+}

@@ -50,7 +50,7 @@ pub struct RowWriter<W: Write> {
 }
 
 enum Inner<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Json { out: W, names: Vec<String> },
 }
 
@@ -59,7 +59,7 @@ impl<W: Write> RowWriter<W> {
     pub fn begin(mut out: W, format: ExportFormat, columns: &[Column]) -> std::io::Result<Self> {
         let inner = match format {
             ExportFormat::Csv => {
-                let mut w = csv::Writer::from_writer(out);
+                let mut w = Box::new(csv::Writer::from_writer(out));
                 w.write_record(columns.iter().map(|c| c.name.as_str()))?;
                 Inner::Csv(w)
             }

@@ -106,8 +106,11 @@ fn progress() -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {human_pos} rows ({per_sec}, {elapsed})") {
-        bar.set_style(style);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {human_pos} rows ({rate} rows/s, {elapsed})") {
+        let rate = |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0}", state.per_sec());
+        };
+        bar.set_style(style.with_key("rate", rate));
     }
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
@@ -158,7 +161,7 @@ pub async fn run(rt: &Runtime, args: &ImportArgs) -> Result<ExitCode, Error> {
                 start.elapsed().as_secs_f64()
             );
             if skipped > 0 {
-                println!("skipped {skipped} bad rows");
+                println!("skipped {skipped} bad row{}", if skipped == 1 { "" } else { "s" });
             }
             ExitCode::SUCCESS
         }

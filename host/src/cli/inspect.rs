@@ -355,14 +355,19 @@ pub(crate) fn column_line(c: &ColumnNode) -> String {
 
 /// psql's index line: `"t_pkey" PRIMARY KEY, btree (id)`.
 pub(crate) fn index_line(i: &IndexNode) -> String {
-    let mut s = format!("\"{}\"", i.name);
-    if i.primary {
-        s += " PRIMARY KEY,";
+    let kind = if i.primary {
+        Some("PRIMARY KEY")
     } else if i.unique {
-        s += " UNIQUE,";
-    }
-    if let Some(m) = &i.method {
-        s += &format!(" {m}");
+        Some("UNIQUE")
+    } else {
+        None
+    };
+    let mut s = format!("\"{}\"", i.name);
+    match (kind, &i.method) {
+        (Some(k), Some(m)) => s += &format!(" {k}, {m}"),
+        (Some(k), None) => s += &format!(" {k}"),
+        (None, Some(m)) => s += &format!(" {m}"),
+        (None, None) => {}
     }
     s += &format!(" ({})", i.columns.join(", "));
     if let Some(p) = &i.predicate {
@@ -557,6 +562,8 @@ mod tests {
             predicate: Some("a > 1".into()),
         };
         assert_eq!(index_line(&index), "\"i\" UNIQUE, btree (a, lower(b)) WHERE a > 1");
+        let plain = IndexNode { method: None, predicate: None, ..index };
+        assert_eq!(index_line(&plain), "\"i\" UNIQUE (a, lower(b))");
         let column = ColumnNode { name: "id".into(), data_type: "integer".into(), nullable: false, default: Some("1".into()), primary_key: true };
         assert_eq!(column_line(&column), "id integer not null default 1 primary key");
     }

@@ -7,26 +7,23 @@
 //! `-f FILE` run without a prompt; a failing `-f` script stops at the first
 //! error and exits with 3, like psql with `ON_ERROR_STOP`.
 
-use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use driverbox::schema::{TableInfo, TableKind};
+use driverbox::schema::TableKind;
 use driverbox::sql::{self, ScriptStatement};
-use driverbox::{
-    Capability, Column, DriverCapabilities, Error, FunctionOperations, QueryDriver, QueryResult, Runtime,
-    SchemaIntrospection, TableOperations, Value, ViewOperations, WasmDriver,
-};
+use driverbox::{Error, IsolationLevel, QueryDriver, QueryResult, Runtime, Transaction, TransactionOptions, WasmDriver};
 use rustyline::error::ReadlineError;
 use sqlparser::dialect::Dialect;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
-use super::inspect::{self, constraint_line, index_line};
 use super::output::{self, inert, Format};
-use super::{connect, exit_code, qualified, report_in, DEFAULT_URL};
+use super::{connect, exit_code, report_in, DEFAULT_URL};
+
+mod describe;
 
 /// Arguments of `driverbox shell`.
 #[derive(Debug, Args)]
@@ -50,6 +47,11 @@ const SCRIPT_ERROR: u8 = 3;
 /// Runs `driverbox shell`.
 pub async fn run(rt: &Runtime, args: &ShellArgs) -> Result<ExitCode, Error> {
     let url = args.url.clone().unwrap_or_else(|| DEFAULT_URL.to_string());
+    // Take SIGINT over from the start, so that a Ctrl-C just before a
+    // statement starts cannot kill the shell; each statement then waits
+    // for the Ctrl-C pressed while it runs.
+    #[cfg(unix)]
+    let _sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
     let db = connect(rt, &url).await?;
     let mut shell = Shell {
         rt: rt.clone(),
@@ -58,6 +60,7 @@ pub async fn run(rt: &Runtime, args: &ShellArgs) -> Result<ExitCode, Error> {
         format: args.format,
         timing: false,
         out: Box::new(std::io::stdout()),
+        tx: None,
     };
     let code = if let Some(command) = &args.command {
         match shell.run_text(command, None).await {
@@ -66,7 +69,14 @@ pub async fn run(rt: &Runtime, args: &ShellArgs) -> Result<ExitCode, Error> {
             Ran::Canceled => ExitCode::from(1),
         }
     } else if let Some(file) = &args.file {
-        match shell.include(file).await {
+        let text = match read_script(file) {
+            Ok(text) => text,
+            Err(message) => {
+                eprintln!("{message}");
+                return Ok(ExitCode::from(1));
+            }
+        };
+        match shell.run_text(&text, Some(&inert(&file.display().to_string()))).await {
             Ran::Ok => ExitCode::SUCCESS,
             Ran::Failed(2) => ExitCode::from(2),
             _ => ExitCode::from(SCRIPT_ERROR),
@@ -78,6 +88,13 @@ pub async fn run(rt: &Runtime, args: &ShellArgs) -> Result<ExitCode, Error> {
     };
     shell.close().await;
     Ok(code)
+}
+
+/// The text of a script file, or the message saying why it cannot be read.
+fn read_script(file: &std::path::Path) -> Result<String, String> {
+    let label = inert(&file.display().to_string());
+    let bytes = std::fs::read(file).map_err(|e| format!("{label}: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| format!("{label}: not valid UTF-8"))
 }
 
 /// How a statement or command went.
@@ -236,26 +253,6 @@ fn parse_meta(line: &str) -> Result<Meta, String> {
     })
 }
 
-/// Whether `name` matches a psql-style pattern (`*` any run, `?` one
-/// character), ignoring case.
-fn matches(pattern: &str, name: &str) -> bool {
-    fn go(p: &[char], n: &[char]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some(('*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
-            Some(('?', rest)) => !n.is_empty() && go(rest, &n[1..]),
-            Some((c, rest)) => n.first().is_some_and(|f| f.to_lowercase().eq(c.to_lowercase())) && go(rest, &n[1..]),
-        }
-    }
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    go(&p, &n)
-}
-
-fn has_wildcard(pattern: &str) -> bool {
-    pattern.contains(['*', '?'])
-}
-
 /// Byte offset of the character at 1-based `line`/`column` (sqlparser's spans).
 fn byte_offset(text: &str, line: u64, column: u64) -> usize {
     let start = match line {
@@ -307,21 +304,55 @@ fn command_tag(sql: &str) -> String {
     first.clone()
 }
 
-/// A result made of text columns, for the listings of backslash commands.
-fn listing(columns: &[&str], rows: Vec<Vec<Value>>) -> QueryResult {
-    QueryResult {
-        columns: columns.iter().map(|c| Column { name: c.to_string(), type_name: "text".into() }).collect(),
-        rows,
-        rows_affected: None,
+/// psql's status line for a statement without rows: `CREATE TABLE`,
+/// `INSERT 0 3`, `UPDATE 2`; `None` when there is nothing to say.
+fn status_line(tag: &str, rows_affected: Option<u64>) -> Option<String> {
+    match (tag, rows_affected) {
+        ("", None) => None,
+        ("", Some(n)) => Some(format!("({n} row{} affected)", if n == 1 { "" } else { "s" })),
+        ("INSERT", Some(n)) => Some(format!("INSERT 0 {n}")),
+        ("UPDATE" | "DELETE" | "MERGE" | "COPY" | "SELECT" | "MOVE" | "FETCH", Some(n)) => Some(format!("{tag} {n}")),
+        (tag, _) => Some(tag.to_string()),
     }
 }
 
-fn text(s: impl Into<String>) -> Value {
-    Value::Text(s.into())
+/// What a statement does to the shell's transaction.
+#[derive(Debug, Clone, PartialEq)]
+enum TxControl {
+    Begin(TransactionOptions),
+    Commit,
+    Rollback,
+    /// Any other statement (`ROLLBACK TO SAVEPOINT` included).
+    None,
 }
 
-fn opt_text(s: Option<String>) -> Value {
-    s.map_or(Value::Null, Value::Text)
+/// Recognises `BEGIN`/`START TRANSACTION` (with its isolation level and
+/// access mode), `COMMIT`/`END` and `ROLLBACK`.
+fn tx_control(dialect: &dyn Dialect, sql: &str) -> TxControl {
+    use sqlparser::ast::{Statement, TransactionAccessMode, TransactionIsolationLevel, TransactionMode};
+    match sqlparser::parser::Parser::parse_sql(dialect, sql).as_deref() {
+        Ok([Statement::StartTransaction { modes, statements, .. }]) if statements.is_empty() => {
+            let mut options = TransactionOptions::default();
+            for mode in modes {
+                match mode {
+                    TransactionMode::AccessMode(m) => options.read_only = *m == TransactionAccessMode::ReadOnly,
+                    TransactionMode::IsolationLevel(level) => {
+                        options.isolation = match level {
+                            TransactionIsolationLevel::ReadUncommitted => Some(IsolationLevel::ReadUncommitted),
+                            TransactionIsolationLevel::ReadCommitted => Some(IsolationLevel::ReadCommitted),
+                            TransactionIsolationLevel::RepeatableRead => Some(IsolationLevel::RepeatableRead),
+                            TransactionIsolationLevel::Serializable => Some(IsolationLevel::Serializable),
+                            _ => None,
+                        }
+                    }
+                }
+            }
+            TxControl::Begin(options)
+        }
+        Ok([Statement::Commit { chain: false, .. }]) => TxControl::Commit,
+        Ok([Statement::Rollback { chain: false, savepoint: None }]) => TxControl::Rollback,
+        _ => TxControl::None,
+    }
 }
 
 /// The name in the prompt: the database, or the database file's name.
@@ -352,15 +383,23 @@ struct Shell {
     timing: bool,
     /// Results go here (`\o`).
     out: Box<dyn Write + Send>,
+    /// The transaction opened by `BEGIN`, until `COMMIT` or `ROLLBACK`.
+    tx: Option<Transaction>,
 }
 
 impl Shell {
+    /// The SQL dialect of the driver serving the database now.
     fn dialect(&self) -> Box<dyn Dialect> {
         sql::dialect(&self.db.info().dialect)
     }
 
+    /// Ends the session: flushes `\o`, rolls back an open transaction, closes the pool.
     async fn close(&mut self) {
         let _ = self.out.flush();
+        if let Some(tx) = self.tx.take() {
+            // Like psql: leaving ends an open transaction without committing it.
+            let _ = tx.rollback().await;
+        }
         driverbox::ConnectionDriver::close(&self.db).await;
     }
 
@@ -388,7 +427,9 @@ impl Shell {
         let mut buffer = String::new();
         loop {
             let name = prompt_name(&self.db);
-            let prompt = if buffer.is_empty() { format!("{name}=> ") } else { format!("{name}-> ") };
+            // psql's `%/%R%x%# `: `-` continues a statement, `*` marks a transaction.
+            let mark = if self.tx.is_some() { "*" } else { "" };
+            let prompt = if buffer.is_empty() { format!("{name}={mark}> ") } else { format!("{name}-{mark}> ") };
             match tokio::task::block_in_place(|| editor.readline(&prompt)) {
                 Ok(line) => {
                     if !line.trim().is_empty() {
@@ -509,26 +550,86 @@ impl Shell {
 
     /// `-f FILE` and `\i FILE`: the statements of a script, up to the first error.
     async fn include(&mut self, file: &std::path::Path) -> Ran {
-        let label = file.display().to_string();
-        let bytes = match std::fs::read(file) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("{}: {e}", inert(&label));
-                return Ran::Failed(1);
+        match read_script(file) {
+            Ok(text) => self.run_text(&text, Some(&inert(&file.display().to_string()))).await,
+            Err(message) => {
+                eprintln!("{message}");
+                Ran::Failed(1)
             }
-        };
-        let Ok(text) = String::from_utf8(bytes) else {
-            eprintln!("{}: not valid UTF-8", inert(&label));
-            return Ran::Failed(1);
-        };
-        self.run_text(&text, Some(&inert(&label))).await
+        }
     }
 
-    /// Runs one statement, racing it against Ctrl-C, and prints its result.
+    /// Runs one statement and prints its result. `BEGIN`, `COMMIT` and
+    /// `ROLLBACK` drive a transaction handle that pins one connection
+    /// (plain SQL would be rolled back when the pool takes its connection back).
     async fn statement(&mut self, sql: &str, prefix: &str) -> Ran {
         let start = Instant::now();
-        let (db, owned) = (self.db.clone(), sql.to_string());
-        let mut task = tokio::spawn(async move { db.execute_query(&owned, &[]).await });
+        let control = tx_control(&*self.dialect(), sql);
+        let ran = match control {
+            TxControl::Begin(options) if self.tx.is_none() => match self.db.transaction(options).await {
+                Ok(tx) => {
+                    self.tx = Some(tx);
+                    self.status("BEGIN")
+                }
+                Err(e) => {
+                    report_in(&e, Some(sql), prefix);
+                    Ran::Failed(exit_code(&e))
+                }
+            },
+            TxControl::Begin(_) => {
+                eprintln!("{prefix}WARNING:  there is already a transaction in progress");
+                self.status("BEGIN")
+            }
+            TxControl::Commit | TxControl::Rollback if self.tx.is_none() => {
+                eprintln!("{prefix}WARNING:  there is no transaction in progress");
+                self.status(if control == TxControl::Commit { "COMMIT" } else { "ROLLBACK" })
+            }
+            TxControl::Commit | TxControl::Rollback => {
+                let tx = self.tx.take().expect("checked above");
+                let (done, tag) = if control == TxControl::Commit {
+                    (tx.commit().await, "COMMIT")
+                } else {
+                    (tx.rollback().await, "ROLLBACK")
+                };
+                match done {
+                    Ok(()) => self.status(tag),
+                    Err(e) => {
+                        report_in(&e, Some(sql), prefix);
+                        Ran::Failed(exit_code(&e))
+                    }
+                }
+            }
+            TxControl::None => self.execute(sql, prefix).await,
+        };
+        if self.timing && ran != Ran::Canceled {
+            println!("Time: {:.3} ms", start.elapsed().as_secs_f64() * 1000.0);
+        }
+        ran
+    }
+
+    /// Prints a status line such as `BEGIN` to the output.
+    fn status(&mut self, tag: &str) -> Ran {
+        if matches!(self.format, Format::Table | Format::Expanded) {
+            let _ = writeln!(self.out, "{tag}").and_then(|_| self.out.flush());
+        }
+        Ran::Ok
+    }
+
+    /// Runs one statement as a task raced against Ctrl-C, in the open
+    /// transaction if there is one.
+    async fn execute(&mut self, sql: &str, prefix: &str) -> Ran {
+        let owned = sql.to_string();
+        let in_tx = self.tx.is_some();
+        let mut task = match self.tx.take() {
+            Some(mut tx) => tokio::spawn(async move {
+                let r = tx.execute_query(&owned, &[]).await;
+                (Some(tx), r)
+            }),
+            None => {
+                let db = self.db.clone();
+                tokio::spawn(async move { (None, db.execute_query(&owned, &[]).await) })
+            }
+        };
         let joined = tokio::select! {
             joined = &mut task => joined,
             Ok(()) = tokio::signal::ctrl_c() => {
@@ -536,79 +637,52 @@ impl Shell {
                 eprintln!("{prefix}Cancel request sent");
                 let _ = task.await;
                 eprintln!("ERROR:  canceled");
-                self.after_cancel().await;
+                if in_tx {
+                    eprintln!("the transaction was rolled back");
+                }
+                // The library discards the canceled call's instance.
                 return Ran::Canceled;
             }
         };
-        let elapsed = start.elapsed();
-        let ran = match joined {
-            Ok(Ok(result)) => {
-                self.show(&result, Some(sql));
-                Ran::Ok
-            }
-            Ok(Err(e)) => {
-                report_in(&e, Some(sql), prefix);
-                Ran::Failed(exit_code(&e))
+        match joined {
+            Ok((tx, result)) => {
+                self.tx = tx;
+                match result {
+                    Ok(result) => {
+                        self.show(&result, Some(sql));
+                        Ran::Ok
+                    }
+                    Err(e) => {
+                        report_in(&e, Some(sql), prefix);
+                        Ran::Failed(exit_code(&e))
+                    }
+                }
             }
             Err(e) => {
                 eprintln!("{prefix}error: the statement failed: {e}");
+                if in_tx {
+                    eprintln!("the transaction was rolled back");
+                }
                 Ran::Failed(1)
             }
-        };
-        if self.timing {
-            println!("Time: {:.3} ms", elapsed.as_secs_f64() * 1000.0);
-        }
-        ran
-    }
-
-    /// A canceled call leaves its driver instance mid-call: open a fresh
-    /// pool rather than reuse it.
-    async fn after_cancel(&mut self) {
-        match connect(&self.rt, &self.url).await {
-            Ok(db) => {
-                let old = std::mem::replace(&mut self.db, db);
-                drop(old);
-            }
-            Err(e) => report_in(&e, None, ""),
         }
     }
 
     /// Prints a result to the output (`\o`).
     fn show(&mut self, result: &QueryResult, sql: Option<&str>) {
-        let written = if result.columns.is_empty()
-            && result.rows_affected.is_none()
-            && matches!(self.format, Format::Table | Format::Expanded)
-        {
-            let tag = sql.map(command_tag).unwrap_or_default();
-            if tag.is_empty() { Ok(()) } else { writeln!(self.out, "{}", inert(&tag)) }
+        let tag = match sql {
+            Some(sql) if result.columns.is_empty() && matches!(self.format, Format::Table | Format::Expanded) => {
+                status_line(&command_tag(sql), result.rows_affected)
+            }
+            _ => None,
+        };
+        let written = if let Some(tag) = tag {
+            writeln!(self.out, "{}", inert(&tag))
         } else {
             output::print(&mut self.out, result, self.format)
         };
         if let Err(e) = written.and_then(|_| self.out.flush()) {
             eprintln!("error: writing output: {e}");
-        }
-    }
-
-    /// Prints a listing, or reports the error.
-    fn show_listing(&mut self, result: Result<QueryResult, Error>) -> Ran {
-        match result {
-            Ok(r) => {
-                self.show(&r, None);
-                Ran::Ok
-            }
-            Err(e) => {
-                report_in(&e, None, "");
-                Ran::Failed(exit_code(&e))
-            }
-        }
-    }
-
-    /// Fails with a message unless the driver has `capability`.
-    fn require(&self, capability: Capability, what: &str) -> Result<(), String> {
-        if self.db.has_capability(capability) {
-            Ok(())
-        } else {
-            Err(format!("the {} driver cannot list {what}", self.db.info().name))
         }
     }
 
@@ -681,6 +755,10 @@ impl Shell {
         let url = url.unwrap_or_else(|| self.url.clone());
         match connect(&self.rt, &url).await {
             Ok(db) => {
+                if let Some(tx) = self.tx.take() {
+                    let _ = tx.rollback().await;
+                    eprintln!("the open transaction was rolled back");
+                }
                 let old = std::mem::replace(&mut self.db, db);
                 driverbox::ConnectionDriver::close(&old).await;
                 self.url = url;
@@ -694,254 +772,6 @@ impl Shell {
             Err(e) => {
                 report_in(&e, None, "");
                 println!("Previous connection kept");
-                Ran::Failed(exit_code(&e))
-            }
-        }
-    }
-
-    async fn databases(&mut self) -> Ran {
-        if let Err(m) = self.require(Capability::Schema, "databases") {
-            eprintln!("{m}");
-            return Ran::Failed(1);
-        }
-        let result = self.db.get_databases().await.map(|dbs| {
-            let rows = dbs
-                .into_iter()
-                .map(|d| vec![text(d.name), opt_text(d.owner), opt_text(d.encoding), d.size_bytes.map_or(Value::Null, |s| Value::Int(s as i64))])
-                .collect();
-            listing(&["name", "owner", "encoding", "size_bytes"], rows)
-        });
-        self.show_listing(result)
-    }
-
-    async fn schemas(&mut self, pattern: Option<&str>) -> Ran {
-        let result = self.db.get_schemas().await.map(|schemas| {
-            let rows = schemas
-                .into_iter()
-                .filter(|s| pattern.is_none_or(|p| matches(p, &s.name)))
-                .map(|s| vec![text(s.name), opt_text(s.owner)])
-                .collect();
-            listing(&["name", "owner"], rows)
-        });
-        self.show_listing(result)
-    }
-
-    /// The schemas a `SCHEMA.NAME` pattern names (`None`: the default schema).
-    async fn schemas_for(&self, schema: Option<&str>) -> Result<Vec<Option<String>>, Error> {
-        Ok(match schema {
-            None => vec![None],
-            Some(s) if has_wildcard(s) => {
-                self.db.get_schemas().await?.into_iter().filter(|x| matches(s, &x.name)).map(|x| Some(x.name)).collect()
-            }
-            Some(s) => vec![Some(s.to_string())],
-        })
-    }
-
-    /// Relations whose name matches `pattern` (`SCHEMA.NAME` or `NAME`).
-    async fn find_relations(&self, pattern: Option<&str>) -> Result<Vec<TableInfo>, Error> {
-        let (schema, name) = match pattern {
-            Some(p) => qualified(p),
-            None => (None, "*".to_string()),
-        };
-        let mut found = Vec::new();
-        for s in self.schemas_for(schema.as_deref()).await? {
-            let tables = self.db.get_tables(s.as_deref()).await?;
-            found.extend(tables.into_iter().filter(|t| matches(&name, &t.name)));
-        }
-        Ok(found)
-    }
-
-    async fn relations(&mut self, pattern: Option<&str>, what: &str, keep: impl Fn(TableKind) -> bool) -> Ran {
-        let result = self.find_relations(pattern).await.map(|tables| {
-            let rows: Vec<Vec<Value>> = tables
-                .into_iter()
-                .filter(|t| keep(t.kind))
-                .map(|t| vec![text(t.schema), text(t.name), text(inspect::table_kind(t.kind)), opt_text(t.comment)])
-                .collect();
-            listing(&["schema", "name", "type", "comment"], rows)
-        });
-        if let Ok(r) = &result {
-            if r.rows.is_empty() {
-                match pattern {
-                    Some(p) => eprintln!("Did not find any {what} named \"{}\".", inert(p)),
-                    None => eprintln!("Did not find any {what}."),
-                }
-                return Ran::Ok;
-            }
-        }
-        self.show_listing(result)
-    }
-
-    async fn views(&mut self, pattern: Option<&str>) -> Ran {
-        if let Err(m) = self.require(Capability::View, "views") {
-            eprintln!("{m}");
-            return Ran::Failed(1);
-        }
-        let (schema, name) = match pattern {
-            Some(p) => qualified(p),
-            None => (None, "*".to_string()),
-        };
-        let result = async {
-            let mut rows = Vec::new();
-            for s in self.schemas_for(schema.as_deref()).await? {
-                for v in self.db.list_views(s.as_deref()).await? {
-                    if matches(&name, &v.name) {
-                        let kind = if v.materialized { "materialized view" } else { "view" };
-                        rows.push(vec![text(v.schema), text(v.name), text(kind), opt_text(v.comment)]);
-                    }
-                }
-            }
-            Ok(listing(&["schema", "name", "type", "comment"], rows))
-        }
-        .await;
-        self.show_listing(result)
-    }
-
-    async fn functions(&mut self, pattern: Option<&str>) -> Ran {
-        if let Err(m) = self.require(Capability::Function, "functions") {
-            eprintln!("{m}");
-            return Ran::Failed(1);
-        }
-        let (schema, name) = match pattern {
-            Some(p) => qualified(p),
-            None => (None, "*".to_string()),
-        };
-        let result = async {
-            let mut rows = Vec::new();
-            for s in self.schemas_for(schema.as_deref()).await? {
-                for f in self.db.list_functions(s.as_deref()).await? {
-                    if matches(&name, &f.name) {
-                        rows.push(vec![
-                            text(f.schema),
-                            text(f.name),
-                            opt_text(f.return_type),
-                            text(f.arguments),
-                            text(inspect::routine_kind(f.kind)),
-                            text(f.language),
-                        ]);
-                    }
-                }
-            }
-            Ok(listing(&["schema", "name", "result type", "arguments", "type", "language"], rows))
-        }
-        .await;
-        self.show_listing(result)
-    }
-
-    async fn indexes(&mut self, table: Option<&str>) -> Ran {
-        if let Err(m) = self.require(Capability::Table, "indexes") {
-            eprintln!("{m}");
-            return Ran::Failed(1);
-        }
-        let result = async {
-            let tables: Vec<(String, String)> = match table {
-                Some(t) => {
-                    let (schema, name) = qualified(t);
-                    let infos = self.db.get_tables(schema.as_deref()).await?;
-                    let schema = infos.iter().find(|i| i.name == name).map(|i| i.schema.clone()).or(schema);
-                    vec![(schema.unwrap_or_default(), name)]
-                }
-                None => self
-                    .db
-                    .get_tables(None)
-                    .await?
-                    .into_iter()
-                    .filter(|t| matches!(t.kind, TableKind::Table | TableKind::PartitionedTable))
-                    .map(|t| (t.schema, t.name))
-                    .collect(),
-            };
-            let mut rows = Vec::new();
-            for (schema, name) in tables {
-                let s = (!schema.is_empty()).then_some(schema.as_str());
-                for i in self.db.get_table_indexes(s, &name).await? {
-                    let kind = if i.primary { "primary key" } else if i.unique { "unique" } else { "index" };
-                    rows.push(vec![
-                        text(schema.clone()),
-                        text(i.name),
-                        text(name.clone()),
-                        text(i.columns.join(", ")),
-                        text(kind),
-                        opt_text(i.method),
-                        opt_text(i.predicate),
-                    ]);
-                }
-            }
-            Ok(listing(&["schema", "name", "table", "columns", "kind", "method", "predicate"], rows))
-        }
-        .await;
-        self.show_listing(result)
-    }
-
-    /// `\d NAME`: columns, indexes and constraints of a table, or a view's definition.
-    async fn describe(&mut self, name: &str) -> Ran {
-        let (schema, table) = qualified(name);
-        let result: Result<Option<String>, Error> = async {
-            let infos = self.db.get_tables(schema.as_deref()).await?;
-            let Some(info) = infos.into_iter().find(|t| t.name == table) else { return Ok(None) };
-            let s = Some(info.schema.as_str());
-            let columns = self.db.get_columns(s, &info.name).await?;
-            let mut text = String::new();
-            let kind = match info.kind {
-                TableKind::View => "View",
-                TableKind::MaterializedView => "Materialized view",
-                TableKind::ForeignTable => "Foreign table",
-                TableKind::PartitionedTable => "Partitioned table",
-                TableKind::Table => "Table",
-            };
-            let _ = writeln!(text, "{kind} \"{}.{}\"", info.schema, info.name);
-            let rows = columns
-                .into_iter()
-                .map(|c| {
-                    vec![
-                        Value::Text(c.name),
-                        Value::Text(c.data_type),
-                        Value::Text(if c.nullable { "" } else { "not null" }.into()),
-                        opt_text(c.default),
-                        Value::Text(if c.primary_key { "yes" } else { "" }.into()),
-                    ]
-                })
-                .collect();
-            let mut table_text = Vec::new();
-            let _ = output::print(&mut table_text, &listing(&["column", "type", "nullable", "default", "primary key"], rows), Format::Table);
-            text.push_str(&String::from_utf8_lossy(&table_text));
-            let is_view = matches!(info.kind, TableKind::View | TableKind::MaterializedView);
-            if !is_view && self.db.has_capability(Capability::Table) {
-                let indexes = self.db.get_table_indexes(s, &info.name).await?;
-                if !indexes.is_empty() {
-                    text.push_str("Indexes:\n");
-                    for i in indexes {
-                        let _ = writeln!(text, "    {}", index_line(&inspect::index_node(i)));
-                    }
-                }
-                let constraints = self.db.get_table_constraints(s, &info.name).await?;
-                if !constraints.is_empty() {
-                    text.push_str("Constraints:\n");
-                    for c in constraints {
-                        let _ = writeln!(text, "    {}", constraint_line(&inspect::constraint_node(c)));
-                    }
-                }
-            }
-            if is_view && self.db.has_capability(Capability::View) {
-                let definition = self.db.get_view_definition(s, &info.name).await?;
-                let _ = writeln!(text, "View definition:\n{}", definition.trim_end());
-            }
-            Ok(Some(text))
-        }
-        .await;
-        match result {
-            Ok(Some(text)) => {
-                let written = self.out.write_all(inert(&text).as_bytes()).and_then(|_| self.out.flush());
-                if let Err(e) = written {
-                    eprintln!("error: writing output: {e}");
-                }
-                Ran::Ok
-            }
-            Ok(None) => {
-                eprintln!("Did not find any relation named \"{}\".", inert(name));
-                Ran::Failed(1)
-            }
-            Err(e) => {
-                report_in(&e, None, "");
                 Ran::Failed(exit_code(&e))
             }
         }
@@ -979,15 +809,6 @@ mod tests {
     }
 
     #[test]
-    fn patterns() {
-        assert!(matches("*", "anything"));
-        assert!(matches("us*", "Users"));
-        assert!(matches("t?", "t1"));
-        assert!(!matches("t?", "t12"));
-        assert!(!matches("users", "users2"));
-    }
-
-    #[test]
     fn takes_complete_statements() {
         let pg = sql::dialect("postgresql");
         let mut buffer = String::from("select 1\n");
@@ -1009,6 +830,23 @@ mod tests {
     }
 
     #[test]
+    fn transaction_control() {
+        let pg = sql::dialect("postgresql");
+        assert_eq!(tx_control(&*pg, "begin"), TxControl::Begin(TransactionOptions::default()));
+        let TxControl::Begin(o) = tx_control(&*pg, "start transaction isolation level serializable, read only") else {
+            panic!("not a begin")
+        };
+        assert_eq!((o.isolation, o.read_only), (Some(IsolationLevel::Serializable), true));
+        assert_eq!(tx_control(&*pg, "COMMIT"), TxControl::Commit);
+        assert_eq!(tx_control(&*pg, "end"), TxControl::Commit);
+        assert_eq!(tx_control(&*pg, "rollback"), TxControl::Rollback);
+        assert_eq!(tx_control(&*pg, "rollback to savepoint a"), TxControl::None);
+        assert_eq!(tx_control(&*pg, "select 1"), TxControl::None);
+        let sqlite = sql::dialect("sqlite");
+        assert!(matches!(tx_control(&*sqlite, "BEGIN IMMEDIATE"), TxControl::Begin(_)));
+    }
+
+    #[test]
     fn command_tags() {
         assert_eq!(command_tag("create table t (a int)"), "CREATE TABLE");
         assert_eq!(command_tag("begin"), "BEGIN");
@@ -1016,5 +854,8 @@ mod tests {
         assert_eq!(command_tag("create unique index i on t (a)"), "CREATE INDEX");
         assert_eq!(command_tag("create materialized view v as select 1"), "CREATE MATERIALIZED VIEW");
         assert_eq!(command_tag(""), "");
+        assert_eq!(status_line("INSERT", Some(3)).unwrap(), "INSERT 0 3");
+        assert_eq!(status_line("CREATE TABLE", Some(0)).unwrap(), "CREATE TABLE");
+        assert_eq!(status_line("", None), None);
     }
 }

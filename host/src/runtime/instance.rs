@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tracing::Instrument;
 use wasmtime::{Store, Trap};
 
 use super::component::{Exports, LoadedDriver};
@@ -150,11 +151,14 @@ impl Instance {
         let deadline = Instant::now() + self.timeout;
         self.store.data_mut().deadline = deadline;
         self.store.set_epoch_deadline(1);
-        let outcome = {
-            let span = tracing::debug_span!("driver_call", driver = &*name, call);
-            let _enter = span.enter();
-            tokio::time::timeout_at(deadline + GRACE, f(&self.exports, &mut self.store)).await
-        };
+        // Broken until the call completes: if the caller drops this future
+        // midway (a cancel), the instance is never used again.
+        self.broken = true;
+        let span = tracing::debug_span!("driver_call", driver = &*name, call);
+        let outcome = tokio::time::timeout_at(deadline + GRACE, f(&self.exports, &mut self.store))
+            .instrument(span)
+            .await;
+        self.broken = false;
         let limit = self.timeout;
         match outcome {
             Err(_) => {

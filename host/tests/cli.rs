@@ -1,0 +1,426 @@
+//! The `driverbox` command line against the local PostgreSQL and SQLite
+//! files: query output per type and format, exit codes, secrets, `shell -c`
+//! and `-f`, inspect, import and export.
+
+mod common;
+
+use common::*;
+
+/// One column per PostgreSQL type the CLI must print right.
+const TYPES_SQL: &str = "select true as b, 32767::int2 as i2, (-2147483648)::int4 as i4, \
+    9223372036854775807::int8 as i8, 1.5::float4 as f4, 'NaN'::float8 as nan, \
+    'Infinity'::float8 as inf, '-Infinity'::float8 as ninf, \
+    12345678901234567890.123456789012345678901234567890::numeric as num, \
+    'héllo'::text as t, 'v'::varchar(5) as vc, 'c'::char(3) as ch, '\\xdeadbeef'::bytea as by, \
+    '2024-02-29'::date as d, '13:14:15.123456'::time as tm, '2024-02-29 13:14:15.5'::timestamp as ts, \
+    '2024-02-29 13:14:15.5+02'::timestamptz as tstz, '1 year 2 mons 3 days 04:05:06.5'::interval as iv, \
+    'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid as u, '{\"a\": [1, 2.50]}'::json as js, \
+    '{\"b\": null}'::jsonb as jb, array[1,2,3] as arr, array['x', null] as tarr, null::int as nul";
+
+/// The text of each column of `TYPES_SQL`, as table, expanded and CSV print it.
+const TYPES_TEXT: [(&str, &str); 24] = [
+    ("b", "t"),
+    ("i2", "32767"),
+    ("i4", "-2147483648"),
+    ("i8", "9223372036854775807"),
+    ("f4", "1.5"),
+    ("nan", "NaN"),
+    ("inf", "Infinity"),
+    ("ninf", "-Infinity"),
+    ("num", "12345678901234567890.123456789012345678901234567890"),
+    ("t", "héllo"),
+    ("vc", "v"),
+    ("ch", "c  "),
+    ("by", "\\xdeadbeef"),
+    ("d", "2024-02-29"),
+    ("tm", "13:14:15.123456"),
+    ("ts", "2024-02-29 13:14:15.5"),
+    ("tstz", "2024-02-29 11:14:15.5+00"),
+    ("iv", "1 year 2 mons 3 days 04:05:06.5"),
+    ("u", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+    ("js", "{\"a\": [1, 2.50]}"),
+    ("jb", "{\"b\": null}"),
+    ("arr", "[1,2,3]"),
+    ("tarr", "[\"x\",null]"),
+    ("nul", ""),
+];
+
+#[test]
+fn query_prints_every_postgres_type_in_each_format() {
+    let table = ok(&["query", PG_URL, TYPES_SQL]);
+    for (name, text) in TYPES_TEXT.iter().filter(|(_, t)| !t.is_empty()) {
+        assert!(table.contains(text.trim_end()), "table output lacks {name} = {text:?}:\n{table}");
+    }
+    assert!(table.contains("(1 row)"), "{table}");
+
+    let expanded = ok(&["query", PG_URL, TYPES_SQL, "--format", "expanded"]);
+    for (name, text) in TYPES_TEXT {
+        let line = format!("{name:<4} | {text}");
+        assert!(
+            expanded.lines().any(|l| l.trim_end() == line.trim_end()),
+            "expanded output lacks {line:?}:\n{expanded}"
+        );
+    }
+
+    let csv_text = ok(&["query", PG_URL, TYPES_SQL, "--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(header, TYPES_TEXT.map(|(n, _)| n.to_string()));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].iter().collect::<Vec<_>>(), TYPES_TEXT.map(|(_, t)| t));
+
+    let json_text = ok(&["query", PG_URL, TYPES_SQL, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json_text).unwrap();
+    let expected = serde_json::json!([{
+        "b": true, "i2": 32767, "i4": -2147483648i64, "i8": 9223372036854775807i64, "f4": 1.5,
+        "nan": "NaN", "inf": "Infinity", "ninf": "-Infinity",
+        "t": "héllo", "vc": "v", "ch": "c  ", "by": "\\xdeadbeef", "d": "2024-02-29",
+        "tm": "13:14:15.123456", "ts": "2024-02-29 13:14:15.5", "tstz": "2024-02-29 11:14:15.5+00",
+        "iv": "1 year 2 mons 3 days 04:05:06.5", "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+        "jb": {"b": null}, "arr": [1, 2, 3], "tarr": ["x", null], "nul": null
+    }]);
+    let mut row = json[0].as_object().unwrap().clone();
+    // Every digit of the numeric survives, as a JSON number.
+    assert_eq!(row.remove("js").unwrap().to_string(), "{\"a\":[1,2.50]}", "JSON is embedded, digits kept");
+    let num = row.remove("num").unwrap();
+    assert!(num.is_number(), "{num}");
+    assert_eq!(num.to_string(), "12345678901234567890.123456789012345678901234567890");
+    assert_eq!(serde_json::Value::Array(vec![serde_json::Value::Object(row)]), expected);
+}
+
+#[test]
+fn exit_codes_follow_psql() {
+    let bad = run(&["query", PG_URL, "selec 1"]);
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(bad.stderr.contains("ERROR:  syntax error at or near \"selec\""), "{}", bad.stderr);
+    assert!(bad.stderr.contains("LINE 1: selec 1\n        ^\n"), "caret under the position: {}", bad.stderr);
+
+    let unreachable = run(&["query", "postgres://postgres@127.0.0.1:1/x?connect_timeout=5", "select 1"]);
+    assert_eq!(unreachable.code, 2, "{unreachable:?}");
+
+    let no_url = run(&["query", "not a url", "select 1"]);
+    assert_eq!(no_url.code, 2, "{no_url:?}");
+
+    let shell_bad = run(&["shell", PG_URL, "-c", "select 1 as fine; selec 2"]);
+    assert_eq!(shell_bad.code, 1, "{shell_bad:?}");
+    assert!(shell_bad.stdout.contains("fine"), "the first statement ran: {shell_bad:?}");
+    assert_eq!(run(&["shell", "postgres://postgres@127.0.0.1:1/x", "-c", "select 1"]).code, 2);
+    assert_eq!(run(&["shell", PG_URL, "-c", "\\nonsense"]).code, 1);
+}
+
+#[test]
+fn the_password_is_never_printed() {
+    let url = "postgres://postgres:secretpw@127.0.0.1:1/x";
+    let dir = tempfile::tempdir().unwrap();
+    let csv_file = dir.path().join("in.csv");
+    std::fs::write(&csv_file, "a\n1\n").unwrap();
+    let csv_path = csv_file.to_str().unwrap();
+    let commands: [Vec<&str>; 6] = [
+        vec!["query", url, "select 1"],
+        vec!["-vv", "query", url, "select 1"],
+        vec!["shell", url, "-c", "select 1"],
+        vec!["inspect", url],
+        vec!["export", url, "select 1"],
+        vec!["import", url, "t", csv_path],
+    ];
+    for args in commands {
+        let r = run_in(dir.path(), &args);
+        assert_eq!(r.code, 2, "driverbox {args:?}: {r:?}");
+        assert!(!r.all().contains("secretpw"), "driverbox {args:?} printed the password: {r:?}");
+    }
+}
+
+#[test]
+fn shell_runs_commands_and_scripts() {
+    let out = ok(&["shell", PG_URL, "-c", "select 1 as first; select 'two' as second"]);
+    assert!(out.contains("first") && out.contains("two"), "{out}");
+    let out = ok(&["shell", PG_URL, "-c", "\\dn"]);
+    assert!(out.contains("public"), "{out}");
+
+    let schema = PgSchema::create("dbx_script");
+    let table = format!("{}.t", schema.0);
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("load.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "create table {table} (a int);\n\
+             insert into {table} values (1);\n\
+             select no_such_column from {table};\n\
+             insert into {table} values (2);\n"
+        ),
+    )
+    .unwrap();
+    let r = run(&["shell", PG_URL, "-f", script.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{r:?}");
+    let at = format!("{}:3: ERROR:  column \"no_such_column\" does not exist", script.display());
+    assert!(r.stderr.contains(&at), "the error names line 3: {}", r.stderr);
+    assert_eq!(pg_value(&format!("select string_agg(a::text, '-') from {table}")), "1", "lines 1-2 ran, 4 did not");
+
+    // BEGIN ... ROLLBACK/COMMIT hold one connection for the transaction.
+    std::fs::write(
+        &script,
+        format!(
+            "begin;\ninsert into {table} values (10);\nrollback;\n\
+             begin;\ninsert into {table} values (11);\nsavepoint s;\ninsert into {table} values (12);\n\
+             rollback to savepoint s;\ncommit;\n"
+        ),
+    )
+    .unwrap();
+    let out = ok(&["shell", PG_URL, "-f", script.to_str().unwrap()]);
+    assert!(out.contains("ROLLBACK") && out.contains("COMMIT"), "{out}");
+    assert_eq!(pg_value(&format!("select string_agg(a::text, '-' order by a) from {table}")), "1-11");
+
+    let missing = run(&["shell", PG_URL, "-f", dir.path().join("missing.sql").to_str().unwrap()]);
+    assert_eq!(missing.code, 1, "{missing:?}");
+}
+
+#[test]
+fn inspect_prints_a_tree_and_json() {
+    let schema = PgSchema::create("dbx_inspect");
+    let s = &schema.0;
+    pg(&format!(
+        "create table {s}.parent (id int primary key, name text not null default 'x');
+         create table {s}.child (id serial primary key,
+             parent_id int not null references {s}.parent(id) on delete cascade,
+             qty int check (qty > 0), code text unique);
+         create index child_qty on {s}.child (qty) where qty > 10;
+         create view {s}.big as select id, qty from {s}.child where qty > 10;
+         create function {s}.twice(n integer) returns integer language sql as 'select n * 2'"
+    ));
+
+    let tree = ok(&["inspect", PG_URL, s]);
+    for needle in [
+        format!("└── schema {s}"),
+        "│   ├── child".to_string(),
+        "parent_id integer not null".to_string(),
+        "name text not null default 'x'::text".to_string(),
+        "\"child_qty\" btree (qty) WHERE qty > 10".to_string(),
+        format!("\"child_parent_id_fkey\" FOREIGN KEY (parent_id) REFERENCES {s}.parent(id) ON DELETE CASCADE"),
+        "CHECK (qty > 0)".to_string(),
+        "\"child_code_key\" UNIQUE, btree (code)".to_string(),
+        "definition:".to_string(),
+        "twice(n integer) → integer [function, sql]".to_string(),
+    ] {
+        assert!(tree.contains(&needle), "the tree lacks {needle:?}:\n{tree}");
+    }
+
+    let json: serde_json::Value = serde_json::from_str(&ok(&["inspect", PG_URL, s, "--format", "json"])).unwrap();
+    let node = &json["schemas"][0];
+    assert_eq!(node["name"], s.as_str());
+    let tables: Vec<&str> = node["tables"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(tables, ["child", "parent"]);
+    let child = &node["tables"][0];
+    assert_eq!(child["columns"][1]["name"], "parent_id");
+    assert_eq!(child["columns"][1]["nullable"], false);
+    assert_eq!(child["columns"][0]["primary_key"], true);
+    let constraints = child["constraints"].as_array().unwrap();
+    let fk = constraints.iter().find(|c| c["kind"] == "foreign-key").unwrap();
+    assert_eq!(fk["references"]["table"], "parent");
+    assert_eq!(fk["references"]["on_delete"], "CASCADE");
+    let check = constraints.iter().find(|c| c["kind"] == "check").unwrap();
+    assert!(check["definition"].as_str().unwrap().contains("qty > 0"), "{check}");
+    assert!(child["indexes"].as_array().unwrap().iter().any(|i| i["predicate"] == "qty > 10"));
+    assert_eq!(node["views"][0]["name"], "big");
+    assert!(node["views"][0]["definition"].as_str().unwrap().contains("qty > 10"));
+    assert_eq!(node["functions"][0]["name"], "twice");
+    assert_eq!(node["functions"][0]["return_type"], "integer");
+
+    let one: serde_json::Value =
+        serde_json::from_str(&ok(&["inspect", PG_URL, &format!("{s}.parent"), "--format", "json"])).unwrap();
+    assert_eq!(one["schemas"][0]["tables"].as_array().unwrap().len(), 1);
+    assert_eq!(one["schemas"][0]["tables"][0]["name"], "parent");
+
+    let missing = run(&["inspect", PG_URL, &format!("{s}.nope")]);
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(missing.stderr.contains(&format!("table \"{s}.nope\" does not exist")), "{}", missing.stderr);
+    assert_eq!(run(&["inspect", PG_URL, &unique("dbx_no_schema")]).code, 1);
+}
+
+#[test]
+fn import_is_all_or_nothing() {
+    let schema = PgSchema::create("dbx_import");
+    let table = format!("{}.people", schema.0);
+    pg(&format!("create table {table} (id int primary key, name text not null, score numeric, born date, note text)"));
+    let count = || pg_value(&format!("select count(*) from {table}"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("people.csv");
+    let path = file.to_str().unwrap();
+    // The record on line 5 has too few fields (bob's note spans lines 3-4);
+    // the header's order and case differ from the table's.
+    std::fs::write(
+        &file,
+        "Name,id,score,born,note\nalice,1,1.5,2000-01-02,\n\"bob, jr\",2,,2001-02-03,\"multi\nline\"\ncarol,3\ndave,4,4,2004-04-04,x\n",
+    )
+    .unwrap();
+
+    let r = run(&["import", PG_URL, &table, path]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains(&format!("{path}:5: expected 5 fields, found 2")), "{}", r.stderr);
+    assert_eq!(count(), "0", "nothing imported");
+
+    let r = run(&["import", PG_URL, &table, path, "--skip-bad-rows"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains(&format!("imported 3 rows into {table} in ")), "{}", r.stdout);
+    assert!(r.stderr.contains(&format!("{path}:5: skipped")), "{}", r.stderr);
+    let rows = ok(&[
+        "query",
+        PG_URL,
+        &format!("select id, name, score, born, note, note is null as null_note from {table} order by id"),
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        rows,
+        "id,name,score,born,note,null_note\n1,alice,1.5,2000-01-02,,t\n2,\"bob, jr\",,2001-02-03,\"multi\nline\",f\n4,dave,4,2004-04-04,x,f\n"
+    );
+
+    // A server error (duplicate key) rolls back the whole import.
+    let r = run(&["import", PG_URL, &table, path, "--skip-bad-rows"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("duplicate key"), "{}", r.stderr);
+    assert_eq!(count(), "3");
+
+    // --empty-as-empty keeps empty fields as empty strings.
+    pg(&format!("truncate {table}"));
+    std::fs::write(&file, "id,name,note\n7,eve,\n").unwrap();
+    ok(&["import", PG_URL, &table, path, "--empty-as-empty"]);
+    assert_eq!(pg_value(&format!("select note = '' from {table}")), "t");
+
+    // Unknown header names and invalid UTF-8 are errors that name them.
+    std::fs::write(&file, "id,nickname\n1,x\n").unwrap();
+    let r = run(&["import", PG_URL, &table, path]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("\"nickname\""), "{}", r.stderr);
+    std::fs::write(&file, b"id,name\n8,ok\n9,bad \xff\n").unwrap();
+    let r = run(&["import", PG_URL, &table, path]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains(&format!("{path}:3: field 2 is not valid UTF-8")), "{}", r.stderr);
+    assert_eq!(count(), "1");
+
+    // More rows than one chunk, with a bad row at the very end: still nothing.
+    pg(&format!("truncate {table}"));
+    let mut big = String::from("id,name\n");
+    for i in 0..25_000 {
+        big += &format!("{i},name {i}\n");
+    }
+    std::fs::write(&file, format!("{big}25000\n")).unwrap();
+    let r = run(&["import", PG_URL, &table, path]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(count(), "0");
+    std::fs::write(&file, &big).unwrap();
+    let out = ok(&["import", PG_URL, &table, path]);
+    assert!(out.contains("imported 25000 rows"), "{out}");
+    assert_eq!(count(), "25000");
+}
+
+/// The expected `label` and `x` of row `g` of `EXPORT_SQL`.
+fn export_row(g: u64) -> (Option<String>, String) {
+    let label = (!g.is_multiple_of(7)).then(|| format!("row {g}"));
+    let x = if g.is_multiple_of(2) { format!("{}.0", g * 3 / 2) } else { format!("{}.5", g * 3 / 2) };
+    (label, x)
+}
+
+const EXPORT_SQL: &str = "select g as id, case when g % 7 = 0 then null else 'row ' || g end as label, \
+    g * 1.5 as x from generate_series(1, 100000) g order by g";
+
+#[test]
+fn export_streams_100k_rows_as_csv_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rows.csv");
+    let r = run(&["export", PG_URL, EXPORT_SQL, "--output", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("exported 100000 rows"), "{}", r.stderr);
+    let mut reader = csv::Reader::from_path(&file).unwrap();
+    assert_eq!(reader.headers().unwrap(), vec!["id", "label", "x"]);
+    let mut n = 0;
+    for (i, record) in reader.records().enumerate() {
+        let record = record.unwrap();
+        let g = i as u64 + 1;
+        let (label, x) = export_row(g);
+        assert_eq!(record.iter().collect::<Vec<_>>(), [g.to_string(), label.unwrap_or_default(), x]);
+        n += 1;
+    }
+    assert_eq!(n, 100_000);
+
+    let json_text = ok(&["export", PG_URL, EXPORT_SQL, "--format", "json", "--batch-size", "777"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&json_text).unwrap();
+    assert_eq!(rows.len(), 100_000);
+    for (i, row) in rows.iter().enumerate() {
+        let g = i as u64 + 1;
+        let (label, x) = export_row(g);
+        assert_eq!(row["id"], g);
+        assert_eq!(row["label"], label.map_or(serde_json::Value::Null, serde_json::Value::from));
+        assert_eq!(row["x"].to_string(), x);
+    }
+
+    let empty = ok(&["export", PG_URL, "select 1 as a where false", "--format", "json"]);
+    assert_eq!(empty, "[]\n");
+    let bad = run(&["export", PG_URL, "select nope"]);
+    assert_eq!(bad.code, 1, "{bad:?}");
+}
+
+/// SQLite files: query, shell, import, export and inspect (no functions).
+#[test]
+fn sqlite_files_work_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("shop.db").display());
+    let out = ok(&[
+        "shell",
+        &url,
+        "-c",
+        "create table items (id integer primary key, name text not null unique, price real, parent integer references items(id), check (price >= 0)); \
+         create index items_price on items (price); \
+         create view cheap as select id, name from items where price < 5",
+    ]);
+    assert!(out.contains("CREATE TABLE") && out.contains("CREATE VIEW"), "{out}");
+
+    let csv_file = dir.path().join("items.csv");
+    std::fs::write(&csv_file, "id,name,price\n1,pen,1.5\n2,book\n3,lamp,30\n4,\"cup, blue\",4\n").unwrap();
+    let r = run(&["import", &url, "items", csv_file.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(ok(&["query", &url, "select count(*) as n from items", "-f", "csv"]), "n\n0\n");
+    let r = run(&["import", &url, "items", csv_file.to_str().unwrap(), "--skip-bad-rows"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("imported 3 rows into items"), "{}", r.stdout);
+
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["query", &url, "select id, name, price from items order by id", "-f", "json"])).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!([
+            {"id": 1, "name": "pen", "price": 1.5},
+            {"id": 3, "name": "lamp", "price": 30.0},
+            {"id": 4, "name": "cup, blue", "price": 4.0}
+        ])
+    );
+    assert_eq!(
+        ok(&["export", &url, "select name from cheap order by id"]),
+        "name\npen\n\"cup, blue\"\n"
+    );
+    let exported = ok(&["export", &url, "select id from items order by id", "--format", "json"]);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&exported).unwrap(), serde_json::json!([{"id": 1}, {"id": 3}, {"id": 4}]));
+
+    let listed = ok(&["shell", &url, "-c", "\\dt"]);
+    assert!(listed.contains("items") && !listed.contains("cheap"), "{listed}");
+    let described = ok(&["shell", &url, "-c", "\\d items"]);
+    assert!(described.contains("\"items_price\"") && described.contains("CHECK"), "{described}");
+
+    let tree = ok(&["inspect", &url]);
+    assert!(tree.contains("└── schema main") && tree.contains("items") && tree.contains("cheap"), "{tree}");
+    assert!(!tree.contains("functions"), "SQLite has no functions to list:\n{tree}");
+    let json: serde_json::Value = serde_json::from_str(&ok(&["inspect", &url, "--format", "json"])).unwrap();
+    assert!(json["schemas"][0].get("functions").is_none(), "{json}");
+    assert_eq!(json["schemas"][0]["views"][0]["name"], "cheap");
+
+    let bad = run(&["query", &url, "select * from nope"]);
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(bad.stderr.contains("no such table"), "{}", bad.stderr);
+
+    // Without a URL the CLI uses sqlite:driverbox.db in the current directory.
+    let r = run_in(dir.path(), &["query", "select 6 * 7 as answer"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("42"));
+    assert!(dir.path().join("driverbox.db").exists());
+}

@@ -1,0 +1,114 @@
+//! Helpers for the CLI tests: running the built `driverbox` binary, unique
+//! names, throwaway PostgreSQL schemas.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The local PostgreSQL every test machine runs (trust auth).
+pub const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable";
+
+/// The CLI binary cargo built for these tests.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_driverbox")
+}
+
+/// The compiled-driver cache the CLI tests share (`$XDG_CACHE_HOME`), so
+/// they neither use nor fill the user's cache.
+pub fn cache_home() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-cache/cli")
+}
+
+/// `driverbox ARGS` with the test cache, no history and no input.
+pub fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.args(args)
+        .env("XDG_CACHE_HOME", cache_home())
+        .env("DRIVERBOX_HISTORY", "")
+        .env_remove("DRIVERBOX_LOG")
+        .stdin(Stdio::null());
+    c
+}
+
+/// What a run printed and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Everything printed, for "never printed" checks.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `driverbox ARGS` in `dir`.
+pub fn run_in(dir: &Path, args: &[&str]) -> Run {
+    let out = command(args).current_dir(dir).output().expect("driverbox runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs `driverbox ARGS` in a fresh temporary directory.
+pub fn run(args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    run_in(dir.path(), args)
+}
+
+/// Runs `driverbox ARGS`, which must succeed; gives its output.
+pub fn ok(args: &[&str]) -> String {
+    let r = run(args);
+    assert_eq!(r.code, 0, "driverbox {args:?} failed: {r:?}");
+    r.stdout
+}
+
+/// A name no other test (or test run) uses.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("{prefix}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Runs SQL on the local PostgreSQL (statements separated by `;`).
+pub fn pg(sql: &str) -> String {
+    ok(&["shell", PG_URL, "-c", sql])
+}
+
+/// One value of a one-row, one-column PostgreSQL query, as CSV prints it.
+pub fn pg_value(sql: &str) -> String {
+    let out = ok(&["query", PG_URL, sql, "--format", "csv"]);
+    out.lines().nth(1).unwrap_or_default().to_string()
+}
+
+/// A PostgreSQL schema created for one test and dropped (cascade) afterwards.
+pub struct PgSchema(pub String);
+
+impl PgSchema {
+    pub fn create(prefix: &str) -> PgSchema {
+        let name = unique(prefix);
+        pg(&format!("create schema {name}"));
+        PgSchema(name)
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let _ = run(&["shell", PG_URL, "-c", &format!("drop schema if exists {} cascade", self.0)]);
+    }
+}
+
+/// Drops a PostgreSQL table when dropped.
+pub struct PgTable(pub String);
+
+impl Drop for PgTable {
+    fn drop(&mut self) {
+        let _ = run(&["shell", PG_URL, "-c", &format!("drop table if exists {}", self.0)]);
+    }
+}
