@@ -424,3 +424,41 @@ fn sqlite_files_work_end_to_end() {
     assert!(r.stdout.contains("42"));
     assert!(dir.path().join("driverbox.db").exists());
 }
+
+#[test]
+fn drivers_list_inspect_and_check() {
+    let dir = tempfile::tempdir().unwrap();
+    // Built-in drivers, with their capabilities.
+    let list = run_in(dir.path(), &["drivers", "list", "--format", "json"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let drivers: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    let names: Vec<&str> = drivers.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"postgres") && names.contains(&"sqlite"), "{names:?}");
+    let sqlite = drivers.as_array().unwrap().iter().find(|d| d["name"] == "sqlite").unwrap();
+    assert_eq!(sqlite["source"], "builtin");
+    assert!(sqlite["capabilities"].as_array().unwrap().contains(&serde_json::json!("streaming")));
+
+    // A driver loaded from a directory shows its file, and a broken file is reported, not fatal.
+    let component = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/guests/wasm32-wasip2/guest/driverbox_postgres.wasm");
+    let drivers_dir = dir.path().join("drivers");
+    std::fs::create_dir(&drivers_dir).unwrap();
+    std::fs::copy(&component, drivers_dir.join("pg.wasm")).unwrap();
+    std::fs::write(drivers_dir.join("broken.wasm"), b"not a component").unwrap();
+    let list = run_in(dir.path(), &["--drivers-dir", drivers_dir.to_str().unwrap(), "drivers", "list"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stdout.contains("pg.wasm") && list.stdout.contains("bulk-insert"), "{}", list.stdout);
+    assert!(list.stderr.contains("broken.wasm") && list.stderr.contains("not a valid component"), "{}", list.stderr);
+
+    let inspect = run_in(dir.path(), &["drivers", "inspect", component.to_str().unwrap()]);
+    assert_eq!(inspect.code, 0, "{}", inspect.stderr);
+    let info: serde_json::Value = serde_json::from_str(&inspect.stdout).unwrap();
+    assert_eq!(info["name"], "postgres");
+    assert!(info["exports"].as_array().unwrap().contains(&serde_json::json!("extension")));
+    assert!(info["imports"].as_array().unwrap().iter().all(|i| !i.as_str().unwrap().starts_with("wasi:filesystem")));
+
+    let check = run_in(dir.path(), &["drivers", "check", component.to_str().unwrap()]);
+    assert_eq!((check.code, check.stdout.starts_with("ok: postgres")), (0, true), "{check:?}");
+    let check = run_in(dir.path(), &["drivers", "check", drivers_dir.join("broken.wasm").to_str().unwrap()]);
+    assert_eq!(check.code, 2, "{check:?}");
+    assert!(check.stderr.contains("not a valid component"), "{}", check.stderr);
+}

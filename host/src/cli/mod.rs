@@ -28,6 +28,10 @@ pub struct Cli {
     /// Load this driver component (.wasm) before connecting; it serves the schemes it declares.
     #[arg(long = "driver", value_name = "FILE", global = true)]
     pub drivers: Vec<std::path::PathBuf>,
+    /// Load every driver component (*.wasm) in DIR; a running shell also
+    /// picks up new and changed ones (validated, then swapped in).
+    #[arg(long, value_name = "DIR", global = true, env = "DRIVERBOX_DRIVERS_DIR")]
+    pub drivers_dir: Option<std::path::PathBuf>,
     /// Do not use the on-disk cache of compiled drivers.
     #[arg(long, global = true)]
     pub no_cache: bool,
@@ -218,6 +222,19 @@ impl Cli {
 
     async fn dispatch(&self) -> Result<ExitCode, Error> {
         let rt = self.runtime().await?;
+        let _watch = match &self.drivers_dir {
+            Some(dir) => {
+                let mut events = rt.subscribe();
+                let watch = rt.watch_dir(dir).await?;
+                while let Ok(event) = events.try_recv() {
+                    if let driverbox::DriverEvent::Failed { source, error } = event {
+                        eprintln!("warning: {source}: {}", output::inert(&error));
+                    }
+                }
+                Some(watch)
+            }
+            None => None,
+        };
         match &self.command {
             Command::Drivers(cmd) => drivers(&rt, cmd).await,
             Command::Query { args, format } => {
@@ -284,7 +301,7 @@ async fn drivers(rt: &Runtime, cmd: &DriversCommand) -> Result<ExitCode, Error> 
                 ListFormat::Table => {
                     let mut table = comfy_table::Table::new();
                     table
-                        .load_preset(comfy_table::presets::ASCII_BORDERS_ONLY_CONDENSED)
+                        .load_preset(output::PSQL)
                         .set_header(["name", "version", "schemes", "source", "capabilities", "sha256"]);
                     for d in &list {
                         let caps: Vec<String> = d.capabilities.iter().map(|c| c.to_string()).collect();

@@ -3,7 +3,10 @@
 
 use std::io::Write;
 
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use comfy_table::{CellAlignment, ContentArrangement, Table};
+
+/// psql's aligned look: ` a | b ` over `---+---`, no outer border.
+pub const PSQL: &str = "     -+ |          ";
 use driverbox::{Column, QueryResult, Value};
 
 /// Output format.
@@ -98,7 +101,7 @@ pub fn print(out: &mut dyn Write, result: &QueryResult, format: Format) -> std::
 fn print_table(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<()> {
     let mut table = Table::new();
     table
-        .load_preset(presets::ASCII_BORDERS_ONLY_CONDENSED)
+        .load_preset(PSQL)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(result.columns.iter().map(|c| inert(&c.name)));
     for row in &result.rows {

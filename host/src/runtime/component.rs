@@ -265,6 +265,14 @@ fn check_metadata(m: &DriverMetadata) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// The first line of an error chain (wasmtime's parse errors go on to
+/// dump byte arrays).
+fn first_line(e: &wasmtime::Error) -> String {
+    let full = format!("{e:#}");
+    let line = full.lines().next().unwrap_or_default();
+    line.split(" - expected=").next().unwrap_or(line).to_string()
+}
+
 impl LoadedDriver {
     /// Compiles (or loads from the cache) and validates `bytes`.
     pub(crate) async fn load(rt: &RuntimeInner, bytes: &[u8], source: &str) -> Result<LoadedDriver> {
@@ -276,13 +284,14 @@ impl LoadedDriver {
             Some(cache) => {
                 let (c, outcome) = cache
                     .load_or_compile(&rt.engine, bytes)
-                    .map_err(|e| fail(format!("not a valid component: {e:#}")))?;
+                    .map_err(|e| fail(format!("not a valid component: {}", first_line(&e))))?;
                 if outcome == CacheOutcome::Rejected {
                     tracing::warn!(source, "recompiled a driver whose cached artifact was rejected");
                 }
                 c
             }
-            None => Component::new(&rt.engine, bytes).map_err(|e| fail(format!("not a valid component: {e:#}")))?,
+            None => Component::new(&rt.engine, bytes)
+                .map_err(|e| fail(format!("not a valid component: {}", first_line(&e))))?,
         };
         check_exports(&component, &rt.engine).map_err(fail)?;
         let pre = rt
