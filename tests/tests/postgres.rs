@@ -194,3 +194,36 @@ async fn metadata_capabilities_health_and_introspection() {
     assert_eq!(err.kind(), ErrorKind::UndefinedObject);
     db.execute("drop table dbx_intro", &[]).await.unwrap();
 }
+
+/// Whether a backend is still running `sql`, polled for a few seconds.
+async fn still_running(db: &WasmDriver, sql: &str) -> bool {
+    for _ in 0..50 {
+        let r = db
+            .query("select count(*) from pg_stat_activity where query = $1 and state = 'active'", &[Value::from(sql)])
+            .await
+            .unwrap();
+        if r.rows[0][0] == Value::Int(0) {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    true
+}
+
+#[tokio::test]
+async fn a_statement_past_its_deadline_or_dropped_is_canceled_on_the_server() {
+    let mut limits = driverbox::Limits::default();
+    limits.set("timeout=1s").unwrap();
+    let observer = db().await;
+    let db = driverbox_tests::runtime_with(limits).connect(PG_URL).await.unwrap();
+
+    let slow = "select pg_sleep(20) /* deadline */";
+    let err = db.query(slow, &[]).await.unwrap_err();
+    assert!(matches!(err, driverbox::Error::Timeout { .. }), "{err}");
+    assert!(!still_running(&observer, slow).await, "the server stopped the statement");
+
+    let dropped = "select pg_sleep(21) /* dropped */";
+    assert!(tokio::time::timeout(std::time::Duration::from_millis(300), db.query(dropped, &[])).await.is_err());
+    assert!(!still_running(&observer, dropped).await, "the server stopped the abandoned statement");
+    assert!(db.query("select 1", &[]).await.is_ok());
+}

@@ -216,7 +216,28 @@ impl Connection {
     /// Opens a session on a connected stream: TLS negotiation as
     /// `config.tls` says, startup, authentication, until the server is ready.
     pub fn startup(stream: Stream, config: &ConnectConfig) -> Result<Connection> {
-        let mut conn = Connection {
+        let mut conn = Connection::new(stream);
+        conn.negotiate_tls(config.tls)?;
+        conn.send_startup(config)?;
+        conn.authenticate(config)?;
+        conn.finish_startup()?;
+        Ok(conn)
+    }
+
+    /// Asks the server to cancel what backend `pid` is running: a
+    /// CancelRequest on a connection of its own (TLS as `config.tls` says).
+    pub fn cancel(stream: Stream, config: &ConnectConfig, pid: i32, key: i32) -> Result<()> {
+        let mut conn = Connection::new(stream);
+        conn.negotiate_tls(config.tls)?;
+        frontend::cancel_request(pid, key, &mut conn.out);
+        conn.send()?;
+        // The server answers by closing the connection.
+        let _ = conn.stream.fill(1);
+        Ok(())
+    }
+
+    fn new(stream: Stream) -> Connection {
+        Connection {
             stream,
             out: BytesMut::with_capacity(8 * 1024),
             status: b'I',
@@ -229,12 +250,7 @@ impl Connection {
             prepared: HashMap::new(),
             next_prepared: 1,
             portal: None,
-        };
-        conn.negotiate_tls(config.tls)?;
-        conn.send_startup(config)?;
-        conn.authenticate(config)?;
-        conn.finish_startup()?;
-        Ok(conn)
+        }
     }
 
     fn negotiate_tls(&mut self, mode: TlsMode) -> Result<()> {

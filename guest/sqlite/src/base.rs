@@ -54,4 +54,12 @@ impl Guest for Driver {
     fn close() {
         set_conn(None);
     }
+    /// A running statement cannot be interrupted from another instance:
+    /// the host's deadline stops it.
+    fn cancel_token() -> Option<Vec<u8>> {
+        None
+    }
+    fn cancel(_config: ConnectConfig, _token: Vec<u8>) -> Result<()> {
+        Err(driverbox_guest_sdk::Error::unsupported("sqlite: a statement cannot be canceled from outside"))
+    }
 }

@@ -134,6 +134,15 @@ impl ExportIndices {
         })
     }
 
+    /// Just `base`, for a throwaway instance (cancel requests).
+    pub(crate) fn load_base(
+        &self,
+        store: impl wasmtime::AsContextMut<Data = HostState>,
+        instance: &wasmtime::component::Instance,
+    ) -> wasmtime::Result<base::Guest> {
+        self.base.load(store, instance)
+    }
+
     fn exported(&self) -> Vec<&'static str> {
         let mut names = vec!["base", "traits"];
         for (present, name) in [

@@ -10,7 +10,12 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use wasmtime::{Store, Trap};
 
+use wasmtime_wasi::WasiCtxBuilder;
+
 use super::component::{Exports, LoadedDriver};
+use crate::imports::allowlist::AllowList;
+use crate::imports::tls::TlsSettings;
+use crate::imports::transport::Net;
 use super::{HostState, RuntimeInner};
 use crate::bindings::types::{ConnectConfig, Error as WitError, ErrorKind};
 use crate::error::{Error, Result};
@@ -18,6 +23,9 @@ use crate::error::{Error, Result};
 /// Extra time past the deadline before the host stops waiting on a call
 /// (the epoch interrupt or the I/O time-out normally ends it first).
 const GRACE: Duration = Duration::from_secs(1);
+
+/// How long a cancel request may take.
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The future of one call into a driver.
 pub(crate) type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<Result<R, WitError>>> + Send + 'a>>;
@@ -42,16 +50,71 @@ pub(crate) struct Instance {
     broken: bool,
     /// When the connection was opened.
     pub created: std::time::Instant,
+    /// A call is under way (if this instance is dropped now, the call was
+    /// abandoned and the server should stop it).
+    in_call: bool,
+    canceller: Option<Arc<Canceller>>,
+}
+
+/// What it takes to stop a connection's running statement from a fresh
+/// instance of its driver (`base.cancel` with the connection's token).
+struct Canceller {
+    rt: Arc<RuntimeInner>,
+    driver: Arc<LoadedDriver>,
+    allow: AllowList,
+    tls: Arc<TlsSettings>,
+    connect_timeout: Duration,
+    config: ConnectConfig,
+    token: Vec<u8>,
+}
+
+impl Canceller {
+    /// Sends the cancel in the background.
+    fn spawn(self: &Arc<Self>) {
+        let this = self.clone();
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move { this.run().await });
+        }
+    }
+
+    async fn run(&self) {
+        let net = Net::new(self.allow.clone(), self.tls.clone(), self.connect_timeout, 1);
+        let state = HostState::new(self.driver.name.clone(), net, WasiCtxBuilder::new());
+        let mut store = self.rt.new_store(state);
+        let work = async {
+            let instance = self.driver.pre.instantiate_async(&mut store).await?;
+            let base = self.driver.indices.load_base(&mut store, &instance)?;
+            base.call_cancel(&mut store, &self.config, &self.token).await
+        };
+        let name = &*self.driver.name;
+        match tokio::time::timeout(CANCEL_TIMEOUT, work).await {
+            Ok(Ok(Ok(()))) => tracing::debug!(driver = name, "canceled the running statement"),
+            Ok(Ok(Err(e))) => tracing::warn!(driver = name, "cancel failed: {}", Error::from_wit(&self.driver.name, e)),
+            Ok(Err(trap)) => tracing::warn!(driver = name, "cancel trapped: {trap}"),
+            Err(_) => tracing::warn!(driver = name, "cancel did not finish within {CANCEL_TIMEOUT:?}"),
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if self.in_call {
+            if let Some(c) = &self.canceller {
+                c.spawn();
+            }
+        }
+    }
 }
 
 impl Instance {
     /// Instantiates `driver` and opens its connection with `config`.
     pub(crate) async fn start(
-        rt: &RuntimeInner,
+        rt: &Arc<RuntimeInner>,
         driver: Arc<LoadedDriver>,
         state: HostState,
         config: ConnectConfig,
     ) -> Result<Instance> {
+        let (allow, tls, connect_timeout) = (state.net.allow.clone(), state.net.tls.clone(), state.net.connect_timeout);
         let mut store = rt.new_store(state);
         let name = driver.name.clone();
         let instantiate = async {
@@ -83,10 +146,27 @@ impl Instance {
             timeout: rt.limits.timeout,
             broken: false,
             created: std::time::Instant::now(),
+            in_call: false,
+            canceller: None,
         };
+        let connect_config = config.clone();
         instance
-            .call("connect", move |e, s| Box::pin(async move { e.base.call_connect(s, &config).await }))
+            .call("connect", move |e, s| Box::pin(async move { e.base.call_connect(s, &connect_config).await }))
             .await?;
+        let token = instance
+            .call("cancel_token", |e, s| Box::pin(async move { e.base.call_cancel_token(s).await.map(Ok) }))
+            .await?;
+        instance.canceller = token.map(|token| {
+            Arc::new(Canceller {
+                rt: rt.clone(),
+                driver: instance.driver.clone(),
+                allow,
+                tls,
+                connect_timeout,
+                config,
+                token,
+            })
+        });
         Ok(instance)
     }
 
@@ -132,6 +212,13 @@ impl Instance {
         }
     }
 
+    /// Asks the server to stop what this connection runs (after a time-out).
+    fn cancel(&self) {
+        if let Some(c) = &self.canceller {
+            c.spawn();
+        }
+    }
+
     /// Whether this instance must be thrown away (trap, time-out, broken socket).
     pub(crate) fn is_broken(&self) -> bool {
         self.broken
@@ -154,20 +241,24 @@ impl Instance {
         // Broken until the call completes: if the caller drops this future
         // midway (a cancel), the instance is never used again.
         self.broken = true;
+        self.in_call = true;
         let span = tracing::debug_span!("driver_call", driver = &*name, call);
         let outcome = tokio::time::timeout_at(deadline + GRACE, f(&self.exports, &mut self.store))
             .instrument(span)
             .await;
+        self.in_call = false;
         self.broken = false;
         let limit = self.timeout;
         match outcome {
             Err(_) => {
                 self.broken = true;
+                self.cancel();
                 Err(Error::Timeout { driver: name, call, limit })
             }
             Ok(Err(trap)) => {
                 self.broken = true;
                 if trap.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+                    self.cancel();
                     return Err(Error::Timeout { driver: name, call, limit });
                 }
                 let mut message = match trap.downcast_ref::<Trap>() {

@@ -130,6 +130,12 @@ impl base::Guest for Hostile {
         run(&sql)
     }
     fn close() {}
+    fn cancel_token() -> Option<Vec<u8>> {
+        None
+    }
+    fn cancel(_config: ConnectConfig, _token: Vec<u8>) -> Result<()> {
+        Err(Error::unsupported("hostile: no cancel"))
+    }
 }
 
 impl traits::Guest for Hostile {
