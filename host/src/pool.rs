@@ -118,17 +118,24 @@ impl Pool {
     /// A connection: an idle one, else a new one, waiting up to the acquire time-out.
     pub(crate) async fn acquire(&self) -> Result<Pooled> {
         let inner = &self.inner;
-        inner.pending.fetch_add(1, Ordering::Relaxed);
-        let permit = tokio::time::timeout(inner.config.acquire_timeout, inner.permits.clone().acquire_owned()).await;
-        inner.pending.fetch_sub(1, Ordering::Relaxed);
-        let permit = match permit {
-            Ok(Ok(p)) => p,
-            _ => {
-                return Err(Error::PoolTimeout {
-                    driver: inner.driver.clone(),
-                    waited: inner.config.acquire_timeout,
-                    max: inner.config.max_size,
-                })
+        let permit = match inner.permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                // No free slot: wait, under the acquire time-out.
+                inner.pending.fetch_add(1, Ordering::Relaxed);
+                let waited =
+                    tokio::time::timeout(inner.config.acquire_timeout, inner.permits.clone().acquire_owned()).await;
+                inner.pending.fetch_sub(1, Ordering::Relaxed);
+                match waited {
+                    Ok(Ok(p)) => p,
+                    _ => {
+                        return Err(Error::PoolTimeout {
+                            driver: inner.driver.clone(),
+                            waited: inner.config.acquire_timeout,
+                            max: inner.config.max_size,
+                        })
+                    }
+                }
             }
         };
         let reused = {

@@ -60,6 +60,9 @@ impl FileSandbox {
     /// WASI settings giving the driver this directory only.
     pub fn wasi(&self) -> Result<WasiCtxBuilder> {
         let mut wasi = WasiCtxBuilder::new();
+        // File I/O runs on the thread that runs the driver, as SQLite does
+        // natively, not on tokio's blocking pool (a hop per read or write).
+        wasi.allow_blocking_current_thread(true);
         let perms = if self.read_only { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
         wasi.preopened_dir(&self.dir, SANDBOX_DIR, perms)
             .map_err(|e| Error::Config(format!("cannot open {}: {e:#}", self.dir.display())))?;

@@ -135,30 +135,29 @@ impl Host for HostState {
 }
 
 impl HostSocket for HostState {
+    // Reads and writes have no time-out of their own: the call into the
+    // driver has one deadline (`Instance::call`), one timer per call.
     async fn read(&mut self, this: Resource<Socket>, max: u32) -> wasmtime::Result<Result<Vec<u8>, WitError>> {
-        let deadline = self.deadline;
         let socket = self.table.get_mut(&this)?;
         // `read_buf` fills spare capacity: no zeroing of a buffer per read.
         let mut buf = Vec::with_capacity((max as usize).clamp(1, MAX_READ));
         let read = match socket.stream.as_mut() {
             None => return Ok(Err(err(ErrorKind::Connection, "socket is closed after an error"))),
-            Some(Stream::Plain(s)) => timeout_at(deadline, s.read_buf(&mut buf)).await,
-            Some(Stream::Tls(s)) => timeout_at(deadline, s.read_buf(&mut buf)).await,
+            Some(Stream::Plain(s)) => s.read_buf(&mut buf).await,
+            Some(Stream::Tls(s)) => s.read_buf(&mut buf).await,
         };
         match read {
-            Ok(Ok(n)) => {
+            Ok(n) => {
                 if n == 0 {
                     self.net.broken = true;
                 }
                 Ok(Ok(buf))
             }
-            Ok(Err(e)) => Ok(Err(self.io_failed(ErrorKind::Connection, format!("read failed: {e}")))),
-            Err(_) => Ok(Err(self.io_failed(ErrorKind::Timeout, "read timed out: the call deadline passed".into()))),
+            Err(e) => Ok(Err(self.io_failed(ErrorKind::Connection, format!("read failed: {e}")))),
         }
     }
 
     async fn write(&mut self, this: Resource<Socket>, data: Vec<u8>) -> wasmtime::Result<Result<(), WitError>> {
-        let deadline = self.deadline;
         let tls = self.net.tls.clone();
         let socket = self.table.get_mut(&this)?;
         let write = match socket.stream.as_mut() {
@@ -172,20 +171,16 @@ impl HostSocket for HostState {
                     );
                     return Ok(Err(self.io_failed(ErrorKind::Permission, message)));
                 }
-                timeout_at(deadline, s.write_all(&data)).await
+                s.write_all(&data).await
             }
-            Some(Stream::Tls(s)) => {
-                timeout_at(deadline, async {
-                    s.write_all(&data).await?;
-                    s.flush().await
-                })
-                .await
-            }
+            Some(Stream::Tls(s)) => match s.write_all(&data).await {
+                Ok(()) => s.flush().await,
+                Err(e) => Err(e),
+            },
         };
         match write {
-            Ok(Ok(())) => Ok(Ok(())),
-            Ok(Err(e)) => Ok(Err(self.io_failed(ErrorKind::Connection, format!("write failed: {e}")))),
-            Err(_) => Ok(Err(self.io_failed(ErrorKind::Timeout, "write timed out: the call deadline passed".into()))),
+            Ok(()) => Ok(Ok(())),
+            Err(e) => Ok(Err(self.io_failed(ErrorKind::Connection, format!("write failed: {e}")))),
         }
     }
 

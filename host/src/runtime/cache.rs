@@ -1,20 +1,17 @@
 //! On-disk cache of precompiled components, keyed by the component's
-//! SHA-256 and the engine's compatibility hash. Each artifact carries an
-//! HMAC made with a per-cache secret key: a tampered or foreign file fails
-//! the check (or wasmtime's own compatibility check) and is recompiled,
-//! never loaded.
+//! SHA-256 and the engine's compatibility hash. Each artifact carries a
+//! MAC (keyed BLAKE3) made with a per-cache secret key: a tampered or
+//! foreign file fails the check (or wasmtime's own compatibility check) and
+//! is recompiled, never loaded.
 
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
-
-type HmacSha256 = Hmac<Sha256>;
 
 const TAG_LEN: usize = 32;
 
@@ -74,26 +71,30 @@ impl ArtifactCache {
         })
     }
 
-    /// The file an artifact for `bytes` lives in.
-    pub fn path_for(&self, engine: &Engine, bytes: &[u8]) -> PathBuf {
-        self.dir
-            .join(format!("{}-{:016x}.cwasm", content_hash(bytes), engine_hash(engine)))
+    /// The file the artifact of a component with SHA-256 `hash` lives in.
+    pub fn path_for(&self, engine: &Engine, hash: &str) -> PathBuf {
+        self.dir.join(format!("{hash}-{:016x}.cwasm", engine_hash(engine)))
     }
 
-    fn tag(&self, artifact: &[u8]) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("any key length");
-        mac.update(artifact);
-        mac
+    fn tag(&self, artifact: &[u8]) -> blake3::Hash {
+        blake3::keyed_hash(&self.key, artifact)
     }
 
-    /// The compiled component for `bytes`, from the cache when a verified
-    /// artifact is there, else compiled and stored.
-    pub fn load_or_compile(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<(Component, CacheOutcome)> {
-        let path = self.path_for(engine, bytes);
+    /// The compiled component for `bytes` (whose SHA-256 is `hash`), from
+    /// the cache when a verified artifact is there, else compiled and stored.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        hash: &str,
+    ) -> wasmtime::Result<(Component, CacheOutcome)> {
+        let path = self.path_for(engine, hash);
         let mut outcome = CacheOutcome::Compiled;
         if let Ok(file) = fs::read(&path) {
-            if file.len() > TAG_LEN && self.tag(&file[TAG_LEN..]).verify_slice(&file[..TAG_LEN]).is_ok() {
-                // SAFETY: the artifact carries our HMAC, so this process (or
+            let verified = file.len() > TAG_LEN
+                && <[u8; TAG_LEN]>::try_from(&file[..TAG_LEN]).is_ok_and(|t| self.tag(&file[TAG_LEN..]) == t);
+            if verified {
+                // SAFETY: the artifact carries our MAC, so this process (or
                 // another holding the cache key) wrote it from
                 // `Component::serialize`; wasmtime checks engine compatibility.
                 match unsafe { Component::deserialize(engine, &file[TAG_LEN..]) } {
@@ -108,7 +109,7 @@ impl ArtifactCache {
         let component = Component::new(engine, bytes)?;
         match component.serialize() {
             Ok(artifact) => {
-                let mut file = self.tag(&artifact).finalize().into_bytes().to_vec();
+                let mut file = self.tag(&artifact).as_bytes().to_vec();
                 file.extend_from_slice(&artifact);
                 if let Err(e) = write_private(&path, &file) {
                     tracing::warn!(path = %path.display(), "cannot write the artifact cache: {e}");
@@ -153,20 +154,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = ArtifactCache::open(dir.path()).unwrap();
         let engine = engine(true);
-        let (_, first) = cache.load_or_compile(&engine, EMPTY_COMPONENT).unwrap();
+        let hash = content_hash(EMPTY_COMPONENT);
+        let (_, first) = cache.load_or_compile(&engine, EMPTY_COMPONENT, &hash).unwrap();
         assert_eq!(first, CacheOutcome::Compiled);
-        let (_, second) = cache.load_or_compile(&engine, EMPTY_COMPONENT).unwrap();
+        let (_, second) = cache.load_or_compile(&engine, EMPTY_COMPONENT, &hash).unwrap();
         assert_eq!(second, CacheOutcome::Hit);
 
         // Flip one byte of the artifact: the MAC fails, it is recompiled and rewritten.
-        let path = cache.path_for(&engine, EMPTY_COMPONENT);
+        let path = cache.path_for(&engine, &hash);
         let mut file = fs::read(&path).unwrap();
         let last = file.len() - 1;
         file[last] ^= 0xff;
         fs::write(&path, &file).unwrap();
-        let (_, outcome) = cache.load_or_compile(&engine, EMPTY_COMPONENT).unwrap();
+        let (_, outcome) = cache.load_or_compile(&engine, EMPTY_COMPONENT, &hash).unwrap();
         assert_eq!(outcome, CacheOutcome::Rejected);
-        assert_eq!(cache.load_or_compile(&engine, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Hit);
+        assert_eq!(cache.load_or_compile(&engine, EMPTY_COMPONENT, &hash).unwrap().1, CacheOutcome::Hit);
     }
 
     #[test]
@@ -174,16 +176,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = ArtifactCache::open(dir.path()).unwrap();
         let ours = engine(true);
+        let hash = content_hash(EMPTY_COMPONENT);
         // An artifact from a differently configured engine, correctly signed
         // (as if the cache directory had been copied between hosts), under our name.
         let foreign = Component::new(&engine(false), EMPTY_COMPONENT).unwrap().serialize().unwrap();
-        let mut file = cache.tag(&foreign).finalize().into_bytes().to_vec();
+        let mut file = cache.tag(&foreign).as_bytes().to_vec();
         file.extend_from_slice(&foreign);
-        fs::write(cache.path_for(&ours, EMPTY_COMPONENT), &file).unwrap();
-        let (_, outcome) = cache.load_or_compile(&ours, EMPTY_COMPONENT).unwrap();
+        fs::write(cache.path_for(&ours, &hash), &file).unwrap();
+        let (_, outcome) = cache.load_or_compile(&ours, EMPTY_COMPONENT, &hash).unwrap();
         assert_eq!(outcome, CacheOutcome::Rejected, "wasmtime's compatibility check refused it");
         // Unsigned bytes under our name are refused by the MAC.
-        fs::write(cache.path_for(&ours, EMPTY_COMPONENT), &foreign).unwrap();
-        assert_eq!(cache.load_or_compile(&ours, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Rejected);
+        fs::write(cache.path_for(&ours, &hash), &foreign).unwrap();
+        assert_eq!(cache.load_or_compile(&ours, EMPTY_COMPONENT, &hash).unwrap().1, CacheOutcome::Rejected);
     }
 }

@@ -289,10 +289,11 @@ impl LoadedDriver {
             name: source.to_string(),
             message,
         };
+        let hash = content_hash(bytes);
         let component = match &rt.cache {
             Some(cache) => {
                 let (c, outcome) = cache
-                    .load_or_compile(&rt.engine, bytes)
+                    .load_or_compile(&rt.engine, bytes, &hash)
                     .map_err(|e| fail(format!("not a valid component: {}", first_line(&e))))?;
                 if outcome == CacheOutcome::Rejected {
                     tracing::warn!(source, "recompiled a driver whose cached artifact was rejected");
@@ -327,7 +328,7 @@ impl LoadedDriver {
             capabilities: indices.capabilities(&metadata.features),
             exports: indices.exported().into_iter().map(String::from).collect(),
             imports,
-            content_hash: content_hash(bytes),
+            content_hash: hash,
             source: source.to_string(),
             name: metadata.name,
             version: metadata.version,

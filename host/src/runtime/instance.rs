@@ -20,10 +20,6 @@ use super::{HostState, RuntimeInner};
 use crate::bindings::types::{ConnectConfig, Error as WitError, ErrorKind};
 use crate::error::{Error, Result};
 
-/// Extra time past the deadline before the host stops waiting on a call
-/// (the epoch interrupt or the I/O time-out normally ends it first).
-const GRACE: Duration = Duration::from_secs(1);
-
 /// How long a cancel request may take.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -243,7 +239,9 @@ impl Instance {
         self.broken = true;
         self.in_call = true;
         let span = tracing::debug_span!("driver_call", driver = &*name, call);
-        let outcome = tokio::time::timeout_at(deadline + GRACE, f(&self.exports, &mut self.store))
+        // One timer per call: it ends a call blocked in host I/O; the epoch
+        // callback ends a call busy in wasm at the same deadline.
+        let outcome = tokio::time::timeout_at(deadline, f(&self.exports, &mut self.store))
             .instrument(span)
             .await;
         self.in_call = false;
@@ -265,11 +263,19 @@ impl Instance {
                     Some(t) => t.to_string(),
                     None => trap.root_cause().to_string(),
                 };
-                if format!("{trap:#}").contains("forcing trap when growing memory") {
+                let full = format!("{trap:#}");
+                if full.contains("forcing trap when growing memory") {
                     message = format!(
                         "memory limit exceeded (max-memory-size {} MiB)",
                         self.store.data().limits_memory_mib()
                     );
+                }
+                if full.contains("fuel allocated for hostcalls has been exhausted") {
+                    return Err(Error::client(
+                        &name,
+                        ErrorKind::InvalidInput,
+                        format!("{call}: the result exceeds max-result-bytes; stream it with stream_query"),
+                    ));
                 }
                 let stderr = self.store.data().stderr_text();
                 if !stderr.is_empty() {

@@ -18,6 +18,9 @@ pub struct Limits {
     pub max_instances: u32,
     /// `max-handles`: sockets a driver instance may hold open (default 4).
     pub max_handles: usize,
+    /// `max-component-handles`: resource handles of any kind alive in one
+    /// instance (default 10 000).
+    pub max_component_handles: usize,
     /// `max-result-bytes`: bytes of one result the host accepts from a
     /// driver (default 256 MiB); stream bigger results.
     pub max_result_bytes: usize,
@@ -33,6 +36,7 @@ impl Default for Limits {
             max_table_elements: 20_000,
             max_instances: 256,
             max_handles: 4,
+            max_component_handles: 10_000,
             max_result_bytes: 256 << 20,
             connect_timeout: Duration::from_secs(10),
         }
@@ -79,12 +83,13 @@ impl Limits {
             "max-table-elements" => self.max_table_elements = value.parse().map_err(|_| bad())?,
             "max-instances" => self.max_instances = value.parse().map_err(|_| bad())?,
             "max-handles" => self.max_handles = value.parse().map_err(|_| bad())?,
+            "max-component-handles" => self.max_component_handles = value.parse().map_err(|_| bad())?,
             "max-result-bytes" => self.max_result_bytes = parse_size(value).ok_or_else(bad)?,
             "connect-timeout" => self.connect_timeout = parse_duration(value).ok_or_else(bad)?,
             other => {
                 return Err(Error::Config(format!(
                     "-W {other}: unknown limit (known: max-memory-size, timeout, max-table-elements, \
-                     max-instances, max-handles, max-result-bytes, connect-timeout)"
+                     max-instances, max-handles, max-component-handles, max-result-bytes, connect-timeout)"
                 )))
             }
         }
