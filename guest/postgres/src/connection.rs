@@ -156,6 +156,15 @@ impl Outcome {
     }
 }
 
+/// How COPY rows are written.
+#[derive(Debug, Clone, Copy)]
+pub enum CopyFormat<'a> {
+    /// Text format; per column, the array delimiter of array columns.
+    Text(&'a [Option<u8>]),
+    /// Binary format, every value encoded for its column's type.
+    Binary(&'a [ParamType]),
+}
+
 /// One PostgreSQL session.
 pub struct Connection {
     stream: Stream,
@@ -1209,23 +1218,20 @@ impl Connection {
     /// Runs `COPY ... FROM STDIN` (text format) with `rows`. On a value
     /// that cannot be encoded the copy is failed (CopyFail) so nothing is
     /// written. Gives the row count the server reports.
-    pub fn copy_in(
-        &mut self,
-        sql: &str,
-        rows: &[Vec<Value>],
-        array_delims: &[Option<u8>],
-    ) -> Result<u64> {
+    pub fn copy_in(&mut self, sql: &str, rows: &[Vec<Value>], format: CopyFormat) -> Result<u64> {
         self.ensure_usable()?;
-        let r = self.copy_in_inner(sql, rows, array_delims);
+        let r = self.copy_in_inner(sql, rows, format);
         self.settle(r)
     }
 
-    fn copy_in_inner(
-        &mut self,
-        sql: &str,
-        rows: &[Vec<Value>],
-        array_delims: &[Option<u8>],
-    ) -> Result<u64> {
+    /// The parameter types of `sql` (prepared through the statement cache).
+    pub fn param_types(&mut self, sql: &str) -> Result<Vec<ParamType>> {
+        self.ensure_usable()?;
+        let r = self.prepare_cached(sql);
+        Ok(self.settle(r)?.params.clone())
+    }
+
+    fn copy_in_inner(&mut self, sql: &str, rows: &[Vec<Value>], format: CopyFormat) -> Result<u64> {
         message::query(sql, &mut self.out)?;
         self.send()?;
         loop {
@@ -1249,10 +1255,17 @@ impl Connection {
                 _ => self.stream.consume(len),
             }
         }
-        let mut data = Vec::with_capacity(COPY_CHUNK + 1024);
+        let mut data = BytesMut::with_capacity(COPY_CHUNK + 1024);
+        if let CopyFormat::Binary(_) = format {
+            copy::binary_header(&mut data);
+        }
         let mut failure = None;
         for (i, row) in rows.iter().enumerate() {
-            if let Err(e) = copy::write_row(&mut data, row, array_delims) {
+            let written = match format {
+                CopyFormat::Text(delims) => copy::write_row(&mut data, row, delims),
+                CopyFormat::Binary(types) => copy::write_binary_row(&mut data, row, types),
+            };
+            if let Err(e) = written {
                 failure = Some(with_row_context(e, i));
                 break;
             }
@@ -1273,6 +1286,9 @@ impl Connection {
                 let _ = frontend::copy_fail(&reason.replace('\0', ""), &mut self.out);
             }
             None => {
+                if let CopyFormat::Binary(_) = format {
+                    copy::binary_trailer(&mut data);
+                }
                 if !data.is_empty() {
                     self.queue_copy_data(&data)?;
                 }

@@ -4,9 +4,9 @@
 use driverbox_guest_sdk::types::{Column, Row, Value};
 use driverbox_guest_sdk::{Error, Result};
 
-use crate::connection::{Cells, Connection};
+use crate::connection::{Connection, CopyFormat};
 use crate::exports::driverbox::driver::extension as wit;
-use crate::protocol::ident;
+use crate::protocol::{copy, ident};
 use crate::{with_conn, Driver};
 
 /// Opens a stream; gives its columns.
@@ -33,26 +33,6 @@ fn check_widths(rows: &[Row], width: usize) -> Result<()> {
     }
 }
 
-/// Array columns of a table and their element delimiters, by column name.
-fn array_columns(conn: &mut Connection, qualified: &str) -> Result<Vec<(String, u8)>> {
-    let out = conn.query(
-        "select a.attname, e.typdelim \
-         from pg_catalog.pg_attribute a \
-         join pg_catalog.pg_type t on t.oid = a.atttypid \
-         join pg_catalog.pg_type e on e.oid = t.typelem \
-         where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped \
-           and t.typcategory = 'A' and t.oid not in (22, 30)",
-        &[Value::Text(qualified.to_string())],
-    )?;
-    out.rows
-        .iter()
-        .map(|r| {
-            let c = Cells(r);
-            Ok((c.str(0)?, c.str(1)?.bytes().next().unwrap_or(b',')))
-        })
-        .collect()
-}
-
 /// `COPY table (columns) FROM STDIN` with `rows`; gives the rows written.
 pub fn bulk_insert(
     conn: &mut Connection,
@@ -71,18 +51,19 @@ pub fn bulk_insert(
     if rows.is_empty() {
         return Ok(0);
     }
-    // A json value bound for an array column must become an array literal.
-    let mut delims = vec![None; columns.len()];
-    let has_json = rows.iter().flatten().any(|v| matches!(v, Value::Json(_)));
-    if has_json {
-        for (name, delim) in array_columns(conn, &qualified)? {
-            if let Some(i) = columns.iter().position(|c| *c == name) {
-                delims[i] = Some(delim);
-            }
-        }
+    // Binary COPY when every value has a binary form for its column's type
+    // (the types come from describing the matching INSERT); else text.
+    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+    let insert = format!("INSERT INTO {qualified} ({column_list}) VALUES ({})", placeholders.join(", "));
+    let types = conn.param_types(&insert)?;
+    if copy::binary_fits(rows, &types) {
+        let sql = format!("COPY {qualified} ({column_list}) FROM STDIN (FORMAT binary)");
+        return conn.copy_in(&sql, rows, CopyFormat::Binary(&types));
     }
+    // A json value bound for an array column must become an array literal.
+    let delims: Vec<Option<u8>> = types.iter().map(|t| t.array_delim).collect();
     let sql = format!("COPY {qualified} ({column_list}) FROM STDIN");
-    conn.copy_in(&sql, rows, &delims)
+    conn.copy_in(&sql, rows, CopyFormat::Text(&delims))
 }
 
 /// The `UPDATE` run once per row: keys are `$1..$k`, new values follow.

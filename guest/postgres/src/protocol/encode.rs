@@ -6,6 +6,7 @@ use bytes::{BufMut, BytesMut};
 
 use super::array::json_to_literal;
 use super::format::value_text;
+use super::numeric;
 use super::types::{date_to_pg, oid, timestamp_to_pg};
 use driverbox_guest_sdk::{Error, Result, Value};
 
@@ -36,6 +37,10 @@ pub fn format_for(ty: ParamType, v: &Value) -> Format {
         (oid::INTERVAL, Value::Interval(_)) => true,
         (oid::UUID, Value::Uuid(_)) => true,
         (oid::JSON | oid::JSONB, Value::Json(_)) => true,
+        (oid::NUMERIC, Value::Int(_)) => true,
+        (oid::NUMERIC, Value::Decimal(d)) => numeric::is_plain(d),
+        // A text type's binary form is its UTF-8, as in text format.
+        (oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME, Value::Text(_)) => true,
         _ => false,
     };
     binary as Format
@@ -127,6 +132,14 @@ pub fn encode(ty: ParamType, v: &Value, format: Format, out: &mut BytesMut) -> R
                 out.put_u64(*lo);
             }
             (oid::JSON, Value::Json(s)) => out.put_slice(s.as_bytes()),
+            (oid::NUMERIC, Value::Decimal(d)) => numeric::encode_text(d, out)?,
+            (oid::NUMERIC, Value::Int(i)) => numeric::encode_text(&i.to_string(), out)?,
+            (oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME, Value::Text(s)) => {
+                if s.contains('\0') {
+                    return Err(Error::invalid("text must not contain NUL characters"));
+                }
+                out.put_slice(s.as_bytes())
+            }
             (oid::JSONB, Value::Json(s)) => {
                 out.put_u8(1);
                 out.put_slice(s.as_bytes());
@@ -239,13 +252,12 @@ mod tests {
             enc(ty(oid::INT4), Value::Text("42".into())).unwrap(),
             (0, b"42".to_vec())
         );
+        // Plain decimals go binary (see numeric.rs); others as text.
+        assert_eq!(enc(ty(oid::NUMERIC), Value::Decimal("1.50".into())).unwrap().0, 1);
+        assert_eq!(enc(ty(oid::NUMERIC), Value::Int(7)).unwrap().0, 1);
         assert_eq!(
-            enc(ty(oid::NUMERIC), Value::Decimal("1.50".into())).unwrap(),
-            (0, b"1.50".to_vec())
-        );
-        assert_eq!(
-            enc(ty(oid::NUMERIC), Value::Int(7)).unwrap(),
-            (0, b"7".to_vec())
+            enc(ty(oid::NUMERIC), Value::Decimal("1.5e3".into())).unwrap(),
+            (0, b"1.5e3".to_vec())
         );
         assert_eq!(
             enc(ty(oid::INT4), Value::Float(1.5)).unwrap(),

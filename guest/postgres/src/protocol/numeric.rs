@@ -36,76 +36,152 @@ pub fn to_string(buf: &[u8]) -> Result<String> {
     if !r.is_empty() {
         return Err(Error::protocol("trailing bytes after numeric digits"));
     }
-    let mut digits = Vec::with_capacity(ndigits);
-    for pair in raw.chunks_exact(2) {
-        let d = u16::from_be_bytes([pair[0], pair[1]]);
-        if d > 9999 {
-            return Err(Error::protocol("invalid numeric digit"));
-        }
-        digits.push(d);
+    if raw.chunks_exact(2).any(|p| u16::from_be_bytes([p[0], p[1]]) > 9999) {
+        return Err(Error::protocol("invalid numeric digit"));
     }
     // Digit worth 10000^exp, or 0 outside the stored digits.
     let group = |exp: i32| -> u16 {
         let j = weight - exp;
-        if j >= 0 && (j as usize) < digits.len() {
-            digits[j as usize]
+        if j >= 0 && (j as usize) < ndigits {
+            let j = j as usize * 2;
+            u16::from_be_bytes([raw[j], raw[j + 1]])
         } else {
             0
         }
     };
 
+    // Written as ASCII bytes into one buffer: no allocation per group.
     let int_groups = if weight >= 0 { weight as usize + 1 } else { 0 };
-    let mut out = String::with_capacity(int_groups * 4 + dscale as usize + 3);
+    let mut out: Vec<u8> = Vec::with_capacity(int_groups * 4 + dscale as usize + 3);
     if sign == SIGN_NEG {
-        out.push('-');
+        out.push(b'-');
     }
-    if weight < 0 {
-        out.push('0');
-    } else {
-        let mut first = true;
-        for exp in (0..=weight).rev() {
-            let d = group(exp);
-            if first {
-                // Leading zero groups (not stored normally) are skipped.
-                if d == 0 && exp > 0 {
-                    continue;
-                }
-                out.push_str(&d.to_string());
-                first = false;
-            } else {
-                push_padded(&mut out, d);
-            }
-        }
+    let mut first = true;
+    for exp in (0..=weight).rev() {
+        let d = group(exp);
         if first {
-            out.push('0');
+            // Leading zero groups (not stored normally) are skipped.
+            if d == 0 && exp > 0 {
+                continue;
+            }
+            let digits = padded(d);
+            let skip = digits.iter().take(3).take_while(|b| **b == b'0').count();
+            out.extend_from_slice(&digits[skip..]);
+            first = false;
+        } else {
+            out.extend_from_slice(&padded(d));
         }
+    }
+    if first {
+        out.push(b'0');
     }
     if dscale > 0 {
-        out.push('.');
+        out.push(b'.');
         let mut remaining = dscale as usize;
         let mut exp = -1;
         while remaining > 0 {
-            let mut buf = String::with_capacity(4);
-            push_padded(&mut buf, group(exp));
             let take = remaining.min(4);
-            out.push_str(&buf[..take]);
+            out.extend_from_slice(&padded(group(exp))[..take]);
             remaining -= take;
             exp -= 1;
         }
     }
-    Ok(out)
+    String::from_utf8(out).map_err(|_| Error::protocol("numeric text"))
 }
 
-fn push_padded(out: &mut String, d: u16) {
-    let bytes = [
+/// Whether `s` is a plain decimal (`-12.340`, `+5`, `.5`, `NaN`,
+/// `Infinity`) that [`encode_text`] writes in binary; exponents and other
+/// spellings go to the server as text.
+pub fn is_plain(s: &str) -> bool {
+    if matches!(s, "NaN" | "Infinity" | "-Infinity" | "+Infinity") {
+        return true;
+    }
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    !(int.is_empty() && frac.is_empty())
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && frac.len() <= 0x3FFF
+        && int.len() < 4 * 0x7FFF
+}
+
+/// Appends the binary form of a plain decimal (see [`is_plain`]).
+pub fn encode_text(s: &str, out: &mut impl bytes::BufMut) -> Result<()> {
+    let special = match s {
+        "NaN" => Some(SIGN_NAN),
+        "Infinity" | "+Infinity" => Some(SIGN_PINF),
+        "-Infinity" => Some(SIGN_NINF),
+        _ => None,
+    };
+    if let Some(sign) = special {
+        out.put_i16(0);
+        out.put_i16(0);
+        out.put_u16(sign);
+        out.put_u16(0);
+        return Ok(());
+    }
+    if !is_plain(s) {
+        return Err(Error::invalid(format!("`{s}` is not a decimal number")));
+    }
+    let negative = s.starts_with('-');
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let int = int.trim_start_matches('0');
+    let dscale = frac.len() as u16;
+    // Base-10000 groups: the integer part padded left, the fraction right.
+    let lead = (4 - int.len() % 4) % 4;
+    let mut digits: Vec<u16> = Vec::with_capacity((int.len() + frac.len()) / 4 + 2);
+    let mut group = 0u16;
+    let mut filled = lead;
+    for b in int.bytes() {
+        group = group * 10 + (b - b'0') as u16;
+        filled += 1;
+        if filled == 4 {
+            digits.push(group);
+            (group, filled) = (0, 0);
+        }
+    }
+    let int_groups = digits.len() as i32;
+    for b in frac.bytes() {
+        group = group * 10 + (b - b'0') as u16;
+        filled += 1;
+        if filled == 4 {
+            digits.push(group);
+            (group, filled) = (0, 0);
+        }
+    }
+    if filled > 0 {
+        digits.push(group * 10u16.pow(4 - filled as u32));
+    }
+    // Strip leading and trailing zero groups; the weight follows the leading ones.
+    let mut weight = int_groups - 1;
+    let first = digits.iter().position(|d| *d != 0).unwrap_or(digits.len());
+    weight -= first as i32;
+    digits.drain(..first);
+    while digits.last() == Some(&0) {
+        digits.pop();
+    }
+    if digits.is_empty() {
+        weight = 0;
+    }
+    out.put_i16(digits.len() as i16);
+    out.put_i16(weight as i16);
+    out.put_u16(if negative && !digits.is_empty() { SIGN_NEG } else { SIGN_POS });
+    out.put_u16(dscale);
+    for d in digits {
+        out.put_u16(d);
+    }
+    Ok(())
+}
+
+/// The four decimal digits of a base-10000 digit.
+fn padded(d: u16) -> [u8; 4] {
+    [
         b'0' + (d / 1000) as u8,
         b'0' + (d / 100 % 10) as u8,
         b'0' + (d / 10 % 10) as u8,
         b'0' + (d % 10) as u8,
-    ];
-    for b in bytes {
-        out.push(b as char);
-    }
+    ]
 }
 
 #[cfg(test)]
@@ -124,6 +200,24 @@ pub(crate) fn encode(ndigits: &[u16], weight: i16, sign: u16, dscale: u16) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encodes_what_it_decodes() {
+        for text in [
+            "0", "0.000", "1", "-12.3400", "10000", "100020000", "0.5", "0.00000001", "-0.5",
+            "12345678901234567890123456789012345678.0123456789", "999999.9999", "NaN", "Infinity", "-Infinity",
+            "1.50", "-0.000000000000000000001", "7",
+        ] {
+            let mut buf = bytes::BytesMut::new();
+            encode_text(text, &mut buf).unwrap();
+            assert_eq!(to_string(&buf).unwrap(), text, "{text}");
+        }
+        let mut buf = bytes::BytesMut::new();
+        encode_text("+007.10", &mut buf).unwrap();
+        assert_eq!(to_string(&buf).unwrap(), "7.10");
+        assert!(!is_plain("1e5") && !is_plain("") && !is_plain(".") && !is_plain("1.2.3") && is_plain(".5"));
+        assert!(encode_text("abc", &mut buf).is_err());
+    }
 
     #[test]
     fn decodes() {

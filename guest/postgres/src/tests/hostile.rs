@@ -85,7 +85,7 @@ fn exercise(conn: &mut Connection) {
     let _ = conn.stream_next();
     let _ = conn.stream_close();
     let _ = conn.prepare("select 1");
-    let _ = conn.copy_in("copy t from stdin", &[vec![Value::Int(1)]], &[None]);
+    let _ = conn.copy_in("copy t from stdin", &[vec![Value::Int(1)]], crate::connection::CopyFormat::Text(&[None]));
     let _ = conn.execute_many("select $1", &[vec![Value::Int(1)]]);
     let _ = conn.ping();
 }
