@@ -108,6 +108,43 @@ impl<'a> LineOffsets<'a> {
     }
 }
 
+/// Whether `sql` may leave a transaction open on its connection: several
+/// statements, or one that does not start with a keyword known to finish
+/// inside its own statement. Cheap (no parsing): it runs before every
+/// pooled query; a `true` only costs one more call into the driver.
+pub fn may_leave_transaction_open(sql: &str) -> bool {
+    let text = skip_comments(sql);
+    let body = text.trim_end().trim_end_matches(';');
+    if body.contains(';') {
+        return true;
+    }
+    let word: String = body
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    !matches!(
+        word.as_str(),
+        "select" | "insert" | "update" | "delete" | "with" | "values" | "table" | "show" | "explain"
+            | "create" | "alter" | "drop" | "truncate" | "copy" | "grant" | "revoke" | "comment"
+            | "analyze" | "vacuum" | "reindex" | "pragma" | "replace" | "merge" | "refresh"
+    )
+}
+
+/// `sql` without leading whitespace and comments.
+fn skip_comments(mut sql: &str) -> &str {
+    loop {
+        sql = sql.trim_start();
+        if let Some(rest) = sql.strip_prefix("--") {
+            sql = rest.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(rest) = sql.strip_prefix("/*") {
+            sql = rest.split_once("*/").map_or("", |(_, r)| r);
+        } else {
+            return sql;
+        }
+    }
+}
+
 /// Whether a statement returns rows (queries, SHOW, EXPLAIN, ... RETURNING).
 /// Unparseable statements count as queries: the driver decides.
 pub fn returns_rows(dialect: &dyn Dialect, sql: &str) -> bool {
@@ -185,6 +222,19 @@ mod tests {
         assert_eq!(s[1].sql, "select ';' as x");
         assert_eq!(s[2].line, 5);
         assert!(s[2].sql.contains("$$ select 1; $$"));
+    }
+
+    #[test]
+    fn transaction_probe() {
+        assert!(!may_leave_transaction_open("select 1"));
+        assert!(!may_leave_transaction_open("  -- note\n/* x */ SELECT * from t;"));
+        assert!(may_leave_transaction_open("insert into t values (';')"), "conservative: any ; probes");
+        assert!(may_leave_transaction_open("begin"));
+        assert!(may_leave_transaction_open("START TRANSACTION"));
+        assert!(may_leave_transaction_open("select 1; begin"));
+        assert!(may_leave_transaction_open("call p()"));
+        assert!(may_leave_transaction_open("do $$ begin end $$"));
+        assert!(may_leave_transaction_open(""));
     }
 
     #[test]

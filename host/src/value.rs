@@ -261,25 +261,6 @@ impl fmt::Display for Value {
     }
 }
 
-/// Approximate bytes a row batch takes in memory (for `max-result-bytes`).
-pub(crate) fn rows_size(rows: &[Vec<Value>]) -> usize {
-    rows.iter()
-        .map(|row| {
-            row.iter()
-                .map(|v| {
-                    std::mem::size_of::<Value>()
-                        + match v {
-                            Value::Decimal(s) | Value::Text(s) | Value::Json(s) => s.len(),
-                            Value::Bytes(b) | Value::Document(b) => b.len(),
-                            _ => 0,
-                        }
-                })
-                .sum::<usize>()
-                + std::mem::size_of::<Vec<Value>>()
-        })
-        .sum()
-}
-
 impl QueryResult {
     /// The index of the column called `name`.
     pub fn column_index(&self, name: &str) -> Option<usize> {

@@ -45,25 +45,25 @@ impl ConnectionDriver for WasmDriver {
 impl QueryDriver for WasmDriver {
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
         let (sql, params) = (sql.to_string(), params.to_vec());
-        self.run("execute", move |e, s| Box::pin(async move { e.base.call_execute(s, &sql, &params).await }))
-            .await
+        self.run_sql("execute", &sql.clone(), move |e, s| {
+            Box::pin(async move { e.base.call_execute(s, &sql, &params).await })
+        })
+        .await
     }
 
     async fn query(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
         let (sql, params) = (sql.to_string(), params.to_vec());
-        let r = self
-            .run("query", move |e, s| Box::pin(async move { e.base.call_query(s, &sql, &params).await }))
-            .await?;
-        self.checked(r)
+        self.run_sql("query", &sql.clone(), move |e, s| {
+            Box::pin(async move { e.base.call_query(s, &sql, &params).await })
+        })
+        .await
     }
 
     async fn execute_query(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
         let (sql, params) = (sql.to_string(), params.to_vec());
-        let r = self
-            .run("execute_query", move |e, s| {
-                Box::pin(async move { e.base.call_execute_query(s, &sql, &params).await })
-            })
-            .await?;
-        self.checked(r)
+        self.run_sql("execute_query", &sql.clone(), move |e, s| {
+            Box::pin(async move { e.base.call_execute_query(s, &sql, &params).await })
+        })
+        .await
     }
 }

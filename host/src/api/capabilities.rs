@@ -157,23 +157,19 @@ impl Transaction {
     /// Runs a query inside the transaction.
     pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
         let (sql, params) = (sql.to_string(), params.to_vec());
-        let r = self
-            .conn()?
+        self.conn()?
             .call("query", move |e, s| Box::pin(async move { e.base.call_query(s, &sql, &params).await }))
-            .await?;
-        self.driver.checked(r)
+            .await
     }
 
     /// Runs any statement inside the transaction.
     pub async fn execute_query(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
         let (sql, params) = (sql.to_string(), params.to_vec());
-        let r = self
-            .conn()?
+        self.conn()?
             .call("execute_query", move |e, s| {
                 Box::pin(async move { e.base.call_execute_query(s, &sql, &params).await })
             })
-            .await?;
-        self.driver.checked(r)
+            .await
     }
 
     /// Runs a prepared statement inside the transaction.
@@ -248,8 +244,7 @@ pub(crate) async fn execute_prepared_on(
             prepared.id
         }
     };
-    let r = cap_call!(conn, call_execute_prepared(guest_id, &params)).await?;
-    driver.checked(r)
+    cap_call!(conn, call_execute_prepared(guest_id, &params)).await
 }
 
 /// Deallocates, on this connection, statements the pool no longer knows.
@@ -437,7 +432,9 @@ impl PreparedStatementDriver for WasmDriver {
         let stmt = self.statement(id)?;
         let mut conn = self.pool().acquire().await?;
         let result = execute_prepared_on(self, &mut conn, &stmt, params.to_vec()).await;
-        conn.reset().await;
+        if crate::sql::may_leave_transaction_open(&stmt.sql) {
+            conn.reset().await;
+        }
         result
     }
 

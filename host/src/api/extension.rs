@@ -112,22 +112,15 @@ impl StreamingDriver for WasmDriver {
         let columns = ext_call!(conn, call_stream_open(&sql, &params, batch)).await?;
         conn.session.stream_open = true;
         let state = StreamState { conn: Some(conn) };
-        let driver = self.clone();
-        let inner = futures::stream::try_unfold(state, move |mut state| {
-            let driver = driver.clone();
-            async move {
+        let inner = futures::stream::try_unfold(state, |mut state| async move {
             let Some(conn) = state.conn.as_mut() else { return Ok(None) };
             match ext_call!(conn, call_stream_next()).await? {
-                Some(rows) => {
-                    driver.check_rows(&rows)?;
-                    Ok(Some((rows, state)))
-                }
+                Some(rows) => Ok(Some((rows, state))),
                 None => {
                     conn.session.stream_open = false;
                     drop(state.conn.take());
                     Ok(None)
                 }
-            }
             }
         });
         Ok(RowStream {

@@ -81,7 +81,6 @@ struct Shared {
     options: ConnectOptions,
     pool: Pool,
     sessions: capabilities::Sessions,
-    max_result_bytes: usize,
 }
 
 /// A future that fails with `unsupported` (the driver lacks an interface).
@@ -169,7 +168,6 @@ impl Runtime {
                 options,
                 pool,
                 sessions: Default::default(),
-                max_result_bytes: self.inner.limits.max_result_bytes,
             }),
         })
     }
@@ -202,30 +200,25 @@ impl WasmDriver {
         f: impl for<'a> FnOnce(&'a Exports, &'a mut Store<HostState>) -> CallFuture<'a, R> + Send,
     ) -> Result<R> {
         let mut conn = self.shared.pool.acquire().await?;
+        conn.call(call, f).await
+    }
+
+    /// Runs the user's `sql` on a pooled connection. A pooled connection is
+    /// shared: a transaction begun with plain SQL must not leak to the next
+    /// user (use `transaction()` instead), so after SQL that may open one
+    /// the connection is reset.
+    pub(crate) async fn run_sql<R: Send>(
+        &self,
+        call: &'static str,
+        sql: &str,
+        f: impl for<'a> FnOnce(&'a Exports, &'a mut Store<HostState>) -> CallFuture<'a, R> + Send,
+    ) -> Result<R> {
+        let mut conn = self.shared.pool.acquire().await?;
         let result = conn.call(call, f).await;
-        // A pooled connection is shared: a transaction begun with plain
-        // SQL must not leak to the next user (use `transaction()` instead).
-        conn.reset().await;
-        result
-    }
-
-    /// Refuses a result bigger than `max-result-bytes`.
-    pub(crate) fn check_rows(&self, rows: &[Vec<crate::value::Value>]) -> Result<()> {
-        let max = self.shared.max_result_bytes;
-        let size = crate::value::rows_size(rows);
-        if size > max {
-            return Err(Error::client(
-                &self.name(),
-                ErrorKind::InvalidInput,
-                format!("result of {size} bytes exceeds max-result-bytes ({max}); stream it with stream_query"),
-            ));
+        if crate::sql::may_leave_transaction_open(sql) {
+            conn.reset().await;
         }
-        Ok(())
-    }
-
-    /// [`WasmDriver::check_rows`] for a whole result.
-    pub(crate) fn checked(&self, result: crate::value::QueryResult) -> Result<crate::value::QueryResult> {
-        self.check_rows(&result.rows).map(|_| result)
+        result
     }
 
     /// `unsupported` unless the driver has `capability`.

@@ -27,8 +27,7 @@ pub trait TableOperations: Send + Sync {
 impl TableOperations for WasmDriver {
     async fn get_table_data(&self, schema: Option<&str>, table: &str, limit: u64, offset: u64) -> Result<QueryResult> {
         let (schema, table) = (schema.map(String::from), table.to_string());
-        let r = call_optional!(self, table, call_get_table_data(schema.as_deref(), &table, limit, offset)).await?;
-        self.checked(r)
+        call_optional!(self, table, call_get_table_data(schema.as_deref(), &table, limit, offset)).await
     }
 
     async fn get_table_constraints(&self, schema: Option<&str>, table: &str) -> Result<Vec<ConstraintInfo>> {

@@ -21,8 +21,9 @@ pub struct Limits {
     /// `max-component-handles`: resource handles of any kind alive in one
     /// instance (default 10 000).
     pub max_component_handles: usize,
-    /// `max-result-bytes`: bytes of one result the host accepts from a
-    /// driver (default 256 MiB); stream bigger results.
+    /// `max-result-bytes`: bytes one call may copy out of a driver, its
+    /// result in the component model's layout (default 256 MiB); stream
+    /// bigger results.
     pub max_result_bytes: usize,
     /// `connect-timeout`: default TCP connect time-out (default 10 s).
     pub connect_timeout: Duration,

@@ -175,10 +175,10 @@ impl RuntimeInner {
         state.max_memory = self.limits.max_memory_size;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        // Bytes one call may lift out of the guest, in canonical-ABI layout
-        // (larger than the host's values): past it the call traps, reported
-        // as the `max-result-bytes` error.
-        store.set_hostcall_fuel(self.limits.max_result_bytes.saturating_mul(4));
+        // Bytes one call may copy out of the guest (its result, in the
+        // canonical ABI's layout): past it the call traps, reported as the
+        // `max-result-bytes` error.
+        store.set_hostcall_fuel(self.limits.max_result_bytes);
         store.set_max_component_handles(self.limits.max_component_handles);
         // Every tick a running driver yields to other tasks; past the call's
         // deadline it is interrupted (a trap; the connection is discarded).
