@@ -227,3 +227,19 @@ async fn a_statement_past_its_deadline_or_dropped_is_canceled_on_the_server() {
     assert!(!still_running(&observer, dropped).await, "the server stopped the abandoned statement");
     assert!(db.query("select 1", &[]).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_transaction_begun_with_plain_sql_never_leaks_to_the_next_user() {
+    let options = driverbox::ConnectOptions::parse(PG_URL).unwrap();
+    let pool = driverbox::PoolConfig { max_size: 1, ..Default::default() };
+    let db = runtime().connect_with(options, pool).await.unwrap();
+    fresh_table(&db, "dbx_leak", "id int").await;
+    db.execute("begin", &[]).await.unwrap();
+    // The next user of the only connection is not inside that transaction:
+    // its insert commits on its own, and a later ROLLBACK undoes nothing.
+    db.execute("insert into dbx_leak values (1)", &[]).await.unwrap();
+    db.execute("rollback", &[]).await.unwrap();
+    let r = db.query("select count(*) from dbx_leak", &[]).await.unwrap();
+    assert_eq!(r.rows[0][0], Value::Int(1));
+    db.execute("drop table dbx_leak", &[]).await.unwrap();
+}
