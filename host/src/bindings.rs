@@ -11,7 +11,7 @@ wasmtime::component::bindgen!({
     additional_derives: [serde::Serialize, PartialEq],
 });
 
-pub use driverbox::driver::{log, transport, types};
-pub use exports::driverbox::driver::{
+pub use self::driverbox::driver::{log, transport, types};
+pub use self::exports::driverbox::driver::{
     base, capabilities, column, extension, function, nosql, schema, table, traits, view,
 };
