@@ -25,25 +25,41 @@ pub fn build_guest(package: &str, dir: &str) -> PathBuf {
     build_guest_tagged(package, dir, None)
 }
 
+/// Builds `package` with cargo `features` into `target/guests-variants`
+/// and copies the component into `OUT_DIR` as `name`: test-only variants
+/// of one crate (they share that target dir, so dependencies build once).
+pub fn build_guest_variant(package: &str, dir: &str, features: &str, name: &str) -> PathBuf {
+    let wasm = run_cargo(package, dir, "guests-variants", None, Some(features));
+    stage(&wasm, name)
+}
+
 /// Like [`build_guest`], with `DRIVERBOX_BUILD_TAG=tag` set for the guest
 /// (drivers append it to their version) and a target dir of its own, so
 /// tests can hold two distinguishable builds of one driver.
 pub fn build_guest_tagged(package: &str, dir: &str, tag: Option<&str>) -> PathBuf {
+    let target = match tag {
+        Some(tag) => format!("guests-{tag}"),
+        None => "guests".to_string(),
+    };
+    run_cargo(package, dir, &target, tag, None)
+}
+
+fn run_cargo(package: &str, dir: &str, target: &str, tag: Option<&str>, features: Option<&str>) -> PathBuf {
     let root = workspace_root();
     for watched in [dir, "guest/sdk", "wit", ".cargo/config.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=DRIVERBOX_GUEST_PROFILE");
-    let target_dir = match tag {
-        Some(tag) => root.join("target").join(format!("guests-{tag}")),
-        None => root.join("target").join("guests"),
-    };
+    let target_dir = root.join("target").join(target);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
         .args(["build", "--quiet", "-p", package, "--target", "wasm32-wasip2", "--profile", "guest"])
         .arg("--target-dir")
         .arg(&target_dir);
+    if let Some(features) = features {
+        cmd.args(["--features", features]);
+    }
     // The outer build's settings are for the host, not for wasm.
     match tag {
         Some(tag) => cmd.env("DRIVERBOX_BUILD_TAG", tag),

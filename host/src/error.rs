@@ -158,6 +158,9 @@ impl fmt::Display for ServerError {
         if let Some(position) = self.position {
             write!(f, "; at character {position}")?;
         }
+        if let Some(context) = &self.context {
+            write!(f, "; context: {context}")?;
+        }
         Ok(())
     }
 }

@@ -276,10 +276,21 @@ fn import_is_all_or_nothing() {
         "id,name,score,born,note,null_note\n1,alice,1.5,2000-01-02,,t\n2,\"bob, jr\",,2001-02-03,\"multi\nline\",f\n4,dave,4,2004-04-04,x,f\n"
     );
 
-    // A server error (duplicate key) rolls back the whole import.
+    // A server error (duplicate key) rolls back the whole import and names
+    // the line of the record the server refused.
     let r = run(&["import", PG_URL, &table, path, "--skip-bad-rows"]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains("duplicate key"), "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("{path}:2: ERROR:  duplicate key")), "{}", r.stderr);
+    assert_eq!(count(), "3");
+    // A value the server cannot convert, after a record spanning two lines:
+    // located to its file line, nothing written.
+    let other = dir.path().join("typed.csv");
+    std::fs::write(&other, "id,name,note\n10,x,\"two\nlines\"\n11,y,\nnot-a-number,z,\n12,w,\n").unwrap();
+    let r = run(&["import", PG_URL, &table, other.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let expected = format!("{}:5: ERROR:  invalid input syntax for type integer", other.display());
+    assert!(r.stderr.contains(&expected), "{}", r.stderr);
+    assert!(r.stderr.contains("CONTEXT:  COPY people, line 3, column id"), "{}", r.stderr);
     assert_eq!(count(), "3");
 
     // --empty-as-empty keeps empty fields as empty strings.
@@ -380,6 +391,16 @@ fn sqlite_files_work_end_to_end() {
     std::fs::write(&csv_file, "id,name,price\n1,pen,1.5\n2,book\n3,lamp,30\n4,\"cup, blue\",4\n").unwrap();
     let r = run(&["import", &url, "items", csv_file.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(ok(&["query", &url, "select count(*) as n from items", "-f", "csv"]), "n\n0\n");
+    // A row SQLite refuses (check constraint) is located to its line.
+    let refused = dir.path().join("refused.csv");
+    std::fs::write(&refused, "id,name,price
+1,pen,1.5
+2,cup,-3
+").unwrap();
+    let r = run(&["import", &url, "items", refused.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains(&format!("{}:3: ERROR:  CHECK constraint failed", refused.display())), "{}", r.stderr);
     assert_eq!(ok(&["query", &url, "select count(*) as n from items", "-f", "csv"]), "n\n0\n");
     let r = run(&["import", &url, "items", csv_file.to_str().unwrap(), "--skip-bad-rows"]);
     assert_eq!(r.code, 0, "{r:?}");

@@ -43,6 +43,18 @@ pub fn hostile_tagged(tag: char) -> PathBuf {
     })
 }
 
+/// A variant of the hostile driver that the host must refuse at load:
+/// `files` (imports wasi:filesystem), `sockets` (imports wasi:sockets),
+/// `bad-metadata` (a malformed URL scheme).
+pub fn hostile_variant(feature: &str) -> PathBuf {
+    PathBuf::from(match feature {
+        "files" => env!("HOSTILE_WASM_FILES"),
+        "sockets" => env!("HOSTILE_WASM_SOCKETS"),
+        "bad-metadata" => env!("HOSTILE_WASM_BAD_METADATA"),
+        other => panic!("no hostile variant {other}"),
+    })
+}
+
 /// The PostgreSQL driver built with version tag `a` or `b`.
 pub fn postgres_tagged(tag: char) -> PathBuf {
     PathBuf::from(match tag {

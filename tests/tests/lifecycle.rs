@@ -151,6 +151,8 @@ async fn swapping_postgres_twenty_times_under_load_fails_no_query() {
     let seen = seen.lock().unwrap().clone();
     assert!(seen.contains("0.1.0+a") && seen.contains("0.1.0+b"), "versions seen: {seen:?}");
     assert!(db.pool_status().retired > 0);
+    // The 20 replaced drivers drained: only the last one loaded (a) is in memory.
+    assert_eq!(resident_versions(&rt).await, ["0.1.0+a"], "{:?}", db.pool_status());
 }
 
 #[tokio::test]
@@ -171,11 +173,21 @@ async fn a_transaction_open_across_a_swap_finishes_on_the_old_version() {
     tx.execute("insert into dbx_swap_tx values (2)", &[]).await.unwrap();
     let r = db.query("select count(*) from dbx_swap_tx", &[]).await.unwrap();
     assert_eq!(r.rows[0][0], driverbox::Value::Int(0), "not committed yet");
+    assert_eq!(resident_versions(&rt).await, ["0.1.0+a", "0.1.0+b"], "the transaction holds a");
     tx.commit().await.unwrap();
     let r = db.query("select count(*) from dbx_swap_tx", &[]).await.unwrap();
     assert_eq!(r.rows[0][0], driverbox::Value::Int(2));
     // a's connection was retired when the transaction gave it back.
     assert_eq!(db.pool_status().retired, 1, "{:?}", db.pool_status());
     assert_eq!(db.health_check().await.unwrap().driver_version, "0.1.0+b");
+    // Nothing holds a any more: its compiled code and instances are freed.
+    assert_eq!(resident_versions(&rt).await, ["0.1.0+b"]);
     db.execute("drop table dbx_swap_tx", &[]).await.unwrap();
+}
+
+/// Versions of the drivers still in memory, sorted.
+async fn resident_versions(rt: &driverbox::Runtime) -> Vec<String> {
+    let mut v: Vec<String> = rt.resident_drivers().await.into_iter().map(|d| d.version).collect();
+    v.sort();
+    v
 }

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use driverbox::{ErrorKind, Limits, PoolConfig, QueryDriver, Runtime, Value, WasmDriver};
-use driverbox_tests::{hostile_wasm, runtime, runtime_with};
+use driverbox_tests::{hostile_variant, hostile_wasm, runtime, runtime_with};
 
 /// A listener standing in for the driver's server.
 fn server(ip: &str) -> TcpListener {
@@ -82,10 +82,22 @@ async fn a_memory_bomb_hits_the_limit() {
     let rt = runtime_with(limits);
     let db = hostile(&rt, &endpoint).await;
     assert!(db.query("alloc 16", &[]).await.is_ok(), "16 MiB fit");
+    let before = resident_mib();
     let err = db.query("alloc 1024", &[]).await.unwrap_err();
     assert!(err.is_crash(), "{err}");
     assert!(err.to_string().contains("memory limit exceeded (max-memory-size 64 MiB)"), "{err}");
+    // The guest touched every MiB it got; the host grew by at most its cap
+    // (plus slack for tests running beside this one), not by the 1 GiB asked.
+    let grown = resident_mib().saturating_sub(before);
+    assert!(grown < 256, "host resident memory grew by {grown} MiB");
     assert_eq!(text(&db.query("still here", &[]).await.unwrap()), "still here");
+}
+
+/// This process's resident memory in MiB (Linux).
+fn resident_mib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096 / (1 << 20)
 }
 
 /// True when `listener` got a connection within a short wait.
@@ -164,14 +176,59 @@ async fn tls_required_means_no_plaintext_beyond_the_preamble() {
 }
 
 #[tokio::test]
-async fn components_that_fail_validation_are_refused_with_the_reason() {
+async fn components_that_fail_validation_are_refused_and_the_working_version_stays() {
+    let endpoint = server("127.0.0.1");
     let rt = runtime();
-    let err = rt.load_driver(b"not wasm at all", "junk.wasm").await.unwrap_err();
-    assert!(err.to_string().contains("not a valid component"), "{err}");
-    // A core module is not a component of our world.
-    let empty_component = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
-    let err = rt.load_driver(&empty_component, "empty.wasm").await.unwrap_err();
-    assert!(err.to_string().contains("does not export driverbox:driver/base"), "{err}");
+    let db = hostile(&rt, &endpoint).await;
+    let working = db.info().content_hash.clone();
+    let good = std::fs::read(hostile_wasm()).unwrap();
+    // Our WIT package at a version this host does not speak: the same
+    // component with every `driverbox:driver/...@0.1.0` name renamed.
+    let foreign_version = replace_all(&good, b"@0.1.0", b"@7.1.0");
+
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("junk.wasm", b"not wasm at all".to_vec(), "not a valid component"),
+        // An empty component: not of our world.
+        ("empty.wasm", vec![0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00], "does not export driverbox:driver/base"),
+        ("v7.wasm", foreign_version, "but this host speaks driverbox:driver@0.1.x"),
+        ("files.wasm", read(hostile_variant("files")), "imports wasi:filesystem/"),
+        ("sockets.wasm", read(hostile_variant("sockets")), "imports wasi:sockets/"),
+        ("meta.wasm", read(hostile_variant("bad-metadata")), "metadata: bad URL scheme \"Not A Scheme\""),
+    ];
+    for (source, bytes, reason) in cases {
+        let err = rt.load_driver(&bytes, source).await.unwrap_err().to_string();
+        assert!(err.contains(source) && err.contains(reason), "{source}: {err}");
+        // The working version still serves, and nothing was swapped.
+        assert_eq!(db.info().content_hash, working, "{source} replaced the driver");
+        assert_eq!(text(&db.query("still here", &[]).await.unwrap()), "still here");
+    }
+    let err = rt.load_driver(&read(hostile_variant("files")), "files.wasm").await.unwrap_err();
+    assert!(err.to_string().contains("a network driver may not touch files"), "{err}");
+    let err = rt.load_driver(&read(hostile_variant("sockets")), "sockets.wasm").await.unwrap_err();
+    assert!(err.to_string().contains("only through driverbox:driver/transport"), "{err}");
+}
+
+fn read(path: std::path::PathBuf) -> Vec<u8> {
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `haystack` with every `from` replaced by `to` (same length).
+fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = haystack.to_vec();
+    let mut i = 0;
+    let mut found = 0;
+    while i + from.len() <= out.len() {
+        if &out[i..i + from.len()] == from {
+            out[i..i + from.len()].copy_from_slice(to);
+            found += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    assert!(found > 0, "nothing to replace");
+    out
 }
 
 #[tokio::test]

@@ -193,6 +193,7 @@ pub fn server(code: i32, message: &str, position: Option<u32>) -> Error {
         table_name: None,
         column_name: None,
         constraint_name: None,
+        context: None,
     };
     fill_names(&mut e, message);
     Error::Server(e)

@@ -154,12 +154,27 @@ fn run_rows(db: &Connection, sql: &str, rows: Vec<Row>) -> Result<u64> {
     atomically(db, || {
         let (mut stmt, _) = prepare_single(db, sql)?;
         let mut total = 0u64;
-        for row in rows {
-            bind(&mut stmt, row)?;
-            total += stmt.raw_execute().db()? as u64;
+        for (i, row) in rows.into_iter().enumerate() {
+            let done = bind(&mut stmt, row).and_then(|_| stmt.raw_execute().db());
+            total += done.map_err(|e| at_row(e, i + 1))? as u64;
         }
         Ok(total)
     })
+}
+
+/// Names the failing row (1-based in the batch): the server error's
+/// `context`, or a prefix of a client error's message.
+fn at_row(e: Error, row: usize) -> Error {
+    match e {
+        Error::Server(mut s) => {
+            s.context = Some(format!("row {row}"));
+            Error::Server(s)
+        }
+        Error::Client(mut c) => {
+            c.message = format!("row {row}: {}", c.message);
+            Error::Client(c)
+        }
+    }
 }
 
 /// One prepared `INSERT` for all rows, in one transaction.

@@ -17,7 +17,7 @@ use clap::Args;
 use driverbox::{Error, Runtime, SchemaIntrospection, TransactionOptions, Value, WasmDriver};
 
 use super::output::inert;
-use super::{connect, exit_code, fail, qualified, report};
+use super::{connect, exit_code, fail, qualified, report, report_in};
 
 /// Rows per `bulk_insert` call.
 const CHUNK_ROWS: usize = 10_000;
@@ -98,6 +98,29 @@ fn convert(record: &csv::ByteRecord, width: usize, empty_as_empty: bool) -> Resu
             Err(_) => Err(BadRow::Utf8 { field: i + 1 }),
         })
         .collect()
+}
+
+/// The 1-based row of a bulk batch that an error is about, when the driver
+/// says: PostgreSQL's COPY context (`COPY t, line 3, column id: ...`), a
+/// `row 3` context, or a client error starting `row 3: `.
+fn batch_row(e: &Error) -> Option<usize> {
+    fn number_after(text: &str, word: &str) -> Option<usize> {
+        text.match_indices(word).find_map(|(i, _)| {
+            let digits: String = text[i + word.len()..].chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+    }
+    match e {
+        Error::Server { error, .. } => {
+            let context = error.context.as_deref()?;
+            number_after(context, ", line ").or_else(|| context.strip_prefix("row ")?.parse().ok())
+        }
+        Error::Client { message, .. } => {
+            let rest = message.strip_prefix("row ")?;
+            rest[..rest.find(':')?].parse().ok()
+        }
+        _ => None,
+    }
 }
 
 /// A spinner with rows and rows/s, when stderr is a terminal.
@@ -189,8 +212,8 @@ async fn import(
     let bar = progress();
     let mut record = csv::ByteRecord::new();
     let mut chunk = Vec::with_capacity(CHUNK_ROWS);
-    // File lines of the chunk's first and last rows, for error messages.
-    let mut lines = (0, 0);
+    // The file line of each row of the chunk, for error messages.
+    let mut lines: Vec<u64> = Vec::with_capacity(CHUNK_ROWS);
     let (mut rows, mut skipped) = (0u64, 0u64);
     loop {
         let more = match reader.read_byte_record(&mut record) {
@@ -206,10 +229,7 @@ async fn import(
             let line = record.position().map_or(0, |p| p.line());
             match convert(&record, columns.len(), args.empty_as_empty) {
                 Ok(row) => {
-                    if chunk.is_empty() {
-                        lines.0 = line;
-                    }
-                    lines.1 = line;
+                    lines.push(line);
                     chunk.push(row);
                 }
                 Err(bad) if args.skip_bad_rows => {
@@ -234,11 +254,19 @@ async fn import(
                 Err(e) => {
                     bar.finish_and_clear();
                     let _ = tx.rollback().await;
-                    report(&e);
-                    eprintln!("while importing lines {}-{} of {label}; nothing imported", lines.0, lines.1);
+                    match batch_row(&e).and_then(|row| lines.get(row.checked_sub(1)?)) {
+                        Some(line) => report_in(&e, None, &format!("{label}:{line}: ")),
+                        None => {
+                            report(&e);
+                            let (first, last) = (lines.first().unwrap_or(&0), lines.last().unwrap_or(&0));
+                            eprintln!("while importing lines {first}-{last} of {label}");
+                        }
+                    }
+                    eprintln!("nothing imported");
                     return Outcome::Failed(exit_code(&e));
                 }
             }
+            lines.clear();
         }
         if !more {
             break;

@@ -128,6 +128,9 @@ pub(crate) fn error_text(e: &Error, sql: Option<&str>, prefix: &str) -> String {
                 (Some(p), None) => out += &format!("POSITION:  {p}\n"),
                 (None, None) => {}
             }
+            if let Some(c) = &s.context {
+                out += &format!("CONTEXT:  {}\n", output::inert(c));
+            }
         }
         None => out += &format!("{prefix}error: {}\n", output::inert(&e.to_string())),
     }

@@ -132,6 +132,9 @@ struct Registry {
     slots: HashMap<String, DriverSlot>,
     /// Built-ins not compiled yet.
     pending: Vec<&'static Builtin>,
+    /// Every driver loaded so far, alive while a slot, pool, connection or
+    /// transaction still holds it.
+    loaded: Vec<std::sync::Weak<LoadedDriver>>,
 }
 
 /// What happened in the driver registry.
@@ -260,6 +263,11 @@ impl RuntimeBuilder {
             .wasm_component_model(true)
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        // `DRIVERBOX_PERFMAP=1` names driver functions for `perf`
+        // (/tmp/perf-PID.map), for profiling only.
+        if std::env::var_os("DRIVERBOX_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(engine_err)?;
 
         let mut linker = Linker::new(&engine);
@@ -348,6 +356,7 @@ impl Runtime {
             }
         };
         let mut reg = self.inner.registry.lock().await;
+        reg.loaded.push(Arc::downgrade(&driver));
         let mut replaced: Vec<Arc<DriverInfo>> = Vec::new();
         for scheme in &driver.info.schemes {
             reg.pending.retain(|b| !b.schemes.contains(&scheme.as_str()));
@@ -430,6 +439,7 @@ impl Runtime {
             });
         }
         let driver = Arc::new(LoadedDriver::load(&self.inner, builtin.bytes, "builtin").await?);
+        reg.loaded.push(Arc::downgrade(&driver));
         for scheme in builtin.schemes {
             reg.slots
                 .entry(scheme.to_string())
@@ -474,5 +484,15 @@ impl Runtime {
         let mut list: Vec<DriverInfo> = seen.into_values().collect();
         list.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(list)
+    }
+
+    /// Drivers still in memory (compiled code and instances): the
+    /// registered ones, plus swapped-out or unloaded ones that a pool,
+    /// connection or transaction still holds. A replaced driver leaves
+    /// this list when its last connection is gone.
+    pub async fn resident_drivers(&self) -> Vec<DriverInfo> {
+        let mut reg = self.inner.registry.lock().await;
+        reg.loaded.retain(|w| w.strong_count() > 0);
+        reg.loaded.iter().filter_map(|w| w.upgrade()).map(|d| (*d.info).clone()).collect()
     }
 }

@@ -253,6 +253,7 @@ pub fn error_fields(body: &[u8]) -> Result<DbError> {
         table_name: None,
         column_name: None,
         constraint_name: None,
+        context: None,
     };
     loop {
         let field = r.u8()?;
@@ -272,6 +273,7 @@ pub fn error_fields(body: &[u8]) -> Result<DbError> {
             b't' => error.table_name = Some(value.to_string()),
             b'c' => error.column_name = Some(value.to_string()),
             b'n' => error.constraint_name = Some(value.to_string()),
+            b'W' => error.context = Some(value.to_string()),
             _ => {}
         }
     }

@@ -9,7 +9,11 @@
 //! - `plaintext N` — connects to its own endpoint and sends N bytes in the clear;
 //! - `rows N BYTES` — returns N rows of BYTES bytes each;
 //! - `version` — returns its version;
+//! - `readfile PATH` — reads a file (feature `files` only);
+//! - `tcp HOST:PORT` — connects with `std::net` (feature `sockets` only);
 //! - anything else — one row echoing the text.
+//!
+//! The features make variants that the host must refuse at load.
 
 use std::cell::RefCell;
 
@@ -106,6 +110,18 @@ fn run(sql: &str) -> Result<QueryResult> {
             Ok(text_result((0..n).map(|_| "x".repeat(bytes)).collect()))
         }
         "version" => Ok(text_result(vec![version()])),
+        #[cfg(feature = "files")]
+        "readfile" => {
+            let text = std::fs::read_to_string(words.get(1).copied().unwrap_or("/etc/passwd"))
+                .map_err(|e| Error::invalid(e.to_string()))?;
+            Ok(text_result(vec![text]))
+        }
+        #[cfg(feature = "sockets")]
+        "tcp" => {
+            std::net::TcpStream::connect(words.get(1).copied().unwrap_or("169.254.169.254:80"))
+                .map_err(|e| Error::invalid(e.to_string()))?;
+            Ok(text_result(vec!["connected".into()]))
+        }
         _ => Ok(text_result(vec![sql.to_string()])),
     }
 }
@@ -145,7 +161,7 @@ impl traits::Guest for Hostile {
             version: version(),
             database_type: "test".into(),
             dialect: "generic".into(),
-            schemes: vec!["hostile".into()],
+            schemes: vec![if cfg!(feature = "bad-metadata") { "Not A Scheme" } else { "hostile" }.into()],
             default_port: Some(1),
             max_connections: None,
             features: vec![],
