@@ -45,6 +45,23 @@ pub struct MixedRow {
     pub blob: Option<Vec<u8>>,
 }
 
+impl MixedRow {
+    /// Touches every field so decoding is not optimised away.
+    pub fn checksum(&self) -> u64 {
+        std::hint::black_box(
+            self.id as u64
+                + self.big as u64
+                + self.amount.map_or(0, |d| d.scale() as u64)
+                + self.label.as_ref().map_or(0, |s| s.len() as u64)
+                + self.ts.timestamp() as u64
+                + self.flag.map_or(2, u64::from)
+                + self.uid.as_u64_pair().0
+                + self.doc.as_ref().map_or(0, |d| d.get().len() as u64)
+                + self.blob.as_ref().map_or(0, |b| b.len() as u64),
+        )
+    }
+}
+
 fn pseudo_bytes(i: u64) -> [u8; 16] {
     let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xDEAD_BEEF;
     let mut out = [0u8; 16];
@@ -63,15 +80,15 @@ pub fn mixed_row(i: u64) -> MixedRow {
     MixedRow {
         id: i as i32,
         big: i as i64 * 1_000_003,
-        amount: (i % 17 != 0).then(|| Decimal::new((i % 100_000) as i64, 2)),
-        label: (i % 13 != 0).then(|| format!("label-{i}-abcdefghijklmnopqrstuvwxyz")),
+        amount: (!i.is_multiple_of(17)).then(|| Decimal::new((i % 100_000) as i64, 2)),
+        label: (!i.is_multiple_of(13)).then(|| format!("label-{i}-abcdefghijklmnopqrstuvwxyz")),
         ts: base + chrono::Duration::seconds(i as i64),
-        flag: (i % 11 != 0).then_some(i % 3 == 0),
+        flag: (!i.is_multiple_of(11)).then_some(i.is_multiple_of(3)),
         uid: Uuid::from_bytes(pseudo_bytes(i)),
-        doc: (i % 7 != 0).then(|| {
-            RawValue::from_string(format!("{{\"i\": {i}, \"ok\": {}, \"tag\": \"x\"}}", i % 2 == 0)).unwrap()
+        doc: (!i.is_multiple_of(7)).then(|| {
+            RawValue::from_string(format!("{{\"i\": {i}, \"ok\": {}, \"tag\": \"x\"}}", i.is_multiple_of(2))).unwrap()
         }),
-        blob: (i % 5 != 0).then(|| pseudo_bytes(i + 7).to_vec()),
+        blob: (!i.is_multiple_of(5)).then(|| pseudo_bytes(i + 7).to_vec()),
     }
 }
 

@@ -204,7 +204,7 @@ struct Machine {
 fn first_line_with(path: &str, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     let line = text.lines().find(|l| l.starts_with(key))?;
-    Some(line.split_once(|c| c == ':' || c == '=')?.1.trim().trim_matches('"').to_string())
+    Some(line.split_once([':', '='])?.1.trim().trim_matches('"').to_string())
 }
 
 fn loadavg() -> String {

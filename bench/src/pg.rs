@@ -6,10 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Utc};
 use driverbox::{BulkOperationsDriver, ConnectOptions, PoolConfig, PreparedStatementDriver, QueryDriver, StreamingDriver, Value};
 use futures::{StreamExt, TryStreamExt};
-use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 use sqlx_core::connection::Connection as _;
 use sqlx_core::row::Row as _;
@@ -17,7 +15,6 @@ use sqlx_postgres::{PgConnection, PgPoolOptions, Postgres};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{Json, ToSql, Type};
 use tokio_postgres::NoTls;
-use uuid::Uuid;
 
 use crate::data::{self, MixedRow, MIXED_COLUMNS};
 use crate::results::{Better, Results};
@@ -268,50 +265,36 @@ pub async fn w2(ctx: &Ctx, res: &mut Results) -> Result<()> {
 
 /// Decodes a tokio-postgres row into Rust types.
 fn tp_decode(row: &tokio_postgres::Row) -> Result<u64> {
-    let id: i32 = row.try_get(0)?;
-    let big: i64 = row.try_get(1)?;
-    let amount: Option<Decimal> = row.try_get(2)?;
-    let label: Option<String> = row.try_get(3)?;
-    let ts: DateTime<Utc> = row.try_get(4)?;
-    let flag: Option<bool> = row.try_get(5)?;
-    let uid: Uuid = row.try_get(6)?;
     let doc: Option<Json<Box<RawValue>>> = row.try_get(7)?;
-    let blob: Option<Vec<u8>> = row.try_get(8)?;
-    Ok(std::hint::black_box(
-        id as u64
-            + big as u64
-            + amount.map_or(0, |d| d.scale() as u64)
-            + label.map_or(0, |s| s.len() as u64)
-            + ts.timestamp() as u64
-            + flag.map_or(2, u64::from)
-            + uid.as_u64_pair().0
-            + doc.map_or(0, |d| d.0.get().len() as u64)
-            + blob.map_or(0, |b| b.len() as u64),
-    ))
+    let row = MixedRow {
+        id: row.try_get(0)?,
+        big: row.try_get(1)?,
+        amount: row.try_get(2)?,
+        label: row.try_get(3)?,
+        ts: row.try_get(4)?,
+        flag: row.try_get(5)?,
+        uid: row.try_get(6)?,
+        doc: doc.map(|d| d.0),
+        blob: row.try_get(8)?,
+    };
+    Ok(row.checksum())
 }
 
 /// Decodes a sqlx row into Rust types.
 fn sx_decode(row: &sqlx_postgres::PgRow) -> Result<u64> {
-    let id: i32 = row.try_get(0)?;
-    let big: i64 = row.try_get(1)?;
-    let amount: Option<Decimal> = row.try_get(2)?;
-    let label: Option<String> = row.try_get(3)?;
-    let ts: DateTime<Utc> = row.try_get(4)?;
-    let flag: Option<bool> = row.try_get(5)?;
-    let uid: Uuid = row.try_get(6)?;
     let doc: Option<sqlx_core::types::Json<Box<RawValue>>> = row.try_get(7)?;
-    let blob: Option<Vec<u8>> = row.try_get(8)?;
-    Ok(std::hint::black_box(
-        id as u64
-            + big as u64
-            + amount.map_or(0, |d| d.scale() as u64)
-            + label.map_or(0, |s| s.len() as u64)
-            + ts.timestamp() as u64
-            + flag.map_or(2, u64::from)
-            + uid.as_u64_pair().0
-            + doc.map_or(0, |d| d.0.get().len() as u64)
-            + blob.map_or(0, |b| b.len() as u64),
-    ))
+    let row = MixedRow {
+        id: row.try_get(0)?,
+        big: row.try_get(1)?,
+        amount: row.try_get(2)?,
+        label: row.try_get(3)?,
+        ts: row.try_get(4)?,
+        flag: row.try_get(5)?,
+        uid: row.try_get(6)?,
+        doc: doc.map(|d| d.0),
+        blob: row.try_get(8)?,
+    };
+    Ok(row.checksum())
 }
 
 /// A driverbox runtime whose limits let a whole 1M-row result through

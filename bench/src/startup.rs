@@ -27,7 +27,7 @@ use driverbox::{ConnectOptions, ConnectionDriver, PoolConfig, QueryDriver, Runti
 use sqlx_core::connection::Connection as _;
 use sqlx_postgres::PgConnection;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::pg::tp_connect;
@@ -65,26 +65,7 @@ impl WasiView for Bare {
 
 /// An engine configured as `RuntimeBuilder::build` does with default limits.
 fn host_like_engine() -> Result<Engine> {
-    let limits = driverbox::Limits::default();
-    let n = limits.max_instances;
-    let mut pool = PoolingAllocationConfig::new();
-    pool.total_component_instances(n)
-        .total_core_instances(n * 16)
-        .total_memories(n * 2)
-        .total_tables(n * 16)
-        .total_stacks(n)
-        .max_core_instances_per_component(64)
-        .max_memories_per_component(4)
-        .max_tables_per_component(64)
-        .max_memory_size(limits.max_memory_size)
-        .table_elements(limits.max_table_elements)
-        .max_unused_warm_slots(n / 4);
-    let mut config = wasmtime::Config::new();
-    config
-        .wasm_component_model(true)
-        .epoch_interruption(true)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Engine::new(&config).map_err(|e| anyhow::anyhow!("{e:#}"))
+    Engine::new(&driverbox::engine_config(&driverbox::Limits::default())).map_err(|e| anyhow::anyhow!("{e:#}"))
 }
 
 /// Instantiation latencies (µs) and the store drop times (µs).

@@ -30,5 +30,5 @@ pub use api::*;
 pub use config::{ConnectOptions, TlsMode};
 pub use error::{Error, ErrorKind, Result, ServerError};
 pub use pool::{PoolConfig, PoolStatus};
-pub use runtime::{Capability, DriverEvent, DriverInfo, DriverWatcher, Limits, Runtime, RuntimeBuilder};
+pub use runtime::{engine_config, Capability, DriverEvent, DriverInfo, DriverWatcher, Limits, Runtime, RuntimeBuilder};
 pub use value::{Column, Interval, QueryResult, Value};

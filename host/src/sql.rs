@@ -118,18 +118,17 @@ pub fn may_leave_transaction_open(sql: &str) -> bool {
     if body.contains(';') {
         return true;
     }
-    let word: String = body
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    !matches!(
-        word.as_str(),
-        "select" | "insert" | "update" | "delete" | "with" | "values" | "table" | "show" | "explain"
-            | "create" | "alter" | "drop" | "truncate" | "copy" | "grant" | "revoke" | "comment"
-            | "analyze" | "vacuum" | "reindex" | "pragma" | "replace" | "merge" | "refresh"
-    )
+    let end = body.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(body.len());
+    let word = &body[..end];
+    !SELF_CONTAINED.iter().any(|k| word.eq_ignore_ascii_case(k))
 }
+
+/// First keywords of statements that cannot leave a transaction open.
+const SELF_CONTAINED: &[&str] = &[
+    "select", "insert", "update", "delete", "with", "values", "table", "show", "explain", "create", "alter", "drop",
+    "truncate", "copy", "grant", "revoke", "comment", "analyze", "vacuum", "reindex", "pragma", "replace", "merge",
+    "refresh",
+];
 
 /// `sql` without leading whitespace and comments.
 fn skip_comments(mut sql: &str) -> &str {
@@ -150,20 +149,11 @@ fn skip_comments(mut sql: &str) -> &str {
 pub fn returns_rows(dialect: &dyn Dialect, sql: &str) -> bool {
     match Parser::parse_sql(dialect, sql) {
         Ok(stmts) => stmts.iter().any(|s| match s {
-            Statement::Query(_)
-            | Statement::Explain { .. }
-            | Statement::ExplainTable { .. }
-            | Statement::ShowTables { .. }
-            | Statement::ShowColumns { .. }
-            | Statement::ShowVariable { .. }
-            | Statement::ShowVariables { .. }
-            | Statement::ShowDatabases { .. }
-            | Statement::ShowSchemas { .. }
-            | Statement::Pragma { .. } => true,
+            Statement::Pragma { .. } => true,
             Statement::Insert(i) => i.returning.is_some(),
             Statement::Update(u) => u.returning.is_some(),
             Statement::Delete(d) => d.returning.is_some(),
-            _ => false,
+            s => is_query_or_show(s),
         }),
         Err(_) => true,
     }
@@ -173,21 +163,27 @@ pub fn returns_rows(dialect: &dyn Dialect, sql: &str) -> bool {
 pub fn is_read_only(dialect: &dyn Dialect, sql: &str) -> bool {
     match Parser::parse_sql(dialect, sql) {
         Ok(stmts) => stmts.iter().all(|s| {
-            matches!(
-                s,
-                Statement::Query(_)
-                    | Statement::Explain { .. }
-                    | Statement::ExplainTable { .. }
-                    | Statement::ShowTables { .. }
-                    | Statement::ShowColumns { .. }
-                    | Statement::ShowVariable { .. }
-                    | Statement::ShowVariables { .. }
-                    | Statement::ShowDatabases { .. }
-                    | Statement::ShowSchemas { .. }
-            ) && !matches!(s, Statement::Query(q) if format!("{q}").to_ascii_uppercase().contains(" INTO "))
+            is_query_or_show(s)
+                && !matches!(s, Statement::Query(q) if format!("{q}").to_ascii_uppercase().contains(" INTO "))
         }),
         Err(_) => false,
     }
+}
+
+/// Queries, EXPLAIN and SHOW: statements that read and return rows.
+fn is_query_or_show(s: &Statement) -> bool {
+    matches!(
+        s,
+        Statement::Query(_)
+            | Statement::Explain { .. }
+            | Statement::ExplainTable { .. }
+            | Statement::ShowTables { .. }
+            | Statement::ShowColumns { .. }
+            | Statement::ShowVariable { .. }
+            | Statement::ShowVariables { .. }
+            | Statement::ShowDatabases { .. }
+            | Statement::ShowSchemas { .. }
+    )
 }
 
 #[cfg(test)]

@@ -33,6 +33,8 @@ const COPY_CHUNK: usize = 64 * 1024;
 const COPY_FLUSH: usize = 512 * 1024;
 /// The portal used by streams.
 const STREAM_PORTAL: &str = "dbx_stream";
+/// CopyFail reason for a COPY FROM STDIN run outside bulk insert.
+const COPY_IN_REFUSED: &str = "COPY FROM STDIN needs bulk-insert";
 
 const TYPE_LOOKUP_SQL: &str = "select t.oid, t.typname, \
      case when t.typcategory = 'A' and t.typelem <> 0 and t.oid not in (22, 30) \
@@ -410,11 +412,7 @@ impl Connection {
                 tag::BACKEND_KEY_DATA => {
                     self.backend_key = Some(message::backend_key(self.body(len))?);
                 }
-                tag::READY_FOR_QUERY => {
-                    self.status = message::ready_status(self.body(len))?;
-                    self.stream.consume(len);
-                    return Ok(());
-                }
+                tag::READY_FOR_QUERY => return self.ready_for_query(len),
                 tag::ERROR_RESPONSE => return Err(self.server_error(len)?),
                 tag::NEGOTIATE_PROTOCOL_VERSION => {}
                 other => return Err(unexpected(other)),
@@ -478,14 +476,54 @@ impl Connection {
         Ok(Error::Server(e.error))
     }
 
+    /// Takes the buffered ReadyForQuery of length `len`: keeps the
+    /// transaction status and consumes the message.
+    fn ready_for_query(&mut self, len: usize) -> Result<()> {
+        self.status = message::ready_status(self.body(len))?;
+        self.stream.consume(len);
+        Ok(())
+    }
+
+    /// Answers a CopyInResponse the caller did not ask for with CopyFail
+    /// (and, in the extended protocol, a Sync: the earlier one was ignored).
+    fn refuse_copy_in(&mut self, reason: &str, sync: bool) -> Result<()> {
+        let _ = frontend::copy_fail(reason, &mut self.out);
+        if sync {
+            message::sync(&mut self.out);
+        }
+        self.send()
+    }
+
+    /// Reads the replies to one command up to ReadyForQuery; gives its
+    /// last command tag and the server error, if any. Rows are dropped.
+    /// `extended`: the command went by the extended protocol.
+    fn read_command(&mut self, extended: bool) -> Result<(Option<String>, Option<Error>)> {
+        let mut tag_text = None;
+        let mut error = None;
+        loop {
+            let (t, len) = self.next_message()?;
+            match t {
+                tag::COMMAND_COMPLETE => {
+                    tag_text = Some(message::command_tag(self.body(len))?.to_string())
+                }
+                tag::ERROR_RESPONSE => error = Some(self.server_error(len)?),
+                tag::COPY_IN_RESPONSE => self.refuse_copy_in(COPY_IN_REFUSED, extended)?,
+                tag::READY_FOR_QUERY => {
+                    self.ready_for_query(len)?;
+                    return Ok((tag_text, error));
+                }
+                _ => {}
+            }
+            self.stream.consume(len);
+        }
+    }
+
     /// Reads and drops messages up to ReadyForQuery.
     fn drain_to_ready(&mut self) -> Result<()> {
         loop {
             let (t, len) = self.next_message()?;
             if t == tag::READY_FOR_QUERY {
-                self.status = message::ready_status(self.body(len))?;
-                self.stream.consume(len);
-                return Ok(());
+                return self.ready_for_query(len);
             }
             if t == tag::ERROR_RESPONSE {
                 self.server_error(len)?;
@@ -566,6 +604,17 @@ impl Connection {
             Some(info) => info.name.clone(),
             None => type_oid.to_string(),
         }
+    }
+
+    /// Result columns with their type names.
+    fn columns(&self, fields: &[FieldDescription]) -> Vec<Column> {
+        fields
+            .iter()
+            .map(|f| Column {
+                name: f.name.clone(),
+                type_name: self.type_name(f.type_oid),
+            })
+            .collect()
     }
 
     fn array_info(&self, type_oid: u32) -> Option<(u32, u8)> {
@@ -649,8 +698,7 @@ impl Connection {
                 tag::NO_DATA => fields = Some(Vec::new()),
                 tag::ERROR_RESPONSE => error = Some(self.server_error(len)?),
                 tag::READY_FOR_QUERY => {
-                    self.status = message::ready_status(self.body(len))?;
-                    self.stream.consume(len);
+                    self.ready_for_query(len)?;
                     break;
                 }
                 other => return Err(unexpected(other)),
@@ -687,17 +735,10 @@ impl Connection {
             decoders.push(d);
             formats.push(fmt);
         }
-        let columns = fields
-            .iter()
-            .map(|f| Column {
-                name: f.name.clone(),
-                type_name: self.type_name(f.type_oid),
-            })
-            .collect();
         Ok(Statement {
             name: name.to_string(),
             params,
-            columns,
+            columns: self.columns(&fields),
             column_oids: fields.iter().map(|f| f.type_oid).collect(),
             decoders,
             formats,
@@ -811,16 +852,10 @@ impl Connection {
                 }
                 tag::EMPTY_QUERY | tag::PORTAL_SUSPENDED => {}
                 tag::ERROR_RESPONSE => error = Some(self.server_error(len)?),
-                tag::COPY_IN_RESPONSE => {
-                    // Sync is ignored in copy-in mode: fail the copy, sync again.
-                    let _ = frontend::copy_fail("COPY FROM STDIN needs bulk-insert", &mut self.out);
-                    message::sync(&mut self.out);
-                    self.send()?;
-                }
+                tag::COPY_IN_RESPONSE => self.refuse_copy_in(COPY_IN_REFUSED, true)?,
                 tag::COPY_OUT_RESPONSE | tag::COPY_DATA | tag::COPY_DONE => {}
                 tag::READY_FOR_QUERY => {
-                    self.status = message::ready_status(self.body(len))?;
-                    self.stream.consume(len);
+                    self.ready_for_query(len)?;
                     break;
                 }
                 other => return Err(unexpected(other)),
@@ -906,6 +941,28 @@ impl Connection {
         self.settle(r)
     }
 
+    /// [`Connection::query`], each row mapped by `f` (catalog queries).
+    pub fn query_map<T>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        mut f: impl FnMut(Cells<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let out = self.query(sql, params)?;
+        out.rows.iter().map(|row| f(Cells(row))).collect()
+    }
+
+    /// [`Connection::query`], the first row mapped by `f`; `None` without rows.
+    pub fn query_first<T>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: impl FnOnce(Cells<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let out = self.query(sql, params)?;
+        out.rows.first().map(|row| f(Cells(row))).transpose()
+    }
+
     /// Runs a statement and gives the rows it affected (0 when it reports
     /// none); rows it returns are not decoded.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
@@ -942,29 +999,7 @@ impl Connection {
         message::execute("", 0, &mut self.out);
         message::sync(&mut self.out);
         self.send()?;
-        let mut tag_text = None;
-        let mut error = None;
-        loop {
-            let (t, len) = self.next_message()?;
-            match t {
-                tag::COMMAND_COMPLETE => {
-                    tag_text = Some(message::command_tag(self.body(len))?.to_string())
-                }
-                tag::ERROR_RESPONSE => error = Some(self.server_error(len)?),
-                tag::COPY_IN_RESPONSE => {
-                    let _ = frontend::copy_fail("COPY FROM STDIN needs bulk-insert", &mut self.out);
-                    message::sync(&mut self.out);
-                    self.send()?;
-                }
-                tag::READY_FOR_QUERY => {
-                    self.status = message::ready_status(self.body(len))?;
-                    self.stream.consume(len);
-                    break;
-                }
-                _ => {}
-            }
-            self.stream.consume(len);
-        }
+        let (tag_text, error) = self.read_command(true)?;
         match error {
             Some(e) => Err(e),
             None => {
@@ -1041,14 +1076,10 @@ impl Connection {
                     }
                 }
                 tag::ERROR_RESPONSE => error = Some(self.server_error(len)?),
-                tag::COPY_IN_RESPONSE => {
-                    let _ = frontend::copy_fail("COPY FROM STDIN needs bulk-insert", &mut self.out);
-                    self.send()?;
-                }
+                tag::COPY_IN_RESPONSE => self.refuse_copy_in(COPY_IN_REFUSED, false)?,
                 tag::COPY_OUT_RESPONSE | tag::COPY_DATA | tag::COPY_DONE => {}
                 tag::READY_FOR_QUERY => {
-                    self.status = message::ready_status(self.body(len))?;
-                    self.stream.consume(len);
+                    self.ready_for_query(len)?;
                     break;
                 }
                 other => return Err(unexpected(other)),
@@ -1086,16 +1117,8 @@ impl Connection {
                 }
             }
         }
-        let columns = cur
-            .fields
-            .iter()
-            .map(|f| Column {
-                name: f.name.clone(),
-                type_name: self.type_name(f.type_oid),
-            })
-            .collect();
         Ok(Outcome {
-            columns,
+            columns: self.columns(&cur.fields),
             rows,
             tag: tag_text,
             returns_rows: true,
@@ -1248,8 +1271,7 @@ impl Connection {
                     return Err(e);
                 }
                 tag::READY_FOR_QUERY => {
-                    self.status = message::ready_status(self.body(len))?;
-                    self.stream.consume(len);
+                    self.ready_for_query(len)?;
                     return Err(Error::protocol("COPY did not start"));
                 }
                 _ => self.stream.consume(len),
@@ -1296,28 +1318,11 @@ impl Connection {
             }
         }
         self.send()?;
-        let mut count = 0;
-        let mut error = None;
-        loop {
-            let (t, len) = self.next_message()?;
-            match t {
-                tag::COMMAND_COMPLETE => {
-                    count = message::tag_rows(message::command_tag(self.body(len))?).unwrap_or(0)
-                }
-                tag::ERROR_RESPONSE => error = Some(self.server_error(len)?),
-                tag::READY_FOR_QUERY => {
-                    self.status = message::ready_status(self.body(len))?;
-                    self.stream.consume(len);
-                    break;
-                }
-                _ => {}
-            }
-            self.stream.consume(len);
-        }
+        let (tag_text, error) = self.read_command(false)?;
         if let Some(e) = failure.or(error) {
             return Err(e);
         }
-        Ok(count)
+        Ok(tag_text.as_deref().and_then(message::tag_rows).unwrap_or(0))
     }
 
     fn queue_copy_data(&mut self, data: &[u8]) -> Result<()> {
@@ -1476,10 +1481,7 @@ impl Connection {
                     self.stream.consume(len);
                     return self.sync_and_fail(e);
                 }
-                tag::COPY_IN_RESPONSE => {
-                    let _ = frontend::copy_fail("COPY cannot be streamed", &mut self.out);
-                    self.send()?;
-                }
+                tag::COPY_IN_RESPONSE => self.refuse_copy_in("COPY cannot be streamed", false)?,
                 tag::COPY_OUT_RESPONSE | tag::COPY_DATA | tag::COPY_DONE => {}
                 other => return Err(unexpected(other)),
             }

@@ -53,8 +53,10 @@ pub fn bulk_insert(
     }
     // Binary COPY when every value has a binary form for its column's type
     // (the types come from describing the matching INSERT); else text.
-    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-    let insert = format!("INSERT INTO {qualified} ({column_list}) VALUES ({})", placeholders.join(", "));
+    let insert = format!(
+        "INSERT INTO {qualified} ({column_list}) VALUES ({})",
+        placeholders(columns.len())
+    );
     let types = conn.param_types(&insert)?;
     if copy::binary_fits(rows, &types) {
         let sql = format!("COPY {qualified} ({column_list}) FROM STDIN (FORMAT binary)");
@@ -64,6 +66,24 @@ pub fn bulk_insert(
     let delims: Vec<Option<u8>> = types.iter().map(|t| t.array_delim).collect();
     let sql = format!("COPY {qualified} ({column_list}) FROM STDIN");
     conn.copy_in(&sql, rows, CopyFormat::Text(&delims))
+}
+
+/// `$1, $2, ... $n`.
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `"a" = $first, "b" = $first+1 ...`, joined by `sep`.
+fn equalities(columns: &[String], first: usize, sep: &str) -> Result<String> {
+    Ok(columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Ok(format!("{} = ${}", ident::quote(c)?, first + i)))
+        .collect::<Result<Vec<_>>>()?
+        .join(sep))
 }
 
 /// The `UPDATE` run once per row: keys are `$1..$k`, new values follow.
@@ -78,19 +98,8 @@ pub fn update_sql(
             "bulk update needs key columns and columns to set",
         ));
     }
-    let k = key_columns.len();
-    let sets = set_columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| Ok(format!("{} = ${}", ident::quote(c)?, k + i + 1)))
-        .collect::<Result<Vec<_>>>()?
-        .join(", ");
-    let keys = key_columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| Ok(format!("{} = ${}", ident::quote(c)?, i + 1)))
-        .collect::<Result<Vec<_>>>()?
-        .join(" AND ");
+    let sets = equalities(set_columns, key_columns.len() + 1, ", ")?;
+    let keys = equalities(key_columns, 1, " AND ")?;
     Ok(format!(
         "UPDATE {} SET {sets} WHERE {keys}",
         ident::qualified(schema, table)?
@@ -103,10 +112,7 @@ pub fn delete_sql(schema: Option<&str>, table: &str, key_columns: &[String]) -> 
         return Err(Error::invalid("bulk delete needs key columns"));
     }
     let cols = ident::quote_list(key_columns)?;
-    let params = (1..=key_columns.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let params = placeholders(key_columns.len());
     let condition = if key_columns.len() == 1 {
         format!("{cols} = {params}")
     } else {

@@ -20,7 +20,7 @@ fn routine_kind(prokind: &str) -> RoutineKind {
 
 /// Routines of a schema (default `current_schema()`), by name then arguments.
 pub fn list_functions(conn: &mut Connection, schema: Option<&str>) -> Result<Vec<FunctionInfo>> {
-    let out = conn.query(
+    conn.query_map(
         "select n.nspname, p.proname, p.prokind, \
            pg_catalog.pg_get_function_arguments(p.oid), \
            case when p.prokind = 'p' then null \
@@ -32,11 +32,7 @@ pub fn list_functions(conn: &mut Connection, schema: Option<&str>) -> Result<Vec
          where n.nspname = coalesce($1, current_schema()) \
          order by p.proname, 4",
         &[schema_param(schema)?],
-    )?;
-    out.rows
-        .iter()
-        .map(|row| {
-            let c = Cells(row);
+        |c| {
             Ok(FunctionInfo {
                 schema: c.str(0)?,
                 name: c.str(1)?,
@@ -45,8 +41,8 @@ pub fn list_functions(conn: &mut Connection, schema: Option<&str>) -> Result<Vec
                 return_type: c.opt_str(4)?,
                 language: c.str(5)?,
             })
-        })
-        .collect()
+        },
+    )
 }
 
 /// Whitespace-insensitive, case-insensitive form of an argument list.
@@ -75,24 +71,22 @@ pub fn get_function_definition(
     arguments: Option<&str>,
 ) -> Result<String> {
     ident::validate(name)?;
-    let out = conn.query(
+    let mut candidates = conn.query_map(
         "select p.oid, p.prokind, pg_catalog.pg_get_function_identity_arguments(p.oid), \
            pg_catalog.pg_get_function_arguments(p.oid) \
          from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace \
          where n.nspname = coalesce($1, current_schema()) and p.proname = $2 \
          order by 3",
         &[schema_param(schema)?, Value::Text(name.to_string())],
+        |c| {
+            Ok(Candidate {
+                oid: c.i64(0)?,
+                kind: c.str(1)?,
+                identity: c.opt_str(2)?.unwrap_or_default(),
+                arguments: c.opt_str(3)?.unwrap_or_default(),
+            })
+        },
     )?;
-    let mut candidates = Vec::new();
-    for row in &out.rows {
-        let c = Cells(row);
-        candidates.push(Candidate {
-            oid: c.i64(0)?,
-            kind: c.str(1)?,
-            identity: c.opt_str(2)?.unwrap_or_default(),
-            arguments: c.opt_str(3)?.unwrap_or_default(),
-        });
-    }
     let undefined = || {
         client_error(
             ErrorKind::UndefinedObject,
@@ -126,25 +120,23 @@ pub fn get_function_definition(
                 None => {
                     // A plain type list: let the server resolve it.
                     let signature = format!("{}({args})", ident::qualified(schema, name)?);
-                    let out = conn.query(
+                    let found = conn.query_first(
                         "select p.oid, p.prokind from pg_catalog.pg_proc p \
                          where p.oid = to_regprocedure($1)",
                         &[Value::Text(signature)],
+                        |c| Ok((c.i64(0)?, c.str(1)?)),
                     );
-                    let row = match out {
-                        Ok(o) => o.rows.into_iter().next(),
-                        Err(Error::Server(_)) => None,
+                    let (oid, kind) = match found {
+                        Ok(row) => row.ok_or_else(undefined)?,
+                        Err(Error::Server(_)) => return Err(undefined()),
                         Err(e) => return Err(e),
                     };
-                    let row = row.ok_or_else(undefined)?;
-                    let c = Cells(&row);
-                    let oid = c.i64(0)?;
                     if !candidates.iter().any(|cand| cand.oid == oid) && schema.is_some() {
                         return Err(undefined());
                     }
                     Candidate {
                         oid,
-                        kind: c.str(1)?,
+                        kind,
                         identity: String::new(),
                         arguments: String::new(),
                     }
@@ -155,15 +147,12 @@ pub fn get_function_definition(
     if chosen.kind == "a" {
         return aggregate_definition(conn, chosen.oid);
     }
-    let out = conn.query(
+    conn.query_first(
         "select pg_catalog.pg_get_functiondef($1::oid)",
         &[Value::Int(chosen.oid)],
-    )?;
-    out.rows
-        .first()
-        .map(|r| Cells(r).str(0))
-        .transpose()?
-        .ok_or_else(undefined)
+        |c| c.str(0),
+    )?
+    .ok_or_else(undefined)
 }
 
 /// `CREATE AGGREGATE` rebuilt from `pg_aggregate` (plain aggregates;

@@ -8,7 +8,7 @@
 //! Layout: `protocol/` (wire format and codecs, no I/O), `connection`
 //! (session and query flows), and one module per WIT interface.
 
-// The error type is the WIT `error` variant (a server error carries ten
+// The error type is the WIT `error` variant (a server error carries eleven
 // fields); it crosses the component boundary as is, so it is not boxed.
 #![allow(clippy::result_large_err)]
 

@@ -3,7 +3,7 @@
 use driverbox_guest_sdk::types::Value;
 use driverbox_guest_sdk::{client_error, ErrorKind, Result};
 
-use crate::connection::{Cells, Connection};
+use crate::connection::Connection;
 use crate::exports::driverbox::driver::schema::{
     self as wit, ColumnInfo, DatabaseInfo, SchemaInfo, TableInfo, TableKind,
 };
@@ -39,11 +39,19 @@ pub fn resolve_relation(
     kinds: &str,
 ) -> Result<Relation> {
     let qualified = ident::qualified(schema, name)?;
-    let out = conn.query(
+    let found = conn.query_first(
         "select c.oid, n.nspname, c.relname, c.relkind \
          from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace \
          where c.oid = to_regclass($1)",
         &[Value::Text(qualified.clone())],
+        |c| {
+            Ok(Relation {
+                oid: c.i64(0)?,
+                schema: c.str(1)?,
+                name: c.str(2)?,
+                kind: c.str(3)?,
+            })
+        },
     )?;
     let missing = || {
         client_error(
@@ -51,14 +59,7 @@ pub fn resolve_relation(
             format!("relation {qualified} does not exist"),
         )
     };
-    let row = out.rows.first().ok_or_else(missing)?;
-    let c = Cells(row);
-    let rel = Relation {
-        oid: c.i64(0)?,
-        schema: c.str(1)?,
-        name: c.str(2)?,
-        kind: c.str(3)?,
-    };
+    let rel = found.ok_or_else(missing)?;
     if !kinds.contains(rel.kind.as_str()) {
         return Err(missing());
     }
@@ -79,48 +80,40 @@ pub(crate) fn schema_param(schema: Option<&str>) -> Result<Value> {
 /// Databases that are not templates, with owner, encoding and (when this
 /// user may connect to them) size.
 pub fn get_databases(conn: &mut Connection) -> Result<Vec<DatabaseInfo>> {
-    let out = conn.query(
+    conn.query_map(
         "select d.datname, pg_catalog.pg_get_userbyid(d.datdba), \
          pg_catalog.pg_encoding_to_char(d.encoding), \
          case when has_database_privilege(d.oid, 'CONNECT') \
               then pg_catalog.pg_database_size(d.oid) end \
          from pg_catalog.pg_database d where not d.datistemplate order by d.datname",
         &[],
-    )?;
-    out.rows
-        .iter()
-        .map(|row| {
-            let c = Cells(row);
+        |c| {
             Ok(DatabaseInfo {
                 name: c.str(0)?,
                 owner: c.opt_str(1)?,
                 encoding: c.opt_str(2)?,
                 size_bytes: c.opt_i64(3)?.map(|v| v.max(0) as u64),
             })
-        })
-        .collect()
+        },
+    )
 }
 
 /// User schemas and `public`: no `pg_*` (catalog, toast, temp) nor
 /// `information_schema`.
 pub fn get_schemas(conn: &mut Connection) -> Result<Vec<SchemaInfo>> {
-    let out = conn.query(
+    conn.query_map(
         "select n.nspname, pg_catalog.pg_get_userbyid(n.nspowner) \
          from pg_catalog.pg_namespace n \
          where n.nspname !~ '^pg_' and n.nspname <> 'information_schema' \
          order by n.nspname",
         &[],
-    )?;
-    out.rows
-        .iter()
-        .map(|row| {
-            let c = Cells(row);
+        |c| {
             Ok(SchemaInfo {
                 name: c.str(0)?,
                 owner: c.opt_str(1)?,
             })
-        })
-        .collect()
+        },
+    )
 }
 
 fn table_kind(relkind: &str) -> TableKind {
@@ -136,7 +129,7 @@ fn table_kind(relkind: &str) -> TableKind {
 /// Tables, views, materialized views, foreign and partitioned tables of a
 /// schema (default: `current_schema()`), by name.
 pub fn get_tables(conn: &mut Connection, schema: Option<&str>) -> Result<Vec<TableInfo>> {
-    let out = conn.query(
+    conn.query_map(
         "select n.nspname, c.relname, c.relkind, \
          pg_catalog.obj_description(c.oid, 'pg_class') \
          from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace \
@@ -144,19 +137,15 @@ pub fn get_tables(conn: &mut Connection, schema: Option<&str>) -> Result<Vec<Tab
            and c.relkind in ('r', 'v', 'm', 'f', 'p') \
          order by n.nspname, c.relname",
         &[schema_param(schema)?],
-    )?;
-    out.rows
-        .iter()
-        .map(|row| {
-            let c = Cells(row);
+        |c| {
             Ok(TableInfo {
                 schema: c.str(0)?,
                 name: c.str(1)?,
                 kind: table_kind(&c.str(2)?),
                 comment: c.opt_str(3)?,
             })
-        })
-        .collect()
+        },
+    )
 }
 
 /// Columns of a table in order: type as `format_type` writes it,
@@ -167,7 +156,7 @@ pub fn get_columns(
     table: &str,
 ) -> Result<Vec<ColumnInfo>> {
     let rel = resolve_relation(conn, schema, table, "rvmfp")?;
-    let out = conn.query(
+    conn.query_map(
         "select a.attname, \
            row_number() over (order by a.attnum), \
            pg_catalog.format_type(a.atttypid, a.atttypmod), \
@@ -181,11 +170,7 @@ pub fn get_columns(
          where a.attrelid = $1 and a.attnum > 0 and not a.attisdropped \
          order by a.attnum",
         &[Value::Int(rel.oid)],
-    )?;
-    out.rows
-        .iter()
-        .map(|row| {
-            let c = Cells(row);
+        |c| {
             Ok(ColumnInfo {
                 name: c.str(0)?,
                 ordinal: c.i64(1)? as u32,
@@ -195,8 +180,8 @@ pub fn get_columns(
                 primary_key: c.bool(5)?,
                 comment: c.opt_str(6)?,
             })
-        })
-        .collect()
+        },
+    )
 }
 
 impl wit::Guest for Driver {

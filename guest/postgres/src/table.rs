@@ -17,14 +17,14 @@ fn clamp(v: u64) -> i64 {
 
 /// Primary-key column names of a relation, in key order.
 pub fn primary_key(conn: &mut Connection, rel_oid: i64) -> Result<Vec<String>> {
-    let out = conn.query(
+    conn.query_map(
         "select a.attname from pg_catalog.pg_index i \
          cross join lateral unnest(i.indkey) with ordinality as k(attnum, ord) \
          join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum \
          where i.indrelid = $1 and i.indisprimary order by k.ord",
         &[Value::Int(rel_oid)],
-    )?;
-    out.rows.iter().map(|r| Cells(r).str(0)).collect()
+        |c| c.str(0),
+    )
 }
 
 /// A page of rows ordered by the primary key, else by `ctid` (physical
@@ -69,7 +69,7 @@ pub fn get_table_constraints(
     table: &str,
 ) -> Result<Vec<ConstraintInfo>> {
     let rel = resolve_relation(conn, schema, table, "rvmfp")?;
-    let out = conn.query(
+    conn.query_map(
         "select c.conname, c.contype, \
            array(select a.attname from unnest(c.conkey) with ordinality k(n, o) \
                  join pg_catalog.pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n \
@@ -88,11 +88,7 @@ pub fn get_table_constraints(
          order by case c.contype when 'p' then 0 when 'u' then 1 when 'f' then 2 \
                   when 'c' then 3 else 4 end, c.conname",
         &[Value::Int(rel.oid)],
-    )?;
-    out.rows
-        .iter()
-        .map(|row| {
-            let c = Cells(row);
+        |c| {
             let kind = match c.str(1)?.as_str() {
                 "p" => ConstraintKind::PrimaryKey,
                 "u" => ConstraintKind::Unique,
@@ -118,8 +114,8 @@ pub fn get_table_constraints(
                 references,
                 definition: c.opt_str(8)?,
             })
-        })
-        .collect()
+        },
+    )
 }
 
 /// Size and maintenance figures; `exact_count` also counts the rows.
@@ -153,13 +149,7 @@ pub fn get_table_statistics(
     let size = |i| -> Result<Option<u64>> { Ok(c.opt_i64(i)?.map(|v| v.max(0) as u64)) };
     let exact_rows = if exact_count {
         let sql = format!("SELECT count(*) FROM {}", rel.quoted()?);
-        let out = conn.query(&sql, &[])?;
-        let n = out
-            .rows
-            .first()
-            .map(|r| Cells(r).i64(0))
-            .transpose()?
-            .unwrap_or(0);
+        let n = conn.query_first(&sql, &[], |c| c.i64(0))?.unwrap_or(0);
         Some(n.max(0) as u64)
     } else {
         None
@@ -183,7 +173,7 @@ pub fn get_table_indexes(
     table: &str,
 ) -> Result<Vec<IndexInfo>> {
     let rel = resolve_relation(conn, schema, table, "rvmfp")?;
-    let out = conn.query(
+    conn.query_map(
         "select ic.relname, \
            array(select case when i.indkey[k - 1] <> 0 then \
                          (select a.attname::text from pg_catalog.pg_attribute a \
@@ -198,11 +188,7 @@ pub fn get_table_indexes(
          join pg_catalog.pg_am am on am.oid = ic.relam \
          where i.indrelid = $1 order by ic.relname",
         &[Value::Int(rel.oid)],
-    )?;
-    out.rows
-        .iter()
-        .map(|row| {
-            let c = Cells(row);
+        |c| {
             Ok(IndexInfo {
                 name: c.str(0)?,
                 columns: c.strings(1)?,
@@ -212,8 +198,8 @@ pub fn get_table_indexes(
                 predicate: c.opt_str(5)?,
                 definition: c.opt_str(6)?,
             })
-        })
-        .collect()
+        },
+    )
 }
 
 impl wit::Guest for Driver {

@@ -3,33 +3,29 @@
 use driverbox_guest_sdk::types::Value;
 use driverbox_guest_sdk::{Error, Result};
 
-use crate::connection::{Cells, Connection};
+use crate::connection::Connection;
 use crate::exports::driverbox::driver::view::{self as wit, ViewInfo};
 use crate::schema::{resolve_relation, schema_param};
 use crate::{with_conn, Driver};
 
 /// Views and materialized views of a schema (default `current_schema()`).
 pub fn list_views(conn: &mut Connection, schema: Option<&str>) -> Result<Vec<ViewInfo>> {
-    let out = conn.query(
+    conn.query_map(
         "select n.nspname, c.relname, c.relkind = 'm', \
          pg_catalog.obj_description(c.oid, 'pg_class') \
          from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace \
          where n.nspname = coalesce($1, current_schema()) and c.relkind in ('v', 'm') \
          order by n.nspname, c.relname",
         &[schema_param(schema)?],
-    )?;
-    out.rows
-        .iter()
-        .map(|row| {
-            let c = Cells(row);
+        |c| {
             Ok(ViewInfo {
                 schema: c.str(0)?,
                 name: c.str(1)?,
                 materialized: c.bool(2)?,
                 comment: c.opt_str(3)?,
             })
-        })
-        .collect()
+        },
+    )
 }
 
 /// The `SELECT` a view runs (`pg_get_viewdef`, pretty-printed).
@@ -39,15 +35,12 @@ pub fn get_view_definition(
     name: &str,
 ) -> Result<String> {
     let rel = resolve_relation(conn, schema, name, "vm")?;
-    let out = conn.query(
+    conn.query_first(
         "select pg_catalog.pg_get_viewdef($1::oid, true)",
         &[Value::Int(rel.oid)],
-    )?;
-    out.rows
-        .first()
-        .map(|r| Cells(r).str(0))
-        .transpose()?
-        .ok_or_else(|| Error::protocol("no view definition returned"))
+        |c| c.str(0),
+    )?
+    .ok_or_else(|| Error::protocol("no view definition returned"))
 }
 
 impl wit::Guest for Driver {

@@ -44,25 +44,25 @@ impl ConnectionDriver for WasmDriver {
 #[async_trait]
 impl QueryDriver for WasmDriver {
     async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        let (sql, params) = (sql.to_string(), params.to_vec());
-        self.run_sql("execute", &sql.clone(), move |e, s| {
-            Box::pin(async move { e.base.call_execute(s, &sql, &params).await })
+        let (owned, params) = (sql.to_string(), params.to_vec());
+        self.run_sql("execute", sql, move |e, s| {
+            Box::pin(async move { e.base.call_execute(s, &owned, &params).await })
         })
         .await
     }
 
     async fn query(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
-        let (sql, params) = (sql.to_string(), params.to_vec());
-        self.run_sql("query", &sql.clone(), move |e, s| {
-            Box::pin(async move { e.base.call_query(s, &sql, &params).await })
+        let (owned, params) = (sql.to_string(), params.to_vec());
+        self.run_sql("query", sql, move |e, s| {
+            Box::pin(async move { e.base.call_query(s, &owned, &params).await })
         })
         .await
     }
 
     async fn execute_query(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
-        let (sql, params) = (sql.to_string(), params.to_vec());
-        self.run_sql("execute_query", &sql.clone(), move |e, s| {
-            Box::pin(async move { e.base.call_execute_query(s, &sql, &params).await })
+        let (owned, params) = (sql.to_string(), params.to_vec());
+        self.run_sql("execute_query", sql, move |e, s| {
+            Box::pin(async move { e.base.call_execute_query(s, &owned, &params).await })
         })
         .await
     }

@@ -14,7 +14,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use super::{missing, Shared, WasmDriver};
+use super::{Shared, WasmDriver};
 use crate::bindings::types::ErrorKind;
 use crate::error::{Error, Result};
 use crate::pool::Pooled;
@@ -98,10 +98,7 @@ pub trait PreparedStatementDriver: Send + Sync {
 /// Calls a function of the `capabilities` interface on `conn`.
 macro_rules! cap_call {
     ($conn:expr, $func:ident ( $($arg:expr),* )) => {
-        $conn.call(stringify!($func), move |e, s| match &e.capabilities {
-            Some(c) => Box::pin(async move { c.$func(s, $($arg),*).await }),
-            None => missing("capabilities"),
-        })
+        $conn.call(stringify!($func), super::optional!(capabilities, $func($($arg),*)))
     };
 }
 

@@ -6,7 +6,8 @@ use std::task::{Context, Poll};
 use async_trait::async_trait;
 use futures::Stream;
 
-use super::{call_optional, missing, Transaction, TransactionOptions, WasmDriver};
+use super::traits::DriverCapabilities;
+use super::{call_optional, Transaction, TransactionOptions, WasmDriver};
 use crate::error::Result;
 use crate::pool::Pooled;
 use crate::runtime::Capability;
@@ -16,8 +17,9 @@ use crate::value::{Column, Value};
 pub type Row = Vec<Value>;
 
 /// Rows per call into the driver for bulk operations; big inputs are sent
-/// in chunks inside one transaction.
-const BULK_CHUNK_ROWS: usize = 10_000;
+/// in chunks inside one transaction. A driver error about a row counts
+/// rows within its chunk.
+pub const BULK_CHUNK_ROWS: usize = 10_000;
 
 /// Results as a stream of row batches. The next batch is fetched only when
 /// asked for (back-pressure); dropping the stream stops the query and
@@ -96,10 +98,7 @@ impl Stream for RowStream {
 
 macro_rules! ext_call {
     ($conn:expr, $func:ident ( $($arg:expr),* )) => {
-        $conn.call(stringify!($func), move |e, s| match &e.extension {
-            Some(x) => Box::pin(async move { x.$func(s, $($arg),*).await }),
-            None => missing("extension"),
-        })
+        $conn.call(stringify!($func), super::optional!(extension, $func($($arg),*)))
     };
 }
 
@@ -184,7 +183,7 @@ impl WasmDriver {
     /// rows need several calls, so a failure leaves nothing half-written.
     async fn bulk_begin(&self, capability: Capability, rows: usize) -> Result<(Transaction, bool)> {
         self.require(capability)?;
-        let transactional = rows > BULK_CHUNK_ROWS && self.info().capabilities.contains(&Capability::Transactions);
+        let transactional = rows > BULK_CHUNK_ROWS && self.has_capability(Capability::Transactions);
         let tx = if transactional {
             self.transaction(TransactionOptions::default()).await?
         } else {

@@ -36,7 +36,7 @@ pub use capabilities::{
     IsolationLevel, PreparedStatement, PreparedStatementDriver, StatementId, Transaction, TransactionDriver,
     TransactionId, TransactionOptions,
 };
-pub use extension::{BulkOperationsDriver, DatabaseManagementDriver, RowStream, StreamingDriver};
+pub use extension::{BulkOperationsDriver, DatabaseManagementDriver, RowStream, StreamingDriver, BULK_CHUNK_ROWS};
 pub use column::ColumnManagement;
 pub use function::FunctionOperations;
 pub use nosql::NoSqlOperations;
@@ -93,13 +93,22 @@ pub(crate) fn missing<'a, R: Send + 'a>(interface: &'static str) -> CallFuture<'
     })
 }
 
+/// The call closure for `$func` of the optional interface `$iface`
+/// (`unsupported` when the driver lacks it), for `run` or `Instance::call`.
+macro_rules! optional {
+    ($iface:ident, $func:ident ( $($arg:expr),* )) => {
+        move |e, s| match &e.$iface {
+            Some(i) => Box::pin(async move { i.$func(s, $($arg),*).await }),
+            None => $crate::api::missing(stringify!($iface)),
+        }
+    };
+}
+pub(crate) use optional;
+
 /// Calls `$func` of the optional interface `$iface` on a pooled connection.
 macro_rules! call_optional {
     ($driver:expr, $iface:ident, $func:ident ( $($arg:expr),* )) => {
-        $driver.run(stringify!($func), move |e, s| match &e.$iface {
-            Some(i) => Box::pin(async move { i.$func(s, $($arg),*).await }),
-            None => $crate::api::missing(stringify!($iface)),
-        })
+        $driver.run(stringify!($func), $crate::api::optional!($iface, $func($($arg),*)))
     };
 }
 pub(crate) use call_optional;
@@ -179,7 +188,6 @@ impl WasmDriver {
         self.shared.slot.load().info.clone()
     }
 
-
     /// The connection settings (the password stays hidden).
     pub fn options(&self) -> &ConnectOptions {
         &self.shared.options
@@ -223,13 +231,14 @@ impl WasmDriver {
 
     /// `unsupported` unless the driver has `capability`.
     pub(crate) fn require(&self, capability: Capability) -> Result<()> {
-        if self.info().capabilities.contains(&capability) {
+        let driver = self.shared.slot.load();
+        if driver.info.capabilities.contains(&capability) {
             Ok(())
         } else {
             Err(Error::client(
-                &self.name(),
+                &driver.name,
                 ErrorKind::Unsupported,
-                format!("{} does not support {capability}", self.info().name),
+                format!("{} does not support {capability}", driver.info.name),
             ))
         }
     }

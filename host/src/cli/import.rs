@@ -19,8 +19,9 @@ use driverbox::{Error, Runtime, SchemaIntrospection, TransactionOptions, Value, 
 use super::output::inert;
 use super::{connect, exit_code, fail, qualified, report, report_in};
 
-/// Rows per `bulk_insert` call.
-const CHUNK_ROWS: usize = 10_000;
+/// Rows per `bulk_insert` call: one chunk of the library's, so a driver's
+/// row number within it maps to a file line.
+const CHUNK_ROWS: usize = driverbox::BULK_CHUNK_ROWS;
 
 /// Arguments of `driverbox import`.
 #[derive(Debug, Args)]
@@ -104,23 +105,19 @@ fn convert(record: &csv::ByteRecord, width: usize, empty_as_empty: bool) -> Resu
 /// says: PostgreSQL's COPY context (`COPY t, line 3, column id: ...`), a
 /// `row 3` context, or a client error starting `row 3: `.
 fn batch_row(e: &Error) -> Option<usize> {
-    fn number_after(text: &str, word: &str) -> Option<usize> {
-        text.match_indices(word).find_map(|(i, _)| {
-            let digits: String = text[i + word.len()..].chars().take_while(char::is_ascii_digit).collect();
-            digits.parse().ok()
-        })
-    }
-    match e {
+    let rest = match e {
         Error::Server { error, .. } => {
             let context = error.context.as_deref()?;
-            number_after(context, ", line ").or_else(|| context.strip_prefix("row ")?.parse().ok())
+            match context.find(", line ") {
+                Some(i) => &context[i + ", line ".len()..],
+                None => context.strip_prefix("row ")?,
+            }
         }
-        Error::Client { message, .. } => {
-            let rest = message.strip_prefix("row ")?;
-            rest[..rest.find(':')?].parse().ok()
-        }
-        _ => None,
-    }
+        Error::Client { message, .. } => message.strip_prefix("row ")?,
+        _ => return None,
+    };
+    let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    rest[..digits].parse().ok()
 }
 
 /// A spinner with rows and rows/s, when stderr is a terminal.

@@ -224,7 +224,8 @@ async fn single_table(db: &WasmDriver, schema: &str, name: &str) -> Result<Optio
     Ok(Some(node))
 }
 
-fn is_table(kind: TableKind) -> bool {
+/// Tables proper (not views).
+pub(crate) fn is_table(kind: TableKind) -> bool {
     matches!(kind, TableKind::Table | TableKind::PartitionedTable | TableKind::ForeignTable)
 }
 
@@ -426,6 +427,10 @@ fn group(label: &str, items: Option<Vec<Node>>) -> Option<Node> {
     items.map(|children| Node::new(label, children))
 }
 
+fn columns_node(columns: &[ColumnNode]) -> Node {
+    Node::new("columns", columns.iter().map(|c| Node::leaf(column_line(c))).collect())
+}
+
 /// The tree printed by `inspect`.
 pub fn tree(db: &Database) -> Node {
     let schemas = db
@@ -433,8 +438,7 @@ pub fn tree(db: &Database) -> Node {
         .iter()
         .map(|s| {
             let tables = s.tables.iter().map(|t| {
-                let columns = t.columns.iter().map(|c| Node::leaf(column_line(c))).collect();
-                let mut children = vec![Node::new("columns", columns)];
+                let mut children = vec![columns_node(&t.columns)];
                 children.extend(group("indexes", t.indexes.as_ref().map(|i| i.iter().map(|i| Node::leaf(index_line(i))).collect())));
                 children.extend(group(
                     "constraints",
@@ -456,10 +460,7 @@ pub fn tree(db: &Database) -> Node {
                     views
                         .iter()
                         .map(|v| {
-                            let mut children = vec![Node::new(
-                                "columns",
-                                v.columns.iter().map(|c| Node::leaf(column_line(c))).collect(),
-                            )];
+                            let mut children = vec![columns_node(&v.columns)];
                             if let Some(d) = &v.definition {
                                 children.push(Node::leaf(format!("definition:\n{}", d.trim())));
                             }

@@ -13,7 +13,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use driverbox::schema::TableKind;
 use driverbox::sql::{self, ScriptStatement};
 use driverbox::{Error, IsolationLevel, QueryDriver, QueryResult, Runtime, Transaction, TransactionOptions, WasmDriver};
 use rustyline::error::ReadlineError;
@@ -104,6 +103,14 @@ enum Ran {
     /// Failed; the exit code psql would give (1, or 2 for a lost connection).
     Failed(u8),
     Canceled,
+}
+
+impl Ran {
+    /// Reports `e` (raised by `sql`, if given) and fails with its exit code.
+    fn error(e: &Error, sql: Option<&str>, prefix: &str) -> Ran {
+        report_in(e, sql, prefix);
+        Ran::Failed(exit_code(e))
+    }
 }
 
 /// What to do after a line.
@@ -571,10 +578,7 @@ impl Shell {
                     self.tx = Some(tx);
                     self.status("BEGIN")
                 }
-                Err(e) => {
-                    report_in(&e, Some(sql), prefix);
-                    Ran::Failed(exit_code(&e))
-                }
+                Err(e) => Ran::error(&e, Some(sql), prefix),
             },
             TxControl::Begin(_) => {
                 eprintln!("{prefix}WARNING:  there is already a transaction in progress");
@@ -593,10 +597,7 @@ impl Shell {
                 };
                 match done {
                     Ok(()) => self.status(tag),
-                    Err(e) => {
-                        report_in(&e, Some(sql), prefix);
-                        Ran::Failed(exit_code(&e))
-                    }
+                    Err(e) => Ran::error(&e, Some(sql), prefix),
                 }
             }
             TxControl::None => self.execute(sql, prefix).await,
@@ -652,10 +653,7 @@ impl Shell {
                         self.show(&result, Some(sql));
                         Ran::Ok
                     }
-                    Err(e) => {
-                        report_in(&e, Some(sql), prefix);
-                        Ran::Failed(exit_code(&e))
-                    }
+                    Err(e) => Ran::error(&e, Some(sql), prefix),
                 }
             }
             Err(e) => {
@@ -721,8 +719,7 @@ impl Shell {
             Meta::Describe(None) => self.relations(None, "relations", |_| true).await,
             Meta::Describe(Some(name)) => self.describe(&name).await,
             Meta::Tables(pattern) => {
-                let tables = |k: TableKind| matches!(k, TableKind::Table | TableKind::PartitionedTable | TableKind::ForeignTable);
-                self.relations(pattern.as_deref(), "tables", tables).await
+                self.relations(pattern.as_deref(), "tables", super::inspect::is_table).await
             }
             Meta::Views(pattern) => self.views(pattern.as_deref()).await,
             Meta::Functions(pattern) => self.functions(pattern.as_deref()).await,
@@ -770,9 +767,9 @@ impl Shell {
                 Ran::Ok
             }
             Err(e) => {
-                report_in(&e, None, "");
+                let ran = Ran::error(&e, None, "");
                 println!("Previous connection kept");
-                Ran::Failed(exit_code(&e))
+                ran
             }
         }
     }

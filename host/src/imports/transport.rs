@@ -158,16 +158,16 @@ impl HostSocket for HostState {
     }
 
     async fn write(&mut self, this: Resource<Socket>, data: Vec<u8>) -> wasmtime::Result<Result<(), WitError>> {
-        let tls = self.net.tls.clone();
+        let tls_required = self.net.tls.required();
         let socket = self.table.get_mut(&this)?;
         let write = match socket.stream.as_mut() {
             None => return Ok(Err(err(ErrorKind::Connection, "socket is closed after an error"))),
             Some(Stream::Plain(s)) => {
                 socket.plaintext_written += data.len();
-                if tls.required() && socket.plaintext_written > PLAINTEXT_PREAMBLE {
+                if tls_required && socket.plaintext_written > PLAINTEXT_PREAMBLE {
                     let message = format!(
                         "sslmode={} requires TLS: refusing to send data in plaintext before the TLS upgrade",
-                        mode_name(tls.mode)
+                        mode_name(self.net.tls.mode)
                     );
                     return Ok(Err(self.io_failed(ErrorKind::Permission, message)));
                 }

@@ -172,15 +172,8 @@ impl Instance {
     pub(crate) async fn reset(&mut self) {
         if self.session.stream_open && self.exports.extension.is_some() {
             self.session.stream_open = false;
-            let closed = self
-                .call("stream_close", |e, s| match &e.extension {
-                    Some(x) => Box::pin(x.call_stream_close(s)),
-                    None => crate::api::missing("extension"),
-                })
-                .await;
-            if closed.is_err() {
-                self.broken = true;
-            }
+            let closed = self.call("stream_close", crate::api::optional!(extension, call_stream_close())).await;
+            self.broken |= closed.is_err();
         }
         if self.exports.capabilities.is_some() && !self.broken {
             let open = self
@@ -193,15 +186,8 @@ impl Instance {
                 Ok(false) => {}
                 Ok(true) => {
                     tracing::debug!(driver = &*self.driver.name, "rolling back a transaction left open");
-                    let rolled = self
-                        .call("rollback", |e, s| match &e.capabilities {
-                            Some(c) => Box::pin(c.call_rollback(s)),
-                            None => crate::api::missing("capabilities"),
-                        })
-                        .await;
-                    if rolled.is_err() {
-                        self.broken = true;
-                    }
+                    let rolled = self.call("rollback", crate::api::optional!(capabilities, call_rollback())).await;
+                    self.broken |= rolled.is_err();
                 }
                 Err(_) => self.broken = true,
             }
@@ -227,9 +213,12 @@ impl Instance {
         call: &'static str,
         f: impl for<'a> FnOnce(&'a Exports, &'a mut Store<HostState>) -> CallFuture<'a, R>,
     ) -> Result<R> {
-        let name = self.driver.name.clone();
         if self.broken {
-            return Err(Error::client(&name, ErrorKind::Connection, "connection was discarded after an earlier failure"));
+            return Err(Error::client(
+                &self.driver.name,
+                ErrorKind::Connection,
+                "connection was discarded after an earlier failure",
+            ));
         }
         let deadline = Instant::now() + self.timeout;
         self.store.data_mut().deadline = deadline;
@@ -238,7 +227,7 @@ impl Instance {
         // midway (a cancel), the instance is never used again.
         self.broken = true;
         self.in_call = true;
-        let span = tracing::debug_span!("driver_call", driver = &*name, call);
+        let span = tracing::debug_span!("driver_call", driver = &*self.driver.name, call);
         // One timer per call: it ends a call blocked in host I/O; the epoch
         // callback ends a call busy in wasm at the same deadline.
         let outcome = tokio::time::timeout_at(deadline, f(&self.exports, &mut self.store))
@@ -246,18 +235,18 @@ impl Instance {
             .await;
         self.in_call = false;
         self.broken = false;
-        let limit = self.timeout;
+        let (name, limit) = (&self.driver.name, self.timeout);
         match outcome {
             Err(_) => {
                 self.broken = true;
                 self.cancel();
-                Err(Error::Timeout { driver: name, call, limit })
+                Err(Error::Timeout { driver: name.clone(), call, limit })
             }
             Ok(Err(trap)) => {
                 self.broken = true;
                 if trap.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
                     self.cancel();
-                    return Err(Error::Timeout { driver: name, call, limit });
+                    return Err(Error::Timeout { driver: name.clone(), call, limit });
                 }
                 let mut message = match trap.downcast_ref::<Trap>() {
                     Some(t) => t.to_string(),
@@ -272,7 +261,7 @@ impl Instance {
                 }
                 if full.contains("fuel allocated for hostcalls has been exhausted") {
                     return Err(Error::client(
-                        &name,
+                        name,
                         ErrorKind::InvalidInput,
                         format!("{call}: the result exceeds max-result-bytes; stream it with stream_query"),
                     ));
@@ -281,14 +270,14 @@ impl Instance {
                 if !stderr.is_empty() {
                     message = format!("{message}; driver said: {stderr}");
                 }
-                tracing::warn!(driver = &*name, call, "driver trapped: {message}");
-                Err(Error::Trap { driver: name, call, message })
+                tracing::warn!(driver = &**name, call, "driver trapped: {message}");
+                Err(Error::Trap { driver: name.clone(), call, message })
             }
             Ok(Ok(result)) => {
                 if self.store.data().net.broken {
                     self.broken = true;
                 }
-                result.map_err(|e| Error::from_wit(&name, e))
+                result.map_err(|e| Error::from_wit(name, e))
             }
         }
     }

@@ -137,6 +137,15 @@ struct Registry {
     loaded: Vec<std::sync::Weak<LoadedDriver>>,
 }
 
+impl Registry {
+    /// Tracks a newly loaded driver for [`Runtime::resident_drivers`],
+    /// forgetting those already freed (a watched directory may load often).
+    fn remember(&mut self, driver: &Arc<LoadedDriver>) {
+        self.loaded.retain(|w| w.strong_count() > 0);
+        self.loaded.push(Arc::downgrade(driver));
+    }
+}
+
 /// What happened in the driver registry.
 #[derive(Debug, Clone)]
 pub enum DriverEvent {
@@ -197,6 +206,36 @@ impl RuntimeInner {
     }
 }
 
+/// The wasmtime configuration a runtime with `limits` uses: component
+/// model, epoch interruption, the pooling allocator sized by the limits.
+/// Public so tools (the benchmark) can measure exactly this engine.
+pub fn engine_config(limits: &Limits) -> wasmtime::Config {
+    let n = limits.max_instances;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(n)
+        .total_core_instances(n * 16)
+        .total_memories(n * 2)
+        .total_tables(n * 16)
+        .total_stacks(n)
+        .max_core_instances_per_component(64)
+        .max_memories_per_component(4)
+        .max_tables_per_component(64)
+        .max_memory_size(limits.max_memory_size)
+        .table_elements(limits.max_table_elements)
+        .max_unused_warm_slots(n / 4);
+    let mut config = wasmtime::Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    // `DRIVERBOX_PERFMAP=1` names driver functions for `perf`
+    // (/tmp/perf-PID.map), for profiling only.
+    if std::env::var_os("DRIVERBOX_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+    config
+}
+
 /// Where built-in and loaded drivers live, and the engine that runs them.
 /// Cheap to clone.
 #[derive(Clone)]
@@ -245,30 +284,7 @@ impl RuntimeBuilder {
     /// Creates the engine and starts its epoch ticker.
     pub fn build(self) -> Result<Runtime> {
         let engine_err = |e: wasmtime::Error| Error::Config(format!("cannot create the wasm engine: {e:#}"));
-        let n = self.limits.max_instances;
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_component_instances(n)
-            .total_core_instances(n * 16)
-            .total_memories(n * 2)
-            .total_tables(n * 16)
-            .total_stacks(n)
-            .max_core_instances_per_component(64)
-            .max_memories_per_component(4)
-            .max_tables_per_component(64)
-            .max_memory_size(self.limits.max_memory_size)
-            .table_elements(self.limits.max_table_elements)
-            .max_unused_warm_slots(n / 4);
-        let mut config = wasmtime::Config::new();
-        config
-            .wasm_component_model(true)
-            .epoch_interruption(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        // `DRIVERBOX_PERFMAP=1` names driver functions for `perf`
-        // (/tmp/perf-PID.map), for profiling only.
-        if std::env::var_os("DRIVERBOX_PERFMAP").is_some() {
-            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-        }
-        let engine = Engine::new(&config).map_err(engine_err)?;
+        let engine = Engine::new(&engine_config(&self.limits)).map_err(engine_err)?;
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(engine_err)?;
@@ -356,7 +372,7 @@ impl Runtime {
             }
         };
         let mut reg = self.inner.registry.lock().await;
-        reg.loaded.push(Arc::downgrade(&driver));
+        reg.remember(&driver);
         let mut replaced: Vec<Arc<DriverInfo>> = Vec::new();
         for scheme in &driver.info.schemes {
             reg.pending.retain(|b| !b.schemes.contains(&scheme.as_str()));
@@ -439,7 +455,7 @@ impl Runtime {
             });
         }
         let driver = Arc::new(LoadedDriver::load(&self.inner, builtin.bytes, "builtin").await?);
-        reg.loaded.push(Arc::downgrade(&driver));
+        reg.remember(&driver);
         for scheme in builtin.schemes {
             reg.slots
                 .entry(scheme.to_string())
@@ -493,6 +509,7 @@ impl Runtime {
     pub async fn resident_drivers(&self) -> Vec<DriverInfo> {
         let mut reg = self.inner.registry.lock().await;
         reg.loaded.retain(|w| w.strong_count() > 0);
-        reg.loaded.iter().filter_map(|w| w.upgrade()).map(|d| (*d.info).clone()).collect()
+        reg.loaded
+            .iter().filter_map(|w| w.upgrade()).map(|d| (*d.info).clone()).collect()
     }
 }

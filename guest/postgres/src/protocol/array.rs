@@ -154,7 +154,6 @@ impl TextArray<'_> {
                 }
                 Some(_) => {
                     let start = self.pos;
-                    let mut raw = String::new();
                     let mut escaped = false;
                     while let Some(&c) = self.b.get(self.pos) {
                         if c == self.delim || c == b'}' {
@@ -170,14 +169,12 @@ impl TextArray<'_> {
                         self.pos += 1;
                     }
                     let token = self.s[start..self.pos].trim();
-                    if !escaped && token.eq_ignore_ascii_case("NULL") {
+                    if escaped {
+                        self.element(out, &unescape(token));
+                    } else if token.eq_ignore_ascii_case("NULL") {
                         out.push_str("null");
                     } else {
-                        raw.push_str(token);
-                        if escaped {
-                            raw = unescape(&raw);
-                        }
-                        self.element(out, &raw);
+                        self.element(out, token);
                     }
                 }
                 None => return Err(self.bad()),

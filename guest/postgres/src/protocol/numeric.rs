@@ -130,19 +130,11 @@ pub fn encode_text(s: &str, out: &mut impl bytes::BufMut) -> Result<()> {
     let dscale = frac.len() as u16;
     // Base-10000 groups: the integer part padded left, the fraction right.
     let lead = (4 - int.len() % 4) % 4;
+    let int_groups = ((lead + int.len()) / 4) as i32;
     let mut digits: Vec<u16> = Vec::with_capacity((int.len() + frac.len()) / 4 + 2);
     let mut group = 0u16;
     let mut filled = lead;
-    for b in int.bytes() {
-        group = group * 10 + (b - b'0') as u16;
-        filled += 1;
-        if filled == 4 {
-            digits.push(group);
-            (group, filled) = (0, 0);
-        }
-    }
-    let int_groups = digits.len() as i32;
-    for b in frac.bytes() {
+    for b in int.bytes().chain(frac.bytes()) {
         group = group * 10 + (b - b'0') as u16;
         filled += 1;
         if filled == 4 {

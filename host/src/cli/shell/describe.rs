@@ -4,7 +4,9 @@
 
 use std::fmt::Write as _;
 
+use driverbox::function::FunctionInfo;
 use driverbox::schema::{TableInfo, TableKind};
+use driverbox::view::ViewInfo;
 use driverbox::{
     Capability, Column, DriverCapabilities, Error, FunctionOperations, QueryResult, SchemaIntrospection,
     TableOperations, Value, ViewOperations,
@@ -12,7 +14,7 @@ use driverbox::{
 
 use crate::cli::inspect::{self, constraint_line, index_line};
 use crate::cli::output::{self, inert, Format};
-use crate::cli::{exit_code, qualified, report_in};
+use crate::cli::qualified;
 use super::{Ran, Shell};
 
 /// Whether `name` matches a psql-style pattern (`*` any run, `?` one
@@ -29,6 +31,11 @@ fn matches(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     go(&p, &n)
+}
+
+/// `SCHEMA.NAME` or `NAME` as (schema, name pattern); no pattern matches every name.
+fn split_pattern(pattern: Option<&str>) -> (Option<String>, String) {
+    pattern.map_or((None, "*".to_string()), qualified)
 }
 
 /// Whether a pattern has wildcards (`*`, `?`).
@@ -61,26 +68,22 @@ impl Shell {
                 self.show(&r, None);
                 Ran::Ok
             }
-            Err(e) => {
-                report_in(&e, None, "");
-                Ran::Failed(exit_code(&e))
-            }
+            Err(e) => Ran::error(&e, None, ""),
         }
     }
 
-    /// Fails with a message unless the driver has `capability`.
-    fn require(&self, capability: Capability, what: &str) -> Result<(), String> {
+    /// Unless the driver has `capability`, says so and gives the failure.
+    fn require(&self, capability: Capability, what: &str) -> Result<(), Ran> {
         if self.db.has_capability(capability) {
-            Ok(())
-        } else {
-            Err(format!("the {} driver cannot list {what}", self.db.info().name))
+            return Ok(());
         }
+        eprintln!("the {} driver cannot list {what}", self.db.info().name);
+        Err(Ran::Failed(1))
     }
 
     pub(super) async fn databases(&mut self) -> Ran {
-        if let Err(m) = self.require(Capability::Schema, "databases") {
-            eprintln!("{m}");
-            return Ran::Failed(1);
+        if let Err(ran) = self.require(Capability::Schema, "databases") {
+            return ran;
         }
         let result = self.db.get_databases().await.map(|dbs| {
             let rows = dbs
@@ -115,22 +118,25 @@ impl Shell {
         })
     }
 
-    /// Relations whose name matches `pattern` (`SCHEMA.NAME` or `NAME`).
-    async fn find_relations(&self, pattern: Option<&str>) -> Result<Vec<TableInfo>, Error> {
-        let (schema, name) = match pattern {
-            Some(p) => qualified(p),
-            None => (None, "*".to_string()),
-        };
+    /// What `list` gives, in each schema `pattern` names (`SCHEMA.NAME` or
+    /// `NAME`), whose `name` matches the pattern.
+    async fn find<T>(
+        &self,
+        pattern: Option<&str>,
+        list: impl AsyncFn(Option<&str>) -> Result<Vec<T>, Error>,
+        name: impl Fn(&T) -> &str,
+    ) -> Result<Vec<T>, Error> {
+        let (schema, pattern) = split_pattern(pattern);
         let mut found = Vec::new();
         for s in self.schemas_for(schema.as_deref()).await? {
-            let tables = self.db.get_tables(s.as_deref()).await?;
-            found.extend(tables.into_iter().filter(|t| matches(&name, &t.name)));
+            found.extend(list(s.as_deref()).await?.into_iter().filter(|x| matches(&pattern, name(x))));
         }
         Ok(found)
     }
 
     pub(super) async fn relations(&mut self, pattern: Option<&str>, what: &str, keep: impl Fn(TableKind) -> bool) -> Ran {
-        let result = self.find_relations(pattern).await.map(|tables| {
+        let found = self.find(pattern, async |s| self.db.get_tables(s).await, |t: &TableInfo| &t.name).await;
+        let result = found.map(|tables| {
             let rows: Vec<Vec<Value>> = tables
                 .into_iter()
                 .filter(|t| keep(t.kind))
@@ -151,65 +157,50 @@ impl Shell {
     }
 
     pub(super) async fn views(&mut self, pattern: Option<&str>) -> Ran {
-        if let Err(m) = self.require(Capability::View, "views") {
-            eprintln!("{m}");
-            return Ran::Failed(1);
+        if let Err(ran) = self.require(Capability::View, "views") {
+            return ran;
         }
-        let (schema, name) = match pattern {
-            Some(p) => qualified(p),
-            None => (None, "*".to_string()),
-        };
-        let result = async {
-            let mut rows = Vec::new();
-            for s in self.schemas_for(schema.as_deref()).await? {
-                for v in self.db.list_views(s.as_deref()).await? {
-                    if matches(&name, &v.name) {
-                        let kind = if v.materialized { "materialized view" } else { "view" };
-                        rows.push(vec![text(v.schema), text(v.name), text(kind), opt_text(v.comment)]);
-                    }
-                }
-            }
-            Ok(listing(&["schema", "name", "type", "comment"], rows))
-        }
-        .await;
+        let found = self.find(pattern, async |s| self.db.list_views(s).await, |v: &ViewInfo| &v.name).await;
+        let result = found.map(|views| {
+            let rows = views
+                .into_iter()
+                .map(|v| {
+                    let kind = if v.materialized { "materialized view" } else { "view" };
+                    vec![text(v.schema), text(v.name), text(kind), opt_text(v.comment)]
+                })
+                .collect();
+            listing(&["schema", "name", "type", "comment"], rows)
+        });
         self.show_listing(result)
     }
 
     pub(super) async fn functions(&mut self, pattern: Option<&str>) -> Ran {
-        if let Err(m) = self.require(Capability::Function, "functions") {
-            eprintln!("{m}");
-            return Ran::Failed(1);
+        if let Err(ran) = self.require(Capability::Function, "functions") {
+            return ran;
         }
-        let (schema, name) = match pattern {
-            Some(p) => qualified(p),
-            None => (None, "*".to_string()),
-        };
-        let result = async {
-            let mut rows = Vec::new();
-            for s in self.schemas_for(schema.as_deref()).await? {
-                for f in self.db.list_functions(s.as_deref()).await? {
-                    if matches(&name, &f.name) {
-                        rows.push(vec![
-                            text(f.schema),
-                            text(f.name),
-                            opt_text(f.return_type),
-                            text(f.arguments),
-                            text(inspect::routine_kind(f.kind)),
-                            text(f.language),
-                        ]);
-                    }
-                }
-            }
-            Ok(listing(&["schema", "name", "result type", "arguments", "type", "language"], rows))
-        }
-        .await;
+        let found = self.find(pattern, async |s| self.db.list_functions(s).await, |f: &FunctionInfo| &f.name).await;
+        let result = found.map(|functions| {
+            let rows = functions
+                .into_iter()
+                .map(|f| {
+                    vec![
+                        text(f.schema),
+                        text(f.name),
+                        opt_text(f.return_type),
+                        text(f.arguments),
+                        text(inspect::routine_kind(f.kind)),
+                        text(f.language),
+                    ]
+                })
+                .collect();
+            listing(&["schema", "name", "result type", "arguments", "type", "language"], rows)
+        });
         self.show_listing(result)
     }
 
     pub(super) async fn indexes(&mut self, table: Option<&str>) -> Ran {
-        if let Err(m) = self.require(Capability::Table, "indexes") {
-            eprintln!("{m}");
-            return Ran::Failed(1);
+        if let Err(ran) = self.require(Capability::Table, "indexes") {
+            return ran;
         }
         let result = async {
             let tables: Vec<(String, String)> = match table {
@@ -318,10 +309,7 @@ impl Shell {
                 eprintln!("Did not find any relation named \"{}\".", inert(name));
                 Ran::Failed(1)
             }
-            Err(e) => {
-                report_in(&e, None, "");
-                Ran::Failed(exit_code(&e))
-            }
+            Err(e) => Ran::error(&e, None, ""),
         }
     }
 }
