@@ -5,6 +5,10 @@
 fn main() {
     for tag in ["a", "b"] {
         let wasm = build_support::build_guest_tagged("driverbox-postgres", "guest/postgres", Some(tag));
-        println!("cargo:rustc-env=BENCH_POSTGRES_WASM_{}={}", tag.to_uppercase(), wasm.display());
+        println!(
+            "cargo:rustc-env=BENCH_POSTGRES_WASM_{}={}",
+            tag.to_uppercase(),
+            wasm.display()
+        );
     }
 }

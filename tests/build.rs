@@ -8,12 +8,20 @@ fn main() {
         let wasm = build_support::build_guest_tagged("driverbox-hostile", "tests/guests/hostile", Some(tag));
         println!("cargo:rustc-env=HOSTILE_WASM_{}={}", tag.to_uppercase(), wasm.display());
         let wasm = build_support::build_guest_tagged("driverbox-postgres", "guest/postgres", Some(tag));
-        println!("cargo:rustc-env=POSTGRES_WASM_{}={}", tag.to_uppercase(), wasm.display());
+        println!(
+            "cargo:rustc-env=POSTGRES_WASM_{}={}",
+            tag.to_uppercase(),
+            wasm.display()
+        );
     }
     // Variants the host must refuse at load.
     for feature in ["files", "sockets", "bad-metadata"] {
         let name = format!("hostile-{feature}.wasm");
         let wasm = build_support::build_guest_variant("driverbox-hostile", "tests/guests/hostile", feature, &name);
-        println!("cargo:rustc-env=HOSTILE_WASM_{}={}", feature.replace('-', "_").to_uppercase(), wasm.display());
+        println!(
+            "cargo:rustc-env=HOSTILE_WASM_{}={}",
+            feature.replace('-', "_").to_uppercase(),
+            wasm.display()
+        );
     }
 }

@@ -64,7 +64,10 @@ pub fn draw(path: &Path, title: &str, ratios: &[Ratio]) -> Result<(), Box<dyn st
         let y = count - 1 - i as i32;
         let color = if r.driverbox_not_worse { GOOD } else { BAD };
         let (a, b) = if r.ratio < 1.0 { (r.ratio, 1.0) } else { (1.0, r.ratio) };
-        let mut bar = Rectangle::new([(a, SegmentValue::Exact(y)), (b, SegmentValue::Exact(y + 1))], color.mix(0.85).filled());
+        let mut bar = Rectangle::new(
+            [(a, SegmentValue::Exact(y)), (b, SegmentValue::Exact(y + 1))],
+            color.mix(0.85).filled(),
+        );
         bar.set_margin(4, 4, 0, 0);
         bar
     }))?;
@@ -77,7 +80,11 @@ pub fn draw(path: &Path, title: &str, ratios: &[Ratio]) -> Result<(), Box<dyn st
         } else {
             (r.ratio / 1.02, Pos::new(HPos::Right, VPos::Center))
         };
-        Text::new(text, (x, SegmentValue::CenterOf(y)), TextStyle::from(("sans-serif", 13).into_font()).pos(anchor))
+        Text::new(
+            text,
+            (x, SegmentValue::CenterOf(y)),
+            TextStyle::from(("sans-serif", 13).into_font()).pos(anchor),
+        )
     }))?;
     chart.draw_series(LineSeries::new(
         vec![(1.0, SegmentValue::Exact(0)), (1.0, SegmentValue::Last)],

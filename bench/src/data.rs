@@ -86,7 +86,11 @@ pub fn mixed_row(i: u64) -> MixedRow {
         flag: (!i.is_multiple_of(11)).then_some(i.is_multiple_of(3)),
         uid: Uuid::from_bytes(pseudo_bytes(i)),
         doc: (!i.is_multiple_of(7)).then(|| {
-            RawValue::from_string(format!("{{\"i\": {i}, \"ok\": {}, \"tag\": \"x\"}}", i.is_multiple_of(2))).unwrap()
+            RawValue::from_string(format!(
+                "{{\"i\": {i}, \"ok\": {}, \"tag\": \"x\"}}",
+                i.is_multiple_of(2)
+            ))
+            .unwrap()
         }),
         blob: (!i.is_multiple_of(5)).then(|| pseudo_bytes(i + 7).to_vec()),
     }

@@ -45,7 +45,11 @@ struct Args {
     #[arg(long)]
     out: Option<PathBuf>,
     /// PostgreSQL to use (tables `bench_*` are created and dropped).
-    #[arg(long, env = "BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")]
+    #[arg(
+        long,
+        env = "BENCH_PG_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+    )]
     pg_url: String,
     /// Rows per batch for driverbox's `stream_query` (W3).
     #[arg(long, default_value_t = 1000)]
@@ -208,7 +212,10 @@ fn first_line_with(path: &str, key: &str) -> Option<String> {
 }
 
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_string()
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 async fn machine(pg_url: &str) -> Machine {
@@ -231,7 +238,10 @@ async fn machine(pg_url: &str) -> Machine {
         cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         ram: first_line_with("/proc/meminfo", "MemTotal").unwrap_or_default(),
         os: first_line_with("/etc/os-release", "PRETTY_NAME").unwrap_or_default(),
-        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string(),
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
         rustc,
         postgres,
         sqlite_native: rusqlite::version().to_string(),
@@ -271,7 +281,11 @@ async fn run(args: Args) -> Result<()> {
         args.only.iter().map(|s| s.trim().to_uppercase()).collect()
     };
     for w in &only {
-        anyhow::ensure!(all.contains(&w.as_str()), "unknown workload {w} (known: {})", all.join(", "));
+        anyhow::ensure!(
+            all.contains(&w.as_str()),
+            "unknown workload {w} (known: {})",
+            all.join(", ")
+        );
     }
     let want = |w: &str| only.iter().any(|o| o == w);
     // Full runs land in bench/results (kept in the repository, shown in
@@ -342,7 +356,9 @@ async fn run(args: Args) -> Result<()> {
         } else if s1 || s3 || s4 {
             let t = Instant::now();
             eprintln!("SQLite: W1/W3/W4 against rusqlite ...");
-            sqlite::run(&ctx, &mut res, s1, s3, s4).await.context("SQLite workloads failed")?;
+            sqlite::run(&ctx, &mut res, s1, s3, s4)
+                .await
+                .context("SQLite workloads failed")?;
             eprintln!("SQLite: done in {:.1} s", t.elapsed().as_secs_f64());
         }
         anyhow::Ok(())
@@ -375,7 +391,8 @@ async fn run(args: Args) -> Result<()> {
     std::fs::write(&json, serde_json::to_string_pretty(&report)?)?;
     std::fs::write(out.join("results.md"), &table)?;
     let svg = out.join("ratios.svg");
-    chart::draw(&svg, &chart_title(quick, rounds), &ratios).map_err(|e| anyhow::anyhow!("drawing {}: {e}", svg.display()))?;
+    chart::draw(&svg, &chart_title(quick, rounds), &ratios)
+        .map_err(|e| anyhow::anyhow!("drawing {}: {e}", svg.display()))?;
     eprintln!(
         "driverbox-bench: wrote {}, {} and {} in {seconds:.1} s",
         json.display(),
@@ -388,19 +405,27 @@ async fn run(args: Args) -> Result<()> {
 fn chart_title(quick: bool, rounds: usize) -> String {
     format!(
         "driverbox ÷ native peer, median of {rounds} round(s){}",
-        if quick { " — QUICK MODE, not a measurement" } else { "" }
+        if quick {
+            " — QUICK MODE, not a measurement"
+        } else {
+            ""
+        }
     )
 }
 
 /// Draws the chart of an earlier run's results.json.
 fn replot(json: &std::path::Path, out: Option<&std::path::Path>) -> Result<()> {
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(json).with_context(|| format!("reading {}", json.display()))?)?;
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(json).with_context(|| format!("reading {}", json.display()))?)?;
     let ratios: Vec<results::Ratio> = serde_json::from_value(report["ratios"].clone())?;
     let quick = report["quick"].as_bool().unwrap_or(false);
     let rounds = report["rounds"].as_u64().unwrap_or(0) as usize;
-    let dir = out.map(PathBuf::from).unwrap_or_else(|| json.parent().map(PathBuf::from).unwrap_or_default());
+    let dir = out
+        .map(PathBuf::from)
+        .unwrap_or_else(|| json.parent().map(PathBuf::from).unwrap_or_default());
     let svg = dir.join("ratios.svg");
-    chart::draw(&svg, &chart_title(quick, rounds), &ratios).map_err(|e| anyhow::anyhow!("drawing {}: {e}", svg.display()))?;
+    chart::draw(&svg, &chart_title(quick, rounds), &ratios)
+        .map_err(|e| anyhow::anyhow!("drawing {}: {e}", svg.display()))?;
     eprintln!("driverbox-bench: wrote {}", svg.display());
     Ok(())
 }

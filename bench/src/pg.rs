@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use driverbox::{BulkOperationsDriver, ConnectOptions, PoolConfig, PreparedStatementDriver, QueryDriver, StreamingDriver, Value};
+use driverbox::{
+    BulkOperationsDriver, ConnectOptions, PoolConfig, PreparedStatementDriver, QueryDriver, StreamingDriver, Value,
+};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::value::RawValue;
 use sqlx_core::connection::Connection as _;
@@ -21,10 +23,11 @@ use crate::results::{Better, Results};
 use crate::stats::{cpu_time, percentile, us, Rng};
 use crate::{order, Ctx};
 
-
 /// A tokio-postgres client with its connection task running.
 pub async fn tp_connect(url: &str) -> Result<tokio_postgres::Client> {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.context("tokio-postgres connect")?;
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .context("tokio-postgres connect")?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -58,7 +61,8 @@ pub async fn setup(ctx: &Ctx) -> Result<()> {
 pub async fn teardown(ctx: &Ctx) -> Result<()> {
     let c = tp_connect(&ctx.pg_url).await?;
     let t = &ctx.tables;
-    c.batch_execute(&format!("drop table if exists {}, {}, {}", t.kv, t.scan, t.bulk)).await?;
+    c.batch_execute(&format!("drop table if exists {}, {}, {}", t.kv, t.scan, t.bulk))
+        .await?;
     Ok(())
 }
 
@@ -88,10 +92,38 @@ pub async fn latency_loop(iters: usize, mut f: impl AsyncFnMut() -> Result<()>) 
 /// Records W1's figures of one round.
 pub fn record_latency(res: &mut Results, workload: &str, contender: &str, s: &LoopStats) {
     let n = s.lat_us.len() as f64;
-    res.record(workload, "p50 latency", "µs", Better::Lower, contender, percentile(&s.lat_us, 50.0));
-    res.record(workload, "p99 latency", "µs", Better::Lower, contender, percentile(&s.lat_us, 99.0));
-    res.record(workload, "client CPU per query", "µs", Better::Lower, contender, us(s.cpu) / n);
-    res.record(workload, "throughput", "queries/s", Better::Higher, contender, n / s.wall.as_secs_f64());
+    res.record(
+        workload,
+        "p50 latency",
+        "µs",
+        Better::Lower,
+        contender,
+        percentile(&s.lat_us, 50.0),
+    );
+    res.record(
+        workload,
+        "p99 latency",
+        "µs",
+        Better::Lower,
+        contender,
+        percentile(&s.lat_us, 99.0),
+    );
+    res.record(
+        workload,
+        "client CPU per query",
+        "µs",
+        Better::Lower,
+        contender,
+        us(s.cpu) / n,
+    );
+    res.record(
+        workload,
+        "throughput",
+        "queries/s",
+        Better::Higher,
+        contender,
+        n / s.wall.as_secs_f64(),
+    );
 }
 
 fn kv_check(id: i32, a: i64) -> Result<()> {
@@ -104,7 +136,10 @@ pub async fn w1(ctx: &Ctx, res: &mut Results) -> Result<()> {
     const W: &str = "W1 point select";
     let n = ctx.sizes.kv_rows;
     let iters = ctx.sizes.w1_iters;
-    let pool1 = PoolConfig { max_size: 1, ..Default::default() };
+    let pool1 = PoolConfig {
+        max_size: 1,
+        ..Default::default()
+    };
     let db = ctx.rt.connect_with(ConnectOptions::parse(&ctx.pg_url)?, pool1).await?;
     let kv_select = ctx.tables.kv_select();
     let kv_select = kv_select.as_str();
@@ -122,7 +157,9 @@ pub async fn w1(ctx: &Ctx, res: &mut Results) -> Result<()> {
                         let id = rng.key(n);
                         let r = db.execute_prepared(stmt.id, &[Value::Int(id.into())]).await?;
                         let row = &r.rows[0];
-                        let (Value::Int(a), Value::Text(b)) = (&row[1], &row[2]) else { anyhow::bail!("types") };
+                        let (Value::Int(a), Value::Text(b)) = (&row[1], &row[2]) else {
+                            anyhow::bail!("types")
+                        };
                         std::hint::black_box(b.len());
                         kv_check(id, *a)
                     })
@@ -141,7 +178,10 @@ pub async fn w1(ctx: &Ctx, res: &mut Results) -> Result<()> {
                 _ => {
                     latency_loop(iters, async || {
                         let id = rng.key(n);
-                        let row = sqlx_core::query::query::<Postgres>(kv_select).bind(id).fetch_one(&mut sx).await?;
+                        let row = sqlx_core::query::query::<Postgres>(kv_select)
+                            .bind(id)
+                            .fetch_one(&mut sx)
+                            .await?;
                         let (_id, a, b): (i32, i64, &str) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
                         std::hint::black_box(b.len());
                         kv_check(id, a)
@@ -196,16 +236,24 @@ pub async fn w2(ctx: &Ctx, res: &mut Results) -> Result<()> {
     let n = ctx.sizes.kv_rows;
     let clients = ctx.sizes.w2_clients;
     let dur = ctx.sizes.w2_duration;
-    let cfg = PoolConfig { max_size: clients, ..Default::default() };
+    let cfg = PoolConfig {
+        max_size: clients,
+        ..Default::default()
+    };
     let db = ctx.rt.connect_with(ConnectOptions::parse(&ctx.pg_url)?, cfg).await?;
     let tp_cfg: tokio_postgres::Config = ctx.pg_url.parse()?;
     let mgr = deadpool_postgres::Manager::from_config(
         tp_cfg,
         NoTls,
-        deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast },
+        deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+        },
     );
     let tp_pool = deadpool_postgres::Pool::builder(mgr).max_size(clients).build()?;
-    let sx_pool = PgPoolOptions::new().max_connections(clients as u32).connect(&ctx.pg_url).await?;
+    let sx_pool = PgPoolOptions::new()
+        .max_connections(clients as u32)
+        .connect(&ctx.pg_url)
+        .await?;
     let kv_select: &'static str = Box::leak(ctx.tables.kv_select().into_boxed_str());
     let names = ["driverbox", "tokio-postgres", "sqlx"];
     for round in 0..=ctx.rounds {
@@ -219,7 +267,9 @@ pub async fn w2(ctx: &Ctx, res: &mut Results) -> Result<()> {
                         async move {
                             let id = key(r);
                             let out = db.query(kv_select, &[Value::Int(id.into())]).await?;
-                            let Value::Int(a) = out.rows[0][1] else { anyhow::bail!("types") };
+                            let Value::Int(a) = out.rows[0][1] else {
+                                anyhow::bail!("types")
+                            };
                             kv_check(id, a)
                         }
                     })
@@ -245,7 +295,10 @@ pub async fn w2(ctx: &Ctx, res: &mut Results) -> Result<()> {
                         let pool = pool.clone();
                         async move {
                             let id = key(r);
-                            let row = sqlx_core::query::query::<Postgres>(kv_select).bind(id).fetch_one(&pool).await?;
+                            let row = sqlx_core::query::query::<Postgres>(kv_select)
+                                .bind(id)
+                                .fetch_one(&pool)
+                                .await?;
                             kv_check(id, row.try_get(1)?)
                         }
                     })
@@ -261,7 +314,6 @@ pub async fn w2(ctx: &Ctx, res: &mut Results) -> Result<()> {
     sx_pool.close().await;
     Ok(())
 }
-
 
 /// Decodes a tokio-postgres row into Rust types.
 fn tp_decode(row: &tokio_postgres::Row) -> Result<u64> {
@@ -314,12 +366,21 @@ pub async fn w3(ctx: &Ctx, res: &mut Results) -> Result<()> {
     const W: &str = "W3 scan";
     let rows = ctx.sizes.scan_rows;
     let batch = ctx.batch;
-    let pool1 = PoolConfig { max_size: 1, ..Default::default() };
-    let db = ctx.rt.connect_with(ConnectOptions::parse(&ctx.pg_url)?, pool1.clone()).await?;
+    let pool1 = PoolConfig {
+        max_size: 1,
+        ..Default::default()
+    };
+    let db = ctx
+        .rt
+        .connect_with(ConnectOptions::parse(&ctx.pg_url)?, pool1.clone())
+        .await?;
     let big_rt = big_result_runtime()?;
     let db_big = big_rt.connect_with(ConnectOptions::parse(&ctx.pg_url)?, pool1).await?;
     let mut query_ok = true;
-    let scan_sql = format!("select id, big, amount, label, ts, flag, uid, doc, blob from {}", ctx.tables.scan);
+    let scan_sql = format!(
+        "select id, big, amount, label, ts, flag, uid, doc, blob from {}",
+        ctx.tables.scan
+    );
     let scan_sql = scan_sql.as_str();
     let tp = tp_connect(&ctx.pg_url).await?;
     let tp_stmt = tp.prepare(scan_sql).await?;
@@ -358,7 +419,9 @@ pub async fn w3(ctx: &Ctx, res: &mut Results) -> Result<()> {
                     }
                 }
                 2 => {
-                    let s = tp.query_raw(&tp_stmt, std::iter::empty::<&(dyn ToSql + Sync)>()).await?;
+                    let s = tp
+                        .query_raw(&tp_stmt, std::iter::empty::<&(dyn ToSql + Sync)>())
+                        .await?;
                     futures::pin_mut!(s);
                     while let Some(row) = s.try_next().await? {
                         tp_decode(&row)?;
@@ -376,7 +439,14 @@ pub async fn w3(ctx: &Ctx, res: &mut Results) -> Result<()> {
             let secs = t0.elapsed().as_secs_f64();
             anyhow::ensure!(count == rows, "{}: {count} rows, expected {rows}", names[c]);
             if round > 0 {
-                res.record(W, "rows per second", "rows/s", Better::Higher, names[c], rows as f64 / secs);
+                res.record(
+                    W,
+                    "rows per second",
+                    "rows/s",
+                    Better::Higher,
+                    names[c],
+                    rows as f64 / secs,
+                );
             }
         }
     }
@@ -392,7 +462,13 @@ pub async fn w4(ctx: &Ctx, res: &mut Results) -> Result<()> {
     let columns: Vec<String> = MIXED_COLUMNS.iter().map(|s| s.to_string()).collect();
     let db = ctx
         .rt
-        .connect_with(ConnectOptions::parse(&ctx.pg_url)?, PoolConfig { max_size: 1, ..Default::default() })
+        .connect_with(
+            ConnectOptions::parse(&ctx.pg_url)?,
+            PoolConfig {
+                max_size: 1,
+                ..Default::default()
+            },
+        )
         .await?;
     let tp = tp_connect(&ctx.pg_url).await?;
     let mut sx = PgConnection::connect(&ctx.pg_url).await?;
@@ -428,7 +504,9 @@ pub async fn w4(ctx: &Ctx, res: &mut Results) -> Result<()> {
                         let doc = r.doc.as_ref().map(Json);
                         writer
                             .as_mut()
-                            .write(&[&r.id, &r.big, &r.amount, &r.label, &r.ts, &r.flag, &r.uid, &doc, &r.blob])
+                            .write(&[
+                                &r.id, &r.big, &r.amount, &r.label, &r.ts, &r.flag, &r.uid, &doc, &r.blob,
+                            ])
                             .await?;
                     }
                     writer.finish().await?
@@ -439,7 +517,8 @@ pub async fn w4(ctx: &Ctx, res: &mut Results) -> Result<()> {
                     for r in &rows {
                         data::copy_text_row(&mut buf, r);
                         if buf.len() >= 512 << 10 {
-                            copy.send(std::mem::replace(&mut buf, Vec::with_capacity(1 << 20))).await?;
+                            copy.send(std::mem::replace(&mut buf, Vec::with_capacity(1 << 20)))
+                                .await?;
                         }
                     }
                     if !buf.is_empty() {
@@ -449,13 +528,26 @@ pub async fn w4(ctx: &Ctx, res: &mut Results) -> Result<()> {
                 }
             };
             let secs = t0.elapsed().as_secs_f64();
-            anyhow::ensure!(inserted == n as u64, "{}: {inserted} rows inserted, expected {n}", names[c]);
+            anyhow::ensure!(
+                inserted == n as u64,
+                "{}: {inserted} rows inserted, expected {n}",
+                names[c]
+            );
             if round > 0 {
-                res.record(W, "rows per second", "rows/s", Better::Higher, names[c], n as f64 / secs);
+                res.record(
+                    W,
+                    "rows per second",
+                    "rows/s",
+                    Better::Higher,
+                    names[c],
+                    n as f64 / secs,
+                );
             }
         }
     }
-    let check = tp.query_one(&format!("select count(*), count(doc), count(blob) from {bulk}"), &[]).await?;
+    let check = tp
+        .query_one(&format!("select count(*), count(doc), count(blob) from {bulk}"), &[])
+        .await?;
     let (all, docs): (i64, i64) = (check.get(0), check.get(1));
     anyhow::ensure!(all == n as i64 && docs > 0, "{bulk} holds {all} rows");
     tp.batch_execute(&format!("truncate {bulk}")).await?;

@@ -162,7 +162,11 @@ impl Results {
                 r.driverbox,
                 r.peer,
                 r.ratio,
-                if r.driverbox_not_worse { "driverbox not worse" } else { "driverbox worse" }
+                if r.driverbox_not_worse {
+                    "driverbox not worse"
+                } else {
+                    "driverbox worse"
+                }
             ));
         }
         s

@@ -7,7 +7,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use driverbox::{BulkOperationsDriver, ConnectOptions, PoolConfig, PreparedStatementDriver, QueryDriver, StreamingDriver, Value, WasmDriver};
+use driverbox::{
+    BulkOperationsDriver, ConnectOptions, PoolConfig, PreparedStatementDriver, QueryDriver, StreamingDriver, Value,
+    WasmDriver,
+};
 use futures::StreamExt;
 
 use crate::data::{self, MixedRow};
@@ -116,7 +119,13 @@ async fn open(ctx: &Ctx, path: &Path) -> Result<WasmDriver> {
     let url = format!("sqlite:{}", path.display());
     let db = ctx
         .rt
-        .connect_with(ConnectOptions::parse(&url)?, PoolConfig { max_size: 1, ..Default::default() })
+        .connect_with(
+            ConnectOptions::parse(&url)?,
+            PoolConfig {
+                max_size: 1,
+                ..Default::default()
+            },
+        )
         .await?;
     Ok(db)
 }
@@ -131,7 +140,9 @@ pub async fn run(ctx: &Ctx, res: &mut Results, w1: bool, w3: bool, w4: bool) -> 
     let db = match open(ctx, &ours).await {
         Ok(db) => db,
         Err(e) => {
-            res.skip(format!("SQLite workloads: the `sqlite:` driver does not work here: {e}"));
+            res.skip(format!(
+                "SQLite workloads: the `sqlite:` driver does not work here: {e}"
+            ));
             return Ok(());
         }
     };
@@ -196,7 +207,14 @@ pub async fn run(ctx: &Ctx, res: &mut Results, w1: bool, w3: bool, w4: bool) -> 
                 let secs = t0.elapsed().as_secs_f64();
                 anyhow::ensure!(count == scan, "{}: {count} rows", names[c]);
                 if round > 0 {
-                    res.record(W, "rows per second", "rows/s", Better::Higher, names[c], scan as f64 / secs);
+                    res.record(
+                        W,
+                        "rows per second",
+                        "rows/s",
+                        Better::Higher,
+                        names[c],
+                        scan as f64 / secs,
+                    );
                 }
             }
         }
@@ -227,7 +245,14 @@ pub async fn run(ctx: &Ctx, res: &mut Results, w1: bool, w3: bool, w4: bool) -> 
                 };
                 anyhow::ensure!(inserted.0 == n as u64, "{}: {} rows inserted", names[c], inserted.0);
                 if round > 0 {
-                    res.record(W, "rows per second", "rows/s", Better::Higher, names[c], n as f64 / inserted.1.as_secs_f64());
+                    res.record(
+                        W,
+                        "rows per second",
+                        "rows/s",
+                        Better::Higher,
+                        names[c],
+                        n as f64 / inserted.1.as_secs_f64(),
+                    );
                 }
             }
         }

@@ -46,7 +46,10 @@ pub fn postgres_component(tag: char) -> Result<Vec<u8>> {
 }
 
 fn runtime_with_cache(dir: &std::path::Path) -> Result<Runtime> {
-    Ok(Runtime::builder().builtins(false).cache_dir(Some(dir.to_path_buf())).build()?)
+    Ok(Runtime::builder()
+        .builtins(false)
+        .cache_dir(Some(dir.to_path_buf()))
+        .build()?)
 }
 
 struct Bare {
@@ -74,8 +77,12 @@ async fn raw_instantiate(bytes: &[u8], iters: usize) -> Result<(Vec<f64>, Vec<f6
     let component = Component::new(&engine, bytes).map_err(|e| anyhow::anyhow!("{e:#}"))?;
     let mut linker = Linker::<Bare>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    linker.define_unknown_imports_as_traps(&component).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    let pre = linker.instantiate_pre(&component).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    linker
+        .define_unknown_imports_as_traps(&component)
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let pre = linker
+        .instantiate_pre(&component)
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
     let (mut inst, mut drops) = (Vec::with_capacity(iters), Vec::with_capacity(iters));
     for i in 0..iters + iters / 10 + 5 {
         let t = Instant::now();
@@ -87,7 +94,10 @@ async fn raw_instantiate(bytes: &[u8], iters: usize) -> Result<(Vec<f64>, Vec<f6
             },
         );
         store.set_epoch_deadline(1 << 40);
-        let instance = pre.instantiate_async(&mut store).await.map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let instance = pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let took = t.elapsed();
         std::hint::black_box(&instance);
         let t = Instant::now();
@@ -112,12 +122,21 @@ pub async fn w5(ctx: &Ctx, res: &mut Results) -> Result<()> {
         let t = Instant::now();
         rt.load_driver(&bytes, "postgres-a.wasm").await?;
         let took = t.elapsed();
-        res.record(W, "cold load (compile + cache write)", "ms", Better::Lower, "driverbox", took.as_secs_f64() * 1e3);
+        res.record(
+            W,
+            "cold load (compile + cache write)",
+            "ms",
+            Better::Lower,
+            "driverbox",
+            took.as_secs_f64() * 1e3,
+        );
     }
     // Warm: a new runtime over a warm cache (the first cold one's) each time.
     let warm = tmp.path().join("cold0");
     if ctx.sizes.w5_cold == 0 {
-        runtime_with_cache(&warm)?.load_driver(&bytes, "postgres-a.wasm").await?;
+        runtime_with_cache(&warm)?
+            .load_driver(&bytes, "postgres-a.wasm")
+            .await?;
     }
     let mut loads = Vec::new();
     for _ in 0..ctx.sizes.w5_warm {
@@ -126,8 +145,22 @@ pub async fn w5(ctx: &Ctx, res: &mut Results) -> Result<()> {
         rt.load_driver(&bytes, "postgres-a.wasm").await?;
         loads.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    res.record(W, "load from cache p50", "ms", Better::Lower, "driverbox", median(&loads));
-    res.record(W, "load from cache p99", "ms", Better::Lower, "driverbox", percentile(&loads, 99.0));
+    res.record(
+        W,
+        "load from cache p50",
+        "ms",
+        Better::Lower,
+        "driverbox",
+        median(&loads),
+    );
+    res.record(
+        W,
+        "load from cache p99",
+        "ms",
+        Better::Lower,
+        "driverbox",
+        percentile(&loads, 99.0),
+    );
     if let Err(e) = cache_load_steps(&warm, &bytes, res) {
         res.skip(format!("{W}: load-from-cache breakdown: {e:#}"));
     }
@@ -135,9 +168,30 @@ pub async fn w5(ctx: &Ctx, res: &mut Results) -> Result<()> {
     // Raw instantiation.
     for _ in 0..ctx.rounds.max(1) {
         let (inst, drops) = raw_instantiate(&bytes, ctx.sizes.w5_instantiate).await?;
-        res.record(W, "instantiate p50", "µs", Better::Lower, "driverbox", percentile(&inst, 50.0));
-        res.record(W, "instantiate p99", "µs", Better::Lower, "driverbox", percentile(&inst, 99.0));
-        res.record(W, "instance drop p50", "µs", Better::Lower, "driverbox", percentile(&drops, 50.0));
+        res.record(
+            W,
+            "instantiate p50",
+            "µs",
+            Better::Lower,
+            "driverbox",
+            percentile(&inst, 50.0),
+        );
+        res.record(
+            W,
+            "instantiate p99",
+            "µs",
+            Better::Lower,
+            "driverbox",
+            percentile(&inst, 99.0),
+        );
+        res.record(
+            W,
+            "instance drop p50",
+            "µs",
+            Better::Lower,
+            "driverbox",
+            percentile(&drops, 50.0),
+        );
     }
 
     connections(ctx, res).await?;
@@ -177,11 +231,15 @@ fn cache_load_steps(dir: &std::path::Path, bytes: &[u8], res: &mut Results) -> R
     let hmac_ok = || {
         let mut m = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| anyhow::anyhow!("{e}"))?;
         m.update(&file[32..]);
-        m.verify_slice(&file[..32]).map_err(|_| anyhow::anyhow!("HMAC mismatch"))
+        m.verify_slice(&file[..32])
+            .map_err(|_| anyhow::anyhow!("HMAC mismatch"))
     };
     let blake3_ok = || -> Result<()> {
         let key: [u8; 32] = key.as_slice().try_into()?;
-        anyhow::ensure!(blake3::keyed_hash(&key, &file[32..]).as_bytes()[..] == file[..32], "BLAKE3 mismatch");
+        anyhow::ensure!(
+            blake3::keyed_hash(&key, &file[32..]).as_bytes()[..] == file[..32],
+            "BLAKE3 mismatch"
+        );
         Ok(())
     };
     let (scheme, mac) = if hmac_ok().is_ok() {
@@ -205,13 +263,22 @@ fn cache_load_steps(dir: &std::path::Path, bytes: &[u8], res: &mut Results) -> R
     let component = component.context("deserialized")?;
     let mut linker = Linker::<Bare>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    linker.define_unknown_imports_as_traps(&component).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    linker
+        .define_unknown_imports_as_traps(&component)
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
     let link = time(&mut || {
-        std::hint::black_box(linker.instantiate_pre(&component).map_err(|e| anyhow::anyhow!("{e:#}"))?);
+        std::hint::black_box(
+            linker
+                .instantiate_pre(&component)
+                .map_err(|e| anyhow::anyhow!("{e:#}"))?,
+        );
         Ok(())
     })?;
     let mib = file.len() as f64 / (1 << 20) as f64;
-    res.note(format!("W5: the cached artifact is {mib:.1} MiB; the component {:.1} MiB", bytes.len() as f64 / (1 << 20) as f64));
+    res.note(format!(
+        "W5: the cached artifact is {mib:.1} MiB; the component {:.1} MiB",
+        bytes.len() as f64 / (1 << 20) as f64
+    ));
     let mac_step = format!("MAC of the artifact ({scheme})");
     for (step, ms) in [
         ("read artifact file", read),
@@ -220,7 +287,14 @@ fn cache_load_steps(dir: &std::path::Path, bytes: &[u8], res: &mut Results) -> R
         ("Component::deserialize", deser),
         ("Linker::instantiate_pre", link),
     ] {
-        res.record(W, &format!("cache load step: {step}"), "ms", Better::Lower, "driverbox", ms);
+        res.record(
+            W,
+            &format!("cache load step: {step}"),
+            "ms",
+            Better::Lower,
+            "driverbox",
+            ms,
+        );
     }
     Ok(())
 }
@@ -250,7 +324,9 @@ async fn connections(ctx: &Ctx, res: &mut Results) -> Result<()> {
                     }
                     _ => {
                         let mut conn = PgConnection::connect(&ctx.pg_url).await?;
-                        sqlx_core::query::query::<sqlx_postgres::Postgres>("select 1").fetch_one(&mut conn).await?;
+                        sqlx_core::query::query::<sqlx_postgres::Postgres>("select 1")
+                            .fetch_one(&mut conn)
+                            .await?;
                         conn.close().await?;
                     }
                 }
@@ -279,7 +355,14 @@ async fn idle_memory(ctx: &Ctx, res: &mut Results) -> Result<()> {
     for round in 0..=ctx.rounds {
         for c in order(round, &names) {
             let out = tokio::process::Command::new(&exe)
-                .args(["--memprobe", names[c], "--memprobe-connections", &k.to_string(), "--pg-url", &ctx.pg_url])
+                .args([
+                    "--memprobe",
+                    names[c],
+                    "--memprobe-connections",
+                    &k.to_string(),
+                    "--pg-url",
+                    &ctx.pg_url,
+                ])
                 .output()
                 .await?;
             anyhow::ensure!(
@@ -295,7 +378,14 @@ async fn idle_memory(ctx: &Ctx, res: &mut Results) -> Result<()> {
                 .and_then(|v| v.trim().parse().ok())
                 .with_context(|| format!("memory probe printed {text:?}"))?;
             if round > 0 {
-                res.record(W, "idle connection memory (RSS)", "KiB", Better::Lower, names[c], per / 1024.0);
+                res.record(
+                    W,
+                    "idle connection memory (RSS)",
+                    "KiB",
+                    Better::Lower,
+                    names[c],
+                    per / 1024.0,
+                );
             }
         }
     }
@@ -315,7 +405,10 @@ pub async fn memprobe(which: &str, k: usize, pg_url: &str) -> Result<f64> {
             drop(probe);
             settle().await;
             let before = rss_bytes();
-            let cfg = PoolConfig { max_size: k, ..Default::default() };
+            let cfg = PoolConfig {
+                max_size: k,
+                ..Default::default()
+            };
             let db = rt.connect_with(ConnectOptions::parse(pg_url)?, cfg).await?;
             // Hold k connections at once, then give them back idle.
             let mut held = Vec::new();

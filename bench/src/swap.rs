@@ -35,7 +35,13 @@ pub async fn w6(ctx: &Ctx, res: &mut Results) -> Result<()> {
     }
     let clients = ctx.sizes.w2_clients;
     let db = rt
-        .connect_with(ConnectOptions::parse(&ctx.pg_url)?, PoolConfig { max_size: clients, ..Default::default() })
+        .connect_with(
+            ConnectOptions::parse(&ctx.pg_url)?,
+            PoolConfig {
+                max_size: clients,
+                ..Default::default()
+            },
+        )
         .await?;
     let n = ctx.sizes.kv_rows;
     let kv_select: &'static str = Box::leak(ctx.tables.kv_select().into_boxed_str());
@@ -108,11 +114,32 @@ pub async fn w6(ctx: &Ctx, res: &mut Results) -> Result<()> {
             res.record(W, "p50 latency", "µs", Better::Lower, who, percentile(lat, 50.0));
             res.record(W, "p99 latency", "µs", Better::Lower, who, percentile(lat, 99.0));
             res.record(W, "max latency", "µs", Better::Lower, who, percentile(lat, 100.0));
-            res.record(W, "throughput", "queries/s", Better::Higher, who, lat.len() as f64 / secs);
+            res.record(
+                W,
+                "throughput",
+                "queries/s",
+                Better::Higher,
+                who,
+                lat.len() as f64 / secs,
+            );
             res.record(W, "failed queries", "count", Better::Lower, who, fails as f64);
         }
-        res.record(W, "swap (load_driver) p50", "ms", Better::Lower, "driverbox", percentile(&swap_ms, 50.0));
-        res.record(W, "swaps per round", "count", Better::Higher, "driverbox", swap_ms.len() as f64);
+        res.record(
+            W,
+            "swap (load_driver) p50",
+            "ms",
+            Better::Lower,
+            "driverbox",
+            percentile(&swap_ms, 50.0),
+        );
+        res.record(
+            W,
+            "swaps per round",
+            "count",
+            Better::Higher,
+            "driverbox",
+            swap_ms.len() as f64,
+        );
     }
     let status = db.pool_status();
     res.note(format!(
@@ -145,7 +172,12 @@ mod tests {
     #[test]
     fn windows_are_merged_and_clipped() {
         let ms = Duration::from_millis;
-        let w = [(ms(0), ms(100)), (ms(50), ms(150)), (ms(300), ms(400)), (ms(900), ms(1200))];
+        let w = [
+            (ms(0), ms(100)),
+            (ms(50), ms(150)),
+            (ms(300), ms(400)),
+            (ms(900), ms(1200)),
+        ];
         assert_eq!(union_length(&w, ms(1000)), ms(150 + 100 + 100));
     }
 }

@@ -35,5 +35,7 @@ fn quick_mode_runs_every_workload_and_writes_the_report() {
     assert!(ratios.iter().all(|r| r["ratio"].as_f64().unwrap() > 0.0));
     let svg = std::fs::read_to_string(out.path().join("ratios.svg")).unwrap();
     assert!(svg.contains("<svg") && svg.contains("tokio-postgres"));
-    assert!(std::fs::read_to_string(out.path().join("results.md")).unwrap().contains("| W1"));
+    assert!(std::fs::read_to_string(out.path().join("results.md"))
+        .unwrap()
+        .contains("| W1"));
 }

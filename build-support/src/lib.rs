@@ -54,7 +54,16 @@ fn run_cargo(package: &str, dir: &str, target: &str, tag: Option<&str>, features
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "--quiet", "-p", package, "--target", "wasm32-wasip2", "--profile", "guest"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            package,
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            "guest",
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     if let Some(features) = features {
@@ -77,7 +86,9 @@ fn run_cargo(package: &str, dir: &str, target: &str, tag: Option<&str>, features
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().unwrap_or_else(|e| panic!("cannot run cargo to build {package}: {e}"));
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build {package}: {e}"));
     if !status.success() {
         panic!(
             "building the {package} driver component failed (is the wasm32-wasip2 target installed? \

@@ -218,9 +218,9 @@ impl ConnectOptions {
                 }
                 "sslrootcert" | "tlsCAFile" | "ssl-ca" => options.tls_root_cert = Some(v),
                 "connect_timeout" | "connectTimeoutMS" => {
-                    let n: u64 = v.parse().map_err(|_| {
-                        Error::Config(format!("{k}={v}: expected a whole number"))
-                    })?;
+                    let n: u64 = v
+                        .parse()
+                        .map_err(|_| Error::Config(format!("{k}={v}: expected a whole number")))?;
                     options.connect_timeout = Some(if k == "connectTimeoutMS" {
                         Duration::from_millis(n)
                     } else {
@@ -230,9 +230,10 @@ impl ConnectOptions {
                 "application_name" | "appName" => options.application_name = Some(v),
                 "host" => options.host = v,
                 "port" => {
-                    options.port = Some(v.parse().map_err(|_| {
-                        Error::Config(format!("port={v}: expected a port number"))
-                    })?)
+                    options.port = Some(
+                        v.parse()
+                            .map_err(|_| Error::Config(format!("port={v}: expected a port number")))?,
+                    )
                 }
                 "user" => options.user = Some(v),
                 "password" => options.password = Some(v),
@@ -265,7 +266,9 @@ impl ConnectOptions {
             self.port = env("PGPORT").and_then(|p| p.parse().ok());
         }
         if self.user.is_none() {
-            self.user = env("PGUSER").or_else(|| env("USER")).or_else(|| Some("postgres".into()));
+            self.user = env("PGUSER")
+                .or_else(|| env("USER"))
+                .or_else(|| Some("postgres".into()));
         }
         if self.password.is_none() {
             self.password = env("PGPASSWORD");

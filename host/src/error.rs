@@ -17,10 +17,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The database server reported an error (SQLSTATE or server code inside).
     #[error("{driver}: {error}")]
-    Server {
-        driver: Arc<str>,
-        error: Box<ServerError>,
-    },
+    Server { driver: Arc<str>, error: Box<ServerError> },
     /// The driver or the host refused or failed an operation.
     #[error("{driver}: {message} ({kind})")]
     Client {

@@ -148,7 +148,10 @@ impl Pool {
             loop {
                 let Some(candidate) = idle.pop() else { break None };
                 let expired = inner.config.idle_timeout.is_some_and(|t| candidate.since.elapsed() > t)
-                    || inner.config.max_lifetime.is_some_and(|t| candidate.conn.created.elapsed() > t);
+                    || inner
+                        .config
+                        .max_lifetime
+                        .is_some_and(|t| candidate.conn.created.elapsed() > t);
                 if !expired {
                     break Some(candidate.conn);
                 }
@@ -227,7 +230,11 @@ impl Drop for Pooled {
     fn drop(&mut self) {
         self.pool.used.fetch_sub(1, Ordering::Relaxed);
         let Some(conn) = self.conn.take() else { return };
-        let too_old = self.pool.config.max_lifetime.is_some_and(|t| conn.created.elapsed() > t);
+        let too_old = self
+            .pool
+            .config
+            .max_lifetime
+            .is_some_and(|t| conn.created.elapsed() > t);
         if conn.is_broken() {
             self.pool.discarded.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(driver = &*self.pool.driver, "discarding a broken connection");

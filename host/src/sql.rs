@@ -65,7 +65,10 @@ pub fn split_statements(dialect: &dyn Dialect, script: &str) -> Result<Vec<Scrip
         match &t.token {
             Token::SemiColon => {
                 if let Some((from, line)) = start.take() {
-                    out.push(ScriptStatement { sql: script[from..end].trim().to_string(), line });
+                    out.push(ScriptStatement {
+                        sql: script[from..end].trim().to_string(),
+                        line,
+                    });
                 }
             }
             Token::Whitespace(_) | Token::EOF => {}
@@ -77,7 +80,10 @@ pub fn split_statements(dialect: &dyn Dialect, script: &str) -> Result<Vec<Scrip
         }
     }
     if let Some((from, line)) = start {
-        out.push(ScriptStatement { sql: script[from..end.max(from)].trim().to_string(), line });
+        out.push(ScriptStatement {
+            sql: script[from..end.max(from)].trim().to_string(),
+            line,
+        });
     }
     out.retain(|s| !s.sql.is_empty());
     Ok(out)
@@ -213,7 +219,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.len(), 3);
-        assert_eq!(s[0], ScriptStatement { sql: "select 1".into(), line: 1 });
+        assert_eq!(
+            s[0],
+            ScriptStatement {
+                sql: "select 1".into(),
+                line: 1
+            }
+        );
         assert_eq!(s[1].line, 3);
         assert_eq!(s[1].sql, "select ';' as x");
         assert_eq!(s[2].line, 5);
@@ -224,7 +236,10 @@ mod tests {
     fn transaction_probe() {
         assert!(!may_leave_transaction_open("select 1"));
         assert!(!may_leave_transaction_open("  -- note\n/* x */ SELECT * from t;"));
-        assert!(may_leave_transaction_open("insert into t values (';')"), "conservative: any ; probes");
+        assert!(
+            may_leave_transaction_open("insert into t values (';')"),
+            "conservative: any ; probes"
+        );
         assert!(may_leave_transaction_open("begin"));
         assert!(may_leave_transaction_open("START TRANSACTION"));
         assert!(may_leave_transaction_open("select 1; begin"));

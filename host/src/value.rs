@@ -224,7 +224,12 @@ impl fmt::Display for Interval {
         if self.microseconds != 0 || parts.is_empty() {
             let us = self.microseconds.unsigned_abs();
             let sign = if self.microseconds < 0 { "-" } else { "" };
-            let (h, m, s, frac) = (us / 3_600_000_000, (us / 60_000_000) % 60, (us / 1_000_000) % 60, us % 1_000_000);
+            let (h, m, s, frac) = (
+                us / 3_600_000_000,
+                (us / 60_000_000) % 60,
+                (us / 1_000_000) % 60,
+                us % 1_000_000,
+            );
             let mut t = format!("{sign}{h:02}:{m:02}:{s:02}");
             if frac != 0 {
                 t.push_str(format!(".{frac:06}").trim_end_matches('0'));
@@ -255,7 +260,15 @@ impl fmt::Display for Value {
             Value::Interval(i) => write!(f, "{i}"),
             Value::Uuid(_) => {
                 let h = format!("{:032x}", self.as_uuid().unwrap_or_default());
-                write!(f, "{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+                write!(
+                    f,
+                    "{}-{}-{}-{}-{}",
+                    &h[..8],
+                    &h[8..12],
+                    &h[12..16],
+                    &h[16..20],
+                    &h[20..]
+                )
             }
         }
     }
@@ -299,9 +312,21 @@ mod tests {
             Value::uuid(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef).to_string(),
             "01234567-89ab-cdef-0123-456789abcdef"
         );
-        let i = Interval { months: 14, days: 3, microseconds: 14_706_500_000 };
+        let i = Interval {
+            months: 14,
+            days: 3,
+            microseconds: 14_706_500_000,
+        };
         assert_eq!(i.to_string(), "1 year 2 mons 3 days 04:05:06.5");
-        assert_eq!(Interval { months: 0, days: 0, microseconds: 0 }.to_string(), "00:00:00");
+        assert_eq!(
+            Interval {
+                months: 0,
+                days: 0,
+                microseconds: 0
+            }
+            .to_string(),
+            "00:00:00"
+        );
     }
 
     #[test]
@@ -309,6 +334,9 @@ mod tests {
         let d = Value::Decimal("12345678901234567890.000000000000000001".into());
         assert_eq!(d.to_json().to_string(), "12345678901234567890.000000000000000001");
         assert_eq!(Value::Float(f64::NAN).to_json(), serde_json::json!("NaN"));
-        assert_eq!(Value::Json("[1,{\"a\":null}]".into()).to_json(), serde_json::json!([1, {"a": null}]));
+        assert_eq!(
+            Value::Json("[1,{\"a\":null}]".into()).to_json(),
+            serde_json::json!([1, {"a": null}])
+        );
     }
 }

@@ -49,7 +49,10 @@ const TYPES_TEXT: [(&str, &str); 24] = [
 fn query_prints_every_postgres_type_in_each_format() {
     let table = ok(&["query", PG_URL, TYPES_SQL]);
     for (name, text) in TYPES_TEXT.iter().filter(|(_, t)| !t.is_empty()) {
-        assert!(table.contains(text.trim_end()), "table output lacks {name} = {text:?}:\n{table}");
+        assert!(
+            table.contains(text.trim_end()),
+            "table output lacks {name} = {text:?}:\n{table}"
+        );
     }
     assert!(table.contains("(1 row)"), "{table}");
 
@@ -82,7 +85,11 @@ fn query_prints_every_postgres_type_in_each_format() {
     }]);
     let mut row = json[0].as_object().unwrap().clone();
     // Every digit of the numeric survives, as a JSON number.
-    assert_eq!(row.remove("js").unwrap().to_string(), "{\"a\":[1,2.50]}", "JSON is embedded, digits kept");
+    assert_eq!(
+        row.remove("js").unwrap().to_string(),
+        "{\"a\":[1,2.50]}",
+        "JSON is embedded, digits kept"
+    );
     let num = row.remove("num").unwrap();
     assert!(num.is_number(), "{num}");
     assert_eq!(num.to_string(), "12345678901234567890.123456789012345678901234567890");
@@ -93,10 +100,22 @@ fn query_prints_every_postgres_type_in_each_format() {
 fn exit_codes_follow_psql() {
     let bad = run(&["query", PG_URL, "selec 1"]);
     assert_eq!(bad.code, 1, "{bad:?}");
-    assert!(bad.stderr.contains("ERROR:  syntax error at or near \"selec\""), "{}", bad.stderr);
-    assert!(bad.stderr.contains("LINE 1: selec 1\n        ^\n"), "caret under the position: {}", bad.stderr);
+    assert!(
+        bad.stderr.contains("ERROR:  syntax error at or near \"selec\""),
+        "{}",
+        bad.stderr
+    );
+    assert!(
+        bad.stderr.contains("LINE 1: selec 1\n        ^\n"),
+        "caret under the position: {}",
+        bad.stderr
+    );
 
-    let unreachable = run(&["query", "postgres://postgres@127.0.0.1:1/x?connect_timeout=5", "select 1"]);
+    let unreachable = run(&[
+        "query",
+        "postgres://postgres@127.0.0.1:1/x?connect_timeout=5",
+        "select 1",
+    ]);
     assert_eq!(unreachable.code, 2, "{unreachable:?}");
 
     let no_url = run(&["query", "not a url", "select 1"]);
@@ -104,8 +123,14 @@ fn exit_codes_follow_psql() {
 
     let shell_bad = run(&["shell", PG_URL, "-c", "select 1 as fine; selec 2"]);
     assert_eq!(shell_bad.code, 1, "{shell_bad:?}");
-    assert!(shell_bad.stdout.contains("fine"), "the first statement ran: {shell_bad:?}");
-    assert_eq!(run(&["shell", "postgres://postgres@127.0.0.1:1/x", "-c", "select 1"]).code, 2);
+    assert!(
+        shell_bad.stdout.contains("fine"),
+        "the first statement ran: {shell_bad:?}"
+    );
+    assert_eq!(
+        run(&["shell", "postgres://postgres@127.0.0.1:1/x", "-c", "select 1"]).code,
+        2
+    );
     assert_eq!(run(&["shell", PG_URL, "-c", "\\nonsense"]).code, 1);
 }
 
@@ -127,7 +152,10 @@ fn the_password_is_never_printed() {
     for args in commands {
         let r = run_in(dir.path(), &args);
         assert_eq!(r.code, 2, "driverbox {args:?}: {r:?}");
-        assert!(!r.all().contains("secretpw"), "driverbox {args:?} printed the password: {r:?}");
+        assert!(
+            !r.all().contains("secretpw"),
+            "driverbox {args:?} printed the password: {r:?}"
+        );
     }
 }
 
@@ -154,9 +182,16 @@ fn shell_runs_commands_and_scripts() {
     .unwrap();
     let r = run(&["shell", PG_URL, "-f", script.to_str().unwrap()]);
     assert_eq!(r.code, 3, "{r:?}");
-    let at = format!("{}:3: ERROR:  column \"no_such_column\" does not exist", script.display());
+    let at = format!(
+        "{}:3: ERROR:  column \"no_such_column\" does not exist",
+        script.display()
+    );
     assert!(r.stderr.contains(&at), "the error names line 3: {}", r.stderr);
-    assert_eq!(pg_value(&format!("select string_agg(a::text, '-') from {table}")), "1", "lines 1-2 ran, 4 did not");
+    assert_eq!(
+        pg_value(&format!("select string_agg(a::text, '-') from {table}")),
+        "1",
+        "lines 1-2 ran, 4 did not"
+    );
 
     // BEGIN ... ROLLBACK/COMMIT hold one connection for the transaction.
     std::fs::write(
@@ -170,7 +205,10 @@ fn shell_runs_commands_and_scripts() {
     .unwrap();
     let out = ok(&["shell", PG_URL, "-f", script.to_str().unwrap()]);
     assert!(out.contains("ROLLBACK") && out.contains("COMMIT"), "{out}");
-    assert_eq!(pg_value(&format!("select string_agg(a::text, '-' order by a) from {table}")), "1-11");
+    assert_eq!(
+        pg_value(&format!("select string_agg(a::text, '-' order by a) from {table}")),
+        "1-11"
+    );
 
     let missing = run(&["shell", PG_URL, "-f", dir.path().join("missing.sql").to_str().unwrap()]);
     assert_eq!(missing.code, 1, "{missing:?}");
@@ -209,7 +247,12 @@ fn inspect_prints_a_tree_and_json() {
     let json: serde_json::Value = serde_json::from_str(&ok(&["inspect", PG_URL, s, "--format", "json"])).unwrap();
     let node = &json["schemas"][0];
     assert_eq!(node["name"], s.as_str());
-    let tables: Vec<&str> = node["tables"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let tables: Vec<&str> = node["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     assert_eq!(tables, ["child", "parent"]);
     let child = &node["tables"][0];
     assert_eq!(child["columns"][1]["name"], "parent_id");
@@ -221,7 +264,11 @@ fn inspect_prints_a_tree_and_json() {
     assert_eq!(fk["references"]["on_delete"], "CASCADE");
     let check = constraints.iter().find(|c| c["kind"] == "check").unwrap();
     assert!(check["definition"].as_str().unwrap().contains("qty > 0"), "{check}");
-    assert!(child["indexes"].as_array().unwrap().iter().any(|i| i["predicate"] == "qty > 10"));
+    assert!(child["indexes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["predicate"] == "qty > 10"));
     assert_eq!(node["views"][0]["name"], "big");
     assert!(node["views"][0]["definition"].as_str().unwrap().contains("qty > 10"));
     assert_eq!(node["functions"][0]["name"], "twice");
@@ -234,7 +281,11 @@ fn inspect_prints_a_tree_and_json() {
 
     let missing = run(&["inspect", PG_URL, &format!("{s}.nope")]);
     assert_eq!(missing.code, 1, "{missing:?}");
-    assert!(missing.stderr.contains(&format!("table \"{s}.nope\" does not exist")), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains(&format!("table \"{s}.nope\" does not exist")),
+        "{}",
+        missing.stderr
+    );
     assert_eq!(run(&["inspect", PG_URL, &unique("dbx_no_schema")]).code, 1);
 }
 
@@ -242,7 +293,9 @@ fn inspect_prints_a_tree_and_json() {
 fn import_is_all_or_nothing() {
     let schema = PgSchema::create("dbx_import");
     let table = format!("{}.people", schema.0);
-    pg(&format!("create table {table} (id int primary key, name text not null, score numeric, born date, note text)"));
+    pg(&format!(
+        "create table {table} (id int primary key, name text not null, score numeric, born date, note text)"
+    ));
     let count = || pg_value(&format!("select count(*) from {table}"));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("people.csv");
@@ -257,12 +310,20 @@ fn import_is_all_or_nothing() {
 
     let r = run(&["import", PG_URL, &table, path]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains(&format!("{path}:5: expected 5 fields, found 2")), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("{path}:5: expected 5 fields, found 2")),
+        "{}",
+        r.stderr
+    );
     assert_eq!(count(), "0", "nothing imported");
 
     let r = run(&["import", PG_URL, &table, path, "--skip-bad-rows"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains(&format!("imported 3 rows into {table} in ")), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!("imported 3 rows into {table} in ")),
+        "{}",
+        r.stdout
+    );
     assert!(r.stderr.contains(&format!("{path}:5: skipped")), "{}", r.stderr);
     let rows = ok(&[
         "query",
@@ -280,17 +341,29 @@ fn import_is_all_or_nothing() {
     // the line of the record the server refused.
     let r = run(&["import", PG_URL, &table, path, "--skip-bad-rows"]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains(&format!("{path}:2: ERROR:  duplicate key")), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("{path}:2: ERROR:  duplicate key")),
+        "{}",
+        r.stderr
+    );
     assert_eq!(count(), "3");
     // A value the server cannot convert, after a record spanning two lines:
     // located to its file line, nothing written.
     let other = dir.path().join("typed.csv");
-    std::fs::write(&other, "id,name,note\n10,x,\"two\nlines\"\n11,y,\nnot-a-number,z,\n12,w,\n").unwrap();
+    std::fs::write(
+        &other,
+        "id,name,note\n10,x,\"two\nlines\"\n11,y,\nnot-a-number,z,\n12,w,\n",
+    )
+    .unwrap();
     let r = run(&["import", PG_URL, &table, other.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{r:?}");
     let expected = format!("{}:5: ERROR:  invalid input syntax for type integer", other.display());
     assert!(r.stderr.contains(&expected), "{}", r.stderr);
-    assert!(r.stderr.contains("CONTEXT:  COPY people, line 3, column id"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("CONTEXT:  COPY people, line 3, column id"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(count(), "3");
 
     // --empty-as-empty keeps empty fields as empty strings.
@@ -307,7 +380,11 @@ fn import_is_all_or_nothing() {
     std::fs::write(&file, b"id,name\n8,ok\n9,bad \xff\n").unwrap();
     let r = run(&["import", PG_URL, &table, path]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains(&format!("{path}:3: field 2 is not valid UTF-8")), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("{path}:3: field 2 is not valid UTF-8")),
+        "{}",
+        r.stderr
+    );
     assert_eq!(count(), "1");
 
     // More rows than one chunk, with a bad row at the very end: still nothing.
@@ -329,7 +406,11 @@ fn import_is_all_or_nothing() {
 /// The expected `label` and `x` of row `g` of `EXPORT_SQL`.
 fn export_row(g: u64) -> (Option<String>, String) {
     let label = (!g.is_multiple_of(7)).then(|| format!("row {g}"));
-    let x = if g.is_multiple_of(2) { format!("{}.0", g * 3 / 2) } else { format!("{}.5", g * 3 / 2) };
+    let x = if g.is_multiple_of(2) {
+        format!("{}.0", g * 3 / 2)
+    } else {
+        format!("{}.5", g * 3 / 2)
+    };
     (label, x)
 }
 
@@ -350,7 +431,10 @@ fn export_streams_100k_rows_as_csv_and_json() {
         let record = record.unwrap();
         let g = i as u64 + 1;
         let (label, x) = export_row(g);
-        assert_eq!(record.iter().collect::<Vec<_>>(), [g.to_string(), label.unwrap_or_default(), x]);
+        assert_eq!(
+            record.iter().collect::<Vec<_>>(),
+            [g.to_string(), label.unwrap_or_default(), x]
+        );
         n += 1;
     }
     assert_eq!(n, 100_000);
@@ -362,7 +446,10 @@ fn export_streams_100k_rows_as_csv_and_json() {
         let g = i as u64 + 1;
         let (label, x) = export_row(g);
         assert_eq!(row["id"], g);
-        assert_eq!(row["label"], label.map_or(serde_json::Value::Null, serde_json::Value::from));
+        assert_eq!(
+            row["label"],
+            label.map_or(serde_json::Value::Null, serde_json::Value::from)
+        );
         assert_eq!(row["x"].to_string(), x);
     }
 
@@ -388,26 +475,51 @@ fn sqlite_files_work_end_to_end() {
     assert!(out.contains("CREATE TABLE") && out.contains("CREATE VIEW"), "{out}");
 
     let csv_file = dir.path().join("items.csv");
-    std::fs::write(&csv_file, "id,name,price\n1,pen,1.5\n2,book\n3,lamp,30\n4,\"cup, blue\",4\n").unwrap();
+    std::fs::write(
+        &csv_file,
+        "id,name,price\n1,pen,1.5\n2,book\n3,lamp,30\n4,\"cup, blue\",4\n",
+    )
+    .unwrap();
     let r = run(&["import", &url, "items", csv_file.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert_eq!(ok(&["query", &url, "select count(*) as n from items", "-f", "csv"]), "n\n0\n");
+    assert_eq!(
+        ok(&["query", &url, "select count(*) as n from items", "-f", "csv"]),
+        "n\n0\n"
+    );
     // A row SQLite refuses (check constraint) is located to its line.
     let refused = dir.path().join("refused.csv");
-    std::fs::write(&refused, "id,name,price
+    std::fs::write(
+        &refused,
+        "id,name,price
 1,pen,1.5
 2,cup,-3
-").unwrap();
+",
+    )
+    .unwrap();
     let r = run(&["import", &url, "items", refused.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains(&format!("{}:3: ERROR:  CHECK constraint failed", refused.display())), "{}", r.stderr);
-    assert_eq!(ok(&["query", &url, "select count(*) as n from items", "-f", "csv"]), "n\n0\n");
+    assert!(
+        r.stderr
+            .contains(&format!("{}:3: ERROR:  CHECK constraint failed", refused.display())),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        ok(&["query", &url, "select count(*) as n from items", "-f", "csv"]),
+        "n\n0\n"
+    );
     let r = run(&["import", &url, "items", csv_file.to_str().unwrap(), "--skip-bad-rows"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("imported 3 rows into items"), "{}", r.stdout);
 
-    let json: serde_json::Value =
-        serde_json::from_str(&ok(&["query", &url, "select id, name, price from items order by id", "-f", "json"])).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "query",
+        &url,
+        "select id, name, price from items order by id",
+        "-f",
+        "json",
+    ]))
+    .unwrap();
     assert_eq!(
         json,
         serde_json::json!([
@@ -421,15 +533,24 @@ fn sqlite_files_work_end_to_end() {
         "name\npen\n\"cup, blue\"\n"
     );
     let exported = ok(&["export", &url, "select id from items order by id", "--format", "json"]);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&exported).unwrap(), serde_json::json!([{"id": 1}, {"id": 3}, {"id": 4}]));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&exported).unwrap(),
+        serde_json::json!([{"id": 1}, {"id": 3}, {"id": 4}])
+    );
 
     let listed = ok(&["shell", &url, "-c", "\\dt"]);
     assert!(listed.contains("items") && !listed.contains("cheap"), "{listed}");
     let described = ok(&["shell", &url, "-c", "\\d items"]);
-    assert!(described.contains("\"items_price\"") && described.contains("CHECK"), "{described}");
+    assert!(
+        described.contains("\"items_price\"") && described.contains("CHECK"),
+        "{described}"
+    );
 
     let tree = ok(&["inspect", &url]);
-    assert!(tree.contains("└── schema main") && tree.contains("items") && tree.contains("cheap"), "{tree}");
+    assert!(
+        tree.contains("└── schema main") && tree.contains("items") && tree.contains("cheap"),
+        "{tree}"
+    );
     assert!(!tree.contains("functions"), "SQLite has no functions to list:\n{tree}");
     let json: serde_json::Value = serde_json::from_str(&ok(&["inspect", &url, "--format", "json"])).unwrap();
     assert!(json["schemas"][0].get("functions").is_none(), "{json}");
@@ -453,33 +574,72 @@ fn drivers_list_inspect_and_check() {
     let list = run_in(dir.path(), &["drivers", "list", "--format", "json"]);
     assert_eq!(list.code, 0, "{}", list.stderr);
     let drivers: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
-    let names: Vec<&str> = drivers.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = drivers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
     assert!(names.contains(&"postgres") && names.contains(&"sqlite"), "{names:?}");
-    let sqlite = drivers.as_array().unwrap().iter().find(|d| d["name"] == "sqlite").unwrap();
+    let sqlite = drivers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "sqlite")
+        .unwrap();
     assert_eq!(sqlite["source"], "builtin");
-    assert!(sqlite["capabilities"].as_array().unwrap().contains(&serde_json::json!("streaming")));
+    assert!(sqlite["capabilities"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("streaming")));
 
     // A driver loaded from a directory shows its file, and a broken file is reported, not fatal.
-    let component = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/guests/wasm32-wasip2/guest/driverbox_postgres.wasm");
+    let component = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/guests/wasm32-wasip2/guest/driverbox_postgres.wasm");
     let drivers_dir = dir.path().join("drivers");
     std::fs::create_dir(&drivers_dir).unwrap();
     std::fs::copy(&component, drivers_dir.join("pg.wasm")).unwrap();
     std::fs::write(drivers_dir.join("broken.wasm"), b"not a component").unwrap();
-    let list = run_in(dir.path(), &["--drivers-dir", drivers_dir.to_str().unwrap(), "drivers", "list"]);
+    let list = run_in(
+        dir.path(),
+        &["--drivers-dir", drivers_dir.to_str().unwrap(), "drivers", "list"],
+    );
     assert_eq!(list.code, 0, "{}", list.stderr);
-    assert!(list.stdout.contains("pg.wasm") && list.stdout.contains("bulk-insert"), "{}", list.stdout);
-    assert!(list.stderr.contains("broken.wasm") && list.stderr.contains("not a valid component"), "{}", list.stderr);
+    assert!(
+        list.stdout.contains("pg.wasm") && list.stdout.contains("bulk-insert"),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        list.stderr.contains("broken.wasm") && list.stderr.contains("not a valid component"),
+        "{}",
+        list.stderr
+    );
 
     let inspect = run_in(dir.path(), &["drivers", "inspect", component.to_str().unwrap()]);
     assert_eq!(inspect.code, 0, "{}", inspect.stderr);
     let info: serde_json::Value = serde_json::from_str(&inspect.stdout).unwrap();
     assert_eq!(info["name"], "postgres");
-    assert!(info["exports"].as_array().unwrap().contains(&serde_json::json!("extension")));
-    assert!(info["imports"].as_array().unwrap().iter().all(|i| !i.as_str().unwrap().starts_with("wasi:filesystem")));
+    assert!(info["exports"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("extension")));
+    assert!(info["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| !i.as_str().unwrap().starts_with("wasi:filesystem")));
 
     let check = run_in(dir.path(), &["drivers", "check", component.to_str().unwrap()]);
-    assert_eq!((check.code, check.stdout.starts_with("ok: postgres")), (0, true), "{check:?}");
-    let check = run_in(dir.path(), &["drivers", "check", drivers_dir.join("broken.wasm").to_str().unwrap()]);
+    assert_eq!(
+        (check.code, check.stdout.starts_with("ok: postgres")),
+        (0, true),
+        "{check:?}"
+    );
+    let check = run_in(
+        dir.path(),
+        &["drivers", "check", drivers_dir.join("broken.wasm").to_str().unwrap()],
+    );
     assert_eq!(check.code, 2, "{check:?}");
     assert!(check.stderr.contains("not a valid component"), "{}", check.stderr);
 }

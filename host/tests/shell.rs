@@ -27,18 +27,45 @@ impl Tmux {
     /// pane stays after the command exits, so its exit status can be read.
     fn start(command: &str, name: &str) -> Tmux {
         let dir = tempfile::tempdir().expect("temp dir");
-        let tmux = Tmux { dir, name: name.to_string() };
+        let tmux = Tmux {
+            dir,
+            name: name.to_string(),
+        };
         let out = tmux.run(&[
-            "-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "200", "-y", "50", command, ";", "set-option",
-            "-t", "main", "remain-on-exit", "on",
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "main",
+            "-x",
+            "200",
+            "-y",
+            "50",
+            command,
+            ";",
+            "set-option",
+            "-t",
+            "main",
+            "remain-on-exit",
+            "on",
         ]);
-        assert!(out.status.success(), "tmux did not start: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tmux did not start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         tmux
     }
 
     fn run(&self, args: &[&str]) -> Output {
         let socket = self.dir.path().join("tmux.sock");
-        Command::new("tmux").arg("-S").arg(socket).args(args).output().expect("tmux runs")
+        Command::new("tmux")
+            .arg("-S")
+            .arg(socket)
+            .args(args)
+            .output()
+            .expect("tmux runs")
     }
 
     /// Types `text` literally (tmux would take a trailing `;` for a command separator).
@@ -79,7 +106,10 @@ impl Tmux {
             if screen.matches(text).count() >= times {
                 return screen;
             }
-            assert!(start.elapsed() < PATIENCE, "{text:?} (x{times}) never appeared; the screen:\n{screen}");
+            assert!(
+                start.elapsed() < PATIENCE,
+                "{text:?} (x{times}) never appeared; the screen:\n{screen}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -93,7 +123,10 @@ impl Tmux {
         let marks = ["=> ", "-> ", "=*> ", "-*> "];
         screen
             .lines()
-            .filter(|l| l.strip_prefix(&self.name).is_some_and(|rest| marks.iter().any(|m| rest.starts_with(m))))
+            .filter(|l| {
+                l.strip_prefix(&self.name)
+                    .is_some_and(|rest| marks.iter().any(|m| rest.starts_with(m)))
+            })
             .count()
     }
 
@@ -128,7 +161,11 @@ impl Tmux {
     /// is not always filled in).
     fn wait_exit(&self) -> i32 {
         let screen = self.wait_for("[exited ");
-        let status = screen.rsplit("[exited ").next().and_then(|s| s.split(']').next()).unwrap_or_default();
+        let status = screen
+            .rsplit("[exited ")
+            .next()
+            .and_then(|s| s.split(']').next())
+            .unwrap_or_default();
         status.trim().parse().unwrap_or(-1)
     }
 }
@@ -153,7 +190,9 @@ fn shell_command(url: &str, history: &Path) -> String {
 #[test]
 fn shell_on_a_terminal_with_postgres() {
     let table = unique("dbx_shell");
-    pg(&format!("create table public.{table} (id int, name text); insert into public.{table} values (1, 'one')"));
+    pg(&format!(
+        "create table public.{table} (id int, name text); insert into public.{table} values (1, 'one')"
+    ));
     let _drop = PgTable(format!("public.{table}"));
     let dir = tempfile::tempdir().unwrap();
     let history = dir.path().join("history");
@@ -167,11 +206,17 @@ fn shell_on_a_terminal_with_postgres() {
     tmux.line("select 'forty' ||");
     tmux.wait_for("test-> ");
     let out = tmux.enter("  '-two' as answer;");
-    assert!(out.contains("answer") && out.contains("forty-two") && out.contains("(1 row)"), "{out}");
+    assert!(
+        out.contains("answer") && out.contains("forty-two") && out.contains("(1 row)"),
+        "{out}"
+    );
 
     // An error shows the server's message and where it is.
     let out = tmux.enter(&format!("select no_such_column from {table};"));
-    assert!(out.contains("ERROR:  column \"no_such_column\" does not exist"), "{out}");
+    assert!(
+        out.contains("ERROR:  column \"no_such_column\" does not exist"),
+        "{out}"
+    );
     assert!(out.contains("LINE 1: select no_such_column"), "{out}");
 
     // Ctrl-C cancels the running statement, not the shell.
@@ -183,7 +228,11 @@ fn shell_on_a_terminal_with_postgres() {
     );
     let start = Instant::now();
     while pg_value(&running) != "1" {
-        assert!(start.elapsed() < PATIENCE, "the statement never ran; the screen:\n{}", tmux.screen());
+        assert!(
+            start.elapsed() < PATIENCE,
+            "the statement never ran; the screen:\n{}",
+            tmux.screen()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let screen = tmux.then_prompt(|| tmux.key("C-c"));
@@ -202,7 +251,10 @@ fn shell_on_a_terminal_with_postgres() {
     tmux.line("\\q");
     assert_eq!(tmux.wait_exit(), 0, "{}", tmux.screen());
     let saved = std::fs::read_to_string(&history).unwrap_or_default();
-    assert!(saved.contains("\\dt") && saved.contains("as answer;"), "history: {saved}");
+    assert!(
+        saved.contains("\\dt") && saved.contains("as answer;"),
+        "history: {saved}"
+    );
 }
 
 #[test]
@@ -217,7 +269,10 @@ fn shell_on_a_terminal_with_sqlite() {
     let out = tmux.enter("insert into notes (body) values ('first'), ('second');");
     assert!(out.contains("INSERT 0 2"), "{out}");
     let out = tmux.enter("\\dt");
-    assert!(out.contains("main") && out.contains("notes") && out.contains("(1 row)"), "{out}");
+    assert!(
+        out.contains("main") && out.contains("notes") && out.contains("(1 row)"),
+        "{out}"
+    );
     let out = tmux.enter("\\d notes");
     assert!(out.contains("Table \"main.notes\"") && out.contains("body"), "{out}");
 

@@ -148,9 +148,17 @@ impl Suite {
     /// Connects and prepares an empty work area.
     pub async fn new(rt: Runtime, url: &str, x: Expectations) -> Suite {
         let options = ConnectOptions::parse(url).unwrap();
-        let pool = PoolConfig { max_size: 4, ..PoolConfig::default() };
+        let pool = PoolConfig {
+            max_size: 4,
+            ..PoolConfig::default()
+        };
         let db = rt.connect_with(options, pool).await.expect("connect");
-        Suite { rt, url: url.to_string(), db, x }
+        Suite {
+            rt,
+            url: url.to_string(),
+            db,
+            x,
+        }
     }
 
     /// `schema.` or nothing.
@@ -164,11 +172,18 @@ impl Suite {
 
     async fn exec(&self, template: &str) {
         let sql = self.sql(template);
-        self.db.execute(&sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        self.db
+            .execute(&sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     async fn count(&self, table: &str) -> i64 {
-        let r = self.db.query(&format!("select count(*) from {}{table}", self.s()), &[]).await.unwrap();
+        let r = self
+            .db
+            .query(&format!("select count(*) from {}{table}", self.s()), &[])
+            .await
+            .unwrap();
         int(&r.rows[0][0])
     }
 
@@ -198,7 +213,10 @@ impl Suite {
         } else {
             for t in ["child_view", "numbers", "child", "parent", "dbx_tx"] {
                 let kind = if t.ends_with("view") { "view" } else { "table" };
-                self.db.execute(&format!("drop {kind} if exists {t}"), &[]).await.unwrap();
+                self.db
+                    .execute(&format!("drop {kind} if exists {t}"), &[])
+                    .await
+                    .unwrap();
             }
         }
         self.exec("create table {s}parent (id integer primary key, name varchar(50) not null unique, note text default 'none')").await;
@@ -211,20 +229,32 @@ impl Suite {
         self.db.execute(&index, &[]).await.unwrap();
         let partial = self.x.create_partial_index.replace("{s}", &self.s());
         self.db.execute(&partial, &[]).await.unwrap();
-        self.exec("create view {s}child_view as select id, qty from {s}child where qty > 0").await;
+        self.exec("create view {s}child_view as select id, qty from {s}child where qty > 0")
+            .await;
         if let Some(f) = self.x.create_function {
             self.exec(f).await;
         }
-        self.exec("create table {s}numbers (n integer primary key, label text)").await;
-        self.exec("create table {s}dbx_tx (id integer primary key, v text)").await;
+        self.exec("create table {s}numbers (n integer primary key, label text)")
+            .await;
+        self.exec("create table {s}dbx_tx (id integer primary key, v text)")
+            .await;
         for (id, name) in [(1, "one"), (2, "two"), (3, "three")] {
             let sql = self.sql("insert into {s}parent (id, name) values ($1, $2)");
-            assert_eq!(self.db.execute(&sql, &[Value::Int(id), Value::from(name)]).await.unwrap(), 1);
+            assert_eq!(
+                self.db
+                    .execute(&sql, &[Value::Int(id), Value::from(name)])
+                    .await
+                    .unwrap(),
+                1
+            );
         }
         for (id, parent, qty) in [(1, 1, 5), (2, 1, 0), (3, 2, 20), (4, 3, 7), (5, 3, 30)] {
             let sql = self.sql("insert into {s}child (id, parent_id, qty, note) values ($1, $2, $3, $4)");
             let note = Value::Text(format!("note {id}"));
-            self.db.execute(&sql, &[Value::Int(id), Value::Int(parent), Value::Int(qty), note]).await.unwrap();
+            self.db
+                .execute(&sql, &[Value::Int(id), Value::Int(parent), Value::Int(qty), note])
+                .await
+                .unwrap();
         }
     }
 
@@ -256,14 +286,37 @@ impl Suite {
 
     async fn base(&self) {
         let sql = self.sql("update {s}child set note = $1 where parent_id = $2");
-        assert_eq!(self.db.execute(&sql, &[Value::from("updated"), Value::Int(1)]).await.unwrap(), 2);
+        assert_eq!(
+            self.db
+                .execute(&sql, &[Value::from("updated"), Value::Int(1)])
+                .await
+                .unwrap(),
+            2
+        );
         let sql = self.sql("select id, note from {s}child where parent_id = $1 order by id");
         let r = self.db.query(&sql, &[Value::Int(1)]).await.unwrap();
-        assert_eq!(r.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["id", "note"]);
-        assert_eq!(r.rows, vec![vec![Value::Int(1), Value::from("updated")], vec![Value::Int(2), Value::from("updated")]]);
-        let r = self.db.execute_query(&self.sql("select count(*) as n from {s}child"), &[]).await.unwrap();
+        assert_eq!(
+            r.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            ["id", "note"]
+        );
+        assert_eq!(
+            r.rows,
+            vec![
+                vec![Value::Int(1), Value::from("updated")],
+                vec![Value::Int(2), Value::from("updated")]
+            ]
+        );
+        let r = self
+            .db
+            .execute_query(&self.sql("select count(*) as n from {s}child"), &[])
+            .await
+            .unwrap();
         assert_eq!(int(&r.rows[0][0]), 5);
-        let r = self.db.execute_query(&self.sql("delete from {s}child where id = $1"), &[Value::Int(999)]).await.unwrap();
+        let r = self
+            .db
+            .execute_query(&self.sql("delete from {s}child where id = $1"), &[Value::Int(999)])
+            .await
+            .unwrap();
         assert_eq!((r.columns.len(), r.rows_affected), (0, Some(0)));
         let r = self.db.query("select null as no_value", &[]).await.unwrap();
         assert_eq!(r.rows[0][0], Value::Null);
@@ -286,8 +339,10 @@ impl Suite {
         assert!(tables.iter().all(|t| t.schema == want), "{tables:?}");
 
         let cols = self.db.get_columns(self.x.schema, "parent").await.unwrap();
-        let summary: Vec<(&str, &str, bool, bool)> =
-            cols.iter().map(|c| (c.name.as_str(), c.data_type.as_str(), c.nullable, c.primary_key)).collect();
+        let summary: Vec<(&str, &str, bool, bool)> = cols
+            .iter()
+            .map(|c| (c.name.as_str(), c.data_type.as_str(), c.nullable, c.primary_key))
+            .collect();
         assert_eq!(
             summary,
             [
@@ -297,53 +352,115 @@ impl Suite {
             ]
         );
         assert_eq!(cols.iter().map(|c| c.ordinal).collect::<Vec<_>>(), [1, 2, 3]);
-        assert!(cols[2].default.as_deref().unwrap_or_default().contains("'none'"), "{:?}", cols[2].default);
+        assert!(
+            cols[2].default.as_deref().unwrap_or_default().contains("'none'"),
+            "{:?}",
+            cols[2].default
+        );
         let err = self.db.get_columns(self.x.schema, "no_such_table").await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UndefinedObject, "{err}");
     }
 
     async fn table_operations(&self) {
         let page = self.db.get_table_data(self.x.schema, "child", 2, 1).await.unwrap();
-        assert_eq!(page.rows.iter().map(|r| int(&r[0])).collect::<Vec<_>>(), [2, 3], "ordered by primary key");
+        assert_eq!(
+            page.rows.iter().map(|r| int(&r[0])).collect::<Vec<_>>(),
+            [2, 3],
+            "ordered by primary key"
+        );
         assert_eq!(page.columns.len(), 4);
-        let err = self.db.get_table_data(self.x.schema, "no_such_table", 1, 0).await.unwrap_err();
+        let err = self
+            .db
+            .get_table_data(self.x.schema, "no_such_table", 1, 0)
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UndefinedObject, "{err}");
 
         let cons = self.db.get_table_constraints(self.x.schema, "child").await.unwrap();
-        let pk = cons.iter().find(|c| c.kind == ConstraintKind::PrimaryKey).expect("primary key");
+        let pk = cons
+            .iter()
+            .find(|c| c.kind == ConstraintKind::PrimaryKey)
+            .expect("primary key");
         assert_eq!(pk.columns, ["id"]);
-        let fk = cons.iter().find(|c| c.kind == ConstraintKind::ForeignKey).expect("foreign key");
+        let fk = cons
+            .iter()
+            .find(|c| c.kind == ConstraintKind::ForeignKey)
+            .expect("foreign key");
         assert_eq!(fk.columns, ["parent_id"]);
         let target = fk.references.as_ref().expect("fk target");
-        assert_eq!((target.table.as_str(), target.columns.clone()), ("parent", strings(&["id"])));
+        assert_eq!(
+            (target.table.as_str(), target.columns.clone()),
+            ("parent", strings(&["id"]))
+        );
         assert_eq!(target.schema, self.x.schema.unwrap_or(self.x.default_schema));
-        assert_eq!((target.on_delete.as_str(), target.on_update.as_str()), ("CASCADE", "NO ACTION"));
+        assert_eq!(
+            (target.on_delete.as_str(), target.on_update.as_str()),
+            ("CASCADE", "NO ACTION")
+        );
         let check = cons.iter().find(|c| c.kind == ConstraintKind::Check).expect("check");
-        assert!(check.definition.as_deref().unwrap_or_default().contains("qty >= 0"), "{check:?}");
+        assert!(
+            check.definition.as_deref().unwrap_or_default().contains("qty >= 0"),
+            "{check:?}"
+        );
         let parent = self.db.get_table_constraints(self.x.schema, "parent").await.unwrap();
-        let unique = parent.iter().find(|c| c.kind == ConstraintKind::Unique).expect("unique");
+        let unique = parent
+            .iter()
+            .find(|c| c.kind == ConstraintKind::Unique)
+            .expect("unique");
         assert_eq!(unique.columns, ["name"]);
 
-        let stats = self.db.get_table_statistics(self.x.schema, "child", true).await.unwrap();
+        let stats = self
+            .db
+            .get_table_statistics(self.x.schema, "child", true)
+            .await
+            .unwrap();
         assert_eq!(stats.exact_rows, Some(5));
-        let stats = self.db.get_table_statistics(self.x.schema, "child", false).await.unwrap();
+        let stats = self
+            .db
+            .get_table_statistics(self.x.schema, "child", false)
+            .await
+            .unwrap();
         assert_eq!(stats.exact_rows, None, "no count unless asked");
 
         let indexes = self.db.get_table_indexes(self.x.schema, "child").await.unwrap();
         let note = indexes.iter().find(|i| i.name == "child_note_idx").expect("note index");
-        assert_eq!((note.columns.clone(), note.unique, note.primary), (strings(&["note"]), false, false));
-        let partial = indexes.iter().find(|i| i.name == "child_qty_partial").expect("partial index");
-        assert!(partial.predicate.as_deref().unwrap_or_default().contains("qty > 10"), "{partial:?}");
+        assert_eq!(
+            (note.columns.clone(), note.unique, note.primary),
+            (strings(&["note"]), false, false)
+        );
+        let partial = indexes
+            .iter()
+            .find(|i| i.name == "child_qty_partial")
+            .expect("partial index");
+        assert!(
+            partial.predicate.as_deref().unwrap_or_default().contains("qty > 10"),
+            "{partial:?}"
+        );
         assert_eq!(indexes.iter().any(|i| i.primary), self.x.pk_index_listed);
     }
 
     async fn error_kinds(&self) {
         let cases = [
-            ("insert into {s}parent (id, name) values (1, 'dup')", ErrorKind::UniqueViolation),
-            ("insert into {s}parent (id, name) values (9, 'one')", ErrorKind::UniqueViolation),
-            ("insert into {s}child (id, parent_id, qty) values (9, 99, 1)", ErrorKind::ForeignKeyViolation),
-            ("insert into {s}parent (id, name) values (9, null)", ErrorKind::NotNullViolation),
-            ("insert into {s}child (id, parent_id, qty) values (9, 1, -1)", ErrorKind::CheckViolation),
+            (
+                "insert into {s}parent (id, name) values (1, 'dup')",
+                ErrorKind::UniqueViolation,
+            ),
+            (
+                "insert into {s}parent (id, name) values (9, 'one')",
+                ErrorKind::UniqueViolation,
+            ),
+            (
+                "insert into {s}child (id, parent_id, qty) values (9, 99, 1)",
+                ErrorKind::ForeignKeyViolation,
+            ),
+            (
+                "insert into {s}parent (id, name) values (9, null)",
+                ErrorKind::NotNullViolation,
+            ),
+            (
+                "insert into {s}child (id, parent_id, qty) values (9, 1, -1)",
+                ErrorKind::CheckViolation,
+            ),
             ("selec 1", ErrorKind::Syntax),
             ("select * from {s}no_such_table", ErrorKind::UndefinedObject),
             ("select no_such_column from {s}parent", ErrorKind::UndefinedObject),
@@ -353,7 +470,10 @@ impl Suite {
             let sql = self.sql(sql);
             let err = self.db.execute(&sql, &[]).await.unwrap_err();
             assert_eq!(err.kind(), kind, "{sql}: {err}");
-            assert!(err.as_server_error().is_some_and(|e| !e.code.is_empty()), "{sql}: a server code: {err}");
+            assert!(
+                err.as_server_error().is_some_and(|e| !e.code.is_empty()),
+                "{sql}: a server code: {err}"
+            );
         }
         assert_eq!(self.count("parent").await, 3, "nothing written by the failures");
     }
@@ -372,8 +492,14 @@ impl Suite {
         let col = |cols: &[driverbox::api::schema::ColumnInfo], n: &str| cols.iter().find(|c| c.name == n).cloned();
         let cols = db.get_columns(s, "parent").await.unwrap();
         let c = col(&cols, "extra").expect("added");
-        assert!(c.nullable && c.default.as_deref().unwrap_or_default().contains('7'), "{c:?}");
-        let r = db.query(&self.sql("select extra from {s}parent where id = 1"), &[]).await.unwrap();
+        assert!(
+            c.nullable && c.default.as_deref().unwrap_or_default().contains('7'),
+            "{c:?}"
+        );
+        let r = db
+            .query(&self.sql("select extra from {s}parent where id = 1"), &[])
+            .await
+            .unwrap();
         assert_eq!(int(&r.rows[0][0]), 7, "existing rows got the default");
 
         let change = ColumnChange {
@@ -387,11 +513,21 @@ impl Suite {
         let cols = db.get_columns(s, "parent").await.unwrap();
         assert!(col(&cols, "extra").is_none());
         let c = col(&cols, "extra2").expect("renamed");
-        assert_eq!((c.data_type.as_str(), c.nullable, c.default.clone()), (self.x.bigint, false, None), "{c:?}");
-        let r = db.query(&self.sql("select extra2 from {s}parent where id = 2"), &[]).await.unwrap();
+        assert_eq!(
+            (c.data_type.as_str(), c.nullable, c.default.clone()),
+            (self.x.bigint, false, None),
+            "{c:?}"
+        );
+        let r = db
+            .query(&self.sql("select extra2 from {s}parent where id = 2"), &[])
+            .await
+            .unwrap();
         assert_eq!(int(&r.rows[0][0]), 7, "data kept through the type change");
         let indexes = db.get_table_indexes(s, "child").await.unwrap();
-        assert!(indexes.iter().any(|i| i.name == "child_note_idx"), "other tables' indexes untouched");
+        assert!(
+            indexes.iter().any(|i| i.name == "child_note_idx"),
+            "other tables' indexes untouched"
+        );
 
         // A change that cannot apply (renaming onto an existing column)
         // leaves everything as it was.
@@ -404,10 +540,16 @@ impl Suite {
         };
         assert!(db.alter_column(s, "parent", "extra2", &bad).await.is_err());
         let cols = db.get_columns(s, "parent").await.unwrap();
-        assert!(col(&cols, "extra2").is_some_and(|c| !c.nullable && c.default.is_none()), "all-or-nothing: {cols:?}");
+        assert!(
+            col(&cols, "extra2").is_some_and(|c| !c.nullable && c.default.is_none()),
+            "all-or-nothing: {cols:?}"
+        );
 
         // SQL fragments that carry another statement are refused before the driver sees them.
-        for (data_type, default) in [("integer; drop table parent", None), ("integer", Some("1); drop table parent; --"))] {
+        for (data_type, default) in [
+            ("integer; drop table parent", None),
+            ("integer", Some("1); drop table parent; --")),
+        ] {
             let evil = ColumnDefinition {
                 name: "evil".into(),
                 data_type: data_type.into(),
@@ -427,20 +569,49 @@ impl Suite {
 
     async fn identifiers(&self) {
         let (s, db) = (self.x.schema, &self.db);
-        let mut torture = strings(&["we\"ird", "semi;colon", "--dash", "with space", "ünïcødé ✓", "Mixed Case", "select"]);
+        let mut torture = strings(&[
+            "we\"ird",
+            "semi;colon",
+            "--dash",
+            "with space",
+            "ünïcødé ✓",
+            "Mixed Case",
+            "select",
+        ]);
         if let Some(max) = self.x.max_identifier_bytes {
             torture.push("x".repeat(max));
         }
         for name in &torture {
-            let def = ColumnDefinition { name: name.clone(), data_type: "text".into(), nullable: true, default: None };
-            db.add_column(s, "numbers", &def).await.unwrap_or_else(|e| panic!("add {name:?}: {e}"));
+            let def = ColumnDefinition {
+                name: name.clone(),
+                data_type: "text".into(),
+                nullable: true,
+                default: None,
+            };
+            db.add_column(s, "numbers", &def)
+                .await
+                .unwrap_or_else(|e| panic!("add {name:?}: {e}"));
         }
-        let cols: BTreeSet<String> = db.get_columns(s, "numbers").await.unwrap().into_iter().map(|c| c.name).collect();
+        let cols: BTreeSet<String> = db
+            .get_columns(s, "numbers")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
         for name in &torture {
             assert!(cols.contains(name), "{name:?} in {cols:?}");
-            let change = ColumnChange { rename_to: Some(format!("{name}2")), data_type: None, using: None, nullable: None, default: None };
+            let change = ColumnChange {
+                rename_to: Some(format!("{name}2")),
+                data_type: None,
+                using: None,
+                nullable: None,
+                default: None,
+            };
             if name.len() < self.x.max_identifier_bytes.unwrap_or(usize::MAX) {
-                db.alter_column(s, "numbers", name, &change).await.unwrap_or_else(|e| panic!("rename {name:?}: {e}"));
+                db.alter_column(s, "numbers", name, &change)
+                    .await
+                    .unwrap_or_else(|e| panic!("rename {name:?}: {e}"));
                 db.drop_column(s, "numbers", &format!("{name}2"), false).await.unwrap();
             } else {
                 db.drop_column(s, "numbers", name, false).await.unwrap();
@@ -451,13 +622,25 @@ impl Suite {
             refused.push("x".repeat(max + 1));
         }
         for name in refused {
-            let def = ColumnDefinition { name: name.clone(), data_type: "text".into(), nullable: true, default: None };
+            let def = ColumnDefinition {
+                name: name.clone(),
+                data_type: "text".into(),
+                nullable: true,
+                default: None,
+            };
             let err = db.add_column(s, "numbers", &def).await.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidInput, "{name:?}: {err}");
         }
-        assert_eq!(db.get_columns(s, "numbers").await.unwrap().len(), 2, "only n and label are left");
+        assert_eq!(
+            db.get_columns(s, "numbers").await.unwrap().len(),
+            2,
+            "only n and label are left"
+        );
         // Names that look like SQL are data, not code.
-        let err = db.get_table_data(s, "parent; drop table parent", 1, 0).await.unwrap_err();
+        let err = db
+            .get_table_data(s, "parent; drop table parent", 1, 0)
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UndefinedObject, "{err}");
         assert_eq!(self.count("parent").await, 3);
     }
@@ -475,7 +658,10 @@ impl Suite {
         if self.x.create_function.is_some() {
             let funcs = db.list_functions(s).await.unwrap();
             let f = funcs.iter().find(|f| f.name == "dbx_add").expect("function listed");
-            assert_eq!((f.arguments.as_str(), f.return_type.as_deref(), f.language.as_str()), ("a integer, b integer", Some("integer"), "sql"));
+            assert_eq!(
+                (f.arguments.as_str(), f.return_type.as_deref(), f.language.as_str()),
+                ("a integer, b integer", Some("integer"), "sql")
+            );
             let def = db.get_function_definition(s, "dbx_add", None).await.unwrap();
             assert!(def.contains("a + b") && def.to_lowercase().contains("create"), "{def}");
             let r = db.query(&self.sql("select {s}dbx_add(2, 3)"), &[]).await.unwrap();
@@ -498,7 +684,10 @@ impl Suite {
         tx.rollback_to_savepoint("sp1").await.unwrap();
         tx.execute(&ins, &[Value::Int(3), Value::from("c")]).await.unwrap();
         tx.release_savepoint("sp1").await.unwrap_or(());
-        let inside = tx.query(&self.sql("select count(*) from {s}dbx_tx"), &[]).await.unwrap();
+        let inside = tx
+            .query(&self.sql("select count(*) from {s}dbx_tx"), &[])
+            .await
+            .unwrap();
         assert_eq!(int(&inside.rows[0][0]), 2);
         tx.commit().await.unwrap();
         assert_eq!(self.count("dbx_tx").await, 2);
@@ -522,15 +711,23 @@ impl Suite {
         assert_eq!(self.count("dbx_tx").await, 2);
 
         // A read-only transaction refuses writes.
-        let ro = TransactionOptions { read_only: true, ..TransactionOptions::default() };
+        let ro = TransactionOptions {
+            read_only: true,
+            ..TransactionOptions::default()
+        };
         let mut tx = db.transaction(ro).await.unwrap();
         assert!(tx.execute(&ins, &[Value::Int(6), Value::from("f")]).await.is_err());
         drop(tx);
 
         // By id; an abandoned one is rolled back by the watchdog.
         let id = db.begin_transaction(TransactionOptions::default()).await.unwrap();
-        db.execute_in_transaction(id, &ins, &[Value::Int(7), Value::from("g")]).await.unwrap();
-        let r = db.query_in_transaction(id, &self.sql("select v from {s}dbx_tx where id = 7"), &[]).await.unwrap();
+        db.execute_in_transaction(id, &ins, &[Value::Int(7), Value::from("g")])
+            .await
+            .unwrap();
+        let r = db
+            .query_in_transaction(id, &self.sql("select v from {s}dbx_tx where id = 7"), &[])
+            .await
+            .unwrap();
         assert_eq!(r.rows[0][0], Value::from("g"));
         db.commit_transaction(id).await.unwrap();
         assert!(db.commit_transaction(id).await.is_err(), "finished");
@@ -539,22 +736,35 @@ impl Suite {
         // File databases allow one open connection per file: close ours first.
         db.close().await;
         let options = ConnectOptions::parse(&self.url).unwrap();
-        let pool = PoolConfig { max_size: 1, transaction_idle_timeout: Duration::from_millis(300), ..PoolConfig::default() };
+        let pool = PoolConfig {
+            max_size: 1,
+            transaction_idle_timeout: Duration::from_millis(300),
+            ..PoolConfig::default()
+        };
         let short = self.rt.connect_with(options, pool).await.unwrap();
         let id = short.begin_transaction(TransactionOptions::default()).await.unwrap();
-        short.execute_in_transaction(id, &ins, &[Value::Int(8), Value::from("h")]).await.unwrap();
+        short
+            .execute_in_transaction(id, &ins, &[Value::Int(8), Value::from("h")])
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(1200)).await;
         let err = short.commit_transaction(id).await.unwrap_err();
         assert!(err.to_string().contains("no open transaction"), "{err}");
         // The single pooled connection is free and clean again.
-        let r = short.query(&self.sql("select count(*) from {s}dbx_tx"), &[]).await.unwrap();
+        let r = short
+            .query(&self.sql("select count(*) from {s}dbx_tx"), &[])
+            .await
+            .unwrap();
         assert_eq!(int(&r.rows[0][0]), 3);
         short.close().await;
     }
 
     async fn prepared_statements(&self) {
         let db = &self.db;
-        let stmt = db.prepare(&self.sql("select name from {s}parent where id = $1")).await.unwrap();
+        let stmt = db
+            .prepare(&self.sql("select name from {s}parent where id = $1"))
+            .await
+            .unwrap();
         assert_eq!(stmt.columns.len(), 1);
         assert_eq!(stmt.param_types.len(), 1);
         let mut tasks = Vec::new();
@@ -582,9 +792,14 @@ impl Suite {
 
     async fn streaming(&self) {
         let db = &self.db;
-        let rows: Vec<Vec<Value>> = (1..=10_000).map(|n| vec![Value::Int(n), Value::Text(format!("row {n}"))]).collect();
+        let rows: Vec<Vec<Value>> = (1..=10_000)
+            .map(|n| vec![Value::Int(n), Value::Text(format!("row {n}"))])
+            .collect();
         let cols = strings(&["n", "label"]);
-        assert_eq!(db.bulk_insert(self.x.schema, "numbers", &cols, rows).await.unwrap(), 10_000);
+        assert_eq!(
+            db.bulk_insert(self.x.schema, "numbers", &cols, rows).await.unwrap(),
+            10_000
+        );
 
         let sql = self.sql("select n, label from {s}numbers order by n");
         let mut stream = db.stream_query(&sql, &[], 1000).await.unwrap();
@@ -606,13 +821,30 @@ impl Suite {
         // Dropping a stream halfway leaves a clean connection (pool of one).
         db.close().await;
         let options = ConnectOptions::parse(&self.url).unwrap();
-        let single = self.rt.connect_with(options, PoolConfig { max_size: 1, ..PoolConfig::default() }).await.unwrap();
+        let single = self
+            .rt
+            .connect_with(
+                options,
+                PoolConfig {
+                    max_size: 1,
+                    ..PoolConfig::default()
+                },
+            )
+            .await
+            .unwrap();
         let mut stream = single.stream_query(&sql, &[], 100).await.unwrap();
         assert_eq!(stream.next().await.unwrap().unwrap().len(), 100);
         drop(stream);
-        let r = single.query(&self.sql("select count(*) from {s}numbers"), &[]).await.unwrap();
+        let r = single
+            .query(&self.sql("select count(*) from {s}numbers"), &[])
+            .await
+            .unwrap();
         assert_eq!(int(&r.rows[0][0]), 10_000);
-        let err = single.stream_query("selec broken", &[], 10).await.err().expect("a bad query fails");
+        let err = single
+            .stream_query("selec broken", &[], 10)
+            .await
+            .err()
+            .expect("a bad query fails");
         assert_eq!(err.kind(), ErrorKind::Syntax);
         assert!(single.query("select 1", &[]).await.is_ok());
         single.close().await;
@@ -622,7 +854,9 @@ impl Suite {
         let (s, db) = (self.x.schema, &self.db);
         let cols = strings(&["n", "label"]);
         // Many chunks, one transaction.
-        let rows: Vec<Vec<Value>> = (10_001..=35_000).map(|n| vec![Value::Int(n), Value::Text(format!("row {n}"))]).collect();
+        let rows: Vec<Vec<Value>> = (10_001..=35_000)
+            .map(|n| vec![Value::Int(n), Value::Text(format!("row {n}"))])
+            .collect();
         assert_eq!(db.bulk_insert(s, "numbers", &cols, rows).await.unwrap(), 25_000);
         assert_eq!(self.count("numbers").await, 35_000);
         // A duplicate deep in the input: nothing of it is written.
@@ -632,14 +866,32 @@ impl Suite {
         assert_eq!(err.kind(), ErrorKind::UniqueViolation, "{err}");
         assert_eq!(self.count("numbers").await, 35_000);
         // Update and delete by key.
-        let updates: Vec<Vec<Value>> = (1..=100).map(|n| vec![Value::Int(n), Value::Text(format!("new {n}"))]).collect();
-        assert_eq!(db.bulk_update(s, "numbers", &strings(&["n"]), &strings(&["label"]), updates).await.unwrap(), 100);
-        let r = db.query(&self.sql("select label from {s}numbers where n = 42"), &[]).await.unwrap();
+        let updates: Vec<Vec<Value>> = (1..=100)
+            .map(|n| vec![Value::Int(n), Value::Text(format!("new {n}"))])
+            .collect();
+        assert_eq!(
+            db.bulk_update(s, "numbers", &strings(&["n"]), &strings(&["label"]), updates)
+                .await
+                .unwrap(),
+            100
+        );
+        let r = db
+            .query(&self.sql("select label from {s}numbers where n = 42"), &[])
+            .await
+            .unwrap();
         assert_eq!(r.rows[0][0], Value::from("new 42"));
         let keys: Vec<Vec<Value>> = (1..=50).map(|n| vec![Value::Int(n * 2)]).collect();
         assert_eq!(db.bulk_delete(s, "numbers", &strings(&["n"]), keys).await.unwrap(), 50);
         assert_eq!(self.count("numbers").await, 34_950);
-        let err = db.bulk_insert(s, "numbers", &strings(&["n", "no_such_col"]), vec![vec![Value::Int(1), Value::Null]]).await.unwrap_err();
+        let err = db
+            .bulk_insert(
+                s,
+                "numbers",
+                &strings(&["n", "no_such_col"]),
+                vec![vec![Value::Int(1), Value::Null]],
+            )
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UndefinedObject, "{err}");
     }
 
@@ -663,10 +915,16 @@ impl Suite {
             let name = "dbx_conformance \"extra\"";
             db.drop_schema(name, true, true).await.unwrap();
             db.create_schema(name).await.unwrap();
-            assert_eq!(db.create_schema(name).await.unwrap_err().kind(), ErrorKind::DuplicateObject);
+            assert_eq!(
+                db.create_schema(name).await.unwrap_err().kind(),
+                ErrorKind::DuplicateObject
+            );
             assert!(db.get_schemas().await.unwrap().iter().any(|s| s.name == name));
             db.drop_schema(name, false, false).await.unwrap();
-            assert_eq!(db.drop_schema(name, false, false).await.unwrap_err().kind(), ErrorKind::UndefinedObject);
+            assert_eq!(
+                db.drop_schema(name, false, false).await.unwrap_err().kind(),
+                ErrorKind::UndefinedObject
+            );
         } else {
             let err = db.create_schema("x").await.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");

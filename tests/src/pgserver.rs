@@ -37,7 +37,11 @@ fn free_port() -> u16 {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
 }
 
 /// Runs a PostgreSQL binary as the `postgres` user when we are root.
@@ -49,12 +53,18 @@ fn as_postgres(bin: &Path, args: &[&str]) -> std::process::Output {
     } else {
         Command::new(bin)
     };
-    cmd.args(args).output().unwrap_or_else(|e| panic!("run {}: {e}", bin.display()))
+    cmd.args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", bin.display()))
 }
 
 fn chown_postgres(path: &Path) {
     if is_root() {
-        let ok = Command::new("chown").args(["-R", "postgres:postgres"]).arg(path).status().unwrap();
+        let ok = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(path)
+            .status()
+            .unwrap();
         assert!(ok.success());
     }
 }
@@ -121,7 +131,11 @@ impl PgServer {
         .unwrap();
         chown_postgres(&dir);
         if is_root() {
-            Command::new("chmod").args(["600"]).arg(data.join("server.key")).status().unwrap();
+            Command::new("chmod")
+                .args(["600"])
+                .arg(data.join("server.key"))
+                .status()
+                .unwrap();
         }
 
         let port = free_port();
@@ -131,7 +145,16 @@ impl PgServer {
         );
         let out = as_postgres(
             &bin.join("pg_ctl"),
-            &["-D", data.to_str().unwrap(), "-o", &opts, "-l", dir.join("log").to_str().unwrap(), "-w", "start"],
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-o",
+                &opts,
+                "-l",
+                dir.join("log").to_str().unwrap(),
+                "-w",
+                "start",
+            ],
         );
         assert!(
             out.status.success(),
@@ -139,7 +162,13 @@ impl PgServer {
             String::from_utf8_lossy(&out.stderr),
             std::fs::read_to_string(dir.join("log")).unwrap_or_default()
         );
-        let server = PgServer { port, dir, ca_file, other_ca_file, bin };
+        let server = PgServer {
+            port,
+            dir,
+            ca_file,
+            other_ca_file,
+            bin,
+        };
         server.psql(&format!(
             "set password_encryption = 'md5'; create user md5user password '{PASSWORD}'; \
              reset password_encryption; create user plainuser password '{PASSWORD}';"
@@ -151,7 +180,20 @@ impl PgServer {
     pub fn psql(&self, sql: &str) {
         let out = as_postgres(
             &self.bin.join("psql"),
-            &["-h", self.dir.to_str().unwrap(), "-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql],
+            &[
+                "-h",
+                self.dir.to_str().unwrap(),
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ],
         );
         assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -165,7 +207,10 @@ impl PgServer {
 impl Drop for PgServer {
     fn drop(&mut self) {
         let data = self.dir.join("data");
-        let _ = as_postgres(&self.bin.join("pg_ctl"), &["-D", data.to_str().unwrap(), "-m", "immediate", "stop"]);
+        let _ = as_postgres(
+            &self.bin.join("pg_ctl"),
+            &["-D", data.to_str().unwrap(), "-m", "immediate", "stop"],
+        );
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -9,7 +9,10 @@ use driverbox_tests::{hostile_tagged, runtime};
 /// The next registry event about a loaded (not built-in) driver.
 async fn next_event(rx: &mut tokio::sync::broadcast::Receiver<DriverEvent>) -> DriverEvent {
     loop {
-        let event = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("an event in time").expect("event");
+        let event = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("an event in time")
+            .expect("event");
         match &event {
             DriverEvent::Failed { source, .. } if source.starts_with("builtin") => continue,
             _ => return event,
@@ -28,13 +31,18 @@ async fn swap_reaches_new_connections_and_a_bad_component_replaces_nothing() {
     assert!(matches!(next_event(&mut events).await, DriverEvent::Loaded(i) if i.version == "0.1.0+a"));
 
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let db = rt.connect(&format!("hostile://{}/", listener.local_addr().unwrap())).await.unwrap();
+    let db = rt
+        .connect(&format!("hostile://{}/", listener.local_addr().unwrap()))
+        .await
+        .unwrap();
     // A transaction-like pin: a connection held across the swap.
     assert_eq!(db.health_check().await.unwrap().driver_version, "0.1.0+a");
 
     rt.load_driver(&b, "b.wasm").await.unwrap();
     match next_event(&mut events).await {
-        DriverEvent::Swapped { old, new } => assert_eq!((old.version.as_str(), new.version.as_str()), ("0.1.0+a", "0.1.0+b")),
+        DriverEvent::Swapped { old, new } => {
+            assert_eq!((old.version.as_str(), new.version.as_str()), ("0.1.0+a", "0.1.0+b"))
+        }
         other => panic!("expected a swap, got {other:?}"),
     }
     assert_eq!(db.info().version, "0.1.0+b");
@@ -56,7 +64,10 @@ async fn swap_reaches_new_connections_and_a_bad_component_replaces_nothing() {
     rt.unload("hostile").await.unwrap();
     assert!(matches!(next_event(&mut events).await, DriverEvent::Unloaded(_)));
     assert!(db.query("old pool still works", &[]).await.is_ok());
-    let err = rt.connect(&format!("hostile://{}/", listener.local_addr().unwrap())).await.unwrap_err();
+    let err = rt
+        .connect(&format!("hostile://{}/", listener.local_addr().unwrap()))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("no driver for URL scheme `hostile`"), "{err}");
 }
 
@@ -105,7 +116,10 @@ async fn swapping_postgres_twenty_times_under_load_fails_no_query() {
     ];
     rt.load_driver(&builds[0], "postgres-a.wasm").await.unwrap();
     let options = driverbox::ConnectOptions::parse(driverbox_tests::PG_URL).unwrap();
-    let pool = driverbox::PoolConfig { max_size: 16, ..Default::default() };
+    let pool = driverbox::PoolConfig {
+        max_size: 16,
+        ..Default::default()
+    };
     let db = rt.connect_with(options, pool).await.unwrap();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -118,7 +132,9 @@ async fn swapping_postgres_twenty_times_under_load_fails_no_query() {
             let mut i = 0i64;
             while !stop.load(Ordering::Relaxed) {
                 i += 1;
-                let r = db.query("select $1::int8 * 2", &[driverbox::Value::Int(task * 1_000_000 + i)]).await;
+                let r = db
+                    .query("select $1::int8 * 2", &[driverbox::Value::Int(task * 1_000_000 + i)])
+                    .await;
                 match r {
                     Ok(r) if r.rows[0][0] == driverbox::Value::Int((task * 1_000_000 + i) * 2) => {
                         ok.fetch_add(1, Ordering::Relaxed);
@@ -138,7 +154,9 @@ async fn swapping_postgres_twenty_times_under_load_fails_no_query() {
     }
     for swap in 0..20 {
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-        rt.load_driver(&builds[(swap + 1) % 2], "postgres-swap.wasm").await.unwrap();
+        rt.load_driver(&builds[(swap + 1) % 2], "postgres-swap.wasm")
+            .await
+            .unwrap();
     }
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     stop.store(true, Ordering::Relaxed);
@@ -149,7 +167,10 @@ async fn swapping_postgres_twenty_times_under_load_fails_no_query() {
     assert_eq!(failed, 0, "{failed} queries failed ({ok} succeeded)");
     assert!(ok > 1000, "only {ok} queries ran");
     let seen = seen.lock().unwrap().clone();
-    assert!(seen.contains("0.1.0+a") && seen.contains("0.1.0+b"), "versions seen: {seen:?}");
+    assert!(
+        seen.contains("0.1.0+a") && seen.contains("0.1.0+b"),
+        "versions seen: {seen:?}"
+    );
     assert!(db.pool_status().retired > 0);
     // The 20 replaced drivers drained: only the last one loaded (a) is in memory.
     assert_eq!(resident_versions(&rt).await, ["0.1.0+a"], "{:?}", db.pool_status());
@@ -173,7 +194,11 @@ async fn a_transaction_open_across_a_swap_finishes_on_the_old_version() {
     tx.execute("insert into dbx_swap_tx values (2)", &[]).await.unwrap();
     let r = db.query("select count(*) from dbx_swap_tx", &[]).await.unwrap();
     assert_eq!(r.rows[0][0], driverbox::Value::Int(0), "not committed yet");
-    assert_eq!(resident_versions(&rt).await, ["0.1.0+a", "0.1.0+b"], "the transaction holds a");
+    assert_eq!(
+        resident_versions(&rt).await,
+        ["0.1.0+a", "0.1.0+b"],
+        "the transaction holds a"
+    );
     tx.commit().await.unwrap();
     let r = db.query("select count(*) from dbx_swap_tx", &[]).await.unwrap();
     assert_eq!(r.rows[0][0], driverbox::Value::Int(2));

@@ -6,7 +6,10 @@ use driverbox_tests::pgserver::{PgServer, PASSWORD};
 use driverbox_tests::runtime;
 
 async fn ssl_in_use(db: &driverbox::WasmDriver) -> bool {
-    let r = db.query("select ssl from pg_stat_ssl where pid = pg_backend_pid()", &[]).await.unwrap();
+    let r = db
+        .query("select ssl from pg_stat_ssl where pid = pg_backend_pid()", &[])
+        .await
+        .unwrap();
     r.rows[0][0] == Value::Boolean(true)
 }
 
@@ -19,7 +22,9 @@ async fn auth_methods_and_sslmode_matrix() {
 
     // SCRAM-SHA-256, md5 and cleartext, each over plain TCP.
     for user in ["postgres", "md5user", "plainuser"] {
-        let db = rt.connect(&server.url(user, PASSWORD, "127.0.0.1", "sslmode=disable")).await
+        let db = rt
+            .connect(&server.url(user, PASSWORD, "127.0.0.1", "sslmode=disable"))
+            .await
             .unwrap_or_else(|e| panic!("{user}: {e}"));
         let r = db.query("select current_user", &[]).await.unwrap();
         assert_eq!(r.rows[0][0], Value::Text(user.into()));
@@ -27,20 +32,34 @@ async fn auth_methods_and_sslmode_matrix() {
     }
 
     // Wrong password: a typed authentication error that does not leak it.
-    let err = rt.connect(&server.url("postgres", "wrong-pw", "127.0.0.1", "sslmode=disable")).await.unwrap_err();
+    let err = rt
+        .connect(&server.url("postgres", "wrong-pw", "127.0.0.1", "sslmode=disable"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Authentication, "{err}");
     assert_eq!(err.code(), Some("28P01"));
     assert!(!err.to_string().contains("wrong-pw") && !format!("{err:?}").contains("wrong-pw"));
 
     // prefer and require encrypt.
     for mode in ["prefer", "require"] {
-        let db = rt.connect(&server.url("postgres", PASSWORD, "127.0.0.1", &format!("sslmode={mode}"))).await.unwrap();
-        assert!(ssl_in_use(&db).await, "sslmode={mode} uses TLS when the server offers it");
+        let db = rt
+            .connect(&server.url("postgres", PASSWORD, "127.0.0.1", &format!("sslmode={mode}")))
+            .await
+            .unwrap();
+        assert!(
+            ssl_in_use(&db).await,
+            "sslmode={mode} uses TLS when the server offers it"
+        );
     }
 
     // verify-full: right CA and host name works.
     let db = rt
-        .connect(&server.url("postgres", PASSWORD, "localhost", &format!("sslmode=verify-full&sslrootcert={ca}")))
+        .connect(&server.url(
+            "postgres",
+            PASSWORD,
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={ca}"),
+        ))
         .await
         .expect("verify-full to localhost");
     assert!(ssl_in_use(&db).await);
@@ -48,7 +67,12 @@ async fn auth_methods_and_sslmode_matrix() {
     // verify-full: unknown CA fails, and so does verify-ca.
     for mode in ["verify-full", "verify-ca"] {
         let err = rt
-            .connect(&server.url("postgres", PASSWORD, "localhost", &format!("sslmode={mode}&sslrootcert={other_ca}")))
+            .connect(&server.url(
+                "postgres",
+                PASSWORD,
+                "localhost",
+                &format!("sslmode={mode}&sslrootcert={other_ca}"),
+            ))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Tls, "{mode}: {err}");
@@ -57,18 +81,36 @@ async fn auth_methods_and_sslmode_matrix() {
     // A name the certificate does not hold (it names `localhost` only):
     // verify-full fails, verify-ca accepts.
     let err = rt
-        .connect(&server.url("postgres", PASSWORD, "127.0.0.1", &format!("sslmode=verify-full&sslrootcert={ca}")))
+        .connect(&server.url(
+            "postgres",
+            PASSWORD,
+            "127.0.0.1",
+            &format!("sslmode=verify-full&sslrootcert={ca}"),
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Tls, "name mismatch: {err}");
     let db = rt
-        .connect(&server.url("postgres", PASSWORD, "127.0.0.1", &format!("sslmode=verify-ca&sslrootcert={ca}")))
+        .connect(&server.url(
+            "postgres",
+            PASSWORD,
+            "127.0.0.1",
+            &format!("sslmode=verify-ca&sslrootcert={ca}"),
+        ))
         .await
         .expect("verify-ca ignores the name");
     assert!(ssl_in_use(&db).await);
 
     // verify-full without any root certificate is refused up front.
-    let err = rt.connect(&server.url("postgres", PASSWORD, "localhost", "sslmode=verify-full&sslrootcert=/nonexistent.pem")).await.unwrap_err();
+    let err = rt
+        .connect(&server.url(
+            "postgres",
+            PASSWORD,
+            "localhost",
+            "sslmode=verify-full&sslrootcert=/nonexistent.pem",
+        ))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("sslrootcert"), "{err}");
 }
 
@@ -84,6 +126,9 @@ async fn require_never_falls_back_to_plaintext() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
     // prefer falls back to plaintext when the server has no TLS.
-    let db = rt.connect(&server.url("postgres", PASSWORD, "127.0.0.1", "sslmode=prefer")).await.unwrap();
+    let db = rt
+        .connect(&server.url("postgres", PASSWORD, "127.0.0.1", "sslmode=prefer"))
+        .await
+        .unwrap();
     assert!(!ssl_in_use(&db).await);
 }

@@ -8,13 +8,18 @@ use driverbox::{
 use driverbox_tests::{runtime, PG_URL};
 
 async fn db() -> WasmDriver {
-    runtime().connect(PG_URL).await.expect("connect to the local PostgreSQL")
+    runtime()
+        .connect(PG_URL)
+        .await
+        .expect("connect to the local PostgreSQL")
 }
 
 /// A table of its own for each test, dropped first if left over.
 async fn fresh_table(db: &WasmDriver, name: &str, columns: &str) {
     db.execute(&format!("drop table if exists {name}"), &[]).await.unwrap();
-    db.execute(&format!("create table {name} ({columns})"), &[]).await.unwrap();
+    db.execute(&format!("create table {name} ({columns})"), &[])
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -47,7 +52,11 @@ async fn every_type_round_trips_exactly() {
             Value::Time(45_296_123_456),
             Value::Timestamp(1_704_067_200_000_001),
             Value::Timestamptz(-1_000_000),
-            Value::Interval(Interval { months: 14, days: -3, microseconds: 3_600_000_001 }),
+            Value::Interval(Interval {
+                months: 14,
+                days: -3,
+                microseconds: 3_600_000_001,
+            }),
             Value::uuid(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210),
             Value::Json(r#"{"a": [1, 2.50, null], "b": "x"}"#.into()),
             Value::Json(r#"{"a": [1, 2.50, null], "b": "x"}"#.into()),
@@ -73,7 +82,11 @@ async fn every_type_round_trips_exactly() {
             Value::Time(0),
             Value::Timestamp(i64::MIN),
             Value::Timestamptz(i64::MAX),
-            Value::Interval(Interval { months: 0, days: 0, microseconds: 0 }),
+            Value::Interval(Interval {
+                months: 0,
+                days: 0,
+                microseconds: 0,
+            }),
             Value::Null,
             Value::Json("null".into()),
             Value::Json("[]".into()),
@@ -91,7 +104,10 @@ async fn every_type_round_trips_exactly() {
     let back = db.query("select * from dbx_types order by id", &[]).await.unwrap();
     assert_eq!(back.rows.len(), 2);
     let names: Vec<&str> = back.columns.iter().map(|c| c.type_name.as_str()).collect();
-    assert_eq!(&names[..8], &["int4", "bool", "int2", "int4", "int8", "float4", "float8", "numeric"]);
+    assert_eq!(
+        &names[..8],
+        &["int4", "bool", "int2", "int4", "int8", "float4", "float8", "numeric"]
+    );
     for (sent, got) in rows.iter().zip(&back.rows) {
         for (i, (s, g)) in sent.iter().zip(got).enumerate() {
             let column = &back.columns[i].name;
@@ -107,13 +123,29 @@ async fn every_type_round_trips_exactly() {
         }
     }
     // Every digit of a numeric survives, as do decimals in arrays.
-    let r = db.query("select n::text, an::text from dbx_types where id = 1", &[]).await.unwrap();
-    assert_eq!(r.rows[0][0], Value::Text("12345678901234567890123456789012345678.0123456789".into()));
+    let r = db
+        .query("select n::text, an::text from dbx_types where id = 1", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        r.rows[0][0],
+        Value::Text("12345678901234567890123456789012345678.0123456789".into())
+    );
     assert_eq!(r.rows[0][1], Value::Text("{1.50,-0.000000000000000000001}".into()));
     let r = db.query("select an from dbx_types where id = 1", &[]).await.unwrap();
-    assert_eq!(r.rows[0][0], Value::Json("[1.50,-0.000000000000000000001]".into()), "numeric digits kept in arrays");
+    assert_eq!(
+        r.rows[0][0],
+        Value::Json("[1.50,-0.000000000000000000001]".into()),
+        "numeric digits kept in arrays"
+    );
     // Text parameters convert to the column's type.
-    let r = db.query("select $1::int4 + 1, $2::date", &[Value::Text("41".into()), Value::Text("2024-01-01".into())]).await.unwrap();
+    let r = db
+        .query(
+            "select $1::int4 + 1, $2::date",
+            &[Value::Text("41".into()), Value::Text("2024-01-01".into())],
+        )
+        .await
+        .unwrap();
     assert_eq!(r.rows[0], vec![Value::Int(42), Value::Date(19_723)]);
     // Out-of-range integers are refused, not truncated.
     let err = db.query("select $1::int2", &[Value::Int(40_000)]).await.unwrap_err();
@@ -153,16 +185,33 @@ async fn server_errors_are_typed_and_the_pool_stays_usable() {
 #[tokio::test]
 async fn connection_errors_are_clear() {
     let rt = runtime();
-    let err = rt.connect("postgres://postgres@127.0.0.1:5432/no_such_db_dbx?sslmode=disable").await.unwrap_err();
-    assert_eq!((err.kind(), err.code()), (ErrorKind::UndefinedObject, Some("3D000")), "{err}");
+    let err = rt
+        .connect("postgres://postgres@127.0.0.1:5432/no_such_db_dbx?sslmode=disable")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.kind(), err.code()),
+        (ErrorKind::UndefinedObject, Some("3D000")),
+        "{err}"
+    );
     assert!(err.to_string().contains("no_such_db_dbx"), "{err}");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let err = rt.connect(&format!("postgres://postgres@127.0.0.1:{port}/test")).await.unwrap_err();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = rt
+        .connect(&format!("postgres://postgres@127.0.0.1:{port}/test"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
     assert!(err.to_string().contains(&port.to_string()), "{err}");
 
-    let err = rt.connect("postgres://postgres@127.0.0.1:notaport/test").await.unwrap_err();
+    let err = rt
+        .connect("postgres://postgres@127.0.0.1:notaport/test")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     let err = rt.connect("nosuchscheme://x/y").await.unwrap_err();
     assert!(err.to_string().contains("no driver for URL scheme"), "{err}");
@@ -171,18 +220,30 @@ async fn connection_errors_are_clear() {
 #[tokio::test]
 async fn metadata_capabilities_health_and_introspection() {
     let db = db().await;
-    assert_eq!((db.driver_name().as_str(), db.database_type().as_str()), ("postgres", "postgresql"));
+    assert_eq!(
+        (db.driver_name().as_str(), db.database_type().as_str()),
+        ("postgres", "postgresql")
+    );
     assert!(db.has_capability(driverbox::Capability::Schema));
     assert!(db.supports_transactions() && db.supports_prepared_statements() && db.supports_streaming());
     let health = db.health_check().await.unwrap();
-    assert!(health.server_version.contains("PostgreSQL"), "{}", health.server_version);
+    assert!(
+        health.server_version.contains("PostgreSQL"),
+        "{}",
+        health.server_version
+    );
     db.test_connection().await.unwrap();
 
     let dbs = db.get_databases().await.unwrap();
     assert!(dbs.iter().any(|d| d.name == "test"));
     let schemas = db.get_schemas().await.unwrap();
     assert!(schemas.iter().any(|s| s.name == "public"));
-    fresh_table(&db, "dbx_intro", "id serial primary key, name varchar(20) not null default 'x'").await;
+    fresh_table(
+        &db,
+        "dbx_intro",
+        "id serial primary key, name varchar(20) not null default 'x'",
+    )
+    .await;
     let tables = db.get_tables(Some("public")).await.unwrap();
     assert!(tables.iter().any(|t| t.name == "dbx_intro"));
     let cols = db.get_columns(Some("public"), "dbx_intro").await.unwrap();
@@ -199,7 +260,10 @@ async fn metadata_capabilities_health_and_introspection() {
 async fn still_running(db: &WasmDriver, sql: &str) -> bool {
     for _ in 0..50 {
         let r = db
-            .query("select count(*) from pg_stat_activity where query = $1 and state = 'active'", &[Value::from(sql)])
+            .query(
+                "select count(*) from pg_stat_activity where query = $1 and state = 'active'",
+                &[Value::from(sql)],
+            )
             .await
             .unwrap();
         if r.rows[0][0] == Value::Int(0) {
@@ -220,18 +284,31 @@ async fn a_statement_past_its_deadline_or_dropped_is_canceled_on_the_server() {
     let slow = "select pg_sleep(20) /* deadline */";
     let err = db.query(slow, &[]).await.unwrap_err();
     assert!(matches!(err, driverbox::Error::Timeout { .. }), "{err}");
-    assert!(!still_running(&observer, slow).await, "the server stopped the statement");
+    assert!(
+        !still_running(&observer, slow).await,
+        "the server stopped the statement"
+    );
 
     let dropped = "select pg_sleep(21) /* dropped */";
-    assert!(tokio::time::timeout(std::time::Duration::from_millis(300), db.query(dropped, &[])).await.is_err());
-    assert!(!still_running(&observer, dropped).await, "the server stopped the abandoned statement");
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(300), db.query(dropped, &[]))
+            .await
+            .is_err()
+    );
+    assert!(
+        !still_running(&observer, dropped).await,
+        "the server stopped the abandoned statement"
+    );
     assert!(db.query("select 1", &[]).await.is_ok());
 }
 
 #[tokio::test]
 async fn a_transaction_begun_with_plain_sql_never_leaks_to_the_next_user() {
     let options = driverbox::ConnectOptions::parse(PG_URL).unwrap();
-    let pool = driverbox::PoolConfig { max_size: 1, ..Default::default() };
+    let pool = driverbox::PoolConfig {
+        max_size: 1,
+        ..Default::default()
+    };
     let db = runtime().connect_with(options, pool).await.unwrap();
     fresh_table(&db, "dbx_leak", "id int").await;
     db.execute("begin", &[]).await.unwrap();

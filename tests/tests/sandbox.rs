@@ -16,7 +16,10 @@ async fn hostile(rt: &Runtime, endpoint: &TcpListener) -> WasmDriver {
     rt.load_driver_file(&hostile_wasm()).await.expect("load hostile driver");
     let addr = endpoint.local_addr().unwrap();
     let options = driverbox::ConnectOptions::parse(&format!("hostile://{}:{}/", addr.ip(), addr.port())).unwrap();
-    let pool = PoolConfig { max_size: 4, ..PoolConfig::default() };
+    let pool = PoolConfig {
+        max_size: 4,
+        ..PoolConfig::default()
+    };
     rt.connect_with(options, pool).await.expect("connect")
 }
 
@@ -70,7 +73,10 @@ async fn an_infinite_loop_times_out_while_others_keep_serving() {
     let (result, took) = looping.await.unwrap();
     let err = result.unwrap_err();
     assert!(matches!(err, driverbox::Error::Timeout { .. }), "{err}");
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(3), "took {took:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "took {took:?}"
+    );
     assert_eq!(text(&db.query("after", &[]).await.unwrap()), "after");
 }
 
@@ -85,7 +91,11 @@ async fn a_memory_bomb_hits_the_limit() {
     let before = resident_mib();
     let err = db.query("alloc 1024", &[]).await.unwrap_err();
     assert!(err.is_crash(), "{err}");
-    assert!(err.to_string().contains("memory limit exceeded (max-memory-size 64 MiB)"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("memory limit exceeded (max-memory-size 64 MiB)"),
+        "{err}"
+    );
     // The guest touched every MiB it got; the host grew by at most its cap
     // (plus slack for tests running beside this one), not by the 1 GiB asked.
     let grown = resident_mib().saturating_sub(before);
@@ -117,14 +127,17 @@ async fn connects_outside_the_config_are_refused_before_any_packet() {
     let other_port = elsewhere.local_addr().unwrap().port();
 
     // Its own endpoint is fine.
-    assert_eq!(text(&db.query(&format!("connect 127.0.0.2 {port}"), &[]).await.unwrap()), "connected");
+    assert_eq!(
+        text(&db.query(&format!("connect 127.0.0.2 {port}"), &[]).await.unwrap()),
+        "connected"
+    );
     assert!(was_contacted(&endpoint));
 
     let attempts = [
         format!("connect 127.0.0.2 {}", port.wrapping_add(1)), // another port
-        format!("connect 127.0.0.1 {other_port}"),              // another address
-        format!("connect 169.254.169.254 {port}"),              // cloud metadata
-        format!("connect localhost {port}"),                    // a name resolving elsewhere
+        format!("connect 127.0.0.1 {other_port}"),             // another address
+        format!("connect 169.254.169.254 {port}"),             // cloud metadata
+        format!("connect localhost {port}"),                   // a name resolving elsewhere
     ];
     for attempt in &attempts {
         let err = db.query(attempt, &[]).await.unwrap_err();
@@ -189,11 +202,27 @@ async fn components_that_fail_validation_are_refused_and_the_working_version_sta
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("junk.wasm", b"not wasm at all".to_vec(), "not a valid component"),
         // An empty component: not of our world.
-        ("empty.wasm", vec![0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00], "does not export driverbox:driver/base"),
-        ("v7.wasm", foreign_version, "but this host speaks driverbox:driver@0.1.x"),
+        (
+            "empty.wasm",
+            vec![0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00],
+            "does not export driverbox:driver/base",
+        ),
+        (
+            "v7.wasm",
+            foreign_version,
+            "but this host speaks driverbox:driver@0.1.x",
+        ),
         ("files.wasm", read(hostile_variant("files")), "imports wasi:filesystem/"),
-        ("sockets.wasm", read(hostile_variant("sockets")), "imports wasi:sockets/"),
-        ("meta.wasm", read(hostile_variant("bad-metadata")), "metadata: bad URL scheme \"Not A Scheme\""),
+        (
+            "sockets.wasm",
+            read(hostile_variant("sockets")),
+            "imports wasi:sockets/",
+        ),
+        (
+            "meta.wasm",
+            read(hostile_variant("bad-metadata")),
+            "metadata: bad URL scheme \"Not A Scheme\"",
+        ),
     ];
     for (source, bytes, reason) in cases {
         let err = rt.load_driver(&bytes, source).await.unwrap_err().to_string();
@@ -202,10 +231,22 @@ async fn components_that_fail_validation_are_refused_and_the_working_version_sta
         assert_eq!(db.info().content_hash, working, "{source} replaced the driver");
         assert_eq!(text(&db.query("still here", &[]).await.unwrap()), "still here");
     }
-    let err = rt.load_driver(&read(hostile_variant("files")), "files.wasm").await.unwrap_err();
-    assert!(err.to_string().contains("a network driver may not touch files"), "{err}");
-    let err = rt.load_driver(&read(hostile_variant("sockets")), "sockets.wasm").await.unwrap_err();
-    assert!(err.to_string().contains("only through driverbox:driver/transport"), "{err}");
+    let err = rt
+        .load_driver(&read(hostile_variant("files")), "files.wasm")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("a network driver may not touch files"),
+        "{err}"
+    );
+    let err = rt
+        .load_driver(&read(hostile_variant("sockets")), "sockets.wasm")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("only through driverbox:driver/transport"),
+        "{err}"
+    );
 }
 
 fn read(path: std::path::PathBuf) -> Vec<u8> {

@@ -13,21 +13,38 @@ async fn creates_reads_back_and_sees_only_its_directory() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
     let db = rt.connect(&url(&dir, "app.db", "rwc")).await.unwrap();
-    db.execute("create table t (id integer primary key, v text, d date, j json)", &[]).await.unwrap();
+    db.execute("create table t (id integer primary key, v text, d date, j json)", &[])
+        .await
+        .unwrap();
     db.execute(
         "insert into t values ($1, $2, $3, $4)",
-        &[Value::Int(1), Value::from("héllo"), Value::Date(19_723), Value::Json("{\"a\":1}".into())],
+        &[
+            Value::Int(1),
+            Value::from("héllo"),
+            Value::Date(19_723),
+            Value::Json("{\"a\":1}".into()),
+        ],
     )
     .await
     .unwrap();
     let r = db.query("select v, d, j from t", &[]).await.unwrap();
-    assert_eq!(r.rows[0], vec![Value::from("héllo"), Value::Date(19_723), Value::Json("{\"a\":1}".into())]);
+    assert_eq!(
+        r.rows[0],
+        vec![
+            Value::from("héllo"),
+            Value::Date(19_723),
+            Value::Json("{\"a\":1}".into())
+        ]
+    );
     assert!(dir.path().join("app.db").exists());
 
     // Files outside the database's directory do not exist for the driver.
     let outside = tempfile::tempdir().unwrap();
     let err = db
-        .execute(&format!("attach database '{}' as other", outside.path().join("x.db").display()), &[])
+        .execute(
+            &format!("attach database '{}' as other", outside.path().join("x.db").display()),
+            &[],
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("unable to open"), "{err}");
@@ -53,8 +70,15 @@ async fn read_only_mode_writes_nothing() {
     // Two read-only pools may share the file.
     let ro2 = rt.connect(&url(&dir, "ro.db", "ro")).await.unwrap();
     assert!(ro2.query("select 1", &[]).await.is_ok());
-    assert_eq!(std::fs::read(dir.path().join("ro.db")).unwrap(), before, "not one byte changed");
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(
+        std::fs::read(dir.path().join("ro.db")).unwrap(),
+        before,
+        "not one byte changed"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 1, "no journal or other file: {names:?}");
 }
 
@@ -63,7 +87,10 @@ async fn bad_paths_and_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
     let err = rt.connect(&url(&dir, "missing/sub.db", "rwc")).await.unwrap_err();
-    assert!(err.to_string().contains("missing") && err.to_string().contains("cannot be opened"), "{err}");
+    assert!(
+        err.to_string().contains("missing") && err.to_string().contains("cannot be opened"),
+        "{err}"
+    );
 
     let err = rt.connect(&url(&dir, "absent.db", "rw")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connection, "{err}");
@@ -98,5 +125,9 @@ async fn in_memory_databases() {
     db.execute("create table m (x integer)", &[]).await.unwrap();
     db.execute("insert into m values (42)", &[]).await.unwrap();
     let r = db.query("select x from m", &[]).await.unwrap();
-    assert_eq!(r.rows[0][0], Value::Int(42), "one connection keeps the same memory database");
+    assert_eq!(
+        r.rows[0][0],
+        Value::Int(42),
+        "one connection keeps the same memory database"
+    );
 }

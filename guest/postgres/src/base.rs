@@ -55,8 +55,15 @@ impl wit::Guest for Driver {
 
     fn cancel(config: ConnectConfig, token: Vec<u8>) -> Result<()> {
         let (pid, key) = match token.as_slice() {
-            [a, b, c, d, e, f, g, h] => (i32::from_be_bytes([*a, *b, *c, *d]), i32::from_be_bytes([*e, *f, *g, *h])),
-            _ => return Err(driverbox_guest_sdk::Error::invalid("a PostgreSQL cancel token is 8 bytes")),
+            [a, b, c, d, e, f, g, h] => (
+                i32::from_be_bytes([*a, *b, *c, *d]),
+                i32::from_be_bytes([*e, *f, *g, *h]),
+            ),
+            _ => {
+                return Err(driverbox_guest_sdk::Error::invalid(
+                    "a PostgreSQL cancel token is 8 bytes",
+                ))
+            }
         };
         let stream = Stream::connect(&config.host, config.port, false)?;
         Connection::cancel(stream, &config, pid, key)

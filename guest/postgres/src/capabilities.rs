@@ -4,9 +4,7 @@ use driverbox_guest_sdk::types::{QueryResult, Value};
 use driverbox_guest_sdk::{client_error, Error, ErrorKind, Result};
 
 use crate::connection::Connection;
-use crate::exports::driverbox::driver::capabilities::{
-    self as wit, IsolationLevel, Prepared, TransactionOptions,
-};
+use crate::exports::driverbox::driver::capabilities::{self as wit, IsolationLevel, Prepared, TransactionOptions};
 use crate::protocol::ident;
 use crate::{with_conn, Driver};
 

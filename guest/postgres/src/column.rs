@@ -5,19 +5,12 @@
 use driverbox_guest_sdk::{Error, Result};
 
 use crate::connection::Connection;
-use crate::exports::driverbox::driver::column::{
-    self as wit, ColumnChange, ColumnDefinition, DefaultChange,
-};
+use crate::exports::driverbox::driver::column::{self as wit, ColumnChange, ColumnDefinition, DefaultChange};
 use crate::protocol::ident;
 use crate::{with_conn, Driver};
 
 /// `ALTER TABLE ... ADD COLUMN`.
-pub fn add_column(
-    conn: &mut Connection,
-    schema: Option<&str>,
-    table: &str,
-    column: &ColumnDefinition,
-) -> Result<()> {
+pub fn add_column(conn: &mut Connection, schema: Option<&str>, table: &str, column: &ColumnDefinition) -> Result<()> {
     let mut sql = format!(
         "ALTER TABLE {} ADD COLUMN {} {}",
         ident::qualified(schema, table)?,
@@ -35,12 +28,7 @@ pub fn add_column(
 }
 
 /// The statements for a change, in the order they run (rename last).
-pub fn alter_statements(
-    schema: Option<&str>,
-    table: &str,
-    column: &str,
-    change: &ColumnChange,
-) -> Result<Vec<String>> {
+pub fn alter_statements(schema: Option<&str>, table: &str, column: &str, change: &ColumnChange) -> Result<Vec<String>> {
     let t = ident::qualified(schema, table)?;
     let col = ident::quote(column)?;
     let mut stmts = Vec::new();
@@ -57,20 +45,12 @@ pub fn alter_statements(
         (None, None) => {}
     }
     if let Some(nullable) = change.nullable {
-        let what = if nullable {
-            "DROP NOT NULL"
-        } else {
-            "SET NOT NULL"
-        };
+        let what = if nullable { "DROP NOT NULL" } else { "SET NOT NULL" };
         stmts.push(format!("ALTER TABLE {t} ALTER COLUMN {col} {what}"));
     }
     match &change.default {
-        Some(DefaultChange::Set(expr)) => stmts.push(format!(
-            "ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {expr}"
-        )),
-        Some(DefaultChange::Drop) => {
-            stmts.push(format!("ALTER TABLE {t} ALTER COLUMN {col} DROP DEFAULT"))
-        }
+        Some(DefaultChange::Set(expr)) => stmts.push(format!("ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {expr}")),
+        Some(DefaultChange::Drop) => stmts.push(format!("ALTER TABLE {t} ALTER COLUMN {col} DROP DEFAULT")),
         None => {}
     }
     if let Some(new_name) = &change.rename_to {
@@ -152,21 +132,11 @@ impl wit::Guest for Driver {
         with_conn(|c| add_column(c, schema.as_deref(), &table, &column))
     }
 
-    fn alter_column(
-        schema: Option<String>,
-        table: String,
-        column: String,
-        change: ColumnChange,
-    ) -> Result<()> {
+    fn alter_column(schema: Option<String>, table: String, column: String, change: ColumnChange) -> Result<()> {
         with_conn(|c| alter_column(c, schema.as_deref(), &table, &column, &change))
     }
 
-    fn drop_column(
-        schema: Option<String>,
-        table: String,
-        column: String,
-        cascade: bool,
-    ) -> Result<()> {
+    fn drop_column(schema: Option<String>, table: String, column: String, cascade: bool) -> Result<()> {
         with_conn(|c| drop_column(c, schema.as_deref(), &table, &column, cascade))
     }
 }

@@ -283,10 +283,7 @@ impl Connection {
                 } else {
                     Err(client_error(
                         ErrorKind::Tls,
-                        format!(
-                            "server does not support TLS but sslmode={}",
-                            mode_name(mode)
-                        ),
+                        format!("server does not support TLS but sslmode={}", mode_name(mode)),
                     ))
                 }
             }
@@ -357,39 +354,28 @@ impl Connection {
                             }
                             // Channel binding would need the TLS certificate, which
                             // only the host sees: say we do not support it.
-                            let s = sasl::ScramSha256::new(
-                                password()?.as_bytes(),
-                                sasl::ChannelBinding::unsupported(),
-                            );
-                            frontend::sasl_initial_response(
-                                sasl::SCRAM_SHA_256,
-                                s.message(),
-                                &mut self.out,
-                            )
-                            .map_err(|_| Error::protocol("SASL"))?;
+                            let s = sasl::ScramSha256::new(password()?.as_bytes(), sasl::ChannelBinding::unsupported());
+                            frontend::sasl_initial_response(sasl::SCRAM_SHA_256, s.message(), &mut self.out)
+                                .map_err(|_| Error::protocol("SASL"))?;
                             scram = Some(s);
                         }
                         Auth::SaslContinue(data) => {
-                            let s = scram.as_mut().ok_or_else(|| {
-                                Error::protocol("SASL continue without SASL start")
-                            })?;
+                            let s = scram
+                                .as_mut()
+                                .ok_or_else(|| Error::protocol("SASL continue without SASL start"))?;
                             s.update(data)
                                 .map_err(|e| auth_error(format!("SCRAM exchange failed: {e}")))?;
-                            frontend::sasl_response(s.message(), &mut self.out)
-                                .map_err(|_| Error::protocol("SASL"))?;
+                            frontend::sasl_response(s.message(), &mut self.out).map_err(|_| Error::protocol("SASL"))?;
                         }
                         Auth::SaslFinal(data) => {
                             let s = scram
                                 .as_mut()
                                 .ok_or_else(|| Error::protocol("SASL final without SASL start"))?;
-                            s.finish(data).map_err(|e| {
-                                auth_error(format!("server SCRAM signature rejected: {e}"))
-                            })?;
+                            s.finish(data)
+                                .map_err(|e| auth_error(format!("server SCRAM signature rejected: {e}")))?;
                         }
                         Auth::Other(code) => {
-                            return Err(auth_error(format!(
-                                "unsupported authentication method (code {code})"
-                            )));
+                            return Err(auth_error(format!("unsupported authentication method (code {code})")));
                         }
                     }
                     self.stream.consume(len);
@@ -437,16 +423,13 @@ impl Connection {
     fn next_message(&mut self) -> Result<(u8, usize)> {
         loop {
             self.stream.fill(5)?;
-            let (t, len) = message::frame(self.stream.buffered())?
-                .ok_or_else(|| Error::protocol("short message header"))?;
+            let (t, len) =
+                message::frame(self.stream.buffered())?.ok_or_else(|| Error::protocol("short message header"))?;
             self.stream.fill(len)?;
             match t {
                 tag::NOTICE_RESPONSE => {
                     if let Ok(n) = message::error_fields(self.body(len)) {
-                        crate::log_debug(&format!(
-                            "server notice {}: {}",
-                            n.error.code, n.error.message
-                        ));
+                        crate::log_debug(&format!("server notice {}: {}", n.error.code, n.error.message));
                     }
                 }
                 tag::PARAMETER_STATUS => {
@@ -503,9 +486,7 @@ impl Connection {
         loop {
             let (t, len) = self.next_message()?;
             match t {
-                tag::COMMAND_COMPLETE => {
-                    tag_text = Some(message::command_tag(self.body(len))?.to_string())
-                }
+                tag::COMMAND_COMPLETE => tag_text = Some(message::command_tag(self.body(len))?.to_string()),
                 tag::ERROR_RESPONSE => error = Some(self.server_error(len)?),
                 tag::COPY_IN_RESPONSE => self.refuse_copy_in(COPY_IN_REFUSED, extended)?,
                 tag::READY_FOR_QUERY => {
@@ -636,13 +617,8 @@ impl Connection {
         }
         missing.sort_unstable();
         missing.dedup();
-        let list = missing
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let rows = match self.query_extended(TYPE_LOOKUP_SQL, &[Value::Text(format!("{{{list}}}"))])
-        {
+        let list = missing.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let rows = match self.query_extended(TYPE_LOOKUP_SQL, &[Value::Text(format!("{{{list}}}"))]) {
             Ok(out) => out.rows,
             // A failed transaction cannot look anything up; names stay OIDs.
             Err(Error::Server(_)) => return Ok(()),
@@ -691,9 +667,7 @@ impl Connection {
             let (t, len) = self.next_message()?;
             match t {
                 tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => {}
-                tag::PARAMETER_DESCRIPTION => {
-                    params = Some(message::parameter_description(self.body(len))?)
-                }
+                tag::PARAMETER_DESCRIPTION => params = Some(message::parameter_description(self.body(len))?),
                 tag::ROW_DESCRIPTION => fields = Some(message::row_description(self.body(len))?),
                 tag::NO_DATA => fields = Some(Vec::new()),
                 tag::ERROR_RESPONSE => error = Some(self.server_error(len)?),
@@ -767,12 +741,7 @@ impl Connection {
     }
 
     /// Queues Bind (+ Execute) of `stmt` into `out`; nothing is queued on error.
-    fn queue_bind(
-        out: &mut BytesMut,
-        stmt: &Statement,
-        portal: &str,
-        params: &[Value],
-    ) -> Result<()> {
+    fn queue_bind(out: &mut BytesMut, stmt: &Statement, portal: &str, params: &[Value]) -> Result<()> {
         if params.len() != stmt.params.len() {
             return Err(Error::invalid(format!(
                 "the statement takes {} parameters, {} given",
@@ -791,10 +760,7 @@ impl Connection {
         let r = frontend::bind(
             portal,
             &stmt.name,
-            stmt.params
-                .iter()
-                .zip(params)
-                .map(|(t, v)| encode::format_for(*t, v)),
+            stmt.params.iter().zip(params).map(|(t, v)| encode::format_for(*t, v)),
             stmt.params.iter().zip(params),
             |(t, v), buf| {
                 index += 1;
@@ -813,9 +779,7 @@ impl Connection {
         if r.is_err() {
             out.truncate(mark);
             return Err(match failure {
-                Some(Error::Client(c)) => {
-                    Error::invalid(format!("parameter ${index}: {}", c.message))
-                }
+                Some(Error::Client(c)) => Error::invalid(format!("parameter ${index}: {}", c.message)),
                 Some(e) => e,
                 None => Error::invalid("parameters too large"),
             });
@@ -825,12 +789,7 @@ impl Connection {
 
     /// Bind + Execute + Sync of a prepared statement, one round trip.
     /// Rows are decoded only with `keep_rows`.
-    fn execute_statement(
-        &mut self,
-        stmt: &Statement,
-        params: &[Value],
-        keep_rows: bool,
-    ) -> Result<Outcome> {
+    fn execute_statement(&mut self, stmt: &Statement, params: &[Value], keep_rows: bool) -> Result<Outcome> {
         Self::queue_bind(&mut self.out, stmt, "", params)?;
         message::execute("", 0, &mut self.out);
         message::sync(&mut self.out);
@@ -847,9 +806,7 @@ impl Connection {
                     }
                 }
                 tag::BIND_COMPLETE | tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => {}
-                tag::COMMAND_COMPLETE => {
-                    tag_text = Some(message::command_tag(self.body(len))?.to_string())
-                }
+                tag::COMMAND_COMPLETE => tag_text = Some(message::command_tag(self.body(len))?.to_string()),
                 tag::EMPTY_QUERY | tag::PORTAL_SUSPENDED => {}
                 tag::ERROR_RESPONSE => error = Some(self.server_error(len)?),
                 tag::COPY_IN_RESPONSE => self.refuse_copy_in(COPY_IN_REFUSED, true)?,
@@ -894,13 +851,7 @@ impl Connection {
     /// Executes a cached statement, re-preparing it once when the server
     /// says it is stale. The retry happens only outside a transaction
     /// block, where the failed attempt changed nothing.
-    fn execute_cached(
-        &mut self,
-        sql: &str,
-        stmt: Rc<Statement>,
-        params: &[Value],
-        keep_rows: bool,
-    ) -> Result<Outcome> {
+    fn execute_cached(&mut self, sql: &str, stmt: Rc<Statement>, params: &[Value], keep_rows: bool) -> Result<Outcome> {
         match self.execute_statement(&stmt, params, keep_rows) {
             Err(e) if is_stale_statement_error(&e) => {
                 self.forget_cached(sql);
@@ -1225,10 +1176,7 @@ impl Connection {
                         }
                         return self.sync_and_fail(e);
                     }
-                    tag::BIND_COMPLETE
-                    | tag::CLOSE_COMPLETE
-                    | tag::PARSE_COMPLETE
-                    | tag::DATA_ROW => {}
+                    tag::BIND_COMPLETE | tag::CLOSE_COMPLETE | tag::PARSE_COMPLETE | tag::DATA_ROW => {}
                     other => return Err(unexpected(other)),
                 }
                 self.stream.consume(len);
@@ -1343,23 +1291,13 @@ impl Connection {
 
     /// Opens a portal on `sql` and asks for the first batch (Bind +
     /// Execute + Flush: no Sync, so the portal outlives the round trip).
-    pub fn stream_open(
-        &mut self,
-        sql: &str,
-        params: &[Value],
-        batch_size: u32,
-    ) -> Result<Vec<Column>> {
+    pub fn stream_open(&mut self, sql: &str, params: &[Value], batch_size: u32) -> Result<Vec<Column>> {
         self.ensure_usable()?;
         let r = self.stream_open_inner(sql, params, batch_size);
         self.settle(r)
     }
 
-    fn stream_open_inner(
-        &mut self,
-        sql: &str,
-        params: &[Value],
-        batch_size: u32,
-    ) -> Result<Vec<Column>> {
+    fn stream_open_inner(&mut self, sql: &str, params: &[Value], batch_size: u32) -> Result<Vec<Column>> {
         let batch = batch_size.clamp(1, i32::MAX as u32) as i32;
         self.portal = None;
         let mut retried = false;
@@ -1508,10 +1446,7 @@ impl Connection {
                 let (t, len) = self.next_message()?;
                 self.stream.consume(len);
                 match t {
-                    tag::PORTAL_SUSPENDED
-                    | tag::COMMAND_COMPLETE
-                    | tag::EMPTY_QUERY
-                    | tag::ERROR_RESPONSE => break,
+                    tag::PORTAL_SUSPENDED | tag::COMMAND_COMPLETE | tag::EMPTY_QUERY | tag::ERROR_RESPONSE => break,
                     _ => {}
                 }
             }
@@ -1533,10 +1468,7 @@ impl Connection {
 }
 
 fn unexpected(t: u8) -> Error {
-    Error::protocol(format!(
-        "unexpected message {:?} from the server",
-        t as char
-    ))
+    Error::protocol(format!("unexpected message {:?} from the server", t as char))
 }
 
 fn with_row_context(e: Error, row: usize) -> Error {
@@ -1565,8 +1497,7 @@ impl Cells<'_> {
 
     /// A non-null text cell.
     pub fn str(&self, i: usize) -> Result<String> {
-        self.opt_str(i)?
-            .ok_or_else(|| self.mismatch(i, "non-null text"))
+        self.opt_str(i)?.ok_or_else(|| self.mismatch(i, "non-null text"))
     }
 
     /// A text cell or NULL.
@@ -1580,8 +1511,7 @@ impl Cells<'_> {
 
     /// A non-null integer cell.
     pub fn i64(&self, i: usize) -> Result<i64> {
-        self.opt_i64(i)?
-            .ok_or_else(|| self.mismatch(i, "a non-null integer"))
+        self.opt_i64(i)?.ok_or_else(|| self.mismatch(i, "a non-null integer"))
     }
 
     /// An integer cell or NULL.

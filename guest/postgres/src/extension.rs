@@ -10,12 +10,7 @@ use crate::protocol::{copy, ident};
 use crate::{with_conn, Driver};
 
 /// Opens a stream; gives its columns.
-pub fn stream_open(
-    conn: &mut Connection,
-    sql: &str,
-    params: &[Value],
-    batch_size: u32,
-) -> Result<Vec<Column>> {
+pub fn stream_open(conn: &mut Connection, sql: &str, params: &[Value], batch_size: u32) -> Result<Vec<Column>> {
     if conn.stream_is_open() {
         return Err(Error::invalid("a stream is open already"));
     }
@@ -70,10 +65,7 @@ pub fn bulk_insert(
 
 /// `$1, $2, ... $n`.
 fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// `"a" = $first, "b" = $first+1 ...`, joined by `sep`.
@@ -87,16 +79,9 @@ fn equalities(columns: &[String], first: usize, sep: &str) -> Result<String> {
 }
 
 /// The `UPDATE` run once per row: keys are `$1..$k`, new values follow.
-pub fn update_sql(
-    schema: Option<&str>,
-    table: &str,
-    key_columns: &[String],
-    set_columns: &[String],
-) -> Result<String> {
+pub fn update_sql(schema: Option<&str>, table: &str, key_columns: &[String], set_columns: &[String]) -> Result<String> {
     if key_columns.is_empty() || set_columns.is_empty() {
-        return Err(Error::invalid(
-            "bulk update needs key columns and columns to set",
-        ));
+        return Err(Error::invalid("bulk update needs key columns and columns to set"));
     }
     let sets = equalities(set_columns, key_columns.len() + 1, ", ")?;
     let keys = equalities(key_columns, 1, " AND ")?;
@@ -168,17 +153,11 @@ pub fn drop_database(conn: &mut Connection, name: &str, if_exists: bool) -> Resu
 
 /// `CREATE SCHEMA "name"`.
 pub fn create_schema(conn: &mut Connection, name: &str) -> Result<()> {
-    conn.run(&format!("CREATE SCHEMA {}", ident::quote(name)?))
-        .map(|_| ())
+    conn.run(&format!("CREATE SCHEMA {}", ident::quote(name)?)).map(|_| ())
 }
 
 /// `DROP SCHEMA [IF EXISTS] "name" [CASCADE]`.
-pub fn drop_schema(
-    conn: &mut Connection,
-    name: &str,
-    if_exists: bool,
-    cascade: bool,
-) -> Result<()> {
+pub fn drop_schema(conn: &mut Connection, name: &str, if_exists: bool, cascade: bool) -> Result<()> {
     let ie = if if_exists { "IF EXISTS " } else { "" };
     let cascade = if cascade { " CASCADE" } else { "" };
     conn.run(&format!("DROP SCHEMA {ie}{}{cascade}", ident::quote(name)?))
@@ -198,12 +177,7 @@ impl wit::Guest for Driver {
         with_conn(|c| c.stream_close())
     }
 
-    fn bulk_insert(
-        schema: Option<String>,
-        table: String,
-        columns: Vec<String>,
-        rows: Vec<Row>,
-    ) -> Result<u64> {
+    fn bulk_insert(schema: Option<String>, table: String, columns: Vec<String>, rows: Vec<Row>) -> Result<u64> {
         with_conn(|c| bulk_insert(c, schema.as_deref(), &table, &columns, &rows))
     }
 
@@ -214,24 +188,10 @@ impl wit::Guest for Driver {
         set_columns: Vec<String>,
         rows: Vec<Row>,
     ) -> Result<u64> {
-        with_conn(|c| {
-            bulk_update(
-                c,
-                schema.as_deref(),
-                &table,
-                &key_columns,
-                &set_columns,
-                &rows,
-            )
-        })
+        with_conn(|c| bulk_update(c, schema.as_deref(), &table, &key_columns, &set_columns, &rows))
     }
 
-    fn bulk_delete(
-        schema: Option<String>,
-        table: String,
-        key_columns: Vec<String>,
-        keys: Vec<Row>,
-    ) -> Result<u64> {
+    fn bulk_delete(schema: Option<String>, table: String, key_columns: Vec<String>, keys: Vec<Row>) -> Result<u64> {
         with_conn(|c| bulk_delete(c, schema.as_deref(), &table, &key_columns, &keys))
     }
 

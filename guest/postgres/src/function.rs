@@ -113,9 +113,10 @@ pub fn get_function_definition(
         },
         Some(args) => {
             let want = normalize_args(args);
-            match candidates.iter().position(|c| {
-                normalize_args(&c.identity) == want || normalize_args(&c.arguments) == want
-            }) {
+            match candidates
+                .iter()
+                .position(|c| normalize_args(&c.identity) == want || normalize_args(&c.arguments) == want)
+            {
                 Some(i) => candidates.remove(i),
                 None => {
                     // A plain type list: let the server resolve it.
@@ -183,10 +184,7 @@ fn aggregate_definition(conn: &mut Connection, oid: i64) -> Result<String> {
             "definitions of ordered-set and hypothetical-set aggregates are not supported",
         ));
     }
-    let mut parts = vec![
-        format!("SFUNC = {}", c.str(3)?),
-        format!("STYPE = {}", c.str(4)?),
-    ];
+    let mut parts = vec![format!("SFUNC = {}", c.str(3)?), format!("STYPE = {}", c.str(4)?)];
     let optional = [
         (5, "FINALFUNC"),
         (6, "INITCOND"),
@@ -224,11 +222,7 @@ impl wit::Guest for Driver {
         with_conn(|c| list_functions(c, schema.as_deref()))
     }
 
-    fn get_function_definition(
-        schema: Option<String>,
-        name: String,
-        arguments: Option<String>,
-    ) -> Result<String> {
+    fn get_function_definition(schema: Option<String>, name: String, arguments: Option<String>) -> Result<String> {
         with_conn(|c| get_function_definition(c, schema.as_deref(), &name, arguments.as_deref()))
     }
 }

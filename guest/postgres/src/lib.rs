@@ -60,9 +60,7 @@ thread_local! {
 pub(crate) fn with_conn<T>(f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
     CONNECTION.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let conn = slot
-            .as_mut()
-            .ok_or_else(|| Error::connection("not connected"))?;
+        let conn = slot.as_mut().ok_or_else(|| Error::connection("not connected"))?;
         f(conn)
     })
 }

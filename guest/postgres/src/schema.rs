@@ -32,12 +32,7 @@ impl Relation {
 
 /// Finds a relation by name (in `schema`, else through the search path);
 /// `undefined-object` when there is none of one of `kinds`.
-pub fn resolve_relation(
-    conn: &mut Connection,
-    schema: Option<&str>,
-    name: &str,
-    kinds: &str,
-) -> Result<Relation> {
+pub fn resolve_relation(conn: &mut Connection, schema: Option<&str>, name: &str, kinds: &str) -> Result<Relation> {
     let qualified = ident::qualified(schema, name)?;
     let found = conn.query_first(
         "select c.oid, n.nspname, c.relname, c.relkind \
@@ -150,11 +145,7 @@ pub fn get_tables(conn: &mut Connection, schema: Option<&str>) -> Result<Vec<Tab
 
 /// Columns of a table in order: type as `format_type` writes it,
 /// nullability, default, primary-key membership, comment.
-pub fn get_columns(
-    conn: &mut Connection,
-    schema: Option<&str>,
-    table: &str,
-) -> Result<Vec<ColumnInfo>> {
+pub fn get_columns(conn: &mut Connection, schema: Option<&str>, table: &str) -> Result<Vec<ColumnInfo>> {
     let rel = resolve_relation(conn, schema, table, "rvmfp")?;
     conn.query_map(
         "select a.attname, \

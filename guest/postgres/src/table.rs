@@ -63,11 +63,7 @@ fn action(code: &str) -> String {
 }
 
 /// Primary key, unique, foreign key, check and exclusion constraints.
-pub fn get_table_constraints(
-    conn: &mut Connection,
-    schema: Option<&str>,
-    table: &str,
-) -> Result<Vec<ConstraintInfo>> {
+pub fn get_table_constraints(conn: &mut Connection, schema: Option<&str>, table: &str) -> Result<Vec<ConstraintInfo>> {
     let rel = resolve_relation(conn, schema, table, "rvmfp")?;
     conn.query_map(
         "select c.conname, c.contype, \
@@ -136,16 +132,10 @@ pub fn get_table_statistics(
          where c.oid = $1",
         &[Value::Int(rel.oid)],
     )?;
-    let row = out
-        .rows
-        .first()
-        .ok_or_else(|| Error::protocol("no statistics row"))?;
+    let row = out.rows.first().ok_or_else(|| Error::protocol("no statistics row"))?;
     let c = Cells(row);
     // -1 means never vacuumed or analyzed (PostgreSQL 14+).
-    let estimated_rows = c
-        .opt_f64(0)?
-        .filter(|v| *v >= 0.0)
-        .map(|v| v.round() as u64);
+    let estimated_rows = c.opt_f64(0)?.filter(|v| *v >= 0.0).map(|v| v.round() as u64);
     let size = |i| -> Result<Option<u64>> { Ok(c.opt_i64(i)?.map(|v| v.max(0) as u64)) };
     let exact_rows = if exact_count {
         let sql = format!("SELECT count(*) FROM {}", rel.quoted()?);
@@ -167,11 +157,7 @@ pub fn get_table_statistics(
 
 /// Indexes with their key columns (or expressions), method, predicate and
 /// full definition.
-pub fn get_table_indexes(
-    conn: &mut Connection,
-    schema: Option<&str>,
-    table: &str,
-) -> Result<Vec<IndexInfo>> {
+pub fn get_table_indexes(conn: &mut Connection, schema: Option<&str>, table: &str) -> Result<Vec<IndexInfo>> {
     let rel = resolve_relation(conn, schema, table, "rvmfp")?;
     conn.query_map(
         "select ic.relname, \
@@ -203,12 +189,7 @@ pub fn get_table_indexes(
 }
 
 impl wit::Guest for Driver {
-    fn get_table_data(
-        schema: Option<String>,
-        table: String,
-        limit: u64,
-        offset: u64,
-    ) -> Result<QueryResult> {
+    fn get_table_data(schema: Option<String>, table: String, limit: u64, offset: u64) -> Result<QueryResult> {
         with_conn(|c| get_table_data(c, schema.as_deref(), &table, limit, offset))
     }
 
@@ -216,11 +197,7 @@ impl wit::Guest for Driver {
         with_conn(|c| get_table_constraints(c, schema.as_deref(), &table))
     }
 
-    fn get_table_statistics(
-        schema: Option<String>,
-        table: String,
-        exact_count: bool,
-    ) -> Result<TableStatistics> {
+    fn get_table_statistics(schema: Option<String>, table: String, exact_count: bool) -> Result<TableStatistics> {
         with_conn(|c| get_table_statistics(c, schema.as_deref(), &table, exact_count))
     }
 

@@ -29,11 +29,7 @@ pub fn list_views(conn: &mut Connection, schema: Option<&str>) -> Result<Vec<Vie
 }
 
 /// The `SELECT` a view runs (`pg_get_viewdef`, pretty-printed).
-pub fn get_view_definition(
-    conn: &mut Connection,
-    schema: Option<&str>,
-    name: &str,
-) -> Result<String> {
+pub fn get_view_definition(conn: &mut Connection, schema: Option<&str>, name: &str) -> Result<String> {
     let rel = resolve_relation(conn, schema, name, "vm")?;
     conn.query_first(
         "select pg_catalog.pg_get_viewdef($1::oid, true)",

@@ -132,9 +132,7 @@ impl Stream {
     /// plaintext injected into the TLS session, so they are refused.
     pub fn upgrade_tls(&mut self) -> Result<()> {
         if !self.buffered().is_empty() {
-            return Err(Error::protocol(
-                "server sent unencrypted data before the TLS handshake",
-            ));
+            return Err(Error::protocol("server sent unencrypted data before the TLS handshake"));
         }
         self.socket.upgrade_tls()
     }

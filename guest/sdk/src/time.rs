@@ -175,7 +175,15 @@ mod tests {
         assert_eq!(parse_timestamp("1970-01-01 01:00:00+01:00"), Some(0));
         assert_eq!(parse_timestamp("1970-01-01T00:00:01Z"), Some(1_000_000));
         assert_eq!(parse_timestamp("2024-13-01 00:00"), None);
-        assert_eq!(parse_timestamp("2024-01-01 00:00+é1"), None, "non-ASCII offsets do not panic");
-        assert_eq!(parse_timestamp("99999999-01-01 00:00"), None, "out of range, no overflow");
+        assert_eq!(
+            parse_timestamp("2024-01-01 00:00+é1"),
+            None,
+            "non-ASCII offsets do not panic"
+        );
+        assert_eq!(
+            parse_timestamp("99999999-01-01 00:00"),
+            None,
+            "out of range, no overflow"
+        );
     }
 }

@@ -60,6 +60,8 @@ impl Guest for Driver {
         None
     }
     fn cancel(_config: ConnectConfig, _token: Vec<u8>) -> Result<()> {
-        Err(driverbox_guest_sdk::Error::unsupported("sqlite: a statement cannot be canceled from outside"))
+        Err(driverbox_guest_sdk::Error::unsupported(
+            "sqlite: a statement cannot be canceled from outside",
+        ))
     }
 }

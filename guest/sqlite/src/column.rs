@@ -13,7 +13,7 @@ use crate::ddl::{ColumnEdit, CreateTable};
 use crate::errors::DbResult;
 use crate::exports::driverbox::driver::column::{ColumnChange, ColumnDefinition, DefaultChange, Guest};
 use crate::schema::{raw_columns, resolve_table, rowid_alias, rowid_name, TableRef};
-use crate::sql::{check_fragment, check_ident, quote_ident, quote_literal, quote_unchecked, qualified};
+use crate::sql::{check_fragment, check_ident, qualified, quote_ident, quote_literal, quote_unchecked};
 use crate::{with_conn, Driver};
 
 /// Runs one statement built by the driver.
@@ -35,7 +35,12 @@ fn find_column(db: &Connection, t: &TableRef, column: &str) -> Result<String> {
         .into_iter()
         .find(|c| c.name.eq_ignore_ascii_case(column))
         .map(|c| c.name)
-        .ok_or_else(|| client_error(ErrorKind::UndefinedObject, format!("no such column: {}.{column}", t.name)))
+        .ok_or_else(|| {
+            client_error(
+                ErrorKind::UndefinedObject,
+                format!("no such column: {}.{column}", t.name),
+            )
+        })
 }
 
 /// `ALTER TABLE ... ADD COLUMN name type [NOT NULL] [DEFAULT expr]`.
@@ -61,7 +66,13 @@ pub fn add_column(db: &Connection, schema: Option<&str>, table: &str, col: &Colu
 /// Renames and/or changes a column, all in one transaction. Renaming is
 /// `RENAME COLUMN`; a type, nullability or default change rebuilds the
 /// table (see [`rebuild_table`]).
-pub fn alter_column(db: &Connection, schema: Option<&str>, table: &str, column: &str, change: &ColumnChange) -> Result<()> {
+pub fn alter_column(
+    db: &Connection,
+    schema: Option<&str>,
+    table: &str,
+    column: &str,
+    change: &ColumnChange,
+) -> Result<()> {
     check_ident("column", column)?;
     let rename = match &change.rename_to {
         Some(n) => Some(quote_ident(n)?),
@@ -94,8 +105,13 @@ pub fn alter_column(db: &Connection, schema: Option<&str>, table: &str, column: 
     if !rebuild && rename.is_none() {
         return Ok(());
     }
-    let rename_sql = rename
-        .map(|new| format!("ALTER TABLE {} RENAME COLUMN {} TO {new}", t.qualified(), quote_unchecked(&current)));
+    let rename_sql = rename.map(|new| {
+        format!(
+            "ALTER TABLE {} RENAME COLUMN {} TO {new}",
+            t.qualified(),
+            quote_unchecked(&current)
+        )
+    });
     if rebuild {
         rebuild_table(db, &t, &current, &edit, change.using.as_deref(), rename_sql.as_deref())
     } else {
@@ -156,7 +172,12 @@ pub fn rebuild_table(
     let tmp = temp_name(db, t)?;
     let new_sql = create
         .rewrite_column(&qualified(&t.schema, &tmp), column, edit)
-        .ok_or_else(|| client_error(ErrorKind::UndefinedObject, format!("no such column: {}.{column}", t.name)))?;
+        .ok_or_else(|| {
+            client_error(
+                ErrorKind::UndefinedObject,
+                format!("no such column: {}.{column}", t.name),
+            )
+        })?;
 
     let cols = raw_columns(db, t)?;
     // Generated columns are computed, not copied.
@@ -207,9 +228,14 @@ pub fn rebuild_table(
         db.execute_batch("PRAGMA legacy_alter_table = ON").db()?;
         let renamed = exec(
             db,
-            &format!("ALTER TABLE {} RENAME TO {}", qualified(&t.schema, &tmp), quote_unchecked(&t.name)),
+            &format!(
+                "ALTER TABLE {} RENAME TO {}",
+                qualified(&t.schema, &tmp),
+                quote_unchecked(&t.name)
+            ),
         );
-        db.execute_batch(&format!("PRAGMA legacy_alter_table = {legacy}")).db()?;
+        db.execute_batch(&format!("PRAGMA legacy_alter_table = {legacy}"))
+            .db()?;
         renamed?;
         for ddl in &dependents {
             // Stored statements are unqualified and belong to this schema.
@@ -229,12 +255,18 @@ pub fn rebuild_table(
         if fk_on {
             let broken: i64 = scalar_i64(
                 db,
-                &format!("SELECT count(*) FROM pragma_foreign_key_check(NULL, {})", quote_literal(&t.schema)),
+                &format!(
+                    "SELECT count(*) FROM pragma_foreign_key_check(NULL, {})",
+                    quote_literal(&t.schema)
+                ),
             )?;
             if broken > 0 {
                 return Err(client_error(
                     ErrorKind::ForeignKeyViolation,
-                    format!("the new definition of {} breaks {broken} foreign key reference(s)", t.name),
+                    format!(
+                        "the new definition of {} breaks {broken} foreign key reference(s)",
+                        t.name
+                    ),
                 ));
             }
         }
@@ -327,7 +359,11 @@ pub fn drop_column(db: &Connection, schema: Option<&str>, table: &str, column: &
     let t = resolve_table(db, schema, table)?;
     table_only(&t)?;
     let current = find_column(db, &t, column)?;
-    let drop = format!("ALTER TABLE {} DROP COLUMN {}", t.qualified(), quote_unchecked(&current));
+    let drop = format!(
+        "ALTER TABLE {} DROP COLUMN {}",
+        t.qualified(),
+        quote_unchecked(&current)
+    );
     if !cascade {
         return exec(db, &drop);
     }

@@ -224,9 +224,7 @@ pub fn open(config: &ConnectConfig) -> Result<Conn> {
         | match mode {
             Mode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
             Mode::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
-            Mode::ReadWriteCreate | Mode::Memory => {
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
-            }
+            Mode::ReadWriteCreate | Mode::Memory => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
         };
     let opened = if path == ":memory:" {
         Connection::open_in_memory_with_flags(flags)
@@ -246,7 +244,8 @@ pub fn open(config: &ConnectConfig) -> Result<Conn> {
 /// is a database.
 fn setup(db: &Connection, path: &str, mode: Mode, busy_ms: u64) -> Result<()> {
     // rusqlite panics past i32::MAX milliseconds.
-    db.busy_timeout(Duration::from_millis(busy_ms.min(i32::MAX as u64))).db()?;
+    db.busy_timeout(Duration::from_millis(busy_ms.min(i32::MAX as u64)))
+        .db()?;
     db.set_prepared_statement_cache_capacity(64);
     if cfg!(target_arch = "wasm32") && path != ":memory:" && is_wal_file(path) {
         // No shared memory under WASI: a WAL database needs exclusive
@@ -318,8 +317,7 @@ pub fn next_statement(db: &Connection, sql: &str, from: usize) -> Result<Option<
     if is_blank(rest) {
         return Ok(None);
     }
-    let len = c_int::try_from(rest.len())
-        .map_err(|_| errors::server(ffi::SQLITE_TOOBIG, "SQL text too long", None))?;
+    let len = c_int::try_from(rest.len()).map_err(|_| errors::server(ffi::SQLITE_TOOBIG, "SQL text too long", None))?;
     let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
     let mut tail: *const std::ffi::c_char = ptr::null();
     let lossy = |p: *const std::ffi::c_char| -> Option<String> {
@@ -342,7 +340,9 @@ pub fn next_statement(db: &Connection, sql: &str, from: usize) -> Result<Option<
         let mut shape = Shape::default();
         if !stmt.is_null() {
             for i in 0..ffi::sqlite3_column_count(stmt) {
-                shape.names.push(lossy(ffi::sqlite3_column_name(stmt, i)).unwrap_or_default());
+                shape
+                    .names
+                    .push(lossy(ffi::sqlite3_column_name(stmt, i)).unwrap_or_default());
                 // Declared types are case-insensitive: given upper-cased.
                 let decl = lossy(ffi::sqlite3_column_decltype(stmt, i)).map(|d| d.to_ascii_uppercase());
                 shape.kinds.push(Decl::of(decl.as_deref()));
@@ -372,15 +372,18 @@ pub fn next_statement(db: &Connection, sql: &str, from: usize) -> Result<Option<
     if consumed == 0 || sql.get(from..end).is_none() {
         return Err(Error::invalid("cannot split the SQL text into statements"));
     }
-    Ok(Some(Found { start: from, end, shape }))
+    Ok(Some(Found {
+        start: from,
+        end,
+        shape,
+    }))
 }
 
 /// The statement text of a one-statement SQL text and its result shape;
 /// refuses more than one statement with `invalid-input` before anything runs.
 pub fn single_statement<'a>(db: &Connection, sql: &'a str) -> Result<(&'a str, Shape)> {
     check_sql(sql)?;
-    let found = next_statement(db, sql, 0)?
-        .ok_or_else(|| Error::invalid("the SQL text holds no statement"))?;
+    let found = next_statement(db, sql, 0)?.ok_or_else(|| Error::invalid("the SQL text holds no statement"))?;
     if !is_blank(sql.get(found.end..).unwrap_or("")) {
         return Err(Error::invalid(ONE_STATEMENT));
     }
@@ -599,9 +602,7 @@ fn undo(db: &Connection, nested: bool) {
 /// One column of `SELECT` over the database's own catalog, for short lookups.
 pub fn query_strings(db: &Connection, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<String>> {
     let mut stmt = db.prepare(sql).db()?;
-    let rows = stmt
-        .query_map(params, |r| r.get::<_, Option<String>>(0))
-        .db()?;
+    let rows = stmt.query_map(params, |r| r.get::<_, Option<String>>(0)).db()?;
     let mut out = Vec::new();
     for r in rows {
         if let Some(s) = r.db()? {
@@ -622,7 +623,8 @@ mod tests {
     #[test]
     fn splits_statements_like_sqlite() {
         let db = mem();
-        let sql = "CREATE TABLE t(a); -- c\nCREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; SELECT 2; END; SELECT ';'";
+        let sql =
+            "CREATE TABLE t(a); -- c\nCREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; SELECT 2; END; SELECT ';'";
         let mut at = 0;
         let mut parts = vec![];
         // Only the first statement can be compiled before the table exists:

@@ -150,7 +150,12 @@ impl<'a> CreateTable<'a> {
                 } else {
                     own()
                 };
-                out.push(DeclaredConstraint { name: name.take(), kind, columns, text: None });
+                out.push(DeclaredConstraint {
+                    name: name.take(),
+                    kind,
+                    columns,
+                    text: None,
+                });
                 continue;
             }
             if t.is_kw("CHECK") && toks.get(i + 1).is_some_and(|t| t.is_punct("(")) {
@@ -249,8 +254,16 @@ fn starts_unit(toks: &[Token<'_>], i: usize) -> bool {
         return false; // ON DELETE SET NULL / SET DEFAULT
     }
     [
-        "CONSTRAINT", "PRIMARY", "NULL", "UNIQUE", "CHECK", "DEFAULT", "COLLATE", "REFERENCES",
-        "GENERATED", "AS",
+        "CONSTRAINT",
+        "PRIMARY",
+        "NULL",
+        "UNIQUE",
+        "CHECK",
+        "DEFAULT",
+        "COLLATE",
+        "REFERENCES",
+        "GENERATED",
+        "AS",
     ]
     .iter()
     .any(|k| t.is_kw(k))
@@ -492,24 +505,74 @@ mod tests {
         };
         let sql = t.rewrite_column("x", "qty", &edit).unwrap();
         assert!(sql.contains("qty INT CHECK (qty > 0) NOT NULL,"), "{sql}");
-        let sql = t.rewrite_column("x", "cust", &ColumnEdit { nullable: Some(false), ..Default::default() }).unwrap();
-        assert!(sql.contains("cust INT REFERENCES customers(id) ON DELETE SET NULL NOT NULL,"), "{sql}");
-        let sql = t.rewrite_column("x", "code", &ColumnEdit { nullable: Some(true), ..Default::default() }).unwrap();
+        let sql = t
+            .rewrite_column(
+                "x",
+                "cust",
+                &ColumnEdit {
+                    nullable: Some(false),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(
+            sql.contains("cust INT REFERENCES customers(id) ON DELETE SET NULL NOT NULL,"),
+            "{sql}"
+        );
+        let sql = t
+            .rewrite_column(
+                "x",
+                "code",
+                &ColumnEdit {
+                    nullable: Some(true),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
         assert!(sql.contains("code TEXT CONSTRAINT code_u UNIQUE,"), "{sql}");
-        let sql = t.rewrite_column("x", "note", &ColumnEdit { default: Some(None), ..Default::default() }).unwrap();
+        let sql = t
+            .rewrite_column(
+                "x",
+                "note",
+                &ColumnEdit {
+                    default: Some(None),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
         assert!(sql.contains("note TEXT COLLATE NOCASE,"), "{sql}");
         assert!(t.rewrite_column("x", "nope", &edit).is_none());
         let untyped = CreateTable::parse("CREATE TABLE t(a, b)").unwrap();
-        let sql = untyped.rewrite_column("n", "a", &ColumnEdit { data_type: Some("INT".into()), ..Default::default() }).unwrap();
+        let sql = untyped
+            .rewrite_column(
+                "n",
+                "a",
+                &ColumnEdit {
+                    data_type: Some("INT".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
         assert_eq!(sql, "CREATE TABLE n(a INT, b)");
         let named = CreateTable::parse("CREATE TABLE t(a INT CONSTRAINT nn NOT NULL DEFAULT -1)").unwrap();
-        let sql = named.rewrite_column("n", "a", &ColumnEdit { nullable: Some(true), ..Default::default() }).unwrap();
+        let sql = named
+            .rewrite_column(
+                "n",
+                "a",
+                &ColumnEdit {
+                    nullable: Some(true),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
         assert_eq!(sql, "CREATE TABLE n(a INT DEFAULT -1)");
     }
 
     #[test]
     fn reads_indexes_and_views() {
-        let p = parse_index("CREATE UNIQUE INDEX i ON t (lower(name) COLLATE NOCASE DESC, a, (b + 1)) WHERE a > 0 AND b IS NOT NULL;");
+        let p = parse_index(
+            "CREATE UNIQUE INDEX i ON t (lower(name) COLLATE NOCASE DESC, a, (b + 1)) WHERE a > 0 AND b IS NOT NULL;",
+        );
         assert_eq!(p.terms, vec!["lower(name)", "a", "(b + 1)"]);
         assert_eq!(p.predicate.as_deref(), Some("a > 0 AND b IS NOT NULL"));
         assert_eq!(parse_index("CREATE INDEX i ON t(a)").predicate, None);
@@ -517,16 +580,38 @@ mod tests {
             view_select("CREATE VIEW v (a, b) AS SELECT 1 AS a, 2 AS b;").as_deref(),
             Some("SELECT 1 AS a, 2 AS b")
         );
-        assert_eq!(view_select("CREATE VIEW \"as\" AS\n  SELECT x FROM t").as_deref(), Some("SELECT x FROM t"));
-        assert_eq!(identifiers("price >= 0 AND \"qty\" < 1000"), vec!["price", "AND", "qty"]);
+        assert_eq!(
+            view_select("CREATE VIEW \"as\" AS\n  SELECT x FROM t").as_deref(),
+            Some("SELECT x FROM t")
+        );
+        assert_eq!(
+            identifiers("price >= 0 AND \"qty\" < 1000"),
+            vec!["price", "AND", "qty"]
+        );
     }
 
     #[test]
     fn odd_text_never_panics() {
-        for s in ["CREATE TABLE", "CREATE TABLE t(", "CREATE TABLE t(a CHECK(", "CREATE TABLE t(CONSTRAINT", "CREATE INDEX ON (", "CREATE VIEW v AS", "CREATE TABLE t(a DEFAULT"] {
+        for s in [
+            "CREATE TABLE",
+            "CREATE TABLE t(",
+            "CREATE TABLE t(a CHECK(",
+            "CREATE TABLE t(CONSTRAINT",
+            "CREATE INDEX ON (",
+            "CREATE VIEW v AS",
+            "CREATE TABLE t(a DEFAULT",
+        ] {
             if let Some(t) = CreateTable::parse(s) {
                 let _ = t.constraints();
-                let _ = t.rewrite_column("x", "a", &ColumnEdit { nullable: Some(false), default: Some(None), data_type: Some("INT".into()) });
+                let _ = t.rewrite_column(
+                    "x",
+                    "a",
+                    &ColumnEdit {
+                        nullable: Some(false),
+                        default: Some(None),
+                        data_type: Some("INT".into()),
+                    },
+                );
             }
             let _ = parse_index(s);
             let _ = view_select(s);

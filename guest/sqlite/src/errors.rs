@@ -139,9 +139,9 @@ fn describe_code(code: i32) -> String {
 pub fn kind_for(code: i32, message: &str) -> ErrorKind {
     match code & 0xff {
         ffi::SQLITE_CONSTRAINT => match code {
-            ffi::SQLITE_CONSTRAINT_UNIQUE
-            | ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-            | ffi::SQLITE_CONSTRAINT_ROWID => ErrorKind::UniqueViolation,
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY | ffi::SQLITE_CONSTRAINT_ROWID => {
+                ErrorKind::UniqueViolation
+            }
             ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKeyViolation,
             ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNullViolation,
             ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
@@ -206,18 +206,16 @@ fn hint_for(code: i32) -> Option<String> {
         }
         ffi::SQLITE_NOTADB => Some("the file exists but is not an SQLite database (or it is encrypted)".into()),
         ffi::SQLITE_CORRUPT => Some("the database file is damaged; restore it from a backup".into()),
-        ffi::SQLITE_READONLY => Some("the database was opened read-only, or its file or directory is not writable".into()),
+        ffi::SQLITE_READONLY => {
+            Some("the database was opened read-only, or its file or directory is not writable".into())
+        }
         _ => None,
     }
 }
 
 /// Splits `schema.table.column`-style names out of SQLite's messages.
 fn fill_names(e: &mut ServerError, message: &str) {
-    let after = |prefix: &str| {
-        message
-            .strip_prefix(prefix)
-            .map(|rest| rest.trim().to_string())
-    };
+    let after = |prefix: &str| message.strip_prefix(prefix).map(|rest| rest.trim().to_string());
     let split_dotted = |s: &str| -> (Option<String>, Option<String>) {
         match s.rsplit_once('.') {
             Some((t, c)) => (Some(t.to_string()), Some(c.to_string())),
@@ -270,7 +268,12 @@ pub fn with_position(e: rusqlite::Error, full: &str, base: usize) -> Error {
             let msg = msg.unwrap_or_else(|| err.to_string());
             server(err.extended_code, &msg, None)
         }
-        E::SqlInputError { error, msg, sql, offset } => {
+        E::SqlInputError {
+            error,
+            msg,
+            sql,
+            offset,
+        } => {
             let position = usize::try_from(offset).ok().and_then(|off| {
                 let text = if full.is_empty() { sql.as_str() } else { full };
                 let at = if full.is_empty() { off } else { base + off };
@@ -282,9 +285,9 @@ pub fn with_position(e: rusqlite::Error, full: &str, base: usize) -> Error {
             });
             server(error.extended_code, &msg, position)
         }
-        E::InvalidParameterCount(given, expected) => Error::invalid(format!(
-            "the statement takes {expected} parameter(s), {given} given"
-        )),
+        E::InvalidParameterCount(given, expected) => {
+            Error::invalid(format!("the statement takes {expected} parameter(s), {given} given"))
+        }
         E::InvalidParameterName(name) => Error::invalid(format!("no parameter named {name}")),
         E::MultipleStatement => Error::invalid(ONE_STATEMENT),
         E::Empty => Error::invalid("the SQL text holds no statement"),
@@ -296,8 +299,7 @@ pub fn with_position(e: rusqlite::Error, full: &str, base: usize) -> Error {
 }
 
 /// The message for SQL text that holds more than one statement.
-pub const ONE_STATEMENT: &str =
-    "only one statement is allowed here (use execute-query to run a script)";
+pub const ONE_STATEMENT: &str = "only one statement is allowed here (use execute-query to run a script)";
 
 /// `.db()?` on rusqlite results.
 pub trait DbResult<T> {
@@ -333,7 +335,11 @@ mod tests {
     fn kinds_follow_the_table() {
         use ErrorKind as K;
         for (code, msg, kind) in [
-            (ffi::SQLITE_CONSTRAINT_UNIQUE, "UNIQUE constraint failed: t.a", K::UniqueViolation),
+            (
+                ffi::SQLITE_CONSTRAINT_UNIQUE,
+                "UNIQUE constraint failed: t.a",
+                K::UniqueViolation,
+            ),
             (ffi::SQLITE_CONSTRAINT_PRIMARYKEY, "", K::UniqueViolation),
             (ffi::SQLITE_CONSTRAINT_FOREIGNKEY, "", K::ForeignKeyViolation),
             (ffi::SQLITE_CONSTRAINT_NOTNULL, "", K::NotNullViolation),
@@ -363,12 +369,18 @@ mod tests {
     #[test]
     fn fills_names_from_messages() {
         let e = server_of(server(2067, "UNIQUE constraint failed: t.a, t.b", None));
-        assert_eq!((e.table_name.as_deref(), e.column_name.as_deref()), (Some("t"), Some("a")));
+        assert_eq!(
+            (e.table_name.as_deref(), e.column_name.as_deref()),
+            (Some("t"), Some("a"))
+        );
         assert_eq!(e.code, "2067");
         assert!(e.message.ends_with("(SQLITE_CONSTRAINT_UNIQUE)"));
         let e = server_of(server(275, "CHECK constraint failed: positive", None));
         assert_eq!(e.constraint_name.as_deref(), Some("positive"));
         let e = server_of(server(1, "no such table: main.x", None));
-        assert_eq!((e.schema_name.as_deref(), e.table_name.as_deref()), (Some("main"), Some("x")));
+        assert_eq!(
+            (e.schema_name.as_deref(), e.table_name.as_deref()),
+            (Some("main"), Some("x"))
+        );
     }
 }

@@ -178,7 +178,13 @@ fn at_row(e: Error, row: usize) -> Error {
 }
 
 /// One prepared `INSERT` for all rows, in one transaction.
-pub fn bulk_insert(db: &Connection, schema: Option<&str>, table: &str, columns: &[String], rows: Vec<Row>) -> Result<u64> {
+pub fn bulk_insert(
+    db: &Connection,
+    schema: Option<&str>,
+    table: &str,
+    columns: &[String],
+    rows: Vec<Row>,
+) -> Result<u64> {
     let cols = quoted_columns("bulk-insert", columns)?;
     check_width(&rows, cols.len())?;
     let t = resolve_table(db, schema, table)?;
@@ -206,7 +212,11 @@ pub fn bulk_update(
         .enumerate()
         .map(|(i, c)| format!("{c} = ?{}", keys.len() + i + 1))
         .collect();
-    let where_sql: Vec<String> = keys.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
+    let where_sql: Vec<String> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ?{}", i + 1))
+        .collect();
     let sql = format!(
         "UPDATE {} SET {} WHERE {}",
         t.qualified(),
@@ -217,11 +227,21 @@ pub fn bulk_update(
 }
 
 /// One prepared `DELETE ... WHERE key = ...` for all keys, in one transaction.
-pub fn bulk_delete(db: &Connection, schema: Option<&str>, table: &str, key_columns: &[String], keys: Vec<Row>) -> Result<u64> {
+pub fn bulk_delete(
+    db: &Connection,
+    schema: Option<&str>,
+    table: &str,
+    key_columns: &[String],
+    keys: Vec<Row>,
+) -> Result<u64> {
     let cols = quoted_columns("bulk-delete keys", key_columns)?;
     check_width(&keys, cols.len())?;
     let t = resolve_table(db, schema, table)?;
-    let where_sql: Vec<String> = cols.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
+    let where_sql: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ?{}", i + 1))
+        .collect();
     let sql = format!("DELETE FROM {} WHERE {}", t.qualified(), where_sql.join(" AND "));
     run_rows(db, &sql, keys)
 }

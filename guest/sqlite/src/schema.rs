@@ -9,9 +9,7 @@ use driverbox_guest_sdk::{client_error, ErrorKind, Result};
 use rusqlite::Connection;
 
 use crate::errors::DbResult;
-use crate::exports::driverbox::driver::schema::{
-    ColumnInfo, DatabaseInfo, Guest, SchemaInfo, TableInfo, TableKind,
-};
+use crate::exports::driverbox::driver::schema::{ColumnInfo, DatabaseInfo, Guest, SchemaInfo, TableInfo, TableKind};
 use crate::sql::{check_ident, quote_unchecked};
 use crate::{with_conn, Driver};
 
@@ -106,12 +104,8 @@ pub fn get_databases(db: &Connection) -> Result<Vec<DatabaseInfo>> {
     let mut out = Vec::new();
     for name in schema_names(db)? {
         let q = quote_unchecked(&name);
-        let pages: i64 = db
-            .query_row(&format!("PRAGMA {q}.page_count"), [], |r| r.get(0))
-            .db()?;
-        let size: i64 = db
-            .query_row(&format!("PRAGMA {q}.page_size"), [], |r| r.get(0))
-            .db()?;
+        let pages: i64 = db.query_row(&format!("PRAGMA {q}.page_count"), [], |r| r.get(0)).db()?;
+        let size: i64 = db.query_row(&format!("PRAGMA {q}.page_size"), [], |r| r.get(0)).db()?;
         out.push(DatabaseInfo {
             name,
             owner: None,
@@ -151,7 +145,11 @@ pub fn get_tables(db: &Connection, schema: Option<&str>) -> Result<Vec<TableInfo
         out.push(TableInfo {
             schema: schema.clone(),
             name,
-            kind: if kind == "view" { TableKind::View } else { TableKind::Table },
+            kind: if kind == "view" {
+                TableKind::View
+            } else {
+                TableKind::Table
+            },
             comment: None,
         });
     }

@@ -269,7 +269,10 @@ pub fn check_fragment(what: &str, text: &str) -> Result<()> {
     if in_tokens != visible {
         return Err(Error::invalid(format!("{what} must not contain comments")));
     }
-    if tokens.iter().any(|t| matches!(t.kind, Tok::Str | Tok::Quoted) && !is_closed(t.text)) {
+    if tokens
+        .iter()
+        .any(|t| matches!(t.kind, Tok::Str | Tok::Quoted) && !is_closed(t.text))
+    {
         return Err(Error::invalid(format!("{what} has an unterminated quote")));
     }
     let mut depth: i64 = 0;
@@ -282,7 +285,10 @@ pub fn check_fragment(what: &str, text: &str) -> Result<()> {
                 return Err(Error::invalid(format!("{what} has unbalanced parentheses")));
             }
         } else if depth == 0 && (t.is_punct(";") || t.is_punct(",")) {
-            return Err(Error::invalid(format!("{what} must be a single item: `{}` found", t.text)));
+            return Err(Error::invalid(format!(
+                "{what} must be a single item: `{}` found",
+                t.text
+            )));
         }
     }
     if depth != 0 {
@@ -380,8 +386,10 @@ mod tests {
 
     #[test]
     fn tokenizes_quotes_comments_and_operators() {
-        let t = kinds(r#"SELECT "a""b", 'it''s', [x y], `q`, x'0A' -- c
-            /* block */ FROM t WHERE a<=?1 AND b->>'$.k' || :n"#);
+        let t = kinds(
+            r#"SELECT "a""b", 'it''s', [x y], `q`, x'0A' -- c
+            /* block */ FROM t WHERE a<=?1 AND b->>'$.k' || :n"#,
+        );
         assert_eq!(
             t,
             vec![
@@ -424,7 +432,9 @@ mod tests {
 
     #[test]
     fn never_panics_on_odd_text() {
-        for s in ["'", "\"", "[", "/*", "--", "x'", "é'€", "a€b(", "1e+", "?", ":", "\u{0}"] {
+        for s in [
+            "'", "\"", "[", "/*", "--", "x'", "é'€", "a€b(", "1e+", "?", ":", "\u{0}",
+        ] {
             let _ = tokenize(s);
             let _ = is_blank(s);
             let _ = check_fragment("f", s);

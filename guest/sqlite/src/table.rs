@@ -12,7 +12,7 @@ use crate::exports::driverbox::driver::table::{
     ConstraintInfo, ConstraintKind, ForeignKeyTarget, Guest, IndexInfo, TableStatistics,
 };
 use crate::schema::{primary_key, raw_columns, resolve_table, rowid_name, TableRef};
-use crate::sql::{quote_unchecked, qualified};
+use crate::sql::{qualified, quote_unchecked};
 use crate::{with_conn, Driver};
 
 /// The stored `CREATE` statement of a table, view or index.
@@ -32,7 +32,13 @@ pub fn object_sql(db: &Connection, schema: &str, name: &str) -> Result<Option<St
 /// A page of rows, ordered by primary key, else by rowid; views and
 /// virtual tables in the order SQLite returns them. `limit` and `offset`
 /// are bound as parameters.
-pub fn get_table_data(db: &Connection, schema: Option<&str>, table: &str, limit: u64, offset: u64) -> Result<QueryResult> {
+pub fn get_table_data(
+    db: &Connection,
+    schema: Option<&str>,
+    table: &str,
+    limit: u64,
+    offset: u64,
+) -> Result<QueryResult> {
     let t = resolve_table(db, schema, table)?;
     let cols = raw_columns(db, &t)?;
     let pk = primary_key(&cols);
@@ -88,7 +94,15 @@ fn foreign_keys(db: &Connection, t: &TableRef) -> Result<Vec<ForeignKey>> {
     for r in rows {
         let (id, table, from, to, on_update, on_delete) = r.db()?;
         if out.last().is_none_or(|(last, _)| *last != id) {
-            out.push((id, ForeignKey { table, on_update, on_delete, ..ForeignKey::default() }));
+            out.push((
+                id,
+                ForeignKey {
+                    table,
+                    on_update,
+                    on_delete,
+                    ..ForeignKey::default()
+                },
+            ));
         }
         if let Some((_, fk)) = out.last_mut() {
             fk.from.push(from);
@@ -270,7 +284,12 @@ pub fn get_table_constraints(db: &Connection, schema: Option<&str>, table: &str)
 /// only `total-size-bytes` is given, and it is the whole database
 /// (`page_count * page_size`). The estimate comes from `sqlite_stat1`
 /// (after `ANALYZE`); SQLite records no vacuum or analyze times.
-pub fn get_table_statistics(db: &Connection, schema: Option<&str>, table: &str, exact: bool) -> Result<TableStatistics> {
+pub fn get_table_statistics(
+    db: &Connection,
+    schema: Option<&str>,
+    table: &str,
+    exact: bool,
+) -> Result<TableStatistics> {
     let t = resolve_table(db, schema, table)?;
     let exact_rows = if exact {
         let n: i64 = db
@@ -334,7 +353,10 @@ fn estimated_rows(db: &Connection, t: &TableRef) -> Result<Option<u64>> {
     }
     let stats = crate::connection::query_strings(
         db,
-        &format!("SELECT stat FROM {} WHERE tbl = ?1 COLLATE NOCASE", qualified(&t.schema, "sqlite_stat1")),
+        &format!(
+            "SELECT stat FROM {} WHERE tbl = ?1 COLLATE NOCASE",
+            qualified(&t.schema, "sqlite_stat1")
+        ),
         &[&t.name],
     )?;
     Ok(stats

@@ -38,9 +38,7 @@ pub fn health_check(conn: &Conn) -> Result<Health> {
     let tables: i64 = db
         .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
         .db()?;
-    let journal: String = db
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .db()?;
+    let journal: String = db.query_row("PRAGMA journal_mode", [], |r| r.get(0)).db()?;
     Ok(Health {
         server_version: rusqlite::version().to_string(),
         details: vec![

@@ -331,7 +331,14 @@ pub fn parse_uuid(s: &str) -> Option<(u64, u64)> {
 /// The hyphenated lower-case text of a uuid.
 pub fn format_uuid(hi: u64, lo: u64) -> String {
     let h = format!("{:016x}{:016x}", hi, lo);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// Whether text is one well-formed JSON value (RFC 8259). Iterative, so
@@ -442,19 +449,17 @@ fn json_string(b: &[u8], i: &mut usize) -> bool {
                 *i += 1;
                 return true;
             }
-            b'\\' => {
-                match b.get(*i + 1) {
-                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => *i += 2,
-                    Some(b'u') => {
-                        let hex = b.get(*i + 2..*i + 6);
-                        if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
-                            return false;
-                        }
-                        *i += 6;
+            b'\\' => match b.get(*i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => *i += 2,
+                Some(b'u') => {
+                    let hex = b.get(*i + 2..*i + 6);
+                    if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                        return false;
                     }
-                    _ => return false,
+                    *i += 6;
                 }
-            }
+                _ => return false,
+            },
             0..=0x1f => return false,
             _ => *i += 1,
         }
@@ -544,7 +549,16 @@ mod tests {
 
     #[test]
     fn odd_text_never_panics() {
-        for s in ["", "€", "2024-01-01 €€", "12:€", "1970-01-01 10:00+é€", "9999999999-01-01", "-", "99:99:99.999999"] {
+        for s in [
+            "",
+            "€",
+            "2024-01-01 €€",
+            "12:€",
+            "1970-01-01 10:00+é€",
+            "9999999999-01-01",
+            "-",
+            "99:99:99.999999",
+        ] {
             let _ = parse_date(s);
             let _ = parse_time(s);
             let _ = parse_timestamp(s);
@@ -556,7 +570,16 @@ mod tests {
 
     #[test]
     fn decimals_and_uuids() {
-        for ok in ["1", "-1.50", "+.5", "1e10", "1.5E-3", "NaN", "-Infinity", "123456789012345678901234567890.5"] {
+        for ok in [
+            "1",
+            "-1.50",
+            "+.5",
+            "1e10",
+            "1.5E-3",
+            "NaN",
+            "-Infinity",
+            "123456789012345678901234567890.5",
+        ] {
             assert!(is_decimal(ok), "{ok}");
         }
         for bad in ["", ".", "1.2.3", "e5", "1e", "abc", "0x10"] {
@@ -569,10 +592,30 @@ mod tests {
 
     #[test]
     fn validates_json() {
-        for ok in ["1", "-0.5e3", "\"a\\u00e9\"", "[]", "{}", "[1,[2,{\"a\":[null,true,false]}]]", " {\"k\" : \"v\" , \"n\":1} "] {
+        for ok in [
+            "1",
+            "-0.5e3",
+            "\"a\\u00e9\"",
+            "[]",
+            "{}",
+            "[1,[2,{\"a\":[null,true,false]}]]",
+            " {\"k\" : \"v\" , \"n\":1} ",
+        ] {
             assert!(is_json(ok), "{ok}");
         }
-        for bad in ["", "[", "{\"a\"}", "[1,]", "{,}", "01", "1.", "tru", "[1] 2", "\"\\x\"", "{\"a\":1,}"] {
+        for bad in [
+            "",
+            "[",
+            "{\"a\"}",
+            "[1,]",
+            "{,}",
+            "01",
+            "1.",
+            "tru",
+            "[1] 2",
+            "\"\\x\"",
+            "{\"a\":1,}",
+        ] {
             assert!(!is_json(bad), "{bad}");
         }
         let deep = "[".repeat(100_000) + &"]".repeat(100_000);
@@ -584,27 +627,73 @@ mod tests {
         same(to_value(ValueRef::Integer(1), Decl::Bool), Value::Boolean(true));
         same(to_value(ValueRef::Integer(2), Decl::Bool), Value::Int(2));
         same(to_value(ValueRef::Text(b"2024-01-01"), Decl::Date), Value::Date(19_723));
-        same(to_value(ValueRef::Text(b"not a date"), Decl::Date), Value::Text("not a date".into()));
-        same(to_value(ValueRef::Text(b"{\"a\":1}"), Decl::Json), Value::Json("{\"a\":1}".into()));
-        same(to_value(ValueRef::Text(b"{oops"), Decl::Json), Value::Text("{oops".into()));
-        same(to_value(ValueRef::Text(b"1.50"), Decl::Decimal), Value::Decimal("1.50".into()));
-        same(to_value(ValueRef::Blob(&[1; 16]), Decl::Uuid), Value::Uuid((0x0101_0101_0101_0101, 0x0101_0101_0101_0101)));
+        same(
+            to_value(ValueRef::Text(b"not a date"), Decl::Date),
+            Value::Text("not a date".into()),
+        );
+        same(
+            to_value(ValueRef::Text(b"{\"a\":1}"), Decl::Json),
+            Value::Json("{\"a\":1}".into()),
+        );
+        same(
+            to_value(ValueRef::Text(b"{oops"), Decl::Json),
+            Value::Text("{oops".into()),
+        );
+        same(
+            to_value(ValueRef::Text(b"1.50"), Decl::Decimal),
+            Value::Decimal("1.50".into()),
+        );
+        same(
+            to_value(ValueRef::Blob(&[1; 16]), Decl::Uuid),
+            Value::Uuid((0x0101_0101_0101_0101, 0x0101_0101_0101_0101)),
+        );
         same(to_value(ValueRef::Blob(&[1; 3]), Decl::Uuid), Value::Bytes(vec![1; 3]));
-        same(to_value(ValueRef::Text(&[0xff, 0xfe]), Decl::Plain), Value::Bytes(vec![0xff, 0xfe]));
+        same(
+            to_value(ValueRef::Text(&[0xff, 0xfe]), Decl::Plain),
+            Value::Bytes(vec![0xff, 0xfe]),
+        );
     }
 
     #[test]
     fn parameters_to_storage() {
         assert_eq!(to_sql(Value::Boolean(true)).unwrap(), SqlValue::Integer(1));
-        assert_eq!(to_sql(Value::Date(19_723)).unwrap(), SqlValue::Text("2024-01-01".into()));
-        assert_eq!(to_sql(Value::Time(45_296_500_000)).unwrap(), SqlValue::Text("12:34:56.5".into()));
-        assert_eq!(to_sql(Value::Timestamp(1_500_000)).unwrap(), SqlValue::Text("1970-01-01 00:00:01.5".into()));
-        assert_eq!(to_sql(Value::Timestamptz(0)).unwrap(), SqlValue::Text("1970-01-01T00:00:00Z".into()));
-        assert_eq!(to_sql(Value::Timestamp(i64::MAX)).unwrap(), SqlValue::Text("infinity".into()));
-        assert_eq!(to_sql(Value::Uuid((1, 2))).unwrap(), SqlValue::Text("00000000-0000-0001-0000-000000000002".into()));
-        assert_eq!(to_sql(Value::Float(f64::NAN)).unwrap_err().kind(), ErrorKind::InvalidInput);
-        let interval = driverbox_guest_sdk::types::Interval { months: 1, days: 0, microseconds: 0 };
-        assert_eq!(to_sql(Value::Interval(interval)).unwrap_err().kind(), ErrorKind::Unsupported);
+        assert_eq!(
+            to_sql(Value::Date(19_723)).unwrap(),
+            SqlValue::Text("2024-01-01".into())
+        );
+        assert_eq!(
+            to_sql(Value::Time(45_296_500_000)).unwrap(),
+            SqlValue::Text("12:34:56.5".into())
+        );
+        assert_eq!(
+            to_sql(Value::Timestamp(1_500_000)).unwrap(),
+            SqlValue::Text("1970-01-01 00:00:01.5".into())
+        );
+        assert_eq!(
+            to_sql(Value::Timestamptz(0)).unwrap(),
+            SqlValue::Text("1970-01-01T00:00:00Z".into())
+        );
+        assert_eq!(
+            to_sql(Value::Timestamp(i64::MAX)).unwrap(),
+            SqlValue::Text("infinity".into())
+        );
+        assert_eq!(
+            to_sql(Value::Uuid((1, 2))).unwrap(),
+            SqlValue::Text("00000000-0000-0001-0000-000000000002".into())
+        );
+        assert_eq!(
+            to_sql(Value::Float(f64::NAN)).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        let interval = driverbox_guest_sdk::types::Interval {
+            months: 1,
+            days: 0,
+            microseconds: 0,
+        };
+        assert_eq!(
+            to_sql(Value::Interval(interval)).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
         assert_eq!(to_sql(Value::Time(-1)).unwrap_err().kind(), ErrorKind::InvalidInput);
     }
 }

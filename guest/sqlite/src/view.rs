@@ -37,7 +37,10 @@ pub fn get_view_definition(db: &Connection, schema: Option<&str>, name: &str) ->
     }
     let sql = crate::table::object_sql(db, &t.schema, &t.name)?.ok_or_else(not_a_view)?;
     view_select(&sql).ok_or_else(|| {
-        client_error(ErrorKind::Other, format!("cannot find the SELECT in the definition of {name}"))
+        client_error(
+            ErrorKind::Other,
+            format!("cannot find the SELECT in the definition of {name}"),
+        )
     })
 }
 
@@ -49,4 +52,3 @@ impl Guest for Driver {
         with_conn(|c| get_view_definition(c.db(), schema.as_deref(), &name))
     }
 }
-

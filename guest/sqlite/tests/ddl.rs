@@ -48,11 +48,22 @@ fn torture_names_everywhere() {
     for (i, name) in TORTURE.iter().enumerate() {
         let t = quote_ident(name).unwrap();
         let c = quote_ident(&format!("{name}_col")).unwrap();
-        execute(conn.db(), &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, {c} TEXT)"), vec![]).unwrap();
+        execute(
+            conn.db(),
+            &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, {c} TEXT)"),
+            vec![],
+        )
+        .unwrap();
         let cols = get_columns(conn.db(), None, name).unwrap();
         assert_eq!(cols[1].name, format!("{name}_col"));
         let new_col = format!("{name}_added");
-        add_column(conn.db(), Some("main"), name, &def(&new_col, "TEXT", true, Some("'d;--'"))).unwrap();
+        add_column(
+            conn.db(),
+            Some("main"),
+            name,
+            &def(&new_col, "TEXT", true, Some("'d;--'")),
+        )
+        .unwrap();
         let n = bulk_insert(
             conn.db(),
             None,
@@ -99,12 +110,28 @@ fn bad_identifiers_and_fragments_are_refused_before_anything_runs() {
         let e = add_column(conn.db(), None, "t", &def(name, ty, true, default)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{name:?} {ty:?} {default:?}");
     }
-    assert_eq!(add_column(conn.db(), None, "", &def("x", "INT", true, None)).unwrap_err().kind(), ErrorKind::InvalidInput);
-    assert_eq!(add_column(conn.db(), None, "t\0", &def("x", "INT", true, None)).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        add_column(conn.db(), None, "", &def("x", "INT", true, None))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        add_column(conn.db(), None, "t\0", &def("x", "INT", true, None))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
     let mut ch = change();
     ch.rename_to = Some(String::new());
-    assert_eq!(alter_column(conn.db(), None, "t", "a", &ch).unwrap_err().kind(), ErrorKind::InvalidInput);
-    assert_eq!(drop_column(conn.db(), None, "t", "a\0", false).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        alter_column(conn.db(), None, "t", "a", &ch).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        drop_column(conn.db(), None, "t", "a\0", false).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
     assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema"), before);
     assert_eq!(get_columns(conn.db(), None, "t").unwrap().len(), 1);
 }
@@ -112,7 +139,10 @@ fn bad_identifiers_and_fragments_are_refused_before_anything_runs() {
 #[test]
 fn add_and_drop_columns() {
     let (_dir, conn) = fresh();
-    script(&conn, "CREATE TABLE t (a INT); INSERT INTO t VALUES (1); CREATE INDEX t_b ON t (a);");
+    script(
+        &conn,
+        "CREATE TABLE t (a INT); INSERT INTO t VALUES (1); CREATE INDEX t_b ON t (a);",
+    );
     add_column(conn.db(), None, "t", &def("b", "TEXT", false, Some("'x'"))).unwrap();
     let cols = get_columns(conn.db(), None, "t").unwrap();
     assert_eq!((cols[1].nullable, cols[1].default.as_deref()), (false, Some("'x'")));
@@ -155,25 +185,54 @@ fn type_change_keeps_data_indexes_triggers_views_and_references() {
     assert!(!cols[1].nullable);
     // Data converted by the new affinity, rowids and children intact.
     let r = query(conn.db(), "SELECT id, code, n FROM parent ORDER BY id", vec![]).unwrap();
-    assert_eq!(rows(&r), vec![
-        vec!["Int(1)", "Text(\"a\")", "Int(1)"],
-        vec!["Int(2)", "Text(\"b\")", "Int(22)"],
-    ]);
+    assert_eq!(
+        rows(&r),
+        vec![
+            vec!["Int(1)", "Text(\"a\")", "Int(1)"],
+            vec!["Int(2)", "Text(\"b\")", "Int(22)"],
+        ]
+    );
     assert_eq!(count(&conn, "SELECT count(*) FROM child"), 2);
     // Indexes, trigger, view and the AUTOINCREMENT counter survive.
-    let idx: Vec<String> = get_table_indexes(conn.db(), None, "parent").unwrap().into_iter().map(|i| i.name).collect();
-    assert!(idx.contains(&"parent_n".to_string()) && idx.contains(&"parent_lower".to_string()), "{idx:?}");
-    assert_eq!(get_table_indexes(conn.db(), None, "parent").unwrap().iter().filter(|i| i.unique).count(), 1);
+    let idx: Vec<String> = get_table_indexes(conn.db(), None, "parent")
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert!(
+        idx.contains(&"parent_n".to_string()) && idx.contains(&"parent_lower".to_string()),
+        "{idx:?}"
+    );
+    assert_eq!(
+        get_table_indexes(conn.db(), None, "parent")
+            .unwrap()
+            .iter()
+            .filter(|i| i.unique)
+            .count(),
+        1
+    );
     execute(conn.db(), "INSERT INTO parent (code, n) VALUES ('d', '4')", vec![]).unwrap();
-    assert_eq!(count(&conn, "SELECT max(id) FROM parent"), 4, "AUTOINCREMENT must not reuse 3");
+    assert_eq!(
+        count(&conn, "SELECT max(id) FROM parent"),
+        4,
+        "AUTOINCREMENT must not reuse 3"
+    );
     assert_eq!(count(&conn, "SELECT count(*) FROM log WHERE msg = 'ins d'"), 1);
     assert_eq!(count(&conn, "SELECT count(*) FROM parent_view"), 3);
     // The foreign key from child still works, cascades included.
-    assert_eq!(execute(conn.db(), "INSERT INTO child VALUES (3, 99)", vec![]).unwrap_err().kind(), ErrorKind::ForeignKeyViolation);
+    assert_eq!(
+        execute(conn.db(), "INSERT INTO child VALUES (3, 99)", vec![])
+            .unwrap_err()
+            .kind(),
+        ErrorKind::ForeignKeyViolation
+    );
     execute(conn.db(), "DELETE FROM parent WHERE id = 1", vec![]).unwrap();
     assert_eq!(count(&conn, "SELECT count(*) FROM child"), 1);
     assert_eq!(count(&conn, "PRAGMA foreign_keys"), 1);
-    assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'driverbox%'"), 0);
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'driverbox%'"),
+        0
+    );
     let integrity: String = conn.db().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(integrity, "ok");
 }
@@ -201,7 +260,15 @@ fn nullability_default_using_and_rename_together() {
     };
     alter_column(conn.db(), None, "t", "price", &ch).unwrap();
     let cols = get_columns(conn.db(), None, "t").unwrap();
-    assert_eq!((cols[1].name.as_str(), cols[1].data_type.as_str(), cols[1].nullable, cols[1].default.as_deref()), ("cents", "INTEGER", false, Some("0")));
+    assert_eq!(
+        (
+            cols[1].name.as_str(),
+            cols[1].data_type.as_str(),
+            cols[1].nullable,
+            cols[1].default.as_deref()
+        ),
+        ("cents", "INTEGER", false, Some("0"))
+    );
     let r = query(conn.db(), "SELECT cents FROM t ORDER BY id", vec![]).unwrap();
     assert_eq!(rows(&r), vec![vec!["Int(250)"], vec!["Int(0)"]]);
     // Drop a default and NOT NULL.
@@ -212,10 +279,16 @@ fn nullability_default_using_and_rename_together() {
     let cols = get_columns(conn.db(), None, "t").unwrap();
     assert_eq!((cols[2].nullable, cols[2].default.as_deref()), (true, None));
     // Unknown column, `using` without a type.
-    assert_eq!(alter_column(conn.db(), None, "t", "nope", &ch).unwrap_err().kind(), ErrorKind::UndefinedObject);
+    assert_eq!(
+        alter_column(conn.db(), None, "t", "nope", &ch).unwrap_err().kind(),
+        ErrorKind::UndefinedObject
+    );
     let mut ch = change();
     ch.using = Some("1".into());
-    assert_eq!(alter_column(conn.db(), None, "t", "flag", &ch).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        alter_column(conn.db(), None, "t", "flag", &ch).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
 }
 
 #[test]
@@ -246,8 +319,13 @@ fn rebuild_inside_a_transaction_is_refused_while_foreign_keys_are_on() {
 fn rebuild_in_an_attached_schema() {
     let (dir, conn) = fresh();
     let other = dir.path().join("other.db");
-    conn.db().execute("ATTACH DATABASE ?1 AS aux", [other.to_str().unwrap()]).unwrap();
-    script(&conn, "CREATE TABLE aux.t (a TEXT, b TEXT); CREATE INDEX aux.t_a ON t (a); INSERT INTO aux.t VALUES ('1', 'x');");
+    conn.db()
+        .execute("ATTACH DATABASE ?1 AS aux", [other.to_str().unwrap()])
+        .unwrap();
+    script(
+        &conn,
+        "CREATE TABLE aux.t (a TEXT, b TEXT); CREATE INDEX aux.t_a ON t (a); INSERT INTO aux.t VALUES ('1', 'x');",
+    );
     let mut ch = change();
     ch.data_type = Some("INTEGER".into());
     alter_column(conn.db(), Some("aux"), "t", "a", &ch).unwrap();

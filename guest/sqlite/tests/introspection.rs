@@ -53,7 +53,10 @@ fn databases_and_schemas() {
     conn.db()
         .execute("ATTACH DATABASE ?1 AS extra", [other.to_str().unwrap()])
         .unwrap();
-    script(&conn, "CREATE TABLE extra.things (t TEXT); CREATE TEMP TABLE scratch (s);");
+    script(
+        &conn,
+        "CREATE TABLE extra.things (t TEXT); CREATE TEMP TABLE scratch (s);",
+    );
     let dbs = get_databases(conn.db()).unwrap();
     let names: Vec<&str> = dbs.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, vec!["main", "temp", "extra"]);
@@ -67,7 +70,10 @@ fn databases_and_schemas() {
     assert_eq!(extra[0].schema, "extra");
     let temp = get_tables(conn.db(), Some("temp")).unwrap();
     assert_eq!(temp[0].name, "scratch");
-    assert_eq!(get_tables(conn.db(), Some("nope")).unwrap_err().kind(), ErrorKind::UndefinedObject);
+    assert_eq!(
+        get_tables(conn.db(), Some("nope")).unwrap_err().kind(),
+        ErrorKind::UndefinedObject
+    );
     // A name that exists only in an attached database is found without a schema.
     let cols = get_columns(conn.db(), None, "things").unwrap();
     assert_eq!(cols[0].name, "t");
@@ -98,7 +104,16 @@ fn tables_and_columns() {
     type Summary<'a> = (u32, &'a str, &'a str, bool, Option<&'a str>, bool);
     let summary: Vec<Summary<'_>> = cols
         .iter()
-        .map(|c| (c.ordinal, c.name.as_str(), c.data_type.as_str(), c.nullable, c.default.as_deref(), c.primary_key))
+        .map(|c| {
+            (
+                c.ordinal,
+                c.name.as_str(),
+                c.data_type.as_str(),
+                c.nullable,
+                c.default.as_deref(),
+                c.primary_key,
+            )
+        })
         .collect();
     assert_eq!(
         summary,
@@ -112,7 +127,10 @@ fn tables_and_columns() {
         ]
     );
     // Declared types come upper-cased (SQLite keeps them as written).
-    script(&conn, "CREATE TABLE lower_types (id integer primary key, name varchar(50) not null)");
+    script(
+        &conn,
+        "CREATE TABLE lower_types (id integer primary key, name varchar(50) not null)",
+    );
     let lower = get_columns(conn.db(), None, "lower_types").unwrap();
     assert_eq!((lower[0].data_type.as_str(), lower[0].nullable), ("INTEGER", false));
     assert_eq!(lower[1].data_type, "VARCHAR(50)");
@@ -123,25 +141,37 @@ fn tables_and_columns() {
     let heap = get_columns(conn.db(), None, "heap").unwrap();
     assert!(heap.iter().all(|c| !c.primary_key && c.nullable));
     let view = get_columns(conn.db(), None, "big_orders").unwrap();
-    assert_eq!(view.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), vec!["id", "total"]);
+    assert_eq!(
+        view.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        vec!["id", "total"]
+    );
     let e = get_columns(conn.db(), None, "missing").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UndefinedObject);
     assert!(message(&e).contains("missing"));
-    assert_eq!(get_columns(conn.db(), None, "").unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        get_columns(conn.db(), None, "").unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
 }
 
 #[test]
 fn table_data_in_key_order_with_bound_paging() {
     let (_dir, conn) = setup();
     let r = get_table_data(conn.db(), None, "pairs", 10, 0).unwrap();
-    assert_eq!(rows(&r), vec![
-        vec!["Text(\"a\")", "Text(\"2\")"],
-        vec!["Text(\"m\")", "Text(\"0\")"],
-        vec!["Text(\"z\")", "Text(\"1\")"],
-    ]);
+    assert_eq!(
+        rows(&r),
+        vec![
+            vec!["Text(\"a\")", "Text(\"2\")"],
+            vec!["Text(\"m\")", "Text(\"0\")"],
+            vec!["Text(\"z\")", "Text(\"1\")"],
+        ]
+    );
     assert_eq!(r.rows_affected, None);
     let r = get_table_data(conn.db(), None, "heap", 2, 1).unwrap();
-    assert_eq!(rows(&r), vec![vec!["Text(\"1\")", "Text(\"a\")"], vec!["Text(\"2\")", "Text(\"b\")"]]);
+    assert_eq!(
+        rows(&r),
+        vec![vec!["Text(\"1\")", "Text(\"a\")"], vec!["Text(\"2\")", "Text(\"b\")"]]
+    );
     let r = get_table_data(conn.db(), None, "heap", u64::MAX, u64::MAX).unwrap();
     assert!(r.rows.is_empty());
     let r = get_table_data(conn.db(), None, "heap", u64::MAX, 0).unwrap();
@@ -151,23 +181,40 @@ fn table_data_in_key_order_with_bound_paging() {
     assert_eq!(r.columns[4].type_name, "DECIMAL(10, 2)");
     let r = get_table_data(conn.db(), None, "big_orders", 10, 0).unwrap();
     assert_eq!(r.rows.len(), 1);
-    assert_eq!(get_table_data(conn.db(), None, "nope", 1, 0).unwrap_err().kind(), ErrorKind::UndefinedObject);
+    assert_eq!(
+        get_table_data(conn.db(), None, "nope", 1, 0).unwrap_err().kind(),
+        ErrorKind::UndefinedObject
+    );
 }
 
 #[test]
 fn constraints_of_every_kind() {
     let (_dir, conn) = setup();
     let cons = get_table_constraints(conn.db(), None, "orders").unwrap();
-    let summary: Vec<(String, ConstraintKind, Vec<String>)> =
-        cons.iter().map(|c| (c.name.clone(), c.kind, c.columns.clone())).collect();
+    let summary: Vec<(String, ConstraintKind, Vec<String>)> = cons
+        .iter()
+        .map(|c| (c.name.clone(), c.kind, c.columns.clone()))
+        .collect();
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     assert_eq!(
         summary,
         vec![
             ("orders_pkey".to_string(), ConstraintKind::PrimaryKey, s(&["id"])),
-            ("orders_customer_id_fkey".to_string(), ConstraintKind::ForeignKey, s(&["customer_id"])),
-            ("fk_self".to_string(), ConstraintKind::ForeignKey, s(&["code", "status"])),
-            ("code_per_customer".to_string(), ConstraintKind::Unique, s(&["customer_id", "code"])),
+            (
+                "orders_customer_id_fkey".to_string(),
+                ConstraintKind::ForeignKey,
+                s(&["customer_id"])
+            ),
+            (
+                "fk_self".to_string(),
+                ConstraintKind::ForeignKey,
+                s(&["code", "status"])
+            ),
+            (
+                "code_per_customer".to_string(),
+                ConstraintKind::Unique,
+                s(&["customer_id", "code"])
+            ),
             ("orders_qty_check".to_string(), ConstraintKind::Check, s(&["qty"])),
             ("price_ok".to_string(), ConstraintKind::Check, s(&["qty", "price"])),
         ]
@@ -197,7 +244,10 @@ fn indexes_with_expressions_and_predicates() {
     let (_dir, conn) = setup();
     let idx = get_table_indexes(conn.db(), None, "orders").unwrap();
     let names: Vec<&str> = idx.iter().map(|i| i.name.as_str()).collect();
-    assert_eq!(names, vec!["sqlite_autoindex_orders_1", "orders_status", "orders_lower_code"]);
+    assert_eq!(
+        names,
+        vec!["sqlite_autoindex_orders_1", "orders_status", "orders_lower_code"]
+    );
     let auto = &idx[0];
     assert!(auto.unique && !auto.primary && auto.definition.is_none());
     assert_eq!(auto.columns, vec!["customer_id", "code"]);
@@ -205,7 +255,11 @@ fn indexes_with_expressions_and_predicates() {
     assert!(!status.unique);
     assert_eq!(status.columns, vec!["status"]);
     assert_eq!(status.predicate.as_deref(), Some("status IS NOT NULL"));
-    assert!(status.definition.as_deref().unwrap().starts_with("CREATE INDEX orders_status"));
+    assert!(status
+        .definition
+        .as_deref()
+        .unwrap()
+        .starts_with("CREATE INDEX orders_status"));
     let lower = &idx[2];
     assert!(lower.unique);
     assert_eq!(lower.columns, vec!["lower(code)", "qty"]);
@@ -225,7 +279,10 @@ fn statistics() {
     assert_eq!(s.estimated_rows, None);
     assert!(s.table_size_bytes.unwrap() >= 4096);
     assert!(s.index_size_bytes.unwrap() >= 3 * 4096);
-    assert_eq!(s.total_size_bytes, Some(s.table_size_bytes.unwrap() + s.index_size_bytes.unwrap()));
+    assert_eq!(
+        s.total_size_bytes,
+        Some(s.table_size_bytes.unwrap() + s.index_size_bytes.unwrap())
+    );
     assert_eq!((s.last_vacuum, s.last_analyze), (None, None));
     let s = get_table_statistics(conn.db(), None, "orders", false).unwrap();
     assert_eq!(s.exact_rows, None);
@@ -251,9 +308,21 @@ fn views_and_functions() {
         get_view_definition(conn.db(), None, "big_orders").unwrap(),
         "SELECT id, qty * price FROM orders WHERE qty > 10"
     );
-    assert_eq!(get_view_definition(conn.db(), None, "we\"ird view").unwrap(), "SELECT 1 AS one");
-    assert_eq!(get_view_definition(conn.db(), None, "orders").unwrap_err().kind(), ErrorKind::UndefinedObject);
-    assert_eq!(get_view_definition(conn.db(), None, "nope").unwrap_err().kind(), ErrorKind::UndefinedObject);
+    assert_eq!(
+        get_view_definition(conn.db(), None, "we\"ird view").unwrap(),
+        "SELECT 1 AS one"
+    );
+    assert_eq!(
+        get_view_definition(conn.db(), None, "orders").unwrap_err().kind(),
+        ErrorKind::UndefinedObject
+    );
+    assert_eq!(
+        get_view_definition(conn.db(), None, "nope").unwrap_err().kind(),
+        ErrorKind::UndefinedObject
+    );
     assert!(driverbox_sqlite::function::list_functions().is_empty());
-    assert_eq!(driverbox_sqlite::function::get_function_definition("f").kind(), ErrorKind::Unsupported);
+    assert_eq!(
+        driverbox_sqlite::function::get_function_definition("f").kind(),
+        ErrorKind::Unsupported
+    );
 }

@@ -116,7 +116,9 @@ fn read_only_file_in_rw_mode_fails_on_write_with_permission() {
 fn corrupt_file_says_it_is_not_a_database() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("junk.db");
-    let junk: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let junk: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(&path, &junk).unwrap();
     let e = open(&config(path.to_str().unwrap(), &[])).err().unwrap();
     assert!(matches!(e.kind(), ErrorKind::Other | ErrorKind::Connection), "{e:?}");
@@ -158,13 +160,43 @@ fn server_errors_map_to_kinds_codes_and_names() {
          INSERT INTO c (id, p, u) VALUES (1, 1, 'a');",
     );
     let cases: Vec<(&str, ErrorKind, &str, &str)> = vec![
-        ("INSERT INTO c (id, u) VALUES (2, 'a')", ErrorKind::UniqueViolation, "2067", "SQLITE_CONSTRAINT_UNIQUE"),
-        ("INSERT INTO c (id) VALUES (1)", ErrorKind::UniqueViolation, "1555", "SQLITE_CONSTRAINT_PRIMARYKEY"),
-        ("INSERT INTO c (id, p) VALUES (3, 99)", ErrorKind::ForeignKeyViolation, "787", "SQLITE_CONSTRAINT_FOREIGNKEY"),
-        ("INSERT INTO c (id, n) VALUES (4, NULL)", ErrorKind::NotNullViolation, "1299", "SQLITE_CONSTRAINT_NOTNULL"),
-        ("INSERT INTO c (id, k) VALUES (5, -1)", ErrorKind::CheckViolation, "275", "SQLITE_CONSTRAINT_CHECK"),
+        (
+            "INSERT INTO c (id, u) VALUES (2, 'a')",
+            ErrorKind::UniqueViolation,
+            "2067",
+            "SQLITE_CONSTRAINT_UNIQUE",
+        ),
+        (
+            "INSERT INTO c (id) VALUES (1)",
+            ErrorKind::UniqueViolation,
+            "1555",
+            "SQLITE_CONSTRAINT_PRIMARYKEY",
+        ),
+        (
+            "INSERT INTO c (id, p) VALUES (3, 99)",
+            ErrorKind::ForeignKeyViolation,
+            "787",
+            "SQLITE_CONSTRAINT_FOREIGNKEY",
+        ),
+        (
+            "INSERT INTO c (id, n) VALUES (4, NULL)",
+            ErrorKind::NotNullViolation,
+            "1299",
+            "SQLITE_CONSTRAINT_NOTNULL",
+        ),
+        (
+            "INSERT INTO c (id, k) VALUES (5, -1)",
+            ErrorKind::CheckViolation,
+            "275",
+            "SQLITE_CONSTRAINT_CHECK",
+        ),
         ("SELEC 1", ErrorKind::Syntax, "1", "syntax error"),
-        ("SELECT * FROM nowhere", ErrorKind::UndefinedObject, "1", "no such table"),
+        (
+            "SELECT * FROM nowhere",
+            ErrorKind::UndefinedObject,
+            "1",
+            "no such table",
+        ),
         ("SELECT nope FROM c", ErrorKind::UndefinedObject, "1", "no such column"),
         ("CREATE TABLE c (x)", ErrorKind::DuplicateObject, "1", "already exists"),
     ];
@@ -181,8 +213,13 @@ fn server_errors_map_to_kinds_codes_and_names() {
     let Error::Server(e) = execute(conn.db(), "INSERT INTO c (id, u) VALUES (2, 'a')", vec![]).unwrap_err() else {
         panic!()
     };
-    assert_eq!((e.table_name.as_deref(), e.column_name.as_deref()), (Some("c"), Some("u")));
-    let Error::Server(e) = query(conn.db(), "SELECT 1,\n  2 FRM c", vec![]).unwrap_err() else { panic!() };
+    assert_eq!(
+        (e.table_name.as_deref(), e.column_name.as_deref()),
+        (Some("c"), Some("u"))
+    );
+    let Error::Server(e) = query(conn.db(), "SELECT 1,\n  2 FRM c", vec![]).unwrap_err() else {
+        panic!()
+    };
     assert_eq!(e.kind, ErrorKind::Syntax);
     assert_eq!(e.position, Some(19), "{e:?}"); // at `c`: `2 FRM` is `2 AS FRM`
 }
@@ -192,12 +229,24 @@ fn one_statement_apis_refuse_scripts_without_running_them() {
     let (_dir, conn) = fresh();
     script(&conn, "CREATE TABLE t (a)");
     for sql in ["INSERT INTO t VALUES (1); DROP TABLE t", "SELECT 1; SELECT 2"] {
-        assert_eq!(execute(conn.db(), sql, vec![]).unwrap_err().kind(), ErrorKind::InvalidInput);
-        assert_eq!(query(conn.db(), sql, vec![]).unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            execute(conn.db(), sql, vec![]).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            query(conn.db(), sql, vec![]).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
     }
     assert_eq!(count(&conn, "SELECT count(*) FROM t"), 0);
-    assert_eq!(execute(conn.db(), "   -- nothing\n", vec![]).unwrap_err().kind(), ErrorKind::InvalidInput);
-    assert_eq!(execute(conn.db(), "INSERT INTO t VALUES (1); -- done\n", vec![]).unwrap(), 1);
+    assert_eq!(
+        execute(conn.db(), "   -- nothing\n", vec![]).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        execute(conn.db(), "INSERT INTO t VALUES (1); -- done\n", vec![]).unwrap(),
+        1
+    );
 }
 
 #[test]
@@ -214,7 +263,12 @@ fn execute_query_runs_scripts() {
     // The last result with columns wins.
     assert_eq!(rows(&r), vec![vec!["Int(1)"], vec!["Int(2)"], vec!["Int(30)"]]);
     // Now 2, 3, 31: the last statement's count is given.
-    let r = execute_query(conn.db(), "UPDATE t SET a = 0 WHERE a > 2; DELETE FROM t WHERE a = 0", vec![]).unwrap();
+    let r = execute_query(
+        conn.db(),
+        "UPDATE t SET a = 0 WHERE a > 2; DELETE FROM t WHERE a = 0",
+        vec![],
+    )
+    .unwrap();
     assert_eq!(r.rows_affected, Some(2));
     assert_eq!(count(&conn, "SELECT count(*) FROM t"), 1);
     let r = execute_query(conn.db(), "SELECT ? + 1", vec![Value::Int(41)]).unwrap();

@@ -23,9 +23,48 @@ impl Rng {
 }
 
 const PIECES: &[&str] = &[
-    "SELECT", "INSERT", "INTO", "t", "VALUES", "(", ")", ",", ";", "'", "\"", "`", "[", "]", "--", "/*", "*/",
-    "?", "?99999", ":x", "1", "1e", "x'", "CREATE", "TABLE", "TRIGGER", "BEGIN", "END", "é", "€", "\u{0}",
-    " ", "\n", "WITH", "RECURSIVE", "AS", "FROM", "WHERE", "NULL", "PRAGMA", "ATTACH", "'file:x?mode=memory'",
+    "SELECT",
+    "INSERT",
+    "INTO",
+    "t",
+    "VALUES",
+    "(",
+    ")",
+    ",",
+    ";",
+    "'",
+    "\"",
+    "`",
+    "[",
+    "]",
+    "--",
+    "/*",
+    "*/",
+    "?",
+    "?99999",
+    ":x",
+    "1",
+    "1e",
+    "x'",
+    "CREATE",
+    "TABLE",
+    "TRIGGER",
+    "BEGIN",
+    "END",
+    "é",
+    "€",
+    "\u{0}",
+    " ",
+    "\n",
+    "WITH",
+    "RECURSIVE",
+    "AS",
+    "FROM",
+    "WHERE",
+    "NULL",
+    "PRAGMA",
+    "ATTACH",
+    "'file:x?mode=memory'",
 ];
 
 #[test]
@@ -35,7 +74,10 @@ fn random_sql_never_panics() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for _ in 0..3000 {
         let n = (rng.next() % 12) as usize;
-        let sql: String = (0..n).map(|_| PIECES[(rng.next() % PIECES.len() as u64) as usize]).collect::<Vec<_>>().join(" ");
+        let sql: String = (0..n)
+            .map(|_| PIECES[(rng.next() % PIECES.len() as u64) as usize])
+            .collect::<Vec<_>>()
+            .join(" ");
         let _ = execute(conn.db(), &sql, vec![]);
         let _ = query(conn.db(), &sql, vec![Value::Int(1)]);
         let _ = execute_query(conn.db(), &sql, vec![]);
@@ -77,7 +119,10 @@ fn strange_definitions_are_read_without_panicking() {
     let i = idx.iter().find(|i| i.name == "i;--").unwrap();
     assert_eq!(i.columns, vec!["\"a,b\" * 2", "x)y"]);
     assert_eq!(i.predicate.as_deref(), Some("\"a,b\" > 0"));
-    assert_eq!(get_view_definition(conn.db(), None, "v(").unwrap(), "SELECT 1 AS \"AS\"");
+    assert_eq!(
+        get_view_definition(conn.db(), None, "v(").unwrap(),
+        "SELECT 1 AS \"AS\""
+    );
     assert_eq!(list_views(conn.db(), Some("temp")).unwrap().len(), 1);
     let g = get_columns(conn.db(), None, "g").unwrap();
     assert_eq!(g.len(), 3);
@@ -120,6 +165,7 @@ fn non_utf8_names_in_a_crafted_file() {
 fn absurd_busy_timeout_is_clamped() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("x.db");
-    let conn = driverbox_sqlite::connection::open(&config(p.to_str().unwrap(), &[("busy_timeout", "99999999999999")])).unwrap();
+    let conn = driverbox_sqlite::connection::open(&config(p.to_str().unwrap(), &[("busy_timeout", "99999999999999")]))
+        .unwrap();
     assert_eq!(count(&conn, "PRAGMA busy_timeout"), i32::MAX as i64);
 }

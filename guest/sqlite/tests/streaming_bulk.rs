@@ -10,7 +10,10 @@ use driverbox_sqlite::exports::driverbox::driver::capabilities::TransactionOptio
 use driverbox_sqlite::extension::{bulk_delete, bulk_insert, bulk_update, stream_close, stream_next, stream_open};
 
 fn numbers(conn: &driverbox_sqlite::connection::Conn, n: i64) {
-    script(conn, "CREATE TABLE nums (n INTEGER PRIMARY KEY, sq INTEGER, label TEXT)");
+    script(
+        conn,
+        "CREATE TABLE nums (n INTEGER PRIMARY KEY, sq INTEGER, label TEXT)",
+    );
     conn.db()
         .execute(
             "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?1)
@@ -24,7 +27,13 @@ fn numbers(conn: &driverbox_sqlite::connection::Conn, n: i64) {
 fn streams_100k_rows_and_closes_halfway() {
     let (_dir, mut conn) = fresh();
     numbers(&conn, 100_000);
-    let cols = stream_open(&mut conn, "SELECT n, sq, label, n * 1.5 FROM nums ORDER BY n", vec![], 1000).unwrap();
+    let cols = stream_open(
+        &mut conn,
+        "SELECT n, sq, label, n * 1.5 FROM nums ORDER BY n",
+        vec![],
+        1000,
+    )
+    .unwrap();
     let types: Vec<&str> = cols.iter().map(|c| c.type_name.as_str()).collect();
     assert_eq!(types, vec!["INTEGER", "INTEGER", "TEXT", "REAL"]);
     let mut seen = 0i64;
@@ -37,7 +46,10 @@ fn streams_100k_rows_and_closes_halfway() {
         }
     }
     // Another stream cannot start before this one is closed.
-    assert_eq!(stream_open(&mut conn, "SELECT 1", vec![], 10).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        stream_open(&mut conn, "SELECT 1", vec![], 10).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
     // The connection works while the stream is open.
     execute(conn.db(), "UPDATE nums SET label = 'x' WHERE n = 1", vec![]).unwrap();
     stream_close(&mut conn);
@@ -47,7 +59,13 @@ fn streams_100k_rows_and_closes_halfway() {
     execute(conn.db(), "CREATE TABLE copy AS SELECT * FROM nums", vec![]).unwrap();
 
     // A full stream to the end, with parameters and an odd batch size.
-    stream_open(&mut conn, "SELECT n FROM nums WHERE n > ? ORDER BY n", vec![Value::Int(99_990)], 3).unwrap();
+    stream_open(
+        &mut conn,
+        "SELECT n FROM nums WHERE n > ? ORDER BY n",
+        vec![Value::Int(99_990)],
+        3,
+    )
+    .unwrap();
     let mut got = vec![];
     while let Some(batch) = stream_next(&mut conn).unwrap() {
         assert!(batch.len() <= 3);
@@ -65,12 +83,32 @@ fn streams_100k_rows_and_closes_halfway() {
 #[test]
 fn stream_errors() {
     let (_dir, mut conn) = fresh();
-    assert_eq!(stream_open(&mut conn, "SELEC", vec![], 10).unwrap_err().kind(), ErrorKind::Syntax);
-    assert_eq!(stream_open(&mut conn, "SELECT 1; SELECT 2", vec![], 10).unwrap_err().kind(), ErrorKind::InvalidInput);
-    assert_eq!(stream_open(&mut conn, "SELECT ?", vec![], 10).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        stream_open(&mut conn, "SELEC", vec![], 10).unwrap_err().kind(),
+        ErrorKind::Syntax
+    );
+    assert_eq!(
+        stream_open(&mut conn, "SELECT 1; SELECT 2", vec![], 10)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        stream_open(&mut conn, "SELECT ?", vec![], 10).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
     // A runtime error part-way ends the stream.
-    script(&conn, "CREATE TABLE j (t TEXT); INSERT INTO j VALUES ('[1]'), ('[2]'), ('oops');");
-    stream_open(&mut conn, "SELECT json_extract(t, '$[0]') FROM j ORDER BY rowid", vec![], 1).unwrap();
+    script(
+        &conn,
+        "CREATE TABLE j (t TEXT); INSERT INTO j VALUES ('[1]'), ('[2]'), ('oops');",
+    );
+    stream_open(
+        &mut conn,
+        "SELECT json_extract(t, '$[0]') FROM j ORDER BY rowid",
+        vec![],
+        1,
+    )
+    .unwrap();
     assert!(stream_next(&mut conn).unwrap().is_some());
     assert!(stream_next(&mut conn).unwrap().is_some());
     let e = stream_next(&mut conn).unwrap_err();
@@ -91,14 +129,27 @@ fn dropping_the_connection_with_an_open_stream() {
 #[test]
 fn bulk_insert_10k_rows_in_one_transaction() {
     let (_dir, conn) = fresh();
-    script(&conn, "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL, added DATE)");
+    script(
+        &conn,
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL, added DATE)",
+    );
     let cols = ["id", "name", "price", "added"].map(String::from);
     let rows: Vec<Vec<Value>> = (0..10_000)
-        .map(|i| vec![Value::Int(i), Value::Text(format!("item {i}")), Value::Float(i as f64 / 4.0), Value::Date(19_000)])
+        .map(|i| {
+            vec![
+                Value::Int(i),
+                Value::Text(format!("item {i}")),
+                Value::Float(i as f64 / 4.0),
+                Value::Date(19_000),
+            ]
+        })
         .collect();
     assert_eq!(bulk_insert(conn.db(), None, "items", &cols, rows).unwrap(), 10_000);
     assert_eq!(count(&conn, "SELECT count(*) FROM items"), 10_000);
-    let added: String = conn.db().query_row("SELECT added FROM items WHERE id = 5", [], |r| r.get(0)).unwrap();
+    let added: String = conn
+        .db()
+        .query_row("SELECT added FROM items WHERE id = 5", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(added, "2022-01-08");
     assert!(conn.db().is_autocommit());
     assert_eq!(bulk_insert(conn.db(), None, "items", &cols, vec![]).unwrap(), 0);
@@ -109,7 +160,9 @@ fn failing_bulk_insert_leaves_nothing() {
     let (_dir, mut conn) = fresh();
     script(&conn, "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)");
     let cols = ["id", "name"].map(String::from);
-    let mut rows: Vec<Vec<Value>> = (0..5000).map(|i| vec![Value::Int(i), Value::Text("x".into())]).collect();
+    let mut rows: Vec<Vec<Value>> = (0..5000)
+        .map(|i| vec![Value::Int(i), Value::Text("x".into())])
+        .collect();
     rows.push(vec![Value::Int(5000), Value::Null]);
     let e = bulk_insert(conn.db(), None, "items", &cols, rows.clone()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotNullViolation);
@@ -118,21 +171,62 @@ fn failing_bulk_insert_leaves_nothing() {
     // Duplicate key half-way.
     rows.pop();
     rows.push(vec![Value::Int(10), Value::Text("dup".into())]);
-    assert_eq!(bulk_insert(conn.db(), None, "items", &cols, rows.clone()).unwrap_err().kind(), ErrorKind::UniqueViolation);
+    assert_eq!(
+        bulk_insert(conn.db(), None, "items", &cols, rows.clone())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::UniqueViolation
+    );
     assert_eq!(count(&conn, "SELECT count(*) FROM items"), 0);
     // Wrong width or bad parameter: refused before anything runs.
     let e = bulk_insert(conn.db(), None, "items", &cols, vec![vec![Value::Int(1)]]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    let e = bulk_insert(conn.db(), None, "items", &cols, vec![vec![Value::Int(1), Value::Text("a".into())], vec![Value::Int(2), Value::Float(f64::NAN)]]).unwrap_err();
+    let e = bulk_insert(
+        conn.db(),
+        None,
+        "items",
+        &cols,
+        vec![
+            vec![Value::Int(1), Value::Text("a".into())],
+            vec![Value::Int(2), Value::Float(f64::NAN)],
+        ],
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
     assert_eq!(count(&conn, "SELECT count(*) FROM items"), 0);
-    assert_eq!(bulk_insert(conn.db(), None, "items", &[], vec![]).unwrap_err().kind(), ErrorKind::InvalidInput);
-    assert_eq!(bulk_insert(conn.db(), None, "items", &["x\0".to_string()], vec![]).unwrap_err().kind(), ErrorKind::InvalidInput);
-    assert_eq!(bulk_insert(conn.db(), None, "nope", &cols, vec![]).unwrap_err().kind(), ErrorKind::UndefinedObject);
-    let e = bulk_insert(conn.db(), None, "items", &["id".to_string(), "no_such_col".to_string()], vec![vec![Value::Int(1), Value::Null]]).unwrap_err();
+    assert_eq!(
+        bulk_insert(conn.db(), None, "items", &[], vec![]).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        bulk_insert(conn.db(), None, "items", &["x\0".to_string()], vec![])
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        bulk_insert(conn.db(), None, "nope", &cols, vec![]).unwrap_err().kind(),
+        ErrorKind::UndefinedObject
+    );
+    let e = bulk_insert(
+        conn.db(),
+        None,
+        "items",
+        &["id".to_string(), "no_such_col".to_string()],
+        vec![vec![Value::Int(1), Value::Null]],
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UndefinedObject, "{e:?}");
     // Inside an open transaction: a savepoint undoes only the bulk insert.
-    begin_transaction(&mut conn, &TransactionOptions { isolation: None, read_only: false, deferrable: false }).unwrap();
+    begin_transaction(
+        &mut conn,
+        &TransactionOptions {
+            isolation: None,
+            read_only: false,
+            deferrable: false,
+        },
+    )
+    .unwrap();
     savepoint(&mut conn, "outer").unwrap();
     execute(conn.db(), "INSERT INTO items VALUES (-1, 'kept')", vec![]).unwrap();
     assert!(bulk_insert(conn.db(), None, "items", &cols, rows).is_err());
@@ -155,31 +249,74 @@ fn bulk_update_and_delete_by_keys() {
         &keys,
         &sets,
         vec![
-            vec![Value::Int(1), Value::Text("x".into()), Value::Text("uno".into()), Value::Int(1)],
-            vec![Value::Int(2), Value::Text("nope".into()), Value::Text("dos".into()), Value::Int(2)],
-            vec![Value::Int(3), Value::Text("z".into()), Value::Text("tres".into()), Value::Int(3)],
+            vec![
+                Value::Int(1),
+                Value::Text("x".into()),
+                Value::Text("uno".into()),
+                Value::Int(1),
+            ],
+            vec![
+                Value::Int(2),
+                Value::Text("nope".into()),
+                Value::Text("dos".into()),
+                Value::Int(2),
+            ],
+            vec![
+                Value::Int(3),
+                Value::Text("z".into()),
+                Value::Text("tres".into()),
+                Value::Int(3),
+            ],
         ],
     )
     .unwrap();
     assert_eq!(n, 2);
-    let vals: String = conn.db().query_row("SELECT group_concat(val, ',') FROM (SELECT val FROM kv ORDER BY a)", [], |r| r.get(0)).unwrap();
+    let vals: String = conn
+        .db()
+        .query_row(
+            "SELECT group_concat(val, ',') FROM (SELECT val FROM kv ORDER BY a)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(vals, "uno,two,tres");
     let e = bulk_update(conn.db(), None, "kv", &keys, &sets, vec![vec![Value::Int(1)]]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    assert_eq!(bulk_update(conn.db(), None, "kv", &keys, &[], vec![]).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        bulk_update(conn.db(), None, "kv", &keys, &[], vec![])
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
     let n = bulk_delete(
         conn.db(),
         None,
         "kv",
         &keys,
-        vec![vec![Value::Int(1), Value::Text("x".into())], vec![Value::Int(9), Value::Text("q".into())]],
+        vec![
+            vec![Value::Int(1), Value::Text("x".into())],
+            vec![Value::Int(9), Value::Text("q".into())],
+        ],
     )
     .unwrap();
     assert_eq!(n, 1);
     assert_eq!(count(&conn, "SELECT count(*) FROM kv"), 2);
     // A failing delete (foreign key) removes nothing.
-    script(&conn, "CREATE TABLE ref (a INT, b TEXT, FOREIGN KEY (a, b) REFERENCES kv (a, b)); INSERT INTO ref VALUES (3, 'z');");
-    let e = bulk_delete(conn.db(), None, "kv", &keys, vec![vec![Value::Int(2), Value::Text("y".into())], vec![Value::Int(3), Value::Text("z".into())]]).unwrap_err();
+    script(
+        &conn,
+        "CREATE TABLE ref (a INT, b TEXT, FOREIGN KEY (a, b) REFERENCES kv (a, b)); INSERT INTO ref VALUES (3, 'z');",
+    );
+    let e = bulk_delete(
+        conn.db(),
+        None,
+        "kv",
+        &keys,
+        vec![
+            vec![Value::Int(2), Value::Text("y".into())],
+            vec![Value::Int(3), Value::Text("z".into())],
+        ],
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ForeignKeyViolation);
     assert_eq!(count(&conn, "SELECT count(*) FROM kv"), 2);
 }

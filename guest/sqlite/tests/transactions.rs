@@ -26,7 +26,10 @@ fn commit_and_rollback() {
     assert_eq!(rollback(&mut conn).unwrap_err().kind(), ErrorKind::InvalidInput);
     begin_transaction(&mut conn, &opts(false)).unwrap();
     assert!(conn.in_transaction());
-    assert_eq!(begin_transaction(&mut conn, &opts(false)).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        begin_transaction(&mut conn, &opts(false)).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
     execute(conn.db(), "INSERT INTO t VALUES (1)", vec![]).unwrap();
     rollback(&mut conn).unwrap();
     assert!(!conn.in_transaction());
@@ -36,8 +39,20 @@ fn commit_and_rollback() {
     commit(&mut conn).unwrap();
     assert_eq!(count(&conn, "SELECT count(*) FROM t"), 1);
     // Every isolation level is accepted: SQLite is serializable.
-    for level in [IsolationLevel::ReadUncommitted, IsolationLevel::ReadCommitted, IsolationLevel::RepeatableRead] {
-        begin_transaction(&mut conn, &TransactionOptions { isolation: Some(level), read_only: false, deferrable: true }).unwrap();
+    for level in [
+        IsolationLevel::ReadUncommitted,
+        IsolationLevel::ReadCommitted,
+        IsolationLevel::RepeatableRead,
+    ] {
+        begin_transaction(
+            &mut conn,
+            &TransactionOptions {
+                isolation: Some(level),
+                read_only: false,
+                deferrable: true,
+            },
+        )
+        .unwrap();
         rollback(&mut conn).unwrap();
     }
     // A transaction begun with SQL is seen too.
@@ -99,7 +114,10 @@ fn savepoints() {
     assert_eq!(savepoint(&mut conn, "").unwrap_err().kind(), ErrorKind::InvalidInput);
     assert_eq!(savepoint(&mut conn, "a\0").unwrap_err().kind(), ErrorKind::InvalidInput);
     commit(&mut conn).unwrap();
-    let got: String = conn.db().query_row("SELECT group_concat(a) FROM t", [], |r| r.get(0)).unwrap();
+    let got: String = conn
+        .db()
+        .query_row("SELECT group_concat(a) FROM t", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(got, "1,3");
 }
 
@@ -115,30 +133,60 @@ fn prepared_statements() {
     let types: Vec<&str> = sel.columns.iter().map(|c| c.type_name.as_str()).collect();
     assert_eq!(types, vec!["INTEGER", "TEXT", "DATE", ""]);
     for i in 0..100 {
-        let r = execute_prepared(&mut conn, ins.id, vec![Value::Text(format!("n{i}")), Value::Date(19_000 + i)]).unwrap();
+        let r = execute_prepared(
+            &mut conn,
+            ins.id,
+            vec![Value::Text(format!("n{i}")), Value::Date(19_000 + i)],
+        )
+        .unwrap();
         assert_eq!(r.rows_affected, Some(1));
     }
     let r = execute_prepared(&mut conn, sel.id, vec![Value::Int(98)]).unwrap();
-    assert_eq!(rows(&r), vec![
-        vec!["Int(99)", "Text(\"n98\")", "Date(19098)", "Int(2)"],
-        vec!["Int(100)", "Text(\"n99\")", "Date(19099)", "Int(2)"],
-    ]);
+    assert_eq!(
+        rows(&r),
+        vec![
+            vec!["Int(99)", "Text(\"n98\")", "Date(19098)", "Int(2)"],
+            vec!["Int(100)", "Text(\"n99\")", "Date(19099)", "Int(2)"],
+        ]
+    );
     assert_eq!(r.columns[3].type_name, "INTEGER");
-    assert_eq!(execute_prepared(&mut conn, sel.id, vec![]).unwrap_err().kind(), ErrorKind::InvalidInput);
-    assert_eq!(execute_prepared(&mut conn, 9999, vec![]).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        execute_prepared(&mut conn, sel.id, vec![]).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        execute_prepared(&mut conn, 9999, vec![]).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
     // Many statements: more than the statement cache holds still work.
-    let ids: Vec<u32> = (0..200).map(|i| prepare(&mut conn, &format!("SELECT {i}")).unwrap().id).collect();
+    let ids: Vec<u32> = (0..200)
+        .map(|i| prepare(&mut conn, &format!("SELECT {i}")).unwrap().id)
+        .collect();
     for (i, id) in ids.iter().enumerate() {
         let r = execute_prepared(&mut conn, *id, vec![]).unwrap();
         assert_eq!(v(&r.rows[0][0]), format!("Int({i})"));
     }
     deallocate(&mut conn, sel.id).unwrap();
-    assert_eq!(deallocate(&mut conn, sel.id).unwrap_err().kind(), ErrorKind::InvalidInput);
-    assert_eq!(execute_prepared(&mut conn, sel.id, vec![Value::Int(1)]).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        deallocate(&mut conn, sel.id).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        execute_prepared(&mut conn, sel.id, vec![Value::Int(1)])
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
     // Errors at prepare time.
     assert_eq!(prepare(&mut conn, "SELEC 1").unwrap_err().kind(), ErrorKind::Syntax);
-    assert_eq!(prepare(&mut conn, "SELECT * FROM nope").unwrap_err().kind(), ErrorKind::UndefinedObject);
-    assert_eq!(prepare(&mut conn, "SELECT 1; SELECT 2").unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        prepare(&mut conn, "SELECT * FROM nope").unwrap_err().kind(),
+        ErrorKind::UndefinedObject
+    );
+    assert_eq!(
+        prepare(&mut conn, "SELECT 1; SELECT 2").unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
     // A schema change under a prepared statement: SQLite re-prepares.
     script(&conn, "ALTER TABLE t ADD COLUMN extra TEXT");
     let r = execute_prepared(&mut conn, ins.id, vec![Value::Text("x".into()), Value::Null]).unwrap();

@@ -20,7 +20,12 @@ fn insert_one(conn: &driverbox_sqlite::connection::Conn, col: &str, value: Value
 }
 
 fn read_one(conn: &driverbox_sqlite::connection::Conn, col: &str) -> Value {
-    let r = query(conn.db(), &format!("SELECT {col} FROM v WHERE {col} IS NOT NULL"), vec![]).unwrap();
+    let r = query(
+        conn.db(),
+        &format!("SELECT {col} FROM v WHERE {col} IS NOT NULL"),
+        vec![],
+    )
+    .unwrap();
     assert_eq!(r.rows.len(), 1, "{col}");
     r.rows[0][0].clone()
 }
@@ -38,15 +43,31 @@ fn every_variant_round_trips() {
         ("flag2", Value::Boolean(false), "Boolean(false)"),
         ("d", Value::Date(19_723), "Date(19723)"),
         ("tm", Value::Time(45_296_123_456), "Time(45296123456)"),
-        ("dt", Value::Timestamp(1_704_067_200_500_000), "Timestamp(1704067200500000)"),
+        (
+            "dt",
+            Value::Timestamp(1_704_067_200_500_000),
+            "Timestamp(1704067200500000)",
+        ),
         // timestamptz is stored with `Z` and read back from a TIMESTAMP column as UTC.
-        ("ts", Value::Timestamptz(1_704_067_200_000_001), "Timestamp(1704067200000001)"),
+        (
+            "ts",
+            Value::Timestamptz(1_704_067_200_000_001),
+            "Timestamp(1704067200000001)",
+        ),
         ("j", Value::Json("{\"a\":[1,2]}".into()), "Json(\"{\\\"a\\\":[1,2]}\")"),
         // NUMERIC affinity turns numeric text into REAL/INTEGER; only text
         // that is not a number literal stays text (see `decimals_and_affinity`).
         ("dec", Value::Decimal("NaN".into()), "Decimal(\"NaN\")"),
-        ("t", Value::Decimal("12345678901234567890.0123456789".into()), "Text(\"12345678901234567890.0123456789\")"),
-        ("u", Value::Uuid((0x123e_4567_e89b_12d3, 0xa456_4266_1417_4000)), "Uuid((1314564453825188563, 11841725276408463360))"),
+        (
+            "t",
+            Value::Decimal("12345678901234567890.0123456789".into()),
+            "Text(\"12345678901234567890.0123456789\")",
+        ),
+        (
+            "u",
+            Value::Uuid((0x123e_4567_e89b_12d3, 0xa456_4266_1417_4000)),
+            "Uuid((1314564453825188563, 11841725276408463360))",
+        ),
         ("doc", Value::Document(vec![5, 0, 0, 0, 0]), "Bytes([5, 0, 0, 0, 0])"),
         ("n", Value::Null, "Null"),
     ];
@@ -65,11 +86,22 @@ fn every_variant_round_trips() {
     insert_one(&conn, "tm", Value::Time(45_296_500_000));
     insert_one(&conn, "dt", Value::Timestamp(0));
     insert_one(&conn, "u", Value::Uuid((1, 2)));
-    let r = query(conn.db(), "SELECT CAST(tm AS TEXT), CAST(dt AS TEXT), CAST(u AS TEXT) FROM v", vec![]).unwrap();
+    let r = query(
+        conn.db(),
+        "SELECT CAST(tm AS TEXT), CAST(dt AS TEXT), CAST(u AS TEXT) FROM v",
+        vec![],
+    )
+    .unwrap();
     let texts: Vec<String> = r.rows.iter().flat_map(|row| row.iter().map(v)).collect();
     assert!(texts.contains(&"Text(\"12:34:56.5\")".to_string()), "{texts:?}");
-    assert!(texts.contains(&"Text(\"1970-01-01 00:00:00\")".to_string()), "{texts:?}");
-    assert!(texts.contains(&"Text(\"00000000-0000-0001-0000-000000000002\")".to_string()), "{texts:?}");
+    assert!(
+        texts.contains(&"Text(\"1970-01-01 00:00:00\")".to_string()),
+        "{texts:?}"
+    );
+    assert!(
+        texts.contains(&"Text(\"00000000-0000-0001-0000-000000000002\")".to_string()),
+        "{texts:?}"
+    );
 }
 
 #[test]
@@ -85,11 +117,25 @@ fn declared_types_refine_only_values_that_fit() {
          INSERT INTO v (dt, u) VALUES ('2024-01-01 10:00:00.25Z', '00112233-4455-6677-8899-AABBCCDDEEFF');
          INSERT INTO v (dt) VALUES (1700000000);",
     );
-    let r = query(conn.db(), "SELECT flag, d, tm, dt, j, dec, num, u FROM v ORDER BY rowid", vec![]).unwrap();
+    let r = query(
+        conn.db(),
+        "SELECT flag, d, tm, dt, j, dec, num, u FROM v ORDER BY rowid",
+        vec![],
+    )
+    .unwrap();
     let got = rows(&r);
     assert_eq!(
         got[0],
-        vec!["Int(2)", "Text(\"yesterday\")", "Text(\"25:00\")", "Text(\"soon\")", "Text(\"{oops\")", "Text(\"abc\")", "Float(1.5)", "Text(\"not-a-uuid\")"]
+        vec![
+            "Int(2)",
+            "Text(\"yesterday\")",
+            "Text(\"25:00\")",
+            "Text(\"soon\")",
+            "Text(\"{oops\")",
+            "Text(\"abc\")",
+            "Float(1.5)",
+            "Text(\"not-a-uuid\")"
+        ]
     );
     assert_eq!(
         got[1],
@@ -109,13 +155,30 @@ fn declared_types_refine_only_values_that_fit() {
     assert_eq!(got[3][3], "Int(1700000000)");
     // Column type names are the declared types.
     let types: Vec<&str> = r.columns.iter().map(|c| c.type_name.as_str()).collect();
-    assert_eq!(types, vec!["BOOLEAN", "DATE", "TIME", "DATETIME", "JSON", "DECIMAL(30, 10)", "NUMERIC", "UUID"]);
+    assert_eq!(
+        types,
+        vec![
+            "BOOLEAN",
+            "DATE",
+            "TIME",
+            "DATETIME",
+            "JSON",
+            "DECIMAL(30, 10)",
+            "NUMERIC",
+            "UUID"
+        ]
+    );
 }
 
 #[test]
 fn expressions_are_typed_by_storage_class() {
     let (_dir, conn) = fresh();
-    let r = query(conn.db(), "SELECT 1, 1.5, 'x', x'00', NULL, NULL UNION ALL SELECT 2, 2.5, 'y', x'01', NULL, 3", vec![]).unwrap();
+    let r = query(
+        conn.db(),
+        "SELECT 1, 1.5, 'x', x'00', NULL, NULL UNION ALL SELECT 2, 2.5, 'y', x'01', NULL, 3",
+        vec![],
+    )
+    .unwrap();
     let types: Vec<&str> = r.columns.iter().map(|c| c.type_name.as_str()).collect();
     assert_eq!(types, vec!["INTEGER", "REAL", "TEXT", "BLOB", "", "INTEGER"]);
     let names: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
@@ -127,7 +190,16 @@ fn parameters_refused_or_converted() {
     let (_dir, conn) = fresh();
     let e = query(conn.db(), "SELECT ?", vec![Value::Float(f64::NAN)]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    let e = query(conn.db(), "SELECT ?", vec![Value::Interval(Interval { months: 1, days: 2, microseconds: 3 })]).unwrap_err();
+    let e = query(
+        conn.db(),
+        "SELECT ?",
+        vec![Value::Interval(Interval {
+            months: 1,
+            days: 2,
+            microseconds: 3,
+        })],
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported);
     assert!(message(&e).contains("interval"));
     let e = query(conn.db(), "SELECT ?, ?", vec![Value::Int(1)]).unwrap_err();
@@ -143,12 +215,25 @@ fn parameters_refused_or_converted() {
     // ...numbered ones (PostgreSQL style) by their number, ?NNN by index.
     let r = query(conn.db(), "SELECT $2 - $1, $2", vec![Value::Int(10), Value::Int(3)]).unwrap();
     assert_eq!(rows(&r)[0], vec!["Int(-7)", "Int(3)"]);
-    let r = query(conn.db(), "SELECT ?2 || ?1", vec![Value::Text("a".into()), Value::Text("b".into())]).unwrap();
+    let r = query(
+        conn.db(),
+        "SELECT ?2 || ?1",
+        vec![Value::Text("a".into()), Value::Text("b".into())],
+    )
+    .unwrap();
     assert_eq!(v(&r.rows[0][0]), "Text(\"ba\")");
     let r = query(conn.db(), "SELECT $3", vec![Value::Null, Value::Null, Value::Int(3)]).unwrap();
     assert_eq!(v(&r.rows[0][0]), "Int(3)");
-    assert_eq!(query(conn.db(), "SELECT $3", vec![Value::Int(3)]).unwrap_err().kind(), ErrorKind::InvalidInput);
-    let r = query(conn.db(), "SELECT ?, ?", vec![Value::Date(i32::MAX), Value::Timestamp(i64::MIN)]).unwrap();
+    assert_eq!(
+        query(conn.db(), "SELECT $3", vec![Value::Int(3)]).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    let r = query(
+        conn.db(),
+        "SELECT ?, ?",
+        vec![Value::Date(i32::MAX), Value::Timestamp(i64::MIN)],
+    )
+    .unwrap();
     assert_eq!(rows(&r)[0], vec!["Text(\"infinity\")", "Text(\"-infinity\")"]);
 }
 
@@ -158,7 +243,12 @@ fn huge_values_round_trip() {
     script(&conn, "CREATE TABLE big (b BLOB, t TEXT)");
     let blob: Vec<u8> = (0..8_000_000u32).map(|i| (i % 251) as u8).collect();
     let text = "é".repeat(1_000_000);
-    execute(conn.db(), "INSERT INTO big VALUES (?, ?)", vec![Value::Bytes(blob.clone()), Value::Text(text.clone())]).unwrap();
+    execute(
+        conn.db(),
+        "INSERT INTO big VALUES (?, ?)",
+        vec![Value::Bytes(blob.clone()), Value::Text(text.clone())],
+    )
+    .unwrap();
     let r = query(conn.db(), "SELECT b, t FROM big", vec![]).unwrap();
     match (&r.rows[0][0], &r.rows[0][1]) {
         (Value::Bytes(b), Value::Text(t)) => {
@@ -192,5 +282,13 @@ fn decimals_and_affinity() {
     }
     let r = query(conn.db(), "SELECT x FROM d ORDER BY rowid", vec![]).unwrap();
     let got: Vec<String> = r.rows.iter().map(|row| v(&row[0])).collect();
-    assert_eq!(got, vec!["Float(1.2345678901234567e19)", "Float(1.5)", "Int(7)", "Decimal(\"-Infinity\")"]);
+    assert_eq!(
+        got,
+        vec![
+            "Float(1.2345678901234567e19)",
+            "Float(1.5)",
+            "Int(7)",
+            "Decimal(\"-Infinity\")"
+        ]
+    );
 }

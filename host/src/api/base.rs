@@ -29,13 +29,16 @@ pub trait QueryDriver: Send + Sync {
 #[async_trait]
 impl ConnectionDriver for WasmDriver {
     async fn test_connection(&self) -> Result<()> {
-        self.run("test_connection", |e, s| Box::pin(e.base.call_test_connection(s))).await
+        self.run("test_connection", |e, s| Box::pin(e.base.call_test_connection(s)))
+            .await
     }
 
     async fn close(&self) {
         for mut conn in self.pool().close_idle() {
             let _ = conn
-                .call("close", |e, s| Box::pin(async move { e.base.call_close(s).await.map(Ok) }))
+                .call("close", |e, s| {
+                    Box::pin(async move { e.base.call_close(s).await.map(Ok) })
+                })
                 .await;
         }
     }

@@ -111,7 +111,9 @@ pub struct Transaction {
 
 impl std::fmt::Debug for Transaction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transaction").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Transaction")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -122,7 +124,11 @@ impl Transaction {
     }
 
     fn finished(&self) -> Error {
-        Error::client(&self.driver.name(), ErrorKind::InvalidInput, "the transaction is finished")
+        Error::client(
+            &self.driver.name(),
+            ErrorKind::InvalidInput,
+            "the transaction is finished",
+        )
     }
 
     fn conn(&mut self) -> Result<&mut Pooled> {
@@ -147,7 +153,9 @@ impl Transaction {
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let (sql, params) = (sql.to_string(), params.to_vec());
         self.conn()?
-            .call("execute", move |e, s| Box::pin(async move { e.base.call_execute(s, &sql, &params).await }))
+            .call("execute", move |e, s| {
+                Box::pin(async move { e.base.call_execute(s, &sql, &params).await })
+            })
             .await
     }
 
@@ -155,7 +163,9 @@ impl Transaction {
     pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
         let (sql, params) = (sql.to_string(), params.to_vec());
         self.conn()?
-            .call("query", move |e, s| Box::pin(async move { e.base.call_query(s, &sql, &params).await }))
+            .call("query", move |e, s| {
+                Box::pin(async move { e.base.call_query(s, &sql, &params).await })
+            })
             .await
     }
 
@@ -216,7 +226,11 @@ impl Drop for Transaction {
         let Some(mut conn) = self.conn.take() else { return };
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
-                tracing::debug!(driver = &*self.driver.name(), id = self.id.0, "rolling back a dropped transaction");
+                tracing::debug!(
+                    driver = &*self.driver.name(),
+                    id = self.id.0,
+                    "rolling back a dropped transaction"
+                );
                 handle.spawn(async move { conn.reset().await });
             }
             Err(_) => conn.discard(),
@@ -285,9 +299,19 @@ impl WasmDriver {
     }
 
     fn statement(&self, id: StatementId) -> Result<Arc<PreparedStatement>> {
-        self.sessions().statements.lock().expect("lock").get(&id.0).cloned().ok_or_else(|| {
-            Error::client(&self.name(), ErrorKind::InvalidInput, format!("no prepared statement {}", id.0))
-        })
+        self.sessions()
+            .statements
+            .lock()
+            .expect("lock")
+            .get(&id.0)
+            .cloned()
+            .ok_or_else(|| {
+                Error::client(
+                    &self.name(),
+                    ErrorKind::InvalidInput,
+                    format!("no prepared statement {}", id.0),
+                )
+            })
     }
 
     /// Opens a transaction on a pinned connection; dropping the handle rolls back.
@@ -319,7 +343,10 @@ impl WasmDriver {
             Error::client(
                 &self.name(),
                 ErrorKind::InvalidInput,
-                format!("no open transaction {} (finished, or rolled back after being idle)", id.0),
+                format!(
+                    "no open transaction {} (finished, or rolled back after being idle)",
+                    id.0
+                ),
             )
         };
         let slot = slot.ok_or_else(gone)?;
@@ -344,7 +371,9 @@ async fn watchdog(shared: Weak<Shared>, id: u64) {
     loop {
         let Some(shared) = shared.upgrade() else { return };
         let timeout = shared.pool.config().transaction_idle_timeout;
-        let Some(slot) = shared.sessions.transactions.lock().expect("lock").get(&id).cloned() else { return };
+        let Some(slot) = shared.sessions.transactions.lock().expect("lock").get(&id).cloned() else {
+            return;
+        };
         let idle = slot.last_used.lock().expect("lock").elapsed();
         if idle < timeout {
             drop((shared, slot));
@@ -357,7 +386,11 @@ async fn watchdog(shared: Weak<Shared>, id: u64) {
         }
         shared.sessions.transactions.lock().expect("lock").remove(&id);
         if let Some(tx) = guard.take() {
-            tracing::warn!(driver = &*shared.slot.load().name, id, "rolling back a transaction idle for {timeout:?}");
+            tracing::warn!(
+                driver = &*shared.slot.load().name,
+                id,
+                "rolling back a transaction idle for {timeout:?}"
+            );
             let _ = tx.rollback().await;
         }
         return;
@@ -421,7 +454,11 @@ impl PreparedStatementDriver for WasmDriver {
             columns: prepared.columns,
         };
         conn.session.statements.insert(stmt.id.0, prepared.id);
-        self.sessions().statements.lock().expect("lock").insert(stmt.id.0, Arc::new(stmt.clone()));
+        self.sessions()
+            .statements
+            .lock()
+            .expect("lock")
+            .insert(stmt.id.0, Arc::new(stmt.clone()));
         Ok(stmt)
     }
 

@@ -48,12 +48,27 @@ impl ColumnManagement for WasmDriver {
             _ => None,
         };
         self.check_fragments(change.data_type.as_deref(), &[default, change.using.as_deref()])?;
-        let (schema, table, column, change) = (schema.map(String::from), table.to_string(), column.to_string(), change.clone());
-        call_optional!(self, column, call_alter_column(schema.as_deref(), &table, &column, &change)).await
+        let (schema, table, column, change) = (
+            schema.map(String::from),
+            table.to_string(),
+            column.to_string(),
+            change.clone(),
+        );
+        call_optional!(
+            self,
+            column,
+            call_alter_column(schema.as_deref(), &table, &column, &change)
+        )
+        .await
     }
 
     async fn drop_column(&self, schema: Option<&str>, table: &str, column: &str, cascade: bool) -> Result<()> {
         let (schema, table, column) = (schema.map(String::from), table.to_string(), column.to_string());
-        call_optional!(self, column, call_drop_column(schema.as_deref(), &table, &column, cascade)).await
+        call_optional!(
+            self,
+            column,
+            call_drop_column(schema.as_deref(), &table, &column, cascade)
+        )
+        .await
     }
 }

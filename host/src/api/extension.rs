@@ -44,7 +44,13 @@ pub trait BulkOperationsDriver: Send + Sync {
         rows: Vec<Row>,
     ) -> Result<u64>;
     /// Deletes the rows whose keys equal one of `keys`; gives the number deleted.
-    async fn bulk_delete(&self, schema: Option<&str>, table: &str, key_columns: &[String], keys: Vec<Row>) -> Result<u64>;
+    async fn bulk_delete(
+        &self,
+        schema: Option<&str>,
+        table: &str,
+        key_columns: &[String],
+        keys: Vec<Row>,
+    ) -> Result<u64>;
 }
 
 /// Creating and dropping databases and schemas.
@@ -112,7 +118,9 @@ impl StreamingDriver for WasmDriver {
         conn.session.stream_open = true;
         let state = StreamState { conn: Some(conn) };
         let inner = futures::stream::try_unfold(state, |mut state| async move {
-            let Some(conn) = state.conn.as_mut() else { return Ok(None) };
+            let Some(conn) = state.conn.as_mut() else {
+                return Ok(None);
+            };
             match ext_call!(conn, call_stream_next()).await? {
                 Some(rows) => Ok(Some((rows, state))),
                 None => {
@@ -131,11 +139,21 @@ impl StreamingDriver for WasmDriver {
 
 impl Transaction {
     /// Inserts rows inside this transaction (one call per chunk).
-    pub async fn bulk_insert(&mut self, schema: Option<&str>, table: &str, columns: &[String], rows: Vec<Row>) -> Result<u64> {
+    pub async fn bulk_insert(
+        &mut self,
+        schema: Option<&str>,
+        table: &str,
+        columns: &[String],
+        rows: Vec<Row>,
+    ) -> Result<u64> {
         let mut total = 0;
         for chunk in chunks(rows) {
             let (schema, table, columns) = (schema.map(String::from), table.to_string(), columns.to_vec());
-            total += ext_call!(self.pinned()?, call_bulk_insert(schema.as_deref(), &table, &columns, &chunk)).await?;
+            total += ext_call!(
+                self.pinned()?,
+                call_bulk_insert(schema.as_deref(), &table, &columns, &chunk)
+            )
+            .await?;
         }
         Ok(total)
     }
@@ -153,17 +171,31 @@ impl Transaction {
         for chunk in chunks(rows) {
             let (schema, table) = (schema.map(String::from), table.to_string());
             let (keys, sets) = (key_columns.to_vec(), set_columns.to_vec());
-            total += ext_call!(self.pinned()?, call_bulk_update(schema.as_deref(), &table, &keys, &sets, &chunk)).await?;
+            total += ext_call!(
+                self.pinned()?,
+                call_bulk_update(schema.as_deref(), &table, &keys, &sets, &chunk)
+            )
+            .await?;
         }
         Ok(total)
     }
 
     /// Deletes rows inside this transaction.
-    pub async fn bulk_delete(&mut self, schema: Option<&str>, table: &str, key_columns: &[String], keys: Vec<Row>) -> Result<u64> {
+    pub async fn bulk_delete(
+        &mut self,
+        schema: Option<&str>,
+        table: &str,
+        key_columns: &[String],
+        keys: Vec<Row>,
+    ) -> Result<u64> {
         let mut total = 0;
         for chunk in chunks(keys) {
             let (schema, table, key_cols) = (schema.map(String::from), table.to_string(), key_columns.to_vec());
-            total += ext_call!(self.pinned()?, call_bulk_delete(schema.as_deref(), &table, &key_cols, &chunk)).await?;
+            total += ext_call!(
+                self.pinned()?,
+                call_bulk_delete(schema.as_deref(), &table, &key_cols, &chunk)
+            )
+            .await?;
         }
         Ok(total)
     }
@@ -229,7 +261,13 @@ impl BulkOperationsDriver for WasmDriver {
         bulk_finish(tx, transactional, result).await
     }
 
-    async fn bulk_delete(&self, schema: Option<&str>, table: &str, key_columns: &[String], keys: Vec<Row>) -> Result<u64> {
+    async fn bulk_delete(
+        &self,
+        schema: Option<&str>,
+        table: &str,
+        key_columns: &[String],
+        keys: Vec<Row>,
+    ) -> Result<u64> {
         let (mut tx, transactional) = self.bulk_begin(Capability::BulkDelete, keys.len()).await?;
         let result = tx.bulk_delete(schema, table, key_columns, keys).await;
         bulk_finish(tx, transactional, result).await

@@ -12,7 +12,12 @@ pub use crate::bindings::function::{FunctionInfo, RoutineKind};
 pub trait FunctionOperations: Send + Sync {
     async fn list_functions(&self, schema: Option<&str>) -> Result<Vec<FunctionInfo>>;
     /// The full `CREATE` statement; `arguments` picks one overload.
-    async fn get_function_definition(&self, schema: Option<&str>, name: &str, arguments: Option<&str>) -> Result<String>;
+    async fn get_function_definition(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+        arguments: Option<&str>,
+    ) -> Result<String>;
 }
 
 #[async_trait]
@@ -22,8 +27,18 @@ impl FunctionOperations for WasmDriver {
         call_optional!(self, function, call_list_functions(schema.as_deref())).await
     }
 
-    async fn get_function_definition(&self, schema: Option<&str>, name: &str, arguments: Option<&str>) -> Result<String> {
+    async fn get_function_definition(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+        arguments: Option<&str>,
+    ) -> Result<String> {
         let (schema, name, arguments) = (schema.map(String::from), name.to_string(), arguments.map(String::from));
-        call_optional!(self, function, call_get_function_definition(schema.as_deref(), &name, arguments.as_deref())).await
+        call_optional!(
+            self,
+            function,
+            call_get_function_definition(schema.as_deref(), &name, arguments.as_deref())
+        )
+        .await
     }
 }

@@ -36,8 +36,8 @@ pub use capabilities::{
     IsolationLevel, PreparedStatement, PreparedStatementDriver, StatementId, Transaction, TransactionDriver,
     TransactionId, TransactionOptions,
 };
-pub use extension::{BulkOperationsDriver, DatabaseManagementDriver, RowStream, StreamingDriver, BULK_CHUNK_ROWS};
 pub use column::ColumnManagement;
+pub use extension::{BulkOperationsDriver, DatabaseManagementDriver, RowStream, StreamingDriver, BULK_CHUNK_ROWS};
 pub use function::FunctionOperations;
 pub use nosql::NoSqlOperations;
 pub use schema::SchemaIntrospection;
@@ -51,11 +51,23 @@ impl<T> NoSqlDatabaseDriver for T where T: ConnectionDriver + QueryDriver + NoSq
 
 /// Every core SQL capability (DatabaseDriver).
 pub trait DatabaseDriver:
-    ConnectionDriver + QueryDriver + SchemaIntrospection + TableOperations + ColumnManagement + ViewOperations + FunctionOperations
+    ConnectionDriver
+    + QueryDriver
+    + SchemaIntrospection
+    + TableOperations
+    + ColumnManagement
+    + ViewOperations
+    + FunctionOperations
 {
 }
 impl<T> DatabaseDriver for T where
-    T: ConnectionDriver + QueryDriver + SchemaIntrospection + TableOperations + ColumnManagement + ViewOperations + FunctionOperations
+    T: ConnectionDriver
+        + QueryDriver
+        + SchemaIntrospection
+        + TableOperations
+        + ColumnManagement
+        + ViewOperations
+        + FunctionOperations
 {
 }
 
@@ -117,7 +129,8 @@ impl Runtime {
     /// Opens a pool for `url` with the default pool settings, and checks
     /// that one connection works.
     pub async fn connect(&self, url: &str) -> Result<WasmDriver> {
-        self.connect_with(ConnectOptions::parse(url)?, PoolConfig::default()).await
+        self.connect_with(ConnectOptions::parse(url)?, PoolConfig::default())
+            .await
     }
 
     /// Opens a pool for `options`, and checks that one connection works.
@@ -154,7 +167,8 @@ impl Runtime {
         let opener = Box::new(move || {
             // New connections use whatever driver serves the scheme now.
             let drv = current.load_full();
-            let (rt, config, allow, tls, sandbox) = (rt.clone(), config.clone(), allow.clone(), tls.clone(), sandbox.clone());
+            let (rt, config, allow, tls, sandbox) =
+                (rt.clone(), config.clone(), allow.clone(), tls.clone(), sandbox.clone());
             Box::pin(async move {
                 let net = Net::new(allow, tls, connect_timeout, max_handles);
                 let (wasi, file_lock) = match &sandbox {

@@ -18,7 +18,14 @@ pub trait NoSqlOperations: Send + Sync {
     async fn get_collection_count(&self, collection: &str, filter: Option<Document>) -> Result<u64>;
     async fn find(&self, collection: &str, filter: Document, options: FindOptions) -> Result<Vec<Document>>;
     async fn insert(&self, collection: &str, documents: Vec<Document>) -> Result<u64>;
-    async fn update(&self, collection: &str, filter: Document, update: Document, many: bool, upsert: bool) -> Result<UpdateResult>;
+    async fn update(
+        &self,
+        collection: &str,
+        filter: Document,
+        update: Document,
+        many: bool,
+        upsert: bool,
+    ) -> Result<UpdateResult>;
     async fn delete(&self, collection: &str, filter: Document, many: bool) -> Result<u64>;
     async fn aggregate(&self, collection: &str, pipeline: Vec<Document>) -> Result<Vec<Document>>;
 }
@@ -50,7 +57,14 @@ impl NoSqlOperations for WasmDriver {
         call_optional!(self, nosql, call_insert(&collection, &documents)).await
     }
 
-    async fn update(&self, collection: &str, filter: Document, update: Document, many: bool, upsert: bool) -> Result<UpdateResult> {
+    async fn update(
+        &self,
+        collection: &str,
+        filter: Document,
+        update: Document,
+        many: bool,
+        upsert: bool,
+    ) -> Result<UpdateResult> {
         let collection = collection.to_string();
         call_optional!(self, nosql, call_update(&collection, &filter, &update, many, upsert)).await
     }

@@ -96,7 +96,9 @@ impl HealthCheckDriver for WasmDriver {
         let start = Instant::now();
         let mut conn = self.pool().acquire().await?;
         let driver_version = conn.driver.info.version.clone();
-        let health = conn.call("health_check", |e, s| Box::pin(e.traits.call_health_check(s))).await?;
+        let health = conn
+            .call("health_check", |e, s| Box::pin(e.traits.call_health_check(s)))
+            .await?;
         drop(conn);
         Ok(HealthReport {
             server_version: health.server_version,

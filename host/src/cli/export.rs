@@ -65,7 +65,10 @@ impl<W: Write> RowWriter<W> {
             }
             ExportFormat::Json => {
                 out.write_all(b"[")?;
-                Inner::Json { out, names: unique_names(columns) }
+                Inner::Json {
+                    out,
+                    names: unique_names(columns),
+                }
             }
         };
         Ok(RowWriter { inner, rows: 0 })
@@ -146,7 +149,11 @@ pub async fn run(rt: &Runtime, args: &ExportArgs) -> Result<ExitCode, Error> {
     match result {
         Ok(rows) => {
             if let Some(path) = &args.output {
-                eprintln!("exported {rows} rows to {} in {:.2} s", path.display(), start.elapsed().as_secs_f64());
+                eprintln!(
+                    "exported {rows} rows to {} in {:.2} s",
+                    path.display(),
+                    start.elapsed().as_secs_f64()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -186,8 +193,14 @@ mod tests {
 
     fn columns() -> Vec<Column> {
         vec![
-            Column { name: "id".into(), type_name: "int8".into() },
-            Column { name: "id".into(), type_name: "text".into() },
+            Column {
+                name: "id".into(),
+                type_name: "int8".into(),
+            },
+            Column {
+                name: "id".into(),
+                type_name: "text".into(),
+            },
         ]
     }
 
@@ -212,12 +225,18 @@ mod tests {
     #[test]
     fn json_array_in_batches() {
         let batches = vec![
-            vec![vec![Value::Int(1), Value::Text("x".into())], vec![Value::Int(2), Value::Null]],
+            vec![
+                vec![Value::Int(1), Value::Text("x".into())],
+                vec![Value::Int(2), Value::Null],
+            ],
             vec![],
             vec![vec![Value::Decimal("1.50".into()), Value::Json("[1]".into())]],
         ];
         let text = write(ExportFormat::Json, &batches);
-        assert_eq!(text, "[\n{\"id\":1,\"id_2\":\"x\"},\n{\"id\":2,\"id_2\":null},\n{\"id\":1.50,\"id_2\":[1]}\n]\n");
+        assert_eq!(
+            text,
+            "[\n{\"id\":1,\"id_2\":\"x\"},\n{\"id\":2,\"id_2\":null},\n{\"id\":1.50,\"id_2\":[1]}\n]\n"
+        );
         let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed.as_array().unwrap().len(), 3);
         assert_eq!(write(ExportFormat::Json, &[]), "[]\n");

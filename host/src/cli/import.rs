@@ -88,7 +88,10 @@ impl std::fmt::Display for BadRow {
 /// unless `empty_as_empty`.
 fn convert(record: &csv::ByteRecord, width: usize, empty_as_empty: bool) -> Result<Vec<Value>, BadRow> {
     if record.len() != width {
-        return Err(BadRow::FieldCount { expected: width, found: record.len() });
+        return Err(BadRow::FieldCount {
+            expected: width,
+            found: record.len(),
+        });
     }
     record
         .iter()
@@ -126,7 +129,8 @@ fn progress() -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {human_pos} rows ({rate} rows/s, {elapsed})") {
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {human_pos} rows ({rate} rows/s, {elapsed})")
+    {
         let rate = |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
             let _ = write!(w, "{:.0}", state.per_sec());
         };
@@ -138,7 +142,10 @@ fn progress() -> indicatif::ProgressBar {
 
 /// How an import ended.
 enum Outcome {
-    Done { rows: u64, skipped: u64 },
+    Done {
+        rows: u64,
+        skipped: u64,
+    },
     /// A failure already reported; the exit code.
     Failed(u8),
 }
@@ -150,12 +157,19 @@ pub async fn run(rt: &Runtime, args: &ImportArgs) -> Result<ExitCode, Error> {
         Ok(f) => f,
         Err(e) => return Ok(fail(format!("{label}: {e}"))),
     };
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(file);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(file);
     let header = match reader.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => return Ok(fail(format!("{label}: {e}"))),
     };
-    let header: Vec<String> = match header.iter().map(|h| std::str::from_utf8(h).map(|s| s.trim().to_string())).collect() {
+    let header: Vec<String> = match header
+        .iter()
+        .map(|h| std::str::from_utf8(h).map(|s| s.trim().to_string()))
+        .collect()
+    {
         Ok(h) => h,
         Err(_) => return Ok(fail(format!("{label}:1: the header is not valid UTF-8"))),
     };
@@ -292,17 +306,32 @@ mod tests {
         assert_eq!(map_header(&strings(&["note", "id"]), &columns).unwrap(), ["note", "id"]);
         assert_eq!(map_header(&strings(&["ID"]), &columns).unwrap(), ["id"]);
         assert_eq!(map_header(&strings(&["name"]), &columns).unwrap(), ["name"]);
-        assert!(map_header(&strings(&["NAME"]), &columns).unwrap_err().contains("\"NAME\""), "ambiguous");
-        assert!(map_header(&strings(&["id", "nope"]), &columns).unwrap_err().contains("\"nope\""));
-        assert!(map_header(&strings(&["id", "ID"]), &columns).unwrap_err().contains("twice"));
+        assert!(
+            map_header(&strings(&["NAME"]), &columns)
+                .unwrap_err()
+                .contains("\"NAME\""),
+            "ambiguous"
+        );
+        assert!(map_header(&strings(&["id", "nope"]), &columns)
+            .unwrap_err()
+            .contains("\"nope\""));
+        assert!(map_header(&strings(&["id", "ID"]), &columns)
+            .unwrap_err()
+            .contains("twice"));
     }
 
     #[test]
     fn converts_records() {
         let record = csv::ByteRecord::from(vec!["1", "", "x"]);
-        assert_eq!(convert(&record, 3, false).unwrap(), [Value::Text("1".into()), Value::Null, Value::Text("x".into())]);
+        assert_eq!(
+            convert(&record, 3, false).unwrap(),
+            [Value::Text("1".into()), Value::Null, Value::Text("x".into())]
+        );
         assert_eq!(convert(&record, 3, true).unwrap()[1], Value::Text(String::new()));
-        assert_eq!(convert(&record, 2, false), Err(BadRow::FieldCount { expected: 2, found: 3 }));
+        assert_eq!(
+            convert(&record, 2, false),
+            Err(BadRow::FieldCount { expected: 2, found: 3 })
+        );
         let bad = csv::ByteRecord::from(vec![&b"ok"[..], &b"\xff"[..]]);
         assert_eq!(convert(&bad, 2, false), Err(BadRow::Utf8 { field: 2 }));
     }

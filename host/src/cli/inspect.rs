@@ -203,18 +203,36 @@ async fn schema_node(db: &WasmDriver, schema: &str) -> Result<SchemaNode, Error>
         None
     };
     let functions = if db.has_capability(Capability::Function) {
-        Some(db.list_functions(Some(schema)).await?.into_iter().map(function_node).collect())
+        Some(
+            db.list_functions(Some(schema))
+                .await?
+                .into_iter()
+                .map(function_node)
+                .collect(),
+        )
     } else {
         None
     };
-    Ok(SchemaNode { name: schema.to_string(), tables, views, functions })
+    Ok(SchemaNode {
+        name: schema.to_string(),
+        tables,
+        views,
+        functions,
+    })
 }
 
 /// A schema node holding just `name` (a table or a view), if it exists.
 async fn single_table(db: &WasmDriver, schema: &str, name: &str) -> Result<Option<SchemaNode>, Error> {
     let relations = db.get_tables(Some(schema)).await?;
-    let Some(t) = relations.iter().find(|t| t.name == name) else { return Ok(None) };
-    let mut node = SchemaNode { name: schema.to_string(), tables: Vec::new(), views: None, functions: None };
+    let Some(t) = relations.iter().find(|t| t.name == name) else {
+        return Ok(None);
+    };
+    let mut node = SchemaNode {
+        name: schema.to_string(),
+        tables: Vec::new(),
+        views: None,
+        functions: None,
+    };
     if is_table(t.kind) {
         node.tables.push(table_node(db, schema, t).await?);
     } else {
@@ -226,11 +244,19 @@ async fn single_table(db: &WasmDriver, schema: &str, name: &str) -> Result<Optio
 
 /// Tables proper (not views).
 pub(crate) fn is_table(kind: TableKind) -> bool {
-    matches!(kind, TableKind::Table | TableKind::PartitionedTable | TableKind::ForeignTable)
+    matches!(
+        kind,
+        TableKind::Table | TableKind::PartitionedTable | TableKind::ForeignTable
+    )
 }
 
 async fn table_node(db: &WasmDriver, schema: &str, t: &TableInfo) -> Result<TableNode, Error> {
-    let columns = db.get_columns(Some(schema), &t.name).await?.into_iter().map(column_node).collect();
+    let columns = db
+        .get_columns(Some(schema), &t.name)
+        .await?
+        .into_iter()
+        .map(column_node)
+        .collect();
     let (indexes, constraints) = if db.has_capability(Capability::Table) {
         let indexes = db.get_table_indexes(Some(schema), &t.name).await?;
         let constraints = db.get_table_constraints(Some(schema), &t.name).await?;
@@ -252,13 +278,23 @@ async fn table_node(db: &WasmDriver, schema: &str, t: &TableInfo) -> Result<Tabl
 }
 
 async fn view_node(db: &WasmDriver, schema: &str, name: &str, materialized: bool) -> Result<ViewNode, Error> {
-    let columns = db.get_columns(Some(schema), name).await?.into_iter().map(column_node).collect();
+    let columns = db
+        .get_columns(Some(schema), name)
+        .await?
+        .into_iter()
+        .map(column_node)
+        .collect();
     let definition = if db.has_capability(Capability::View) {
         Some(db.get_view_definition(Some(schema), name).await?)
     } else {
         None
     };
-    Ok(ViewNode { name: name.to_string(), materialized, columns, definition })
+    Ok(ViewNode {
+        name: name.to_string(),
+        materialized,
+        columns,
+        definition,
+    })
 }
 
 /// The name of a relation kind.
@@ -385,7 +421,12 @@ pub(crate) fn constraint_line(c: &ConstraintNode) -> String {
         "unique" => format!("UNIQUE {columns}"),
         "foreign-key" => match &c.references {
             Some(r) => {
-                let mut s = format!("FOREIGN KEY {columns} REFERENCES {}.{}({})", r.schema, r.table, r.columns.join(", "));
+                let mut s = format!(
+                    "FOREIGN KEY {columns} REFERENCES {}.{}({})",
+                    r.schema,
+                    r.table,
+                    r.columns.join(", ")
+                );
                 for (what, action) in [("UPDATE", &r.on_update), ("DELETE", &r.on_delete)] {
                     if !action.is_empty() && !action.eq_ignore_ascii_case("NO ACTION") {
                         s += &format!(" ON {what} {action}");
@@ -414,11 +455,17 @@ pub struct Node {
 
 impl Node {
     fn leaf(label: impl Into<String>) -> Node {
-        Node { label: label.into(), children: Vec::new() }
+        Node {
+            label: label.into(),
+            children: Vec::new(),
+        }
     }
 
     fn new(label: impl Into<String>, children: Vec<Node>) -> Node {
-        Node { label: label.into(), children }
+        Node {
+            label: label.into(),
+            children,
+        }
     }
 }
 
@@ -439,10 +486,17 @@ pub fn tree(db: &Database) -> Node {
         .map(|s| {
             let tables = s.tables.iter().map(|t| {
                 let mut children = vec![columns_node(&t.columns)];
-                children.extend(group("indexes", t.indexes.as_ref().map(|i| i.iter().map(|i| Node::leaf(index_line(i))).collect())));
+                children.extend(group(
+                    "indexes",
+                    t.indexes
+                        .as_ref()
+                        .map(|i| i.iter().map(|i| Node::leaf(index_line(i))).collect()),
+                ));
                 children.extend(group(
                     "constraints",
-                    t.constraints.as_ref().map(|c| c.iter().map(|c| Node::leaf(constraint_line(c))).collect()),
+                    t.constraints
+                        .as_ref()
+                        .map(|c| c.iter().map(|c| Node::leaf(constraint_line(c))).collect()),
                 ));
                 let mut label = t.name.clone();
                 if t.kind != "table" {
@@ -464,7 +518,11 @@ pub fn tree(db: &Database) -> Node {
                             if let Some(d) = &v.definition {
                                 children.push(Node::leaf(format!("definition:\n{}", d.trim())));
                             }
-                            let label = if v.materialized { format!("{} (materialized)", v.name) } else { v.name.clone() };
+                            let label = if v.materialized {
+                                format!("{} (materialized)", v.name)
+                            } else {
+                                v.name.clone()
+                            };
                             Node::new(label, children)
                         })
                         .collect()
@@ -472,7 +530,9 @@ pub fn tree(db: &Database) -> Node {
             ));
             children.extend(group(
                 "functions",
-                s.functions.as_ref().map(|f| f.iter().map(|f| Node::leaf(function_line(f))).collect()),
+                s.functions
+                    .as_ref()
+                    .map(|f| f.iter().map(|f| Node::leaf(function_line(f))).collect()),
             ));
             Node::new(format!("schema {}", s.name), children)
         })
@@ -500,10 +560,18 @@ pub fn render(root: &Node) -> String {
 fn render_children(children: &[Node], prefix: &str, out: &mut String) {
     for (i, child) in children.iter().enumerate() {
         let last = i + 1 == children.len();
-        let (branch, indent) = if last { ("└── ", "    ") } else { ("├── ", "│   ") };
+        let (branch, indent) = if last {
+            ("└── ", "    ")
+        } else {
+            ("├── ", "│   ")
+        };
         let below = format!("{prefix}{indent}");
         // Further lines of a label hang under it, past the branch.
-        let hang = if child.children.is_empty() { below.clone() } else { format!("{below}│   ") };
+        let hang = if child.children.is_empty() {
+            below.clone()
+        } else {
+            format!("{below}│   ")
+        };
         for (n, line) in child.label.lines().enumerate() {
             if n == 0 {
                 out.push_str(&format!("{prefix}{branch}{}\n", inert(line)));
@@ -536,7 +604,13 @@ mod tests {
 
     #[test]
     fn lines() {
-        let pk = ConstraintNode { name: "t_pkey".into(), kind: "primary-key", columns: vec!["id".into()], references: None, definition: None };
+        let pk = ConstraintNode {
+            name: "t_pkey".into(),
+            kind: "primary-key",
+            columns: vec!["id".into()],
+            references: None,
+            definition: None,
+        };
         assert_eq!(constraint_line(&pk), "\"t_pkey\" PRIMARY KEY (id)");
         let fk = ConstraintNode {
             name: "t_o_fkey".into(),
@@ -551,8 +625,17 @@ mod tests {
             }),
             definition: None,
         };
-        assert_eq!(constraint_line(&fk), "\"t_o_fkey\" FOREIGN KEY (o) REFERENCES s.o(id) ON DELETE CASCADE");
-        let check = ConstraintNode { name: "c".into(), kind: "check", columns: vec![], references: None, definition: Some("n > 0".into()) };
+        assert_eq!(
+            constraint_line(&fk),
+            "\"t_o_fkey\" FOREIGN KEY (o) REFERENCES s.o(id) ON DELETE CASCADE"
+        );
+        let check = ConstraintNode {
+            name: "c".into(),
+            kind: "check",
+            columns: vec![],
+            references: None,
+            definition: Some("n > 0".into()),
+        };
         assert_eq!(constraint_line(&check), "\"c\" CHECK (n > 0)");
         let index = IndexNode {
             name: "i".into(),
@@ -563,9 +646,19 @@ mod tests {
             predicate: Some("a > 1".into()),
         };
         assert_eq!(index_line(&index), "\"i\" UNIQUE, btree (a, lower(b)) WHERE a > 1");
-        let plain = IndexNode { method: None, predicate: None, ..index };
+        let plain = IndexNode {
+            method: None,
+            predicate: None,
+            ..index
+        };
         assert_eq!(index_line(&plain), "\"i\" UNIQUE (a, lower(b))");
-        let column = ColumnNode { name: "id".into(), data_type: "integer".into(), nullable: false, default: Some("1".into()), primary_key: true };
+        let column = ColumnNode {
+            name: "id".into(),
+            data_type: "integer".into(),
+            nullable: false,
+            default: Some("1".into()),
+            primary_key: true,
+        };
         assert_eq!(column_line(&column), "id integer not null default 1 primary key");
     }
 }

@@ -93,7 +93,10 @@ pub(crate) fn exit_code(e: &Error) -> u8 {
         _ if matches!(
             e.kind(),
             ErrorKind::Connection | ErrorKind::Authentication | ErrorKind::Tls
-        ) => 2,
+        ) =>
+        {
+            2
+        }
         _ => 1,
     }
 }
@@ -116,7 +119,12 @@ pub(crate) fn error_text(e: &Error, sql: Option<&str>, prefix: &str) -> String {
     let mut out = String::new();
     match e.as_server_error() {
         Some(s) => {
-            out += &format!("{prefix}ERROR:  {} ({}, code {})\n", output::inert(&s.message), e_driver(e), s.code);
+            out += &format!(
+                "{prefix}ERROR:  {} ({}, code {})\n",
+                output::inert(&s.message),
+                e_driver(e),
+                s.code
+            );
             if let Some(d) = &s.detail {
                 out += &format!("DETAIL:  {}\n", output::inert(d));
             }
@@ -303,9 +311,14 @@ async fn drivers(rt: &Runtime, cmd: &DriversCommand) -> Result<ExitCode, Error> 
                 }
                 ListFormat::Table => {
                     let mut table = comfy_table::Table::new();
-                    table
-                        .load_preset(output::PSQL)
-                        .set_header(["name", "version", "schemes", "source", "capabilities", "sha256"]);
+                    table.load_preset(output::PSQL).set_header([
+                        "name",
+                        "version",
+                        "schemes",
+                        "source",
+                        "capabilities",
+                        "sha256",
+                    ]);
                     for d in &list {
                         let caps: Vec<String> = d.capabilities.iter().map(|c| c.to_string()).collect();
                         table.add_row([
@@ -322,11 +335,15 @@ async fn drivers(rt: &Runtime, cmd: &DriversCommand) -> Result<ExitCode, Error> 
             }
         }
         DriversCommand::Inspect { file } => {
-            let info = rt.inspect(&read_component(file).await?, &file.display().to_string()).await?;
+            let info = rt
+                .inspect(&read_component(file).await?, &file.display().to_string())
+                .await?;
             let _ = writeln!(out, "{}", serde_json::to_string_pretty(&info).unwrap_or_default());
         }
         DriversCommand::Check { file } => {
-            let info = rt.inspect(&read_component(file).await?, &file.display().to_string()).await?;
+            let info = rt
+                .inspect(&read_component(file).await?, &file.display().to_string())
+                .await?;
             let _ = writeln!(out, "ok: {} {} ({})", info.name, info.version, info.schemes.join(", "));
         }
     }

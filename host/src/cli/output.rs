@@ -138,10 +138,19 @@ mod tests {
     fn result() -> QueryResult {
         QueryResult {
             columns: vec![
-                Column { name: "n".into(), type_name: "int4".into() },
-                Column { name: "n".into(), type_name: "text".into() },
+                Column {
+                    name: "n".into(),
+                    type_name: "int4".into(),
+                },
+                Column {
+                    name: "n".into(),
+                    type_name: "text".into(),
+                },
             ],
-            rows: vec![vec![Value::Int(1), Value::Text("a\u{1b}[2Jb".into())], vec![Value::Null, Value::Null]],
+            rows: vec![
+                vec![Value::Int(1), Value::Text("a\u{1b}[2Jb".into())],
+                vec![Value::Null, Value::Null],
+            ],
             rows_affected: None,
         }
     }
@@ -164,6 +173,9 @@ mod tests {
     fn csv_and_json() {
         assert_eq!(render(Format::Csv), "n,n\n1,a\u{1b}[2Jb\n,\n");
         let json: serde_json::Value = serde_json::from_str(&render(Format::Json)).unwrap();
-        assert_eq!(json, serde_json::json!([{"n": 1, "n_2": "a\u{1b}[2Jb"}, {"n": null, "n_2": null}]));
+        assert_eq!(
+            json,
+            serde_json::json!([{"n": 1, "n_2": "a\u{1b}[2Jb"}, {"n": null, "n_2": null}])
+        );
     }
 }

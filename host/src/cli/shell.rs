@@ -14,7 +14,9 @@ use std::time::Instant;
 
 use clap::Args;
 use driverbox::sql::{self, ScriptStatement};
-use driverbox::{Error, IsolationLevel, QueryDriver, QueryResult, Runtime, Transaction, TransactionOptions, WasmDriver};
+use driverbox::{
+    Error, IsolationLevel, QueryDriver, QueryResult, Runtime, Transaction, TransactionOptions, WasmDriver,
+};
 use rustyline::error::ReadlineError;
 use sqlparser::dialect::Dialect;
 use sqlparser::tokenizer::{Token, Tokenizer};
@@ -231,8 +233,15 @@ fn parse_meta(line: &str) -> Result<Meta, String> {
     let args = split_args(rest);
     let arg = args.first().cloned();
     // `\dt+` and friends: the extra detail is not offered, the command is.
-    let name = if name.len() > 1 { name.trim_end_matches('+') } else { name };
-    let need = |what: &str| arg.clone().ok_or_else(|| format!("\\{name}: missing required argument {what}"));
+    let name = if name.len() > 1 {
+        name.trim_end_matches('+')
+    } else {
+        name
+    };
+    let need = |what: &str| {
+        arg.clone()
+            .ok_or_else(|| format!("\\{name}: missing required argument {what}"))
+    };
     Ok(match name {
         "l" | "list" => Meta::Databases,
         "dn" => Meta::Schemas(arg),
@@ -264,7 +273,10 @@ fn parse_meta(line: &str) -> Result<Meta, String> {
 fn byte_offset(text: &str, line: u64, column: u64) -> usize {
     let start = match line {
         0 | 1 => 0,
-        n => text.match_indices('\n').nth(n as usize - 2).map_or(text.len(), |(i, _)| i + 1),
+        n => text
+            .match_indices('\n')
+            .nth(n as usize - 2)
+            .map_or(text.len(), |(i, _)| i + 1),
     };
     text[start..]
         .char_indices()
@@ -293,19 +305,39 @@ fn take_complete(dialect: &dyn Dialect, buffer: &mut String) -> Vec<ScriptStatem
 /// (`CREATE TABLE`, `BEGIN`, ...).
 fn command_tag(sql: &str) -> String {
     const OBJECTS: [&str; 16] = [
-        "TABLE", "INDEX", "VIEW", "SCHEMA", "FUNCTION", "PROCEDURE", "SEQUENCE", "TYPE", "DATABASE", "TRIGGER",
-        "EXTENSION", "ROLE", "USER", "DOMAIN", "POLICY", "RULE",
+        "TABLE",
+        "INDEX",
+        "VIEW",
+        "SCHEMA",
+        "FUNCTION",
+        "PROCEDURE",
+        "SEQUENCE",
+        "TYPE",
+        "DATABASE",
+        "TRIGGER",
+        "EXTENSION",
+        "ROLE",
+        "USER",
+        "DOMAIN",
+        "POLICY",
+        "RULE",
     ];
     let words: Vec<String> = sql
         .split_whitespace()
         .take(5)
         .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
         .collect();
-    let Some(first) = words.first() else { return String::new() };
+    let Some(first) = words.first() else {
+        return String::new();
+    };
     if matches!(first.as_str(), "CREATE" | "DROP" | "ALTER") {
         if let Some(i) = words.iter().position(|w| OBJECTS.contains(&w.as_str())) {
             let materialized = i > 0 && words[i - 1] == "MATERIALIZED";
-            return format!("{first} {}{}", if materialized { "MATERIALIZED " } else { "" }, words[i]);
+            return format!(
+                "{first} {}{}",
+                if materialized { "MATERIALIZED " } else { "" },
+                words[i]
+            );
         }
     }
     first.clone()
@@ -357,7 +389,12 @@ fn tx_control(dialect: &dyn Dialect, sql: &str) -> TxControl {
             TxControl::Begin(options)
         }
         Ok([Statement::Commit { chain: false, .. }]) => TxControl::Commit,
-        Ok([Statement::Rollback { chain: false, savepoint: None }]) => TxControl::Rollback,
+        Ok(
+            [Statement::Rollback {
+                chain: false,
+                savepoint: None,
+            }],
+        ) => TxControl::Rollback,
         _ => TxControl::None,
     }
 }
@@ -412,7 +449,10 @@ impl Shell {
 
     /// The prompt loop on a terminal, with line editing and history.
     async fn interactive(&mut self) -> ExitCode {
-        let config = rustyline::Config::builder().auto_add_history(false).max_history_size(5000).ok();
+        let config = rustyline::Config::builder()
+            .auto_add_history(false)
+            .max_history_size(5000)
+            .ok();
         let editor = match config {
             Some(c) => rustyline::DefaultEditor::with_config(c.build()),
             None => rustyline::DefaultEditor::new(),
@@ -429,14 +469,23 @@ impl Shell {
             let _ = editor.load_history(h);
         }
         let info = self.db.info();
-        println!("driverbox shell: {} {} ({})", info.name, info.version, inert(&self.db.options().to_string()));
+        println!(
+            "driverbox shell: {} {} ({})",
+            info.name,
+            info.version,
+            inert(&self.db.options().to_string())
+        );
         println!("Type \\? for help, \\q to quit.");
         let mut buffer = String::new();
         loop {
             let name = prompt_name(&self.db);
             // psql's `%/%R%x%# `: `-` continues a statement, `*` marks a transaction.
             let mark = if self.tx.is_some() { "*" } else { "" };
-            let prompt = if buffer.is_empty() { format!("{name}={mark}> ") } else { format!("{name}-{mark}> ") };
+            let prompt = if buffer.is_empty() {
+                format!("{name}={mark}> ")
+            } else {
+                format!("{name}-{mark}> ")
+            };
             match tokio::task::block_in_place(|| editor.readline(&prompt)) {
                 Ok(line) => {
                     if !line.trim().is_empty() {
@@ -541,7 +590,11 @@ impl Shell {
         let statements = match sql::split_statements(&*self.dialect(), text) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("{}error: {}", label.map(|l| format!("{l}: ")).unwrap_or_default(), inert(&e));
+                eprintln!(
+                    "{}error: {}",
+                    label.map(|l| format!("{l}: ")).unwrap_or_default(),
+                    inert(&e)
+                );
                 return Ran::Failed(1);
             }
         };
@@ -586,7 +639,11 @@ impl Shell {
             }
             TxControl::Commit | TxControl::Rollback if self.tx.is_none() => {
                 eprintln!("{prefix}WARNING:  there is no transaction in progress");
-                self.status(if control == TxControl::Commit { "COMMIT" } else { "ROLLBACK" })
+                self.status(if control == TxControl::Commit {
+                    "COMMIT"
+                } else {
+                    "ROLLBACK"
+                })
             }
             TxControl::Commit | TxControl::Rollback => {
                 let tx = self.tx.take().expect("checked above");
@@ -719,7 +776,8 @@ impl Shell {
             Meta::Describe(None) => self.relations(None, "relations", |_| true).await,
             Meta::Describe(Some(name)) => self.describe(&name).await,
             Meta::Tables(pattern) => {
-                self.relations(pattern.as_deref(), "tables", super::inspect::is_table).await
+                self.relations(pattern.as_deref(), "tables", super::inspect::is_table)
+                    .await
             }
             Meta::Views(pattern) => self.views(pattern.as_deref()).await,
             Meta::Functions(pattern) => self.functions(pattern.as_deref()).await,
@@ -782,16 +840,28 @@ mod tests {
     #[test]
     fn parses_backslash_commands() {
         assert_eq!(parse_meta("\\dt"), Ok(Meta::Tables(None)));
-        assert_eq!(parse_meta("  \\dt+ public.*  "), Ok(Meta::Tables(Some("public.*".into()))));
-        assert_eq!(parse_meta("\\d \"My Table\""), Ok(Meta::Describe(Some("My Table".into()))));
+        assert_eq!(
+            parse_meta("  \\dt+ public.*  "),
+            Ok(Meta::Tables(Some("public.*".into())))
+        );
+        assert_eq!(
+            parse_meta("\\d \"My Table\""),
+            Ok(Meta::Describe(Some("My Table".into())))
+        );
         assert_eq!(parse_meta("\\x"), Ok(Meta::Expanded(None)));
         assert_eq!(parse_meta("\\x on"), Ok(Meta::Expanded(Some(true))));
         assert_eq!(parse_meta("\\timing off"), Ok(Meta::Timing(Some(false))));
         assert_eq!(parse_meta("\\format CSV"), Ok(Meta::Format(Format::Csv)));
         assert_eq!(parse_meta("\\pset format json"), Ok(Meta::Format(Format::Json)));
-        assert_eq!(parse_meta("\\o 'out file.txt'"), Ok(Meta::Output(Some("out file.txt".into()))));
+        assert_eq!(
+            parse_meta("\\o 'out file.txt'"),
+            Ok(Meta::Output(Some("out file.txt".into())))
+        );
         assert_eq!(parse_meta("\\o"), Ok(Meta::Output(None)));
-        assert_eq!(parse_meta("\\c sqlite:x.db"), Ok(Meta::Connect(Some("sqlite:x.db".into()))));
+        assert_eq!(
+            parse_meta("\\c sqlite:x.db"),
+            Ok(Meta::Connect(Some("sqlite:x.db".into())))
+        );
         assert_eq!(parse_meta("\\q"), Ok(Meta::Quit));
         assert_eq!(parse_meta("\\?"), Ok(Meta::Help));
         assert!(parse_meta("\\i").is_err());
@@ -812,10 +882,16 @@ mod tests {
         assert!(take_complete(&*pg, &mut buffer).is_empty());
         assert_eq!(buffer, "select 1\n");
         buffer.push_str("; select 'a;\n");
-        assert!(take_complete(&*pg, &mut buffer).is_empty(), "nothing runs while a quote is open");
+        assert!(
+            take_complete(&*pg, &mut buffer).is_empty(),
+            "nothing runs while a quote is open"
+        );
         buffer.push_str("b'; select 2; select $$;$$\n");
         let done = take_complete(&*pg, &mut buffer);
-        assert_eq!(done.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>(), ["select 1", "select 'a;\nb'", "select 2"]);
+        assert_eq!(
+            done.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>(),
+            ["select 1", "select 'a;\nb'", "select 2"]
+        );
         assert_eq!(buffer, "select $$;$$\n");
         buffer.push_str("-- a comment; still open\n;");
         let done = take_complete(&*pg, &mut buffer);
@@ -829,7 +905,10 @@ mod tests {
     #[test]
     fn transaction_control() {
         let pg = sql::dialect("postgresql");
-        assert_eq!(tx_control(&*pg, "begin"), TxControl::Begin(TransactionOptions::default()));
+        assert_eq!(
+            tx_control(&*pg, "begin"),
+            TxControl::Begin(TransactionOptions::default())
+        );
         let TxControl::Begin(o) = tx_control(&*pg, "start transaction isolation level serializable, read only") else {
             panic!("not a begin")
         };
@@ -849,7 +928,10 @@ mod tests {
         assert_eq!(command_tag("begin"), "BEGIN");
         assert_eq!(command_tag("drop schema x cascade"), "DROP SCHEMA");
         assert_eq!(command_tag("create unique index i on t (a)"), "CREATE INDEX");
-        assert_eq!(command_tag("create materialized view v as select 1"), "CREATE MATERIALIZED VIEW");
+        assert_eq!(
+            command_tag("create materialized view v as select 1"),
+            "CREATE MATERIALIZED VIEW"
+        );
         assert_eq!(command_tag(""), "");
         assert_eq!(status_line("INSERT", Some(3)).unwrap(), "INSERT 0 3");
         assert_eq!(status_line("CREATE TABLE", Some(0)).unwrap(), "CREATE TABLE");

@@ -41,9 +41,9 @@ impl FileSandbox {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let dir = parent.canonicalize().map_err(|e| {
-            Error::Config(format!("database directory {} cannot be opened: {e}", parent.display()))
-        })?;
+        let dir = parent
+            .canonicalize()
+            .map_err(|e| Error::Config(format!("database directory {} cannot be opened: {e}", parent.display())))?;
         if !dir.is_dir() {
             return Err(Error::Config(format!("{} is not a directory", dir.display())));
         }
@@ -63,7 +63,11 @@ impl FileSandbox {
         // File I/O runs on the thread that runs the driver, as SQLite does
         // natively, not on tokio's blocking pool (a hop per read or write).
         wasi.allow_blocking_current_thread(true);
-        let perms = if self.read_only { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
+        let perms = if self.read_only {
+            FsPerms::ReadOnly
+        } else {
+            FsPerms::ReadWrite
+        };
         wasi.preopened_dir(&self.dir, SANDBOX_DIR, perms)
             .map_err(|e| Error::Config(format!("cannot open {}: {e:#}", self.dir.display())))?;
         Ok(wasi)
@@ -80,7 +84,11 @@ impl FileSandbox {
             .truncate(false)
             .open(&self.file);
         let Ok(file) = file else { return Ok(None) };
-        let locked = if self.read_only { file.try_lock_shared() } else { file.try_lock() };
+        let locked = if self.read_only {
+            file.try_lock_shared()
+        } else {
+            file.try_lock()
+        };
         match locked {
             Ok(()) => Ok(Some(file)),
             Err(TryLockError::WouldBlock) => Err(Error::client(

@@ -188,7 +188,10 @@ impl HostSocket for HostState {
         let deadline = (Instant::now() + self.net.connect_timeout).min(self.deadline);
         let tls = self.net.tls.clone();
         if tls.mode == crate::config::TlsMode::Disable {
-            return Ok(Err(err(ErrorKind::Permission, "TLS is disabled for this connection (sslmode=disable)")));
+            return Ok(Err(err(
+                ErrorKind::Permission,
+                "TLS is disabled for this connection (sslmode=disable)",
+            )));
         }
         let socket = self.table.get_mut(&this)?;
         let tcp = match socket.stream.take() {

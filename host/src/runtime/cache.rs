@@ -23,7 +23,9 @@ pub struct ArtifactCache {
 
 impl std::fmt::Debug for ArtifactCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ArtifactCache").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("ArtifactCache")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -168,7 +170,10 @@ mod tests {
         fs::write(&path, &file).unwrap();
         let (_, outcome) = cache.load_or_compile(&engine, EMPTY_COMPONENT, &hash).unwrap();
         assert_eq!(outcome, CacheOutcome::Rejected);
-        assert_eq!(cache.load_or_compile(&engine, EMPTY_COMPONENT, &hash).unwrap().1, CacheOutcome::Hit);
+        assert_eq!(
+            cache.load_or_compile(&engine, EMPTY_COMPONENT, &hash).unwrap().1,
+            CacheOutcome::Hit
+        );
     }
 
     #[test]
@@ -179,14 +184,24 @@ mod tests {
         let hash = content_hash(EMPTY_COMPONENT);
         // An artifact from a differently configured engine, correctly signed
         // (as if the cache directory had been copied between hosts), under our name.
-        let foreign = Component::new(&engine(false), EMPTY_COMPONENT).unwrap().serialize().unwrap();
+        let foreign = Component::new(&engine(false), EMPTY_COMPONENT)
+            .unwrap()
+            .serialize()
+            .unwrap();
         let mut file = cache.tag(&foreign).as_bytes().to_vec();
         file.extend_from_slice(&foreign);
         fs::write(cache.path_for(&ours, &hash), &file).unwrap();
         let (_, outcome) = cache.load_or_compile(&ours, EMPTY_COMPONENT, &hash).unwrap();
-        assert_eq!(outcome, CacheOutcome::Rejected, "wasmtime's compatibility check refused it");
+        assert_eq!(
+            outcome,
+            CacheOutcome::Rejected,
+            "wasmtime's compatibility check refused it"
+        );
         // Unsigned bytes under our name are refused by the MAC.
         fs::write(cache.path_for(&ours, &hash), &foreign).unwrap();
-        assert_eq!(cache.load_or_compile(&ours, EMPTY_COMPONENT, &hash).unwrap().1, CacheOutcome::Rejected);
+        assert_eq!(
+            cache.load_or_compile(&ours, EMPTY_COMPONENT, &hash).unwrap().1,
+            CacheOutcome::Rejected
+        );
     }
 }

@@ -128,7 +128,11 @@ impl ExportIndices {
             column: self.column.as_ref().map(|i| i.load(&mut s, instance)).transpose()?,
             view: self.view.as_ref().map(|i| i.load(&mut s, instance)).transpose()?,
             function: self.function.as_ref().map(|i| i.load(&mut s, instance)).transpose()?,
-            capabilities: self.capabilities.as_ref().map(|i| i.load(&mut s, instance)).transpose()?,
+            capabilities: self
+                .capabilities
+                .as_ref()
+                .map(|i| i.load(&mut s, instance))
+                .transpose()?,
             extension: self.extension.as_ref().map(|i| i.load(&mut s, instance)).transpose()?,
             nosql: self.nosql.as_ref().map(|i| i.load(&mut s, instance)).transpose()?,
         })
@@ -175,7 +179,10 @@ impl ExportIndices {
         add(self.table.is_some(), C::Table);
         add(self.column.is_some(), C::Column);
         add(self.view.is_some() && has(Feature::Views), C::View);
-        add(self.view.is_some() && has(Feature::MaterializedViews), C::MaterializedViews);
+        add(
+            self.view.is_some() && has(Feature::MaterializedViews),
+            C::MaterializedViews,
+        );
         add(self.function.is_some() && has(Feature::Functions), C::Function);
         let cap = self.capabilities.is_some();
         add(cap && has(Feature::Transactions), C::Transactions);
@@ -208,7 +215,11 @@ pub(crate) struct LoadedDriver {
 const ALLOWED_IMPORTS: &[&str] = &["wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:cli/"];
 const FILE_IMPORTS: &str = "wasi:filesystem/";
 
-fn check_imports(component: &Component, engine: &wasmtime::Engine, files: bool) -> std::result::Result<Vec<String>, String> {
+fn check_imports(
+    component: &Component,
+    engine: &wasmtime::Engine,
+    files: bool,
+) -> std::result::Result<Vec<String>, String> {
     let mut names = Vec::new();
     for (name, _) in component.component_type().imports(engine) {
         let ours = name.starts_with(&format!("{WIT_PACKAGE}/"));
@@ -217,9 +228,8 @@ fn check_imports(component: &Component, engine: &wasmtime::Engine, files: bool) 
                 "imports {name}, but this host speaks {WIT_PACKAGE}{WIT_VERSION_PREFIX}x"
             ));
         }
-        let allowed = ours
-            || ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p))
-            || (files && name.starts_with(FILE_IMPORTS));
+        let allowed =
+            ours || ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p)) || (files && name.starts_with(FILE_IMPORTS));
         if !allowed {
             let why = if name.starts_with(FILE_IMPORTS) {
                 "a network driver may not touch files"
@@ -247,7 +257,9 @@ fn check_exports(component: &Component, engine: &wasmtime::Engine) -> std::resul
 }
 
 fn check_metadata(m: &DriverMetadata) -> std::result::Result<(), String> {
-    let ident = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let ident = |s: &str| {
+        !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
     if !ident(&m.name) {
         return Err(format!("metadata: bad driver name {:?}", m.name));
     }
@@ -260,7 +272,8 @@ fn check_metadata(m: &DriverMetadata) -> std::result::Result<(), String> {
     for s in &m.schemes {
         let ok = s.len() <= 32
             && s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b));
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b));
         if !ok {
             return Err(format!("metadata: bad URL scheme {s:?}"));
         }

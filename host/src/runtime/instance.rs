@@ -13,12 +13,12 @@ use wasmtime::{Store, Trap};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::component::{Exports, LoadedDriver};
-use crate::imports::allowlist::AllowList;
-use crate::imports::tls::TlsSettings;
-use crate::imports::transport::Net;
 use super::{HostState, RuntimeInner};
 use crate::bindings::types::{ConnectConfig, Error as WitError, ErrorKind};
 use crate::error::{Error, Result};
+use crate::imports::allowlist::AllowList;
+use crate::imports::tls::TlsSettings;
+use crate::imports::transport::Net;
 
 /// How long a cancel request may take.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -85,7 +85,11 @@ impl Canceller {
         let name = &*self.driver.name;
         match tokio::time::timeout(CANCEL_TIMEOUT, work).await {
             Ok(Ok(Ok(()))) => tracing::debug!(driver = name, "canceled the running statement"),
-            Ok(Ok(Err(e))) => tracing::warn!(driver = name, "cancel failed: {}", Error::from_wit(&self.driver.name, e)),
+            Ok(Ok(Err(e))) => tracing::warn!(
+                driver = name,
+                "cancel failed: {}",
+                Error::from_wit(&self.driver.name, e)
+            ),
             Ok(Err(trap)) => tracing::warn!(driver = name, "cancel trapped: {trap}"),
             Err(_) => tracing::warn!(driver = name, "cancel did not finish within {CANCEL_TIMEOUT:?}"),
         }
@@ -110,7 +114,11 @@ impl Instance {
         state: HostState,
         config: ConnectConfig,
     ) -> Result<Instance> {
-        let (allow, tls, connect_timeout) = (state.net.allow.clone(), state.net.tls.clone(), state.net.connect_timeout);
+        let (allow, tls, connect_timeout) = (
+            state.net.allow.clone(),
+            state.net.tls.clone(),
+            state.net.connect_timeout,
+        );
         let mut store = rt.new_store(state);
         let name = driver.name.clone();
         let instantiate = async {
@@ -147,10 +155,14 @@ impl Instance {
         };
         let connect_config = config.clone();
         instance
-            .call("connect", move |e, s| Box::pin(async move { e.base.call_connect(s, &connect_config).await }))
+            .call("connect", move |e, s| {
+                Box::pin(async move { e.base.call_connect(s, &connect_config).await })
+            })
             .await?;
         let token = instance
-            .call("cancel_token", |e, s| Box::pin(async move { e.base.call_cancel_token(s).await.map(Ok) }))
+            .call("cancel_token", |e, s| {
+                Box::pin(async move { e.base.call_cancel_token(s).await.map(Ok) })
+            })
             .await?;
         instance.canceller = token.map(|token| {
             Arc::new(Canceller {
@@ -172,7 +184,9 @@ impl Instance {
     pub(crate) async fn reset(&mut self) {
         if self.session.stream_open && self.exports.extension.is_some() {
             self.session.stream_open = false;
-            let closed = self.call("stream_close", crate::api::optional!(extension, call_stream_close())).await;
+            let closed = self
+                .call("stream_close", crate::api::optional!(extension, call_stream_close()))
+                .await;
             self.broken |= closed.is_err();
         }
         if self.exports.capabilities.is_some() && !self.broken {
@@ -186,7 +200,9 @@ impl Instance {
                 Ok(false) => {}
                 Ok(true) => {
                     tracing::debug!(driver = &*self.driver.name, "rolling back a transaction left open");
-                    let rolled = self.call("rollback", crate::api::optional!(capabilities, call_rollback())).await;
+                    let rolled = self
+                        .call("rollback", crate::api::optional!(capabilities, call_rollback()))
+                        .await;
                     self.broken |= rolled.is_err();
                 }
                 Err(_) => self.broken = true,
@@ -240,13 +256,21 @@ impl Instance {
             Err(_) => {
                 self.broken = true;
                 self.cancel();
-                Err(Error::Timeout { driver: name.clone(), call, limit })
+                Err(Error::Timeout {
+                    driver: name.clone(),
+                    call,
+                    limit,
+                })
             }
             Ok(Err(trap)) => {
                 self.broken = true;
                 if trap.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
                     self.cancel();
-                    return Err(Error::Timeout { driver: name.clone(), call, limit });
+                    return Err(Error::Timeout {
+                        driver: name.clone(),
+                        call,
+                        limit,
+                    });
                 }
                 let mut message = match trap.downcast_ref::<Trap>() {
                     Some(t) => t.to_string(),
@@ -271,7 +295,11 @@ impl Instance {
                     message = format!("{message}; driver said: {stderr}");
                 }
                 tracing::warn!(driver = &**name, call, "driver trapped: {message}");
-                Err(Error::Trap { driver: name.clone(), call, message })
+                Err(Error::Trap {
+                    driver: name.clone(),
+                    call,
+                    message,
+                })
             }
             Ok(Ok(result)) => {
                 if self.store.data().net.broken {

@@ -16,7 +16,9 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use tokio::time::Instant;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{
+    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline,
+};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -26,8 +28,8 @@ use crate::imports::allowlist::AllowList;
 use crate::imports::tls::TlsSettings;
 use crate::imports::transport::Net;
 
-pub use component::{Capability, DriverInfo};
 pub(crate) use component::LoadedDriver;
+pub use component::{Capability, DriverInfo};
 pub(crate) use instance::Instance;
 pub use limits::Limits;
 pub use watch::DriverWatcher;
@@ -69,7 +71,10 @@ impl HostState {
     /// State for an instance with the given network and WASI settings.
     pub(crate) fn new(driver: Arc<str>, net: Net, mut wasi: WasiCtxBuilder) -> HostState {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
-        wasi.stderr(stderr.clone()).allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        wasi.stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
         HostState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
@@ -474,7 +479,10 @@ impl Runtime {
             let mut known: Vec<String> = reg.slots.keys().cloned().collect();
             known.extend(reg.pending.iter().flat_map(|b| b.schemes.iter().map(|s| s.to_string())));
             known.sort();
-            Error::Config(format!("no driver for URL scheme `{scheme}` (known: {})", known.join(", ")))
+            Error::Config(format!(
+                "no driver for URL scheme `{scheme}` (known: {})",
+                known.join(", ")
+            ))
         })
     }
 
@@ -510,6 +518,9 @@ impl Runtime {
         let mut reg = self.inner.registry.lock().await;
         reg.loaded.retain(|w| w.strong_count() > 0);
         reg.loaded
-            .iter().filter_map(|w| w.upgrade()).map(|d| (*d.info).clone()).collect()
+            .iter()
+            .filter_map(|w| w.upgrade())
+            .map(|d| (*d.info).clone())
+            .collect()
     }
 }

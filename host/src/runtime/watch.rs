@@ -36,7 +36,9 @@ impl Runtime {
     /// Loads every driver in `dir` and keeps watching it. Load failures
     /// at start are reported as [`super::DriverEvent::Failed`] and skipped.
     pub async fn watch_dir(&self, dir: &Path) -> Result<DriverWatcher> {
-        let dir = dir.canonicalize().map_err(|e| Error::Config(format!("drivers directory {}: {e}", dir.display())))?;
+        let dir = dir
+            .canonicalize()
+            .map_err(|e| Error::Config(format!("drivers directory {}: {e}", dir.display())))?;
         // File → content hash of the last attempt, and the driver it loaded.
         let mut seen: HashMap<PathBuf, String> = HashMap::new();
         let mut loaded: HashMap<PathBuf, String> = HashMap::new();
@@ -96,6 +98,9 @@ impl Runtime {
                 }
             }
         });
-        Ok(DriverWatcher { _watcher: watcher, task })
+        Ok(DriverWatcher {
+            _watcher: watcher,
+            task,
+        })
     }
 }

@@ -73,7 +73,11 @@ pub fn ok(args: &[&str]) -> String {
 /// A name no other test (or test run) uses.
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!("{prefix}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Runs SQL on the local PostgreSQL (statements separated by `;`).
@@ -100,7 +104,12 @@ impl PgSchema {
 
 impl Drop for PgSchema {
     fn drop(&mut self) {
-        let _ = run(&["shell", PG_URL, "-c", &format!("drop schema if exists {} cascade", self.0)]);
+        let _ = run(&[
+            "shell",
+            PG_URL,
+            "-c",
+            &format!("drop schema if exists {} cascade", self.0),
+        ]);
     }
 }
 

@@ -50,12 +50,7 @@ pub fn binary_to_json(buf: &[u8]) -> Result<String> {
     Ok(out)
 }
 
-fn write_level(
-    r: &mut Reader<'_>,
-    dims: &[usize],
-    codec: types::Codec,
-    out: &mut String,
-) -> Result<()> {
+fn write_level(r: &mut Reader<'_>, dims: &[usize], codec: types::Codec, out: &mut String) -> Result<()> {
     out.push('[');
     for i in 0..dims[0] {
         if i > 0 {
@@ -82,10 +77,7 @@ pub fn text_to_json(s: &str, elem_oid: u32, delim: u8) -> Result<String> {
     let mut pos = 0;
     // Skip a dimension decoration `[l:u][l:u]=`.
     if bytes.first() == Some(&b'[') {
-        pos = s
-            .find('=')
-            .ok_or_else(|| Error::protocol("bad array dimensions"))?
-            + 1;
+        pos = s.find('=').ok_or_else(|| Error::protocol("bad array dimensions"))? + 1;
     }
     let mut out = String::with_capacity(s.len() + 2);
     let mut p = TextArray {
@@ -118,11 +110,7 @@ impl TextArray<'_> {
     }
 
     fn ws(&mut self) {
-        while self
-            .b
-            .get(self.pos)
-            .is_some_and(|c| c.is_ascii_whitespace())
-        {
+        while self.b.get(self.pos).is_some_and(|c| c.is_ascii_whitespace()) {
             self.pos += 1;
         }
     }
@@ -211,10 +199,7 @@ impl TextArray<'_> {
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    let c = self.s[self.pos..]
-                        .chars()
-                        .next()
-                        .ok_or_else(|| self.bad())?;
+                    let c = self.s[self.pos..].chars().next().ok_or_else(|| self.bad())?;
                     v.push(c);
                     self.pos += c.len_utf8();
                 }
@@ -319,17 +304,9 @@ mod tests {
     fn binary_arrays() {
         let one = 1i32.to_be_bytes();
         let two = 2i32.to_be_bytes();
+        assert_eq!(binary_to_json(&bin_array(oid::INT4, &[], &[])).unwrap(), "[]");
         assert_eq!(
-            binary_to_json(&bin_array(oid::INT4, &[], &[])).unwrap(),
-            "[]"
-        );
-        assert_eq!(
-            binary_to_json(&bin_array(
-                oid::INT4,
-                &[(3, 1)],
-                &[Some(&one), None, Some(&two)]
-            ))
-            .unwrap(),
+            binary_to_json(&bin_array(oid::INT4, &[(3, 1)], &[Some(&one), None, Some(&two)])).unwrap(),
             "[1,null,2]"
         );
         assert_eq!(
@@ -346,18 +323,11 @@ mod tests {
             r#"["a\"b"]"#
         );
         assert_eq!(
-            binary_to_json(&bin_array(
-                oid::JSONB,
-                &[(1, 1)],
-                &[Some(b"\x01{\"a\": 1}")]
-            ))
-            .unwrap(),
+            binary_to_json(&bin_array(oid::JSONB, &[(1, 1)], &[Some(b"\x01{\"a\": 1}")])).unwrap(),
             r#"[{"a": 1}]"#
         );
         // Hostile: huge dimensions, negative, too many, unknown element type, short.
-        assert!(
-            binary_to_json(&bin_array(oid::INT4, &[(i32::MAX, 1), (i32::MAX, 1)], &[])).is_err()
-        );
+        assert!(binary_to_json(&bin_array(oid::INT4, &[(i32::MAX, 1), (i32::MAX, 1)], &[])).is_err());
         assert!(binary_to_json(&bin_array(oid::INT4, &[(-1, 1)], &[])).is_err());
         assert!(binary_to_json(&bin_array(oid::INT4, &[(1, 1); 7], &[Some(&one)])).is_err());
         assert!(binary_to_json(&bin_array(869, &[(1, 1)], &[Some(&one)])).is_err());
@@ -376,10 +346,7 @@ mod tests {
             t(r#"{"a b","\"q\"",NULL,"NULL","\\",x\,y}"#, oid::TEXT),
             r#"["a b","\"q\"",null,"NULL","\\","x,y"]"#
         );
-        assert_eq!(
-            t("{NaN,Infinity,1.5}", oid::FLOAT8),
-            r#"["NaN","Infinity",1.5]"#
-        );
+        assert_eq!(t("{NaN,Infinity,1.5}", oid::FLOAT8), r#"["NaN","Infinity",1.5]"#);
         assert_eq!(t("{t,f}", oid::BOOL), "[true,false]");
         assert_eq!(t(r#"{"{\"a\": 1}"}"#, oid::JSONB), r#"[{"a": 1}]"#);
         assert_eq!(
@@ -399,14 +366,8 @@ mod tests {
     #[test]
     fn json_literals() {
         assert_eq!(json_to_literal("[]", b',').unwrap(), "{}");
-        assert_eq!(
-            json_to_literal("[1, null, 2.50]", b',').unwrap(),
-            "{1,NULL,2.50}"
-        );
-        assert_eq!(
-            json_to_literal("[[1,2],[3,4]]", b',').unwrap(),
-            "{{1,2},{3,4}}"
-        );
+        assert_eq!(json_to_literal("[1, null, 2.50]", b',').unwrap(), "{1,NULL,2.50}");
+        assert_eq!(json_to_literal("[[1,2],[3,4]]", b',').unwrap(), "{{1,2},{3,4}}");
         assert_eq!(
             json_to_literal(r#"["a\"b", "c\\d", "NULL", "x,y", {"k": [1]}]"#, b',').unwrap(),
             r#"{"a\"b","c\\d","NULL","x,y","{\"k\": [1]}"}"#

@@ -138,7 +138,10 @@ mod tests {
         let types = [ty(oid::INT4), ty(oid::TEXT), ty(oid::NUMERIC)];
         let row = vec![Value::Int(7), Value::Null, Value::Decimal("1.5".into())];
         assert!(binary_fits(std::slice::from_ref(&row), &types));
-        assert!(!binary_fits(&[vec![Value::Text("7".into()), Value::Null, Value::Null]], &types));
+        assert!(!binary_fits(
+            &[vec![Value::Text("7".into()), Value::Null, Value::Null]],
+            &types
+        ));
         let mut out = BytesMut::new();
         write_binary_row(&mut out, &row, &types).unwrap();
         let mut want = vec![0, 3, 0, 0, 0, 4, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 12];

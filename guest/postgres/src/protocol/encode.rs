@@ -102,9 +102,7 @@ pub fn encode(ty: ParamType, v: &Value, format: Format, out: &mut BytesMut) -> R
     if format == 1 {
         match (ty.oid, v) {
             (oid::BOOL, Value::Boolean(b)) => out.put_u8(*b as u8),
-            (t @ (oid::INT2 | oid::INT4 | oid::INT8 | oid::OID), Value::Int(i)) => {
-                put_int(t, *i, out)?
-            }
+            (t @ (oid::INT2 | oid::INT4 | oid::INT8 | oid::OID), Value::Int(i)) => put_int(t, *i, out)?,
             (t @ (oid::INT2 | oid::INT4 | oid::INT8 | oid::OID), Value::Float(f)) => {
                 // Integral floats only (see format_for); beyond i64 is out of range anyway.
                 if *f < -9.223_372_036_854_776e18 || *f >= 9.223_372_036_854_776e18 {
@@ -115,9 +113,7 @@ pub fn encode(ty: ParamType, v: &Value, format: Format, out: &mut BytesMut) -> R
             (t @ (oid::FLOAT4 | oid::FLOAT8), Value::Float(f)) => put_float(t, *f, out)?,
             (t @ (oid::FLOAT4 | oid::FLOAT8), Value::Int(i)) => put_float(t, *i as f64, out)?,
             (oid::BYTEA, Value::Bytes(b)) => out.put_slice(b),
-            (oid::DATE, Value::Date(d)) => {
-                out.put_i32(date_to_pg(*d).ok_or_else(|| out_of_range(d, "date"))?)
-            }
+            (oid::DATE, Value::Date(d)) => out.put_i32(date_to_pg(*d).ok_or_else(|| out_of_range(d, "date"))?),
             (oid::TIME, Value::Time(t)) => out.put_i64(*t),
             (oid::TIMESTAMP, Value::Timestamp(t)) | (oid::TIMESTAMPTZ, Value::Timestamptz(t)) => {
                 out.put_i64(timestamp_to_pg(*t).ok_or_else(|| out_of_range(t, "timestamp"))?)
@@ -144,11 +140,7 @@ pub fn encode(ty: ParamType, v: &Value, format: Format, out: &mut BytesMut) -> R
                 out.put_u8(1);
                 out.put_slice(s.as_bytes());
             }
-            _ => {
-                return Err(Error::invalid(
-                    "internal: no binary encoding for this value",
-                ))
-            }
+            _ => return Err(Error::invalid("internal: no binary encoding for this value")),
         }
         return Ok(true);
     }
@@ -159,9 +151,7 @@ pub fn encode(ty: ParamType, v: &Value, format: Format, out: &mut BytesMut) -> R
     match value_text(v)? {
         Some(text) => {
             if text.contains('\0') {
-                return Err(Error::invalid(
-                    "text parameters must not contain NUL characters",
-                ));
+                return Err(Error::invalid("text parameters must not contain NUL characters"));
             }
             out.put_slice(text.as_bytes());
             Ok(true)
@@ -177,10 +167,7 @@ mod tests {
     use driverbox_guest_sdk::ErrorKind;
 
     fn ty(oid: u32) -> ParamType {
-        ParamType {
-            oid,
-            array_delim: None,
-        }
+        ParamType { oid, array_delim: None }
     }
 
     fn enc(t: ParamType, v: Value) -> Result<(Format, Vec<u8>)> {
@@ -192,26 +179,14 @@ mod tests {
 
     #[test]
     fn binary_when_natural() {
-        assert_eq!(
-            enc(ty(oid::INT2), Value::Int(-2)).unwrap(),
-            (1, vec![0xff, 0xfe])
-        );
-        assert_eq!(
-            enc(ty(oid::INT4), Value::Float(3.0)).unwrap(),
-            (1, vec![0, 0, 0, 3])
-        );
-        assert_eq!(
-            enc(ty(oid::BOOL), Value::Boolean(true)).unwrap(),
-            (1, vec![1])
-        );
+        assert_eq!(enc(ty(oid::INT2), Value::Int(-2)).unwrap(), (1, vec![0xff, 0xfe]));
+        assert_eq!(enc(ty(oid::INT4), Value::Float(3.0)).unwrap(), (1, vec![0, 0, 0, 3]));
+        assert_eq!(enc(ty(oid::BOOL), Value::Boolean(true)).unwrap(), (1, vec![1]));
         assert_eq!(
             enc(ty(oid::JSONB), Value::Json("{}".into())).unwrap(),
             (1, b"\x01{}".to_vec())
         );
-        assert_eq!(
-            enc(ty(oid::DATE), Value::Date(10_957)).unwrap(),
-            (1, vec![0, 0, 0, 0])
-        );
+        assert_eq!(enc(ty(oid::DATE), Value::Date(10_957)).unwrap(), (1, vec![0, 0, 0, 0]));
         assert_eq!(
             enc(
                 ty(oid::INTERVAL),
@@ -235,10 +210,7 @@ mod tests {
             (oid::INT4, i64::MAX),
             (oid::OID, -1),
         ] {
-            assert_eq!(
-                enc(ty(t), Value::Int(v)).unwrap_err().kind(),
-                ErrorKind::InvalidInput
-            );
+            assert_eq!(enc(ty(t), Value::Int(v)).unwrap_err().kind(), ErrorKind::InvalidInput);
         }
         assert!(enc(ty(oid::INT8), Value::Float(1e19)).is_err());
         assert!(enc(ty(oid::FLOAT4), Value::Float(1e300)).is_err());
@@ -259,10 +231,7 @@ mod tests {
             enc(ty(oid::NUMERIC), Value::Decimal("1.5e3".into())).unwrap(),
             (0, b"1.5e3".to_vec())
         );
-        assert_eq!(
-            enc(ty(oid::INT4), Value::Float(1.5)).unwrap(),
-            (0, b"1.5".to_vec())
-        );
+        assert_eq!(enc(ty(oid::INT4), Value::Float(1.5)).unwrap(), (0, b"1.5".to_vec()));
         let arr = ParamType {
             oid: oid::INT4_ARRAY,
             array_delim: Some(b','),

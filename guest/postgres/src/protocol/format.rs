@@ -25,14 +25,7 @@ pub fn bytea_hex(bytes: &[u8]) -> String {
 pub fn uuid_string((hi, lo): (u64, u64)) -> String {
     let v = ((hi as u128) << 64) | lo as u128;
     let h = format!("{v:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
 /// A float in PostgreSQL's input syntax (`NaN`, `Infinity`, `-Infinity`, `1.5`, `1e300`).
@@ -86,10 +79,7 @@ pub fn pg_timestamp(micros: i64, utc: bool) -> String {
 
 /// An interval in PostgreSQL's input syntax (`14 mons -2 days 7 microseconds`).
 pub fn pg_interval(iv: &Interval) -> String {
-    format!(
-        "{} mons {} days {} microseconds",
-        iv.months, iv.days, iv.microseconds
-    )
+    format!("{} mons {} days {} microseconds", iv.months, iv.days, iv.microseconds)
 }
 
 /// The text form of a value for a text-format parameter or a COPY field;
@@ -199,10 +189,7 @@ pub fn write_json_value(out: &mut String, v: &Value) {
             }
         }
         Value::Decimal(s) => {
-            if s.bytes()
-                .all(|b| b.is_ascii_digit() || b == b'-' || b == b'.')
-                && !s.is_empty()
-            {
+            if s.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'.') && !s.is_empty() {
                 out.push_str(s);
             } else {
                 json::write_string(out, s);

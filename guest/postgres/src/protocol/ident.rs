@@ -16,9 +16,7 @@ pub fn validate(name: &str) -> Result<()> {
         return Err(Error::invalid("identifier must not be empty"));
     }
     if name.contains('\0') {
-        return Err(Error::invalid(
-            "identifier must not contain a NUL character",
-        ));
+        return Err(Error::invalid("identifier must not contain a NUL character"));
     }
     if name.len() > MAX_IDENTIFIER_BYTES {
         return Err(Error::invalid(format!(
@@ -73,17 +71,11 @@ mod tests {
     fn quotes_and_doubles() {
         assert_eq!(quote("a").unwrap(), "\"a\"");
         assert_eq!(quote("a\"b").unwrap(), "\"a\"\"b\"");
-        assert_eq!(
-            quote("x; drop table t --").unwrap(),
-            "\"x; drop table t --\""
-        );
+        assert_eq!(quote("x; drop table t --").unwrap(), "\"x; drop table t --\"");
         assert_eq!(quote("ünï cødé").unwrap(), "\"ünï cødé\"");
         assert_eq!(qualified(Some("s\""), "t").unwrap(), "\"s\"\"\".\"t\"");
         assert_eq!(qualified(None, "t").unwrap(), "\"t\"");
-        assert_eq!(
-            quote_list(&["a".into(), "b c".into()]).unwrap(),
-            "\"a\", \"b c\""
-        );
+        assert_eq!(quote_list(&["a".into(), "b c".into()]).unwrap(), "\"a\", \"b c\"");
     }
 
     #[test]

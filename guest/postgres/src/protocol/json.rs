@@ -265,9 +265,7 @@ impl Parser<'_> {
                             } else {
                                 hi
                             };
-                            out.push(
-                                char::from_u32(code).ok_or_else(|| self.err("bad code point"))?,
-                            );
+                            out.push(char::from_u32(code).ok_or_else(|| self.err("bad code point"))?);
                         }
                         _ => return Err(self.err("unknown escape")),
                     }
@@ -292,8 +290,7 @@ mod tests {
     #[test]
     fn parses() {
         assert_eq!(
-            parse(r#" [1, -2.5e+3, "x\"\u00e9\ud83d\ude00", null, true, [ ], {"a": [1]}] "#)
-                .unwrap(),
+            parse(r#" [1, -2.5e+3, "x\"\u00e9\ud83d\ude00", null, true, [ ], {"a": [1]}] "#).unwrap(),
             Json::Array(vec![
                 Json::Number("1".into()),
                 Json::Number("-2.5e+3".into()),

@@ -48,9 +48,7 @@ pub fn frame(buf: &[u8]) -> Result<Option<(u8, usize)>> {
         Ok(Some(header)) => {
             let len = header.len() as usize;
             if len > MAX_MESSAGE_LEN {
-                return Err(Error::protocol(format!(
-                    "server message too long ({len} bytes)"
-                )));
+                return Err(Error::protocol(format!("server message too long ({len} bytes)")));
             }
             Ok(Some((header.tag(), len + 1)))
         }
@@ -120,8 +118,7 @@ impl<'a> Reader<'a> {
         let rest = self.buf.get(self.pos..).ok_or_else(truncated)?;
         let end = rest.iter().position(|&b| b == 0).ok_or_else(truncated)?;
         self.pos += end + 1;
-        std::str::from_utf8(&rest[..end])
-            .map_err(|_| Error::protocol("server sent a string that is not UTF-8"))
+        std::str::from_utf8(&rest[..end]).map_err(|_| Error::protocol("server sent a string that is not UTF-8"))
     }
 
     /// Everything left.
@@ -215,9 +212,7 @@ pub fn tag_rows(tag: &str) -> Option<u64> {
 pub fn ready_status(body: &[u8]) -> Result<u8> {
     match Reader::new(body).u8()? {
         s @ (b'I' | b'T' | b'E') => Ok(s),
-        s => Err(Error::protocol(format!(
-            "unknown transaction status {s:#x}"
-        ))),
+        s => Err(Error::protocol(format!("unknown transaction status {s:#x}"))),
     }
 }
 

@@ -158,7 +158,11 @@ pub fn encode_text(s: &str, out: &mut impl bytes::BufMut) -> Result<()> {
     }
     out.put_i16(digits.len() as i16);
     out.put_i16(weight as i16);
-    out.put_u16(if negative && !digits.is_empty() { SIGN_NEG } else { SIGN_POS });
+    out.put_u16(if negative && !digits.is_empty() {
+        SIGN_NEG
+    } else {
+        SIGN_POS
+    });
     out.put_u16(dscale);
     for d in digits {
         out.put_u16(d);
@@ -196,9 +200,23 @@ mod tests {
     #[test]
     fn encodes_what_it_decodes() {
         for text in [
-            "0", "0.000", "1", "-12.3400", "10000", "100020000", "0.5", "0.00000001", "-0.5",
-            "12345678901234567890123456789012345678.0123456789", "999999.9999", "NaN", "Infinity", "-Infinity",
-            "1.50", "-0.000000000000000000001", "7",
+            "0",
+            "0.000",
+            "1",
+            "-12.3400",
+            "10000",
+            "100020000",
+            "0.5",
+            "0.00000001",
+            "-0.5",
+            "12345678901234567890123456789012345678.0123456789",
+            "999999.9999",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "1.50",
+            "-0.000000000000000000001",
+            "7",
         ] {
             let mut buf = bytes::BytesMut::new();
             encode_text(text, &mut buf).unwrap();
@@ -230,10 +248,7 @@ mod tests {
             (&[], 0, SIGN_NINF, 0, "-Infinity"),
         ];
         for (digits, weight, sign, dscale, want) in cases {
-            assert_eq!(
-                to_string(&encode(digits, *weight, *sign, *dscale)).unwrap(),
-                *want
-            );
+            assert_eq!(to_string(&encode(digits, *weight, *sign, *dscale)).unwrap(), *want);
         }
     }
 

@@ -79,18 +79,11 @@ mod tests {
         body.extend_from_slice(&(-1i32).to_be_bytes());
         body.extend_from_slice(&2i32.to_be_bytes());
         body.extend_from_slice(b"hi");
-        let decoders = [
-            Decoder::Binary(Codec::Int4),
-            Decoder::Text,
-            Decoder::Typed(oid::TEXT),
-        ];
+        let decoders = [Decoder::Binary(Codec::Int4), Decoder::Text, Decoder::Typed(oid::TEXT)];
         let row = decode_row(&body, &decoders).unwrap();
         assert_eq!(
             format!("{row:?}"),
-            format!(
-                "{:?}",
-                vec![Value::Int(7), Value::Null, Value::Text("hi".into())]
-            )
+            format!("{:?}", vec![Value::Int(7), Value::Null, Value::Text("hi".into())])
         );
         assert!(decode_row(&body, &decoders[..2]).is_err());
         assert!(decode_row(&body[..body.len() - 1], &decoders).is_err());
@@ -100,14 +93,7 @@ mod tests {
         assert_eq!(
             format!(
                 "{:?}",
-                decode_field(
-                    Decoder::TextArray {
-                        elem: 869,
-                        delim: b','
-                    },
-                    Some(b"{1.2.3.4}")
-                )
-                .unwrap()
+                decode_field(Decoder::TextArray { elem: 869, delim: b',' }, Some(b"{1.2.3.4}")).unwrap()
             ),
             format!("{:?}", Value::Json("[\"1.2.3.4\"]".into()))
         );

@@ -186,11 +186,7 @@ pub fn parse_interval(s: &str) -> Option<Interval> {
         let n: i64 = word.parse().ok()?;
         let unit = words.next()?;
         match unit.trim_end_matches('s') {
-            "year" => {
-                iv.months = iv
-                    .months
-                    .checked_add(i32::try_from(n.checked_mul(12)?).ok()?)?
-            }
+            "year" => iv.months = iv.months.checked_add(i32::try_from(n.checked_mul(12)?).ok()?)?,
             "mon" => iv.months = iv.months.checked_add(i32::try_from(n).ok()?)?,
             "day" => iv.days = i32::try_from(n).ok()?,
             _ => return None,
@@ -229,30 +225,15 @@ mod tests {
             dbg(Value::Float(f64::NEG_INFINITY))
         );
         assert_eq!(dbg(decode(oid::FLOAT4, "0.1")), dbg(Value::Float(0.1)));
-        assert_eq!(
-            dbg(decode(oid::NUMERIC, "1.50")),
-            dbg(Value::Decimal("1.50".into()))
-        );
-        assert_eq!(
-            dbg(decode(oid::BYTEA, "\\x00ff")),
-            dbg(Value::Bytes(vec![0, 255]))
-        );
+        assert_eq!(dbg(decode(oid::NUMERIC, "1.50")), dbg(Value::Decimal("1.50".into())));
+        assert_eq!(dbg(decode(oid::BYTEA, "\\x00ff")), dbg(Value::Bytes(vec![0, 255])));
         assert_eq!(
             dbg(decode(oid::BYTEA, "a\\\\\\001")),
             dbg(Value::Bytes(vec![b'a', b'\\', 1]))
         );
-        assert_eq!(
-            dbg(decode(oid::DATE, "2000-01-01")),
-            dbg(Value::Date(10_957))
-        );
-        assert_eq!(
-            dbg(decode(oid::DATE, "-infinity")),
-            dbg(Value::Date(i32::MIN))
-        );
-        assert_eq!(
-            dbg(decode(oid::TIME, "24:00:00")),
-            dbg(Value::Time(86_400_000_000))
-        );
+        assert_eq!(dbg(decode(oid::DATE, "2000-01-01")), dbg(Value::Date(10_957)));
+        assert_eq!(dbg(decode(oid::DATE, "-infinity")), dbg(Value::Date(i32::MIN)));
+        assert_eq!(dbg(decode(oid::TIME, "24:00:00")), dbg(Value::Time(86_400_000_000)));
         assert_eq!(
             dbg(decode(oid::TIMESTAMPTZ, "1970-01-01 05:30:00.5+05:30")),
             dbg(Value::Timestamptz(500_000))
@@ -270,10 +251,7 @@ mod tests {
             dbg(Value::Timestamp(1_000_000))
         );
         let bc = days_from_civil(-43, 3, 15).unwrap();
-        assert_eq!(
-            dbg(decode(oid::DATE, "0044-03-15 BC")),
-            dbg(Value::Date(bc as i32))
-        );
+        assert_eq!(dbg(decode(oid::DATE, "0044-03-15 BC")), dbg(Value::Date(bc as i32)));
         assert_eq!(
             dbg(decode(oid::TIMESTAMPTZ, "0044-03-15 00:00:00+00 BC")),
             dbg(Value::Timestamptz(bc * MICROS_PER_DAY))
@@ -291,10 +269,7 @@ mod tests {
             dbg(decode(oid::DATE, "01/02/2024")),
             dbg(Value::Text("01/02/2024".into()))
         );
-        assert_eq!(
-            dbg(decode(869, "10.0.0.1")),
-            dbg(Value::Text("10.0.0.1".into()))
-        );
+        assert_eq!(dbg(decode(869, "10.0.0.1")), dbg(Value::Text("10.0.0.1".into())));
     }
 
     #[test]
@@ -307,20 +282,13 @@ mod tests {
         let cases = [
             ("00:00:00", iv(0, 0, 0)),
             ("1 day", iv(0, 1, 0)),
-            (
-                "-1 years -2 mons +3 days -04:05:06.5",
-                iv(-14, 3, -14_706_500_000),
-            ),
+            ("-1 years -2 mons +3 days -04:05:06.5", iv(-14, 3, -14_706_500_000)),
             ("1 mon -2 days +01:02:03.000001", iv(1, -2, 3_723_000_001)),
             ("-00:00:00.000007", iv(0, 0, -7)),
             ("100:00:00", iv(0, 0, 360_000_000_000)),
         ];
         for (s, want) in cases {
-            assert_eq!(
-                format!("{:?}", parse_interval(s).unwrap()),
-                format!("{want:?}"),
-                "{s}"
-            );
+            assert_eq!(format!("{:?}", parse_interval(s).unwrap()), format!("{want:?}"), "{s}");
         }
         assert!(parse_interval("1 fortnight").is_none());
         assert!(parse_interval("@ 1 day").is_none());

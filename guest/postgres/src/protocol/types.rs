@@ -244,12 +244,8 @@ pub fn builtin_name(type_oid: u32) -> Option<&'static str> {
 }
 
 fn fixed<const N: usize>(buf: &[u8], what: &str) -> Result<[u8; N]> {
-    buf.try_into().map_err(|_| {
-        Error::protocol(format!(
-            "{what} value has {} bytes, expected {N}",
-            buf.len()
-        ))
-    })
+    buf.try_into()
+        .map_err(|_| Error::protocol(format!("{what} value has {} bytes, expected {N}", buf.len())))
 }
 
 /// UTF-8 text of a value the server sent.
@@ -318,14 +314,8 @@ pub fn decode_binary(codec: Codec, buf: &[u8]) -> Result<Value> {
         Codec::Bytea => Value::Bytes(buf.to_vec()),
         Codec::Date => Value::Date(date_from_pg(i32::from_be_bytes(fixed(buf, "date")?))),
         Codec::Time => Value::Time(i64::from_be_bytes(fixed(buf, "time")?)),
-        Codec::Timestamp => Value::Timestamp(timestamp_from_pg(i64::from_be_bytes(fixed(
-            buf,
-            "timestamp",
-        )?))),
-        Codec::Timestamptz => Value::Timestamptz(timestamp_from_pg(i64::from_be_bytes(fixed(
-            buf,
-            "timestamptz",
-        )?))),
+        Codec::Timestamp => Value::Timestamp(timestamp_from_pg(i64::from_be_bytes(fixed(buf, "timestamp")?))),
+        Codec::Timestamptz => Value::Timestamptz(timestamp_from_pg(i64::from_be_bytes(fixed(buf, "timestamptz")?))),
         Codec::Interval => {
             let b: [u8; 16] = fixed(buf, "interval")?;
             let mut micros = [0; 8];

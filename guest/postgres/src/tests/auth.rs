@@ -38,11 +38,7 @@ impl Throwaway {
             eprintln!("note: no PostgreSQL binaries, auth test skipped");
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
+        let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
         let dir = std::env::temp_dir().join(format!("dbx-pg-auth-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).ok()?;
@@ -75,8 +71,7 @@ impl Throwaway {
                    host all md5_user 127.0.0.1/32 md5\n\
                    host all clear_user 127.0.0.1/32 password\n";
         std::fs::write(format!("{data}/pg_hba.conf"), hba).ok()?;
-        let opts =
-            format!("-p {port} -k {d} -c listen_addresses=127.0.0.1 -c ssl=off -c fsync=off");
+        let opts = format!("-p {port} -k {d} -c listen_addresses=127.0.0.1 -c ssl=off -c fsync=off");
         if !as_postgres(&[
             &format!("{BIN}/pg_ctl"),
             "-D",
@@ -125,10 +120,7 @@ impl Drop for Throwaway {
 }
 
 fn no_password_in(e: &Error) {
-    assert!(
-        !format!("{e:?}").contains(PASSWORD),
-        "password leaked in {e:?}"
-    );
+    assert!(!format!("{e:?}").contains(PASSWORD), "password leaked in {e:?}");
 }
 
 #[test]
@@ -142,20 +134,12 @@ fn password_authentication_and_tls_modes() {
         ("md5_user", "md5"),
         ("clear_user", "scram-sha-256"),
     ] {
-        admin
-            .run(&format!("set password_encryption = '{encryption}'"))
-            .unwrap();
-        admin
-            .run(&format!("create user {user} password '{PASSWORD}'"))
-            .unwrap();
+        admin.run(&format!("set password_encryption = '{encryption}'")).unwrap();
+        admin.run(&format!("create user {user} password '{PASSWORD}'")).unwrap();
     }
     for user in ["scram_user", "md5_user", "clear_user"] {
-        let mut c =
-            open(&server.config(user, Some(PASSWORD))).unwrap_or_else(|e| panic!("{user}: {e:?}"));
-        assert_eq!(
-            dbg(scalar(&mut c, "select current_user", &[])),
-            dbg(text(user))
-        );
+        let mut c = open(&server.config(user, Some(PASSWORD))).unwrap_or_else(|e| panic!("{user}: {e:?}"));
+        assert_eq!(dbg(scalar(&mut c, "select current_user", &[])), dbg(text(user)));
         c.terminate();
 
         let e = open(&server.config(user, Some("wrong")))
@@ -165,9 +149,7 @@ fn password_authentication_and_tls_modes() {
         assert_eq!(server_code(&e), "28P01");
         no_password_in(&e);
 
-        let e = open(&server.config(user, None))
-            .err()
-            .expect("password required");
+        let e = open(&server.config(user, None)).err().expect("password required");
         assert_eq!(kind(&e), ErrorKind::Authentication);
         assert!(
             matches!(&e, Error::Client(c) if c.message == "password required"),
@@ -189,9 +171,7 @@ fn password_authentication_and_tls_modes() {
         cfg.tls = mode;
         let e = open(&cfg).err().expect("TLS required");
         assert_eq!(kind(&e), ErrorKind::Tls);
-        assert!(
-            matches!(&e, Error::Client(c) if c.message.starts_with("server does not support TLS but sslmode="))
-        );
+        assert!(matches!(&e, Error::Client(c) if c.message.starts_with("server does not support TLS but sslmode=")));
     }
     admin.terminate();
 }

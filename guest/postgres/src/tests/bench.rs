@@ -36,24 +36,15 @@ fn bench_round_trips_and_fetch() {
     c.run("create table dbx_bench.t (id int8 primary key, name text, v float8)")
         .unwrap();
     let rows: Vec<_> = (0..200_000)
-        .map(|i| {
-            vec![
-                Value::Int(i),
-                text(&format!("name {i}")),
-                Value::Float(i as f64 * 0.5),
-            ]
-        })
+        .map(|i| vec![Value::Int(i), text(&format!("name {i}")), Value::Float(i as f64 * 0.5)])
         .collect();
     let t = Instant::now();
     let cols = vec!["id".to_string(), "name".to_string(), "v".to_string()];
     crate::extension::bulk_insert(&mut c, Some("dbx_bench"), "t", &cols, &rows).unwrap();
     eprintln!("COPY 200k rows: {:?}", t.elapsed());
     let t = Instant::now();
-    let upd: Vec<_> = (0..20_000)
-        .map(|i| vec![Value::Int(i), Value::Float(1.0)])
-        .collect();
-    crate::extension::bulk_update(&mut c, Some("dbx_bench"), "t", &cols[..1], &cols[2..], &upd)
-        .unwrap();
+    let upd: Vec<_> = (0..20_000).map(|i| vec![Value::Int(i), Value::Float(1.0)]).collect();
+    crate::extension::bulk_update(&mut c, Some("dbx_bench"), "t", &cols[..1], &cols[2..], &upd).unwrap();
     eprintln!("pipelined update of 20k rows: {:?}", t.elapsed());
     drop_schema(&mut c, "dbx_bench");
 }

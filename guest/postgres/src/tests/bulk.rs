@@ -19,8 +19,7 @@ fn bulk_insert_update_delete() {
     )
     .unwrap();
     let cols = names(&[
-        "id", "name", "data", "ts", "tags", "grid", "doc", "j", "amount", "d", "iv", "u", "f",
-        "ok", "score",
+        "id", "name", "data", "ts", "tags", "grid", "doc", "j", "amount", "d", "iv", "u", "f", "ok", "score",
     ]);
     let row = |i: i64| {
         vec![
@@ -52,9 +51,7 @@ fn bulk_insert_update_delete() {
     let rows: Vec<_> = (1..=10_000).map(row).collect();
     let n = extension::bulk_insert(&mut c, Some("dbx_bulk"), "t", &cols, &rows).unwrap();
     assert_eq!(n, 10_000);
-    let out = c
-        .query("select * from dbx_bulk.t order by id", &[])
-        .unwrap();
+    let out = c.query("select * from dbx_bulk.t order by id", &[]).unwrap();
     assert_eq!(out.rows.len(), 10_000);
     for (i, got) in out.rows.iter().enumerate() {
         let mut want = rows[i].clone();
@@ -85,14 +82,7 @@ fn bulk_insert_update_delete() {
         dbg(Value::Int(10_000))
     );
     // Width and identifier checks happen first.
-    let e = extension::bulk_insert(
-        &mut c,
-        Some("dbx_bulk"),
-        "t",
-        &cols[..2],
-        &[vec![Value::Int(1)]],
-    )
-    .unwrap_err();
+    let e = extension::bulk_insert(&mut c, Some("dbx_bulk"), "t", &cols[..2], &[vec![Value::Int(1)]]).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::InvalidInput);
     assert_eq!(
         extension::bulk_insert(&mut c, Some("dbx_bulk"), "t", &cols, &[]).unwrap(),
@@ -114,11 +104,7 @@ fn bulk_insert_update_delete() {
     .unwrap();
     assert_eq!(n, 5000);
     assert_eq!(
-        dbg(scalar(
-            &mut c,
-            "select name from dbx_bulk.t where id = 4321",
-            &[]
-        )),
+        dbg(scalar(&mut c, "select name from dbx_bulk.t where id = 4321", &[])),
         dbg(text("u4321"))
     );
     // Missing keys count nothing.
@@ -133,9 +119,7 @@ fn bulk_insert_update_delete() {
     .unwrap();
     assert_eq!(n, 0);
     // One failing row (check constraint) in the last chunk: nothing changes.
-    let mut failing: Vec<_> = (1..=2500)
-        .map(|i| vec![Value::Int(i), Value::Int(7)])
-        .collect();
+    let mut failing: Vec<_> = (1..=2500).map(|i| vec![Value::Int(i), Value::Int(7)]).collect();
     failing[2400][1] = Value::Int(-1);
     let e = extension::bulk_update(
         &mut c,
@@ -148,11 +132,7 @@ fn bulk_insert_update_delete() {
     .unwrap_err();
     assert_eq!(kind(&e), ErrorKind::CheckViolation);
     assert_eq!(
-        dbg(scalar(
-            &mut c,
-            "select count(*) from dbx_bulk.t where score = 7",
-            &[]
-        )),
+        dbg(scalar(&mut c, "select count(*) from dbx_bulk.t where score = 7", &[])),
         dbg(Value::Int(0))
     );
     // An encoding failure sends nothing.
@@ -168,26 +148,13 @@ fn bulk_insert_update_delete() {
     .unwrap_err();
     assert_eq!(kind(&e), ErrorKind::InvalidInput);
     assert_eq!(
-        dbg(scalar(
-            &mut c,
-            "select count(*) from dbx_bulk.t where score = 7",
-            &[]
-        )),
+        dbg(scalar(&mut c, "select count(*) from dbx_bulk.t where score = 7", &[])),
         dbg(Value::Int(0))
     );
 
     // Bulk delete by composite key.
-    let keys: Vec<_> = (1..=3000)
-        .map(|i| vec![Value::Int(i), Value::Int(i * 2)])
-        .collect();
-    let n = extension::bulk_delete(
-        &mut c,
-        Some("dbx_bulk"),
-        "t",
-        &names(&["id", "score"]),
-        &keys,
-    )
-    .unwrap();
+    let keys: Vec<_> = (1..=3000).map(|i| vec![Value::Int(i), Value::Int(i * 2)]).collect();
+    let n = extension::bulk_delete(&mut c, Some("dbx_bulk"), "t", &names(&["id", "score"]), &keys).unwrap();
     assert_eq!(n, 3000);
     let n = extension::bulk_delete(
         &mut c,
@@ -211,11 +178,7 @@ fn bulk_insert_update_delete() {
     extension::bulk_insert(&mut c, Some("dbx_bulk"), "t", &cols, &[row(50_000)]).unwrap();
     c.run("rollback").unwrap();
     assert_eq!(
-        dbg(scalar(
-            &mut c,
-            "select count(*) from dbx_bulk.t where id = 50000",
-            &[]
-        )),
+        dbg(scalar(&mut c, "select count(*) from dbx_bulk.t where id = 50000", &[])),
         dbg(Value::Int(0))
     );
     drop_schema(&mut c, "dbx_bulk");

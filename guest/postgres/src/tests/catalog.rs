@@ -41,10 +41,7 @@ fn schema_introspection() {
     c.query(SETUP, &[]).unwrap();
 
     let dbs = schema::get_databases(&mut c).unwrap();
-    let test = dbs
-        .iter()
-        .find(|d| d.name == "test")
-        .expect("database test");
+    let test = dbs.iter().find(|d| d.name == "test").expect("database test");
     assert_eq!(test.encoding.as_deref(), Some("UTF8"));
     assert!(test.owner.is_some());
     assert!(test.size_bytes.unwrap() > 0);
@@ -81,10 +78,7 @@ fn schema_introspection() {
 
     let cols = schema::get_columns(&mut c, Some("dbx_cat"), "child").unwrap();
     let a = &cols[0];
-    assert_eq!(
-        (a.name.as_str(), a.ordinal, a.data_type.as_str()),
-        ("a", 1, "integer")
-    );
+    assert_eq!((a.name.as_str(), a.ordinal, a.data_type.as_str()), ("a", 1, "integer"));
     assert!(a.primary_key && !a.nullable);
     let note = &cols[2];
     assert_eq!(note.data_type, "character varying(20)");
@@ -95,12 +89,7 @@ fn schema_introspection() {
     assert_eq!(kind(&e), ErrorKind::UndefinedObject);
     let e = schema::get_columns(&mut c, Some("no_such_schema"), "child").unwrap_err();
     assert_eq!(kind(&e), ErrorKind::UndefinedObject);
-    assert!(
-        schema::get_columns(&mut c, Some("dbx_cat"), "v")
-            .unwrap()
-            .len()
-            == 2
-    );
+    assert!(schema::get_columns(&mut c, Some("dbx_cat"), "v").unwrap().len() == 2);
     drop_schema(&mut c, "dbx_cat");
 }
 
@@ -160,38 +149,17 @@ fn table_operations() {
                 ConstraintKind::ForeignKey,
                 vec!["parent_id".to_string()]
             ),
-            (
-                "child_note_check",
-                ConstraintKind::Check,
-                vec!["note".to_string()]
-            ),
-            (
-                "child_no_overlap",
-                ConstraintKind::Exclusion,
-                vec!["r".to_string()]
-            ),
+            ("child_note_check", ConstraintKind::Check, vec!["note".to_string()]),
+            ("child_no_overlap", ConstraintKind::Exclusion, vec!["r".to_string()]),
         ]
     );
     let fk = cons[1].references.as_ref().unwrap();
-    assert_eq!(
-        (fk.schema.as_str(), fk.table.as_str()),
-        ("dbx_tab", "parent")
-    );
+    assert_eq!((fk.schema.as_str(), fk.table.as_str()), ("dbx_tab", "parent"));
     assert_eq!(fk.columns, vec!["id"]);
-    assert_eq!(
-        (fk.on_update.as_str(), fk.on_delete.as_str()),
-        ("CASCADE", "SET NULL")
-    );
-    assert_eq!(
-        cons[2].definition.as_deref(),
-        Some("length(note::text) > 0")
-    );
+    assert_eq!((fk.on_update.as_str(), fk.on_delete.as_str()), ("CASCADE", "SET NULL"));
+    assert_eq!(cons[2].definition.as_deref(), Some("length(note::text) > 0"));
     assert_eq!(cons[0].definition.as_deref(), Some("PRIMARY KEY (b, a)"));
-    assert!(cons[3]
-        .definition
-        .as_deref()
-        .unwrap()
-        .starts_with("EXCLUDE USING gist"));
+    assert!(cons[3].definition.as_deref().unwrap().starts_with("EXCLUDE USING gist"));
     let parent = table::get_table_constraints(&mut c, Some("dbx_tab"), "parent").unwrap();
     assert_eq!(parent[1].kind, ConstraintKind::Unique);
 
@@ -208,10 +176,7 @@ fn table_operations() {
 
     let idx = table::get_table_indexes(&mut c, Some("dbx_tab"), "child").unwrap();
     let names: Vec<_> = idx.iter().map(|i| i.name.as_str()).collect();
-    assert_eq!(
-        names,
-        vec!["child_no_overlap", "child_note_idx", "child_pk"]
-    );
+    assert_eq!(names, vec!["child_no_overlap", "child_note_idx", "child_pk"]);
     let note_idx = &idx[1];
     assert_eq!(note_idx.columns, vec!["lower(note::text)", "a"]);
     assert_eq!(note_idx.predicate.as_deref(), Some("a > 0"));
@@ -239,15 +204,9 @@ fn views_and_functions() {
         .iter()
         .map(|v| (v.name.as_str(), v.materialized, v.comment.clone()))
         .collect();
-    assert_eq!(
-        v,
-        vec![("mv", true, None), ("v", false, Some("a view".to_string()))]
-    );
+    assert_eq!(v, vec![("mv", true, None), ("v", false, Some("a view".to_string()))]);
     let def = view::get_view_definition(&mut c, Some("dbx_fn"), "v").unwrap();
-    assert!(
-        def.contains("SELECT child.a") || def.contains("SELECT a"),
-        "{def}"
-    );
+    assert!(def.contains("SELECT child.a") || def.contains("SELECT a"), "{def}");
     assert!(view::get_view_definition(&mut c, Some("dbx_fn"), "mv")
         .unwrap()
         .contains("1 AS one"));
@@ -277,20 +236,8 @@ fn views_and_functions() {
                 Some("integer"),
                 "sql"
             ),
-            (
-                "add",
-                RoutineKind::Function,
-                "a text, b text",
-                Some("text"),
-                "sql"
-            ),
-            (
-                "mysum",
-                RoutineKind::Aggregate,
-                "integer",
-                Some("integer"),
-                "internal"
-            ),
+            ("add", RoutineKind::Function, "a text, b text", Some("text"), "sql"),
+            ("mysum", RoutineKind::Aggregate, "integer", Some("integer"), "internal"),
             ("proc", RoutineKind::Procedure, "IN x integer", None, "sql"),
             (
                 "solo",
@@ -313,15 +260,11 @@ fn views_and_functions() {
     assert!(
         matches!(&e, Error::Client(m) if m.message.contains("add(a integer, b integer)") && m.message.contains("add(a text, b text)"))
     );
-    let def =
-        function::get_function_definition(&mut c, Some("dbx_fn"), "add", Some("a text, b text"))
-            .unwrap();
+    let def = function::get_function_definition(&mut c, Some("dbx_fn"), "add", Some("a text, b text")).unwrap();
     assert!(def.contains("a || b"));
-    let def =
-        function::get_function_definition(&mut c, Some("dbx_fn"), "add", Some("int, int")).unwrap();
+    let def = function::get_function_definition(&mut c, Some("dbx_fn"), "add", Some("int, int")).unwrap();
     assert!(def.contains("a + b"));
-    let e =
-        function::get_function_definition(&mut c, Some("dbx_fn"), "add", Some("bool")).unwrap_err();
+    let e = function::get_function_definition(&mut c, Some("dbx_fn"), "add", Some("bool")).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::UndefinedObject);
     let e = function::get_function_definition(&mut c, Some("dbx_fn"), "nope", None).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::UndefinedObject);
@@ -342,8 +285,7 @@ fn views_and_functions() {
 fn column_management() {
     let Some(mut c) = connect() else { return };
     fresh_schema(&mut c, "dbx_col");
-    c.run("create table dbx_col.t (id int primary key, v text)")
-        .unwrap();
+    c.run("create table dbx_col.t (id int primary key, v text)").unwrap();
     c.execute("insert into dbx_col.t values (1, '10'), (2, 'x')", &[])
         .unwrap();
     let def = |name: &str, ty: &str, nullable, default: Option<&str>| ColumnDefinition {
@@ -352,28 +294,10 @@ fn column_management() {
         nullable,
         default: default.map(Into::into),
     };
-    column::add_column(
-        &mut c,
-        Some("dbx_col"),
-        "t",
-        &def("n", "integer", false, Some("7")),
-    )
-    .unwrap();
-    let e = column::add_column(
-        &mut c,
-        Some("dbx_col"),
-        "t",
-        &def("n", "integer", true, None),
-    )
-    .unwrap_err();
+    column::add_column(&mut c, Some("dbx_col"), "t", &def("n", "integer", false, Some("7"))).unwrap();
+    let e = column::add_column(&mut c, Some("dbx_col"), "t", &def("n", "integer", true, None)).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::DuplicateObject);
-    let e = column::add_column(
-        &mut c,
-        Some("dbx_col"),
-        "nope",
-        &def("z", "int", true, None),
-    )
-    .unwrap_err();
+    let e = column::add_column(&mut c, Some("dbx_col"), "nope", &def("z", "int", true, None)).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::UndefinedObject);
     let e = column::add_column(
         &mut c,
@@ -382,11 +306,7 @@ fn column_management() {
         &def("a; drop table x", "int; drop table dbx_col.t", true, None),
     )
     .unwrap_err();
-    assert_eq!(
-        kind(&e),
-        ErrorKind::Syntax,
-        "Parse refuses a second statement"
-    );
+    assert_eq!(kind(&e), ErrorKind::Syntax, "Parse refuses a second statement");
     let cols = schema::get_columns(&mut c, Some("dbx_col"), "t").unwrap();
     assert_eq!(cols[2].name, "n");
     assert!(!cols[2].nullable);
@@ -404,13 +324,9 @@ fn column_management() {
     assert_eq!(kind(&e), ErrorKind::Data);
     assert!(!c.in_transaction());
     let cols = schema::get_columns(&mut c, Some("dbx_col"), "t").unwrap();
-    assert_eq!(
-        (cols[1].name.as_str(), cols[1].data_type.as_str()),
-        ("v", "text")
-    );
+    assert_eq!((cols[1].name.as_str(), cols[1].data_type.as_str()), ("v", "text"));
 
-    c.execute("delete from dbx_col.t where id = 2", &[])
-        .unwrap();
+    c.execute("delete from dbx_col.t where id = 2", &[]).unwrap();
     let change = ColumnChange {
         rename_to: Some("renamed".into()),
         data_type: Some("bigint".into()),
@@ -452,24 +368,15 @@ fn column_management() {
     column::alter_column(&mut c, Some("dbx_col"), "t", "renamed", &ok).unwrap();
     c.run("commit").unwrap();
     let cols = schema::get_columns(&mut c, Some("dbx_col"), "t").unwrap();
-    assert_eq!(
-        (cols[1].name.as_str(), cols[1].default.as_deref()),
-        ("r2", None)
-    );
+    assert_eq!((cols[1].name.as_str(), cols[1].default.as_deref()), ("r2", None));
 
     column::drop_column(&mut c, Some("dbx_col"), "t", "r2", false).unwrap();
     let e = column::drop_column(&mut c, Some("dbx_col"), "t", "r2", false).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::UndefinedObject);
-    c.run("create view dbx_col.vn as select n from dbx_col.t")
-        .unwrap();
+    c.run("create view dbx_col.vn as select n from dbx_col.t").unwrap();
     let e = column::drop_column(&mut c, Some("dbx_col"), "t", "n", false).unwrap_err();
     assert_eq!(server(&e).code, "2BP01");
     column::drop_column(&mut c, Some("dbx_col"), "t", "n", true).unwrap();
-    assert_eq!(
-        schema::get_columns(&mut c, Some("dbx_col"), "t")
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(schema::get_columns(&mut c, Some("dbx_col"), "t").unwrap().len(), 1);
     drop_schema(&mut c, "dbx_col");
 }

@@ -37,24 +37,17 @@ fn division_by_zero() {
 fn constraint_violations_carry_names() {
     let Some(mut c) = connect() else { return };
     fresh_schema(&mut c, "dbx_errors");
-    c.run("create table dbx_errors.p (id int primary key)")
-        .unwrap();
+    c.run("create table dbx_errors.p (id int primary key)").unwrap();
     c.run(
         "create table dbx_errors.t (id int constraint t_uniq unique, \
          n int not null default 0, ch int constraint t_pos check (ch > 0), \
          p int constraint t_fk references dbx_errors.p)",
     )
     .unwrap();
-    c.execute(
-        "insert into dbx_errors.t (id) values ($1)",
-        &[Value::Int(1)],
-    )
-    .unwrap();
+    c.execute("insert into dbx_errors.t (id) values ($1)", &[Value::Int(1)])
+        .unwrap();
     let e = c
-        .execute(
-            "insert into dbx_errors.t (id) values ($1)",
-            &[Value::Int(1)],
-        )
+        .execute("insert into dbx_errors.t (id) values ($1)", &[Value::Int(1)])
         .unwrap_err();
     let s = server(&e);
     assert_eq!(s.kind, ErrorKind::UniqueViolation);
@@ -90,14 +83,10 @@ fn constraint_violations_carry_names() {
 #[test]
 fn client_side_refusals_send_nothing() {
     let Some(mut c) = connect() else { return };
-    let e = c
-        .query("select $1::int2", &[Value::Int(40_000)])
-        .unwrap_err();
+    let e = c.query("select $1::int2", &[Value::Int(40_000)]).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::InvalidInput);
     assert!(matches!(&e, Error::Client(m) if m.message.contains("$1")));
-    let e = c
-        .query("select $1::int4, $2::int4", &[Value::Int(1)])
-        .unwrap_err();
+    let e = c.query("select $1::int4, $2::int4", &[Value::Int(1)]).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::InvalidInput);
     let e = c.query("select 1\0", &[]).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::InvalidInput);
@@ -131,12 +120,10 @@ fn stale_cached_plans_are_prepared_again() {
     let Some(mut c) = connect() else { return };
     fresh_schema(&mut c, "dbx_stale");
     c.run("create table dbx_stale.t (a int)").unwrap();
-    c.execute("insert into dbx_stale.t values (1)", &[])
-        .unwrap();
+    c.execute("insert into dbx_stale.t values (1)", &[]).unwrap();
     let sql = "select * from dbx_stale.t";
     assert_eq!(c.query(sql, &[]).unwrap().columns.len(), 1);
-    c.run("alter table dbx_stale.t add column b text default 'x'")
-        .unwrap();
+    c.run("alter table dbx_stale.t add column b text default 'x'").unwrap();
     // The cached statement's result type changed: one transparent retry.
     let out = c.query(sql, &[]).unwrap();
     assert_eq!(out.columns.len(), 2);
@@ -179,19 +166,13 @@ fn statement_cache_is_bounded() {
         let v = scalar(&mut c, &format!("select {i}::int8 + $1"), &[Value::Int(1)]);
         assert_eq!(dbg(v), dbg(Value::Int(i + 1)));
     }
-    assert_eq!(
-        c.cached_statements(),
-        crate::connection::STATEMENT_CACHE_SIZE
-    );
+    assert_eq!(c.cached_statements(), crate::connection::STATEMENT_CACHE_SIZE);
     let n = scalar(
         &mut c,
         "select count(*) from pg_prepared_statements where name like 'dbx_s%'",
         &[],
     );
-    assert_eq!(
-        dbg(n),
-        dbg(Value::Int(crate::connection::STATEMENT_CACHE_SIZE as i64))
-    );
+    assert_eq!(dbg(n), dbg(Value::Int(crate::connection::STATEMENT_CACHE_SIZE as i64)));
     // Evicted ones are prepared again on demand.
     assert_eq!(
         dbg(scalar(&mut c, "select 0::int8 + $1", &[Value::Int(1)])),
@@ -202,8 +183,7 @@ fn statement_cache_is_bounded() {
 #[test]
 fn notices_and_parameter_status_are_handled() {
     let Some(mut c) = connect() else { return };
-    c.query("do $$ begin raise notice 'hello'; end $$", &[])
-        .unwrap();
+    c.query("do $$ begin raise notice 'hello'; end $$", &[]).unwrap();
     c.run("set application_name = 'changed'").unwrap();
     assert_eq!(c.server_param("application_name"), Some("changed"));
     assert!(c.server_param("server_version").is_some());

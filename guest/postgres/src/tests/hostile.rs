@@ -18,9 +18,7 @@ struct Scripted {
 impl RawSocket for Scripted {
     fn read(&mut self, max: u32) -> Result<Vec<u8>> {
         let script = self.script.borrow();
-        let end = (self.pos + 7)
-            .min(script.len())
-            .min(self.pos + max as usize);
+        let end = (self.pos + 7).min(script.len()).min(self.pos + max as usize);
         let out = script[self.pos..end].to_vec();
         self.pos = end;
         Ok(out)
@@ -69,9 +67,7 @@ fn prepared_int4() -> Vec<u8> {
     s.extend(msg(b't', &[0, 0]));
     let mut rd = vec![0, 1];
     rd.extend_from_slice(b"x\0");
-    rd.extend_from_slice(&[
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 23, 0, 4, 0xff, 0xff, 0xff, 0xff, 0, 0,
-    ]);
+    rd.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 23, 0, 4, 0xff, 0xff, 0xff, 0xff, 0, 0]);
     s.extend(msg(b'T', &rd));
     s.extend(msg(b'Z', b"I"));
     s
@@ -85,7 +81,11 @@ fn exercise(conn: &mut Connection) {
     let _ = conn.stream_next();
     let _ = conn.stream_close();
     let _ = conn.prepare("select 1");
-    let _ = conn.copy_in("copy t from stdin", &[vec![Value::Int(1)]], crate::connection::CopyFormat::Text(&[None]));
+    let _ = conn.copy_in(
+        "copy t from stdin",
+        &[vec![Value::Int(1)]],
+        crate::connection::CopyFormat::Text(&[None]),
+    );
     let _ = conn.execute_many("select $1", &[vec![Value::Int(1)]]);
     let _ = conn.ping();
 }
@@ -95,18 +95,12 @@ fn malformed_replies_are_protocol_errors() {
     // Data row with the wrong field count.
     let mut s = prepared_int4();
     s.extend(msg(b'2', &[]));
-    s.extend(msg(
-        b'D',
-        &[0, 2, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 1],
-    ));
+    s.extend(msg(b'D', &[0, 2, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 1]));
     let mut c = session(s).unwrap();
     let e = c.query("select 1", &[]).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::Protocol);
     assert!(c.is_broken());
-    assert_eq!(
-        kind(&c.query("select 1", &[]).unwrap_err()),
-        ErrorKind::Connection
-    );
+    assert_eq!(kind(&c.query("select 1", &[]).unwrap_err()), ErrorKind::Connection);
 
     // An int4 field of 3 bytes.
     let mut s = prepared_int4();
@@ -125,11 +119,7 @@ fn malformed_replies_are_protocol_errors() {
     );
 
     // Unknown message type, bad transaction status, negative length.
-    for bad in [
-        msg(b'!', &[]),
-        msg(b'Z', b"Q"),
-        vec![b'Z', 0xff, 0xff, 0xff, 0xff],
-    ] {
+    for bad in [msg(b'!', &[]), msg(b'Z', b"Q"), vec![b'Z', 0xff, 0xff, 0xff, 0xff]] {
         let e = session(bad).unwrap().query("select 1", &[]).unwrap_err();
         assert_eq!(kind(&e), ErrorKind::Protocol);
     }
@@ -252,10 +242,7 @@ fn random_values_never_panic() {
         }
         let _ = numeric::to_string(&b);
         let _ = array::binary_to_json(&b);
-        let _ = row::decode_row(
-            &b,
-            &[row::Decoder::Binary(types::Codec::Int4), row::Decoder::Text],
-        );
+        let _ = row::decode_row(&b, &[row::Decoder::Binary(types::Codec::Int4), row::Decoder::Text]);
         let s = String::from_utf8_lossy(&b).to_string();
         let _ = json::parse(&s);
         let _ = array::json_to_literal(&s, b',');

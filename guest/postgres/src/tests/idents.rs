@@ -12,19 +12,12 @@ fn torture_names() {
     let sch = "dbx \"torture\"; --";
     let long = format!("{}{}", "é".repeat(30), "abc"); // 63 bytes
     assert_eq!(long.len(), 63);
-    let tables = [
-        "t\"q",
-        "x; drop table y; --",
-        "sp ace",
-        "ünïcødé ☃",
-        long.as_str(),
-    ];
+    let tables = ["t\"q", "x; drop table y; --", "sp ace", "ünïcødé ☃", long.as_str()];
     extension::drop_schema(&mut c, sch, true, true).unwrap();
     extension::create_schema(&mut c, sch).unwrap();
     for t in tables {
         let q = crate::protocol::ident::qualified(Some(sch), t).unwrap();
-        c.run(&format!("create table {q} (id int primary key)"))
-            .unwrap();
+        c.run(&format!("create table {q} (id int primary key)")).unwrap();
         for col in ["c\"1", "-- c2", long.as_str()] {
             column::add_column(
                 &mut c,
@@ -56,10 +49,7 @@ fn torture_names() {
         .unwrap();
         assert_eq!(n, 2);
         let columns = schema::get_columns(&mut c, Some(sch), t).unwrap();
-        assert_eq!(
-            columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
-            cols
-        );
+        assert_eq!(columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(), cols);
         let data = table::get_table_data(&mut c, Some(sch), t, 10, 0).unwrap();
         assert_eq!(
             dbg(&data.rows[0]),
@@ -76,23 +66,14 @@ fn torture_names() {
         )
         .unwrap();
         assert_eq!(updated, 1);
-        let deleted = extension::bulk_delete(
-            &mut c,
-            Some(sch),
-            t,
-            &cols[..2],
-            &[vec![Value::Int(1), text("z")]],
-        )
-        .unwrap();
+        let deleted =
+            extension::bulk_delete(&mut c, Some(sch), t, &cols[..2], &[vec![Value::Int(1), text("z")]]).unwrap();
         assert_eq!(deleted, 1);
         column::drop_column(&mut c, Some(sch), t, "-- c2", false).unwrap();
     }
     let listed = schema::get_tables(&mut c, Some(sch)).unwrap();
     assert_eq!(listed.len(), tables.len());
-    assert!(schema::get_schemas(&mut c)
-        .unwrap()
-        .iter()
-        .any(|s| s.name == sch));
+    assert!(schema::get_schemas(&mut c).unwrap().iter().any(|s| s.name == sch));
 
     let too_long = "a".repeat(64);
     for bad in [too_long.as_str(), "", "nul\0here"] {
@@ -113,14 +94,8 @@ fn torture_names() {
         assert_eq!(kind(&e), ErrorKind::InvalidInput);
         let e = extension::create_schema(&mut c, bad).unwrap_err();
         assert_eq!(kind(&e), ErrorKind::InvalidInput);
-        let e = extension::bulk_insert(
-            &mut c,
-            Some(sch),
-            "sp ace",
-            &[bad.to_string()],
-            &[vec![Value::Int(1)]],
-        )
-        .unwrap_err();
+        let e = extension::bulk_insert(&mut c, Some(sch), "sp ace", &[bad.to_string()], &[vec![Value::Int(1)]])
+            .unwrap_err();
         assert_eq!(kind(&e), ErrorKind::InvalidInput);
         let e = schema::get_tables(&mut c, Some(bad)).unwrap_err();
         assert_eq!(kind(&e), ErrorKind::InvalidInput);

@@ -65,15 +65,13 @@ pub fn connect() -> Option<Connection> {
 /// A fresh schema `name` (dropped first if it is there).
 pub fn fresh_schema(c: &mut Connection, name: &str) {
     let q = crate::protocol::ident::quote(name).unwrap();
-    c.run(&format!("DROP SCHEMA IF EXISTS {q} CASCADE"))
-        .unwrap();
+    c.run(&format!("DROP SCHEMA IF EXISTS {q} CASCADE")).unwrap();
     c.run(&format!("CREATE SCHEMA {q}")).unwrap();
 }
 
 pub fn drop_schema(c: &mut Connection, name: &str) {
     let q = crate::protocol::ident::quote(name).unwrap();
-    c.run(&format!("DROP SCHEMA IF EXISTS {q} CASCADE"))
-        .unwrap();
+    c.run(&format!("DROP SCHEMA IF EXISTS {q} CASCADE")).unwrap();
 }
 
 /// Values compared through their Debug form (exact for floats, NaN == NaN).

@@ -25,10 +25,7 @@ fn streams_100k_rows_in_batches() {
             assert_eq!(dbg(&row[0]), dbg(Value::Int(seen)));
             if seen == 99_999 {
                 assert_eq!(dbg(&row[1]), dbg(text("row 99999")));
-                assert_eq!(
-                    dbg(&row[2]),
-                    dbg(Value::Decimal("24999.750000000000".into()))
-                );
+                assert_eq!(dbg(&row[2]), dbg(Value::Decimal("24999.750000000000".into())));
             }
         }
     }
@@ -43,13 +40,7 @@ fn streams_100k_rows_in_batches() {
 #[test]
 fn closing_halfway_leaves_the_session_ready() {
     let Some(mut c) = connect() else { return };
-    extension::stream_open(
-        &mut c,
-        "select g from generate_series(1, 100000) g",
-        &[],
-        500,
-    )
-    .unwrap();
+    extension::stream_open(&mut c, "select g from generate_series(1, 100000) g", &[], 500).unwrap();
     for _ in 0..3 {
         assert_eq!(c.stream_next().unwrap().unwrap().len(), 500);
     }
@@ -68,13 +59,7 @@ fn closing_halfway_leaves_the_session_ready() {
     assert!(!c.in_transaction());
     // And once more inside a transaction, which stays open.
     c.run("begin").unwrap();
-    extension::stream_open(
-        &mut c,
-        "select g from generate_series(1, 10000) g",
-        &[],
-        100,
-    )
-    .unwrap();
+    extension::stream_open(&mut c, "select g from generate_series(1, 10000) g", &[], 100).unwrap();
     assert_eq!(c.stream_next().unwrap().unwrap().len(), 100);
     c.stream_close().unwrap();
     assert_eq!(c.transaction_status(), b'T');
@@ -94,13 +79,7 @@ fn stream_edge_cases() {
     assert_eq!(c.stream_next().unwrap().unwrap().len(), 10);
     assert!(c.stream_next().unwrap().is_none());
     // An error in the middle of the stream.
-    extension::stream_open(
-        &mut c,
-        "select 1 / (50 - g) from generate_series(1, 100) g",
-        &[],
-        10,
-    )
-    .unwrap();
+    extension::stream_open(&mut c, "select 1 / (50 - g) from generate_series(1, 100) g", &[], 10).unwrap();
     let mut err = None;
     for _ in 0..10 {
         match c.stream_next() {

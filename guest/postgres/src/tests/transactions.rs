@@ -4,11 +4,7 @@ use super::*;
 use crate::capabilities;
 use crate::exports::driverbox::driver::capabilities::{IsolationLevel, TransactionOptions};
 
-fn opts(
-    isolation: Option<IsolationLevel>,
-    read_only: bool,
-    deferrable: bool,
-) -> TransactionOptions {
+fn opts(isolation: Option<IsolationLevel>, read_only: bool, deferrable: bool) -> TransactionOptions {
     TransactionOptions {
         isolation,
         read_only,
@@ -51,11 +47,7 @@ fn transactions_and_savepoints() {
         dbg(Value::Int(0))
     );
 
-    capabilities::begin_transaction(
-        &mut c,
-        &opts(Some(IsolationLevel::RepeatableRead), false, false),
-    )
-    .unwrap();
+    capabilities::begin_transaction(&mut c, &opts(Some(IsolationLevel::RepeatableRead), false, false)).unwrap();
     assert_eq!(
         dbg(scalar(&mut c, "show transaction_isolation", &[])),
         dbg(text("repeatable read"))
@@ -72,30 +64,14 @@ fn transactions_and_savepoints() {
         dbg(Value::Int(1))
     );
 
-    capabilities::begin_transaction(
-        &mut c,
-        &opts(Some(IsolationLevel::Serializable), true, true),
-    )
-    .unwrap();
-    assert_eq!(
-        dbg(scalar(&mut c, "show transaction_read_only", &[])),
-        dbg(text("on"))
-    );
-    assert_eq!(
-        dbg(scalar(&mut c, "show transaction_deferrable", &[])),
-        dbg(text("on"))
-    );
-    let e = c
-        .execute("insert into dbx_tx.t values (5)", &[])
-        .unwrap_err();
+    capabilities::begin_transaction(&mut c, &opts(Some(IsolationLevel::Serializable), true, true)).unwrap();
+    assert_eq!(dbg(scalar(&mut c, "show transaction_read_only", &[])), dbg(text("on")));
+    assert_eq!(dbg(scalar(&mut c, "show transaction_deferrable", &[])), dbg(text("on")));
+    let e = c.execute("insert into dbx_tx.t values (5)", &[]).unwrap_err();
     assert_eq!(server(&e).code, "25006");
     capabilities::rollback(&mut c).unwrap();
 
-    capabilities::begin_transaction(
-        &mut c,
-        &opts(Some(IsolationLevel::ReadUncommitted), false, false),
-    )
-    .unwrap();
+    capabilities::begin_transaction(&mut c, &opts(Some(IsolationLevel::ReadUncommitted), false, false)).unwrap();
     c.execute("insert into dbx_tx.t values (9)", &[]).unwrap();
     capabilities::rollback(&mut c).unwrap();
     assert_eq!(
@@ -115,8 +91,7 @@ fn transactions_and_savepoints() {
 #[test]
 fn prepared_statements() {
     let Some(mut c) = connect() else { return };
-    let p =
-        capabilities::prepare(&mut c, "select $1::int4 + $2::int8 as sum, $3::text as t").unwrap();
+    let p = capabilities::prepare(&mut c, "select $1::int4 + $2::int8 as sum, $3::text as t").unwrap();
     assert_eq!(p.param_types, vec!["int4", "int8", "text"]);
     let cols: Vec<_> = p
         .columns
@@ -125,12 +100,7 @@ fn prepared_statements() {
         .collect();
     assert_eq!(cols, vec![("sum", "int8"), ("t", "text")]);
     for i in 0..3 {
-        let r = capabilities::execute_prepared(
-            &mut c,
-            p.id,
-            &[Value::Int(i), Value::Int(10), text("x")],
-        )
-        .unwrap();
+        let r = capabilities::execute_prepared(&mut c, p.id, &[Value::Int(i), Value::Int(10), text("x")]).unwrap();
         assert_eq!(dbg(&r.rows), dbg(vec![vec![Value::Int(i + 10), text("x")]]));
     }
     let e = capabilities::execute_prepared(&mut c, p.id, &[Value::Int(1)]).unwrap_err();

@@ -55,18 +55,12 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
         same("timestamp", Value::Timestamp(1_706_702_400_500_000)),
         same("timestamp", Value::Timestamp(i64::MAX)),
         same("timestamp", Value::Timestamp(i64::MIN)),
-        same(
-            "timestamp",
-            Value::Timestamp(bc as i64 * 86_400_000_000 + 1),
-        ),
+        same("timestamp", Value::Timestamp(bc as i64 * 86_400_000_000 + 1)),
         same("timestamptz", Value::Timestamptz(1_700_000_000_123_456)),
         same("timestamptz", Value::Timestamptz(-1)),
         same("timestamptz", Value::Timestamptz(i64::MAX)),
         same("timestamptz", Value::Timestamptz(i64::MIN)),
-        same(
-            "timestamptz",
-            Value::Timestamptz(bc as i64 * 86_400_000_000),
-        ),
+        same("timestamptz", Value::Timestamptz(bc as i64 * 86_400_000_000)),
         same(
             "interval",
             Value::Interval(Interval {
@@ -83,14 +77,8 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
                 microseconds: -7,
             }),
         ),
-        same(
-            "uuid",
-            Value::Uuid((0xa0eebc999c0b4ef8, 0xbb6d6bb9bd380a11)),
-        ),
-        same(
-            "json",
-            Value::Json(r#"{"a": [1, 2.50, "x"],  "b":null}"#.into()),
-        ),
+        same("uuid", Value::Uuid((0xa0eebc999c0b4ef8, 0xbb6d6bb9bd380a11))),
+        same("json", Value::Json(r#"{"a": [1, 2.50, "x"],  "b":null}"#.into())),
         (
             "jsonb",
             Value::Json(r#"{"b":null, "a": [1, 2.50, "x\u00e9"]}"#.into()),
@@ -120,21 +108,12 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
         ),
         same("varchar[]", Value::Json(r#"["x"]"#.into())),
         same("numeric[]", Value::Json(r#"[1.50,"NaN",-0.001]"#.into())),
-        same(
-            "float8[]",
-            Value::Json(r#"[1.5,"Infinity","-Infinity","NaN"]"#.into()),
-        ),
+        same("float8[]", Value::Json(r#"[1.5,"Infinity","-Infinity","NaN"]"#.into())),
         same("float4[]", Value::Json("[0.1]".into())),
         same("bool[]", Value::Json("[true,false,null]".into())),
         same("date[]", Value::Json(r#"["2024-01-31","infinity"]"#.into())),
-        same(
-            "timestamp[]",
-            Value::Json(r#"["2024-01-31T12:00:00.5"]"#.into()),
-        ),
-        same(
-            "timestamptz[]",
-            Value::Json(r#"["2024-01-31T12:00:00.5Z"]"#.into()),
-        ),
+        same("timestamp[]", Value::Json(r#"["2024-01-31T12:00:00.5"]"#.into())),
+        same("timestamptz[]", Value::Json(r#"["2024-01-31T12:00:00.5Z"]"#.into())),
         same("time[]", Value::Json(r#"["12:00:00.25"]"#.into())),
         same("interval[]", Value::Json(r#"["P1Y2M3DT4H5M6.5S"]"#.into())),
         same(
@@ -165,11 +144,7 @@ fn parameters_round_trip() {
     let Some(mut c) = connect() else { return };
     c.run("SET TimeZone = 'Asia/Kolkata'").unwrap();
     for (ty, sent, want) in cases() {
-        let got = scalar(
-            &mut c,
-            &format!("select $1::{ty}"),
-            std::slice::from_ref(&sent),
-        );
+        let got = scalar(&mut c, &format!("select $1::{ty}"), std::slice::from_ref(&sent));
         assert_eq!(dbg(&got), dbg(&want), "select $1::{ty} with {sent:?}");
         let null = scalar(&mut c, &format!("select $1::{ty}"), &[Value::Null]);
         assert_eq!(dbg(null), dbg(Value::Null), "{ty} null");
@@ -186,11 +161,8 @@ fn stored_values_round_trip_in_both_protocols() {
     for (i, (ty, _, _)) in cases.iter().enumerate() {
         columns.push(format!("c{i} {ty}"));
     }
-    c.run(&format!(
-        "create table dbx_values.t ({})",
-        columns.join(", ")
-    ))
-    .unwrap();
+    c.run(&format!("create table dbx_values.t ({})", columns.join(", ")))
+        .unwrap();
     let names: Vec<String> = (0..cases.len()).map(|i| format!("c{i}")).collect();
     let placeholders: Vec<String> = (2..cases.len() + 2).map(|i| format!("${i}")).collect();
     let insert = format!(
@@ -212,11 +184,7 @@ fn stored_values_round_trip_in_both_protocols() {
     assert_eq!(extended.rows.len(), 2);
     assert_eq!(dbg(&extended.columns), dbg(&simple.columns));
     for (i, (ty, sent, want)) in cases.iter().enumerate() {
-        assert_eq!(
-            dbg(&extended.rows[0][i]),
-            dbg(want),
-            "extended {ty} {sent:?}"
-        );
+        assert_eq!(dbg(&extended.rows[0][i]), dbg(want), "extended {ty} {sent:?}");
         assert_eq!(dbg(&simple.rows[0][i]), dbg(want), "simple {ty} {sent:?}");
         assert_eq!(dbg(&extended.rows[1][i]), dbg(Value::Null));
         assert_eq!(dbg(&simple.rows[1][i]), dbg(Value::Null));
@@ -274,10 +242,7 @@ fn column_type_names() {
         )
         .unwrap();
     assert_eq!(simple.columns[0].type_name, "mood");
-    assert_eq!(
-        dbg(&simple.rows[0][1]),
-        dbg(Value::Json(r#"["sad"]"#.into()))
-    );
+    assert_eq!(dbg(&simple.rows[0][1]), dbg(Value::Json(r#"["sad"]"#.into())));
     drop_schema(&mut c, "dbx_typenames");
 }
 
@@ -287,10 +252,7 @@ fn rows_affected_and_scripts() {
     fresh_schema(&mut c, "dbx_affected");
     c.run("create table dbx_affected.t (id int)").unwrap();
     let r = c
-        .query(
-            "insert into dbx_affected.t select generate_series(1, 5)",
-            &[],
-        )
+        .query("insert into dbx_affected.t select generate_series(1, 5)", &[])
         .unwrap()
         .into_result();
     assert_eq!(r.rows_affected, Some(5));
@@ -304,10 +266,7 @@ fn rows_affected_and_scripts() {
         .into_result();
     assert_eq!(r.rows_affected, Some(2));
     assert_eq!(r.rows.len(), 2);
-    let r = c
-        .query("select * from dbx_affected.t", &[])
-        .unwrap()
-        .into_result();
+    let r = c.query("select * from dbx_affected.t", &[]).unwrap().into_result();
     assert_eq!(r.rows_affected, None);
     assert_eq!(
         c.execute("delete from dbx_affected.t where id = $1", &[Value::Int(1)])
@@ -316,7 +275,10 @@ fn rows_affected_and_scripts() {
     );
     // Scripts: the last result with rows wins, else the last result.
     let r = c
-        .query("select 1 as a; insert into dbx_affected.t values (9); select 2 as b; delete from dbx_affected.t", &[])
+        .query(
+            "select 1 as a; insert into dbx_affected.t values (9); select 2 as b; delete from dbx_affected.t",
+            &[],
+        )
         .unwrap()
         .into_result();
     assert_eq!(r.columns[0].name, "b");
@@ -334,11 +296,7 @@ fn rows_affected_and_scripts() {
     assert!(r.columns.is_empty() && r.rows.is_empty());
     // Scripts with parameters are refused by the server.
     assert_eq!(
-        server(
-            &c.query("select $1; select 2", &[Value::Int(1)])
-                .unwrap_err()
-        )
-        .code,
+        server(&c.query("select $1; select 2", &[Value::Int(1)]).unwrap_err()).code,
         "42601"
     );
     drop_schema(&mut c, "dbx_affected");

@@ -12,10 +12,10 @@ use driverbox::{
     TableOperations, Value, ViewOperations,
 };
 
+use super::{Ran, Shell};
 use crate::cli::inspect::{self, constraint_line, index_line};
 use crate::cli::output::{self, inert, Format};
 use crate::cli::qualified;
-use super::{Ran, Shell};
 
 /// Whether `name` matches a psql-style pattern (`*` any run, `?` one
 /// character), ignoring case.
@@ -46,7 +46,13 @@ fn has_wildcard(pattern: &str) -> bool {
 /// A result made of text columns, for the listings of backslash commands.
 fn listing(columns: &[&str], rows: Vec<Vec<Value>>) -> QueryResult {
     QueryResult {
-        columns: columns.iter().map(|c| Column { name: c.to_string(), type_name: "text".into() }).collect(),
+        columns: columns
+            .iter()
+            .map(|c| Column {
+                name: c.to_string(),
+                type_name: "text".into(),
+            })
+            .collect(),
         rows,
         rows_affected: None,
     }
@@ -88,7 +94,14 @@ impl Shell {
         let result = self.db.get_databases().await.map(|dbs| {
             let rows = dbs
                 .into_iter()
-                .map(|d| vec![text(d.name), opt_text(d.owner), opt_text(d.encoding), d.size_bytes.map_or(Value::Null, |s| Value::Int(s as i64))])
+                .map(|d| {
+                    vec![
+                        text(d.name),
+                        opt_text(d.owner),
+                        opt_text(d.encoding),
+                        d.size_bytes.map_or(Value::Null, |s| Value::Int(s as i64)),
+                    ]
+                })
                 .collect();
             listing(&["name", "owner", "encoding", "size_bytes"], rows)
         });
@@ -111,9 +124,14 @@ impl Shell {
     async fn schemas_for(&self, schema: Option<&str>) -> Result<Vec<Option<String>>, Error> {
         Ok(match schema {
             None => vec![None],
-            Some(s) if has_wildcard(s) => {
-                self.db.get_schemas().await?.into_iter().filter(|x| matches(s, &x.name)).map(|x| Some(x.name)).collect()
-            }
+            Some(s) if has_wildcard(s) => self
+                .db
+                .get_schemas()
+                .await?
+                .into_iter()
+                .filter(|x| matches(s, &x.name))
+                .map(|x| Some(x.name))
+                .collect(),
             Some(s) => vec![Some(s.to_string())],
         })
     }
@@ -129,18 +147,37 @@ impl Shell {
         let (schema, pattern) = split_pattern(pattern);
         let mut found = Vec::new();
         for s in self.schemas_for(schema.as_deref()).await? {
-            found.extend(list(s.as_deref()).await?.into_iter().filter(|x| matches(&pattern, name(x))));
+            found.extend(
+                list(s.as_deref())
+                    .await?
+                    .into_iter()
+                    .filter(|x| matches(&pattern, name(x))),
+            );
         }
         Ok(found)
     }
 
-    pub(super) async fn relations(&mut self, pattern: Option<&str>, what: &str, keep: impl Fn(TableKind) -> bool) -> Ran {
-        let found = self.find(pattern, async |s| self.db.get_tables(s).await, |t: &TableInfo| &t.name).await;
+    pub(super) async fn relations(
+        &mut self,
+        pattern: Option<&str>,
+        what: &str,
+        keep: impl Fn(TableKind) -> bool,
+    ) -> Ran {
+        let found = self
+            .find(pattern, async |s| self.db.get_tables(s).await, |t: &TableInfo| &t.name)
+            .await;
         let result = found.map(|tables| {
             let rows: Vec<Vec<Value>> = tables
                 .into_iter()
                 .filter(|t| keep(t.kind))
-                .map(|t| vec![text(t.schema), text(t.name), text(inspect::table_kind(t.kind)), opt_text(t.comment)])
+                .map(|t| {
+                    vec![
+                        text(t.schema),
+                        text(t.name),
+                        text(inspect::table_kind(t.kind)),
+                        opt_text(t.comment),
+                    ]
+                })
                 .collect();
             listing(&["schema", "name", "type", "comment"], rows)
         });
@@ -160,7 +197,9 @@ impl Shell {
         if let Err(ran) = self.require(Capability::View, "views") {
             return ran;
         }
-        let found = self.find(pattern, async |s| self.db.list_views(s).await, |v: &ViewInfo| &v.name).await;
+        let found = self
+            .find(pattern, async |s| self.db.list_views(s).await, |v: &ViewInfo| &v.name)
+            .await;
         let result = found.map(|views| {
             let rows = views
                 .into_iter()
@@ -178,7 +217,13 @@ impl Shell {
         if let Err(ran) = self.require(Capability::Function, "functions") {
             return ran;
         }
-        let found = self.find(pattern, async |s| self.db.list_functions(s).await, |f: &FunctionInfo| &f.name).await;
+        let found = self
+            .find(
+                pattern,
+                async |s| self.db.list_functions(s).await,
+                |f: &FunctionInfo| &f.name,
+            )
+            .await;
         let result = found.map(|functions| {
             let rows = functions
                 .into_iter()
@@ -193,7 +238,10 @@ impl Shell {
                     ]
                 })
                 .collect();
-            listing(&["schema", "name", "result type", "arguments", "type", "language"], rows)
+            listing(
+                &["schema", "name", "result type", "arguments", "type", "language"],
+                rows,
+            )
         });
         self.show_listing(result)
     }
@@ -207,7 +255,11 @@ impl Shell {
                 Some(t) => {
                     let (schema, name) = qualified(t);
                     let infos = self.db.get_tables(schema.as_deref()).await?;
-                    let schema = infos.iter().find(|i| i.name == name).map(|i| i.schema.clone()).or(schema);
+                    let schema = infos
+                        .iter()
+                        .find(|i| i.name == name)
+                        .map(|i| i.schema.clone())
+                        .or(schema);
                     vec![(schema.unwrap_or_default(), name)]
                 }
                 None => self
@@ -223,7 +275,13 @@ impl Shell {
             for (schema, name) in tables {
                 let s = (!schema.is_empty()).then_some(schema.as_str());
                 for i in self.db.get_table_indexes(s, &name).await? {
-                    let kind = if i.primary { "primary key" } else if i.unique { "unique" } else { "index" };
+                    let kind = if i.primary {
+                        "primary key"
+                    } else if i.unique {
+                        "unique"
+                    } else {
+                        "index"
+                    };
                     rows.push(vec![
                         text(schema.clone()),
                         text(i.name),
@@ -235,7 +293,10 @@ impl Shell {
                     ]);
                 }
             }
-            Ok(listing(&["schema", "name", "table", "columns", "kind", "method", "predicate"], rows))
+            Ok(listing(
+                &["schema", "name", "table", "columns", "kind", "method", "predicate"],
+                rows,
+            ))
         }
         .await;
         self.show_listing(result)
@@ -246,7 +307,9 @@ impl Shell {
         let (schema, table) = qualified(name);
         let result: Result<Option<String>, Error> = async {
             let infos = self.db.get_tables(schema.as_deref()).await?;
-            let Some(info) = infos.into_iter().find(|t| t.name == table) else { return Ok(None) };
+            let Some(info) = infos.into_iter().find(|t| t.name == table) else {
+                return Ok(None);
+            };
             let s = Some(info.schema.as_str());
             let columns = self.db.get_columns(s, &info.name).await?;
             let mut text = String::new();
@@ -271,7 +334,11 @@ impl Shell {
                 })
                 .collect();
             let mut table_text = Vec::new();
-            let _ = output::print(&mut table_text, &listing(&["column", "type", "nullable", "default", "primary key"], rows), Format::Table);
+            let _ = output::print(
+                &mut table_text,
+                &listing(&["column", "type", "nullable", "default", "primary key"], rows),
+                Format::Table,
+            );
             text.push_str(&String::from_utf8_lossy(&table_text));
             let is_view = matches!(info.kind, TableKind::View | TableKind::MaterializedView);
             if !is_view && self.db.has_capability(Capability::Table) {
@@ -299,7 +366,10 @@ impl Shell {
         .await;
         match result {
             Ok(Some(text)) => {
-                let written = self.out.write_all(inert(&text).as_bytes()).and_then(|_| self.out.flush());
+                let written = self
+                    .out
+                    .write_all(inert(&text).as_bytes())
+                    .and_then(|_| self.out.flush());
                 if let Err(e) = written {
                     eprintln!("error: writing output: {e}");
                 }

@@ -48,7 +48,12 @@ fn version() -> String {
 }
 
 fn endpoint() -> (String, u16) {
-    CONFIG.with(|c| c.borrow().as_ref().map(|c| (c.host.clone(), c.port)).unwrap_or_default())
+    CONFIG.with(|c| {
+        c.borrow()
+            .as_ref()
+            .map(|c| (c.host.clone(), c.port))
+            .unwrap_or_default()
+    })
 }
 
 fn text_result(rows: Vec<String>) -> QueryResult {
@@ -165,7 +170,12 @@ impl traits::Guest for Hostile {
             version: version(),
             database_type: "test".into(),
             dialect: "generic".into(),
-            schemes: vec![if cfg!(feature = "bad-metadata") { "Not A Scheme" } else { "hostile" }.into()],
+            schemes: vec![if cfg!(feature = "bad-metadata") {
+                "Not A Scheme"
+            } else {
+                "hostile"
+            }
+            .into()],
             default_port: Some(1),
             max_connections: None,
             features: vec![],
