@@ -9,10 +9,13 @@ as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
 }
 
-# Rust target for the driver components.
+# Rust target for the driver components; rustfmt and clippy for scripts/lint.sh.
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
   rustup target add wasm32-wasip2
 fi
+for component in rustfmt clippy; do
+  rustup component list --installed | grep -q "^$component" || rustup component add "$component"
+done
 
 # clang + wasi-libc build SQLite for wasm; tmux drives the shell test;
 # the servers are what the integration tests talk to.
