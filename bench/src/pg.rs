@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use driverbox::{
-    BulkOperationsDriver, ConnectOptions, PoolConfig, PreparedStatementDriver, QueryDriver, StreamingDriver, Value,
-};
+use driverbox::{BulkOperationsDriver, PoolConfig, PreparedStatementDriver, QueryDriver, StreamingDriver, Value};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::value::RawValue;
 use sqlx_core::connection::Connection as _;
@@ -140,7 +138,7 @@ pub async fn w1(ctx: &Ctx, res: &mut Results) -> Result<()> {
         max_size: 1,
         ..Default::default()
     };
-    let db = ctx.rt.connect_with(ConnectOptions::parse(&ctx.pg_url)?, pool1).await?;
+    let db = ctx.rt.connect_with(&ctx.pg_url, pool1).await?;
     let kv_select = ctx.tables.kv_select();
     let kv_select = kv_select.as_str();
     let stmt = db.prepare(kv_select).await?;
@@ -240,7 +238,7 @@ pub async fn w2(ctx: &Ctx, res: &mut Results) -> Result<()> {
         max_size: clients,
         ..Default::default()
     };
-    let db = ctx.rt.connect_with(ConnectOptions::parse(&ctx.pg_url)?, cfg).await?;
+    let db = ctx.rt.connect_with(&ctx.pg_url, cfg).await?;
     let tp_cfg: tokio_postgres::Config = ctx.pg_url.parse()?;
     let mgr = deadpool_postgres::Manager::from_config(
         tp_cfg,
@@ -370,12 +368,9 @@ pub async fn w3(ctx: &Ctx, res: &mut Results) -> Result<()> {
         max_size: 1,
         ..Default::default()
     };
-    let db = ctx
-        .rt
-        .connect_with(ConnectOptions::parse(&ctx.pg_url)?, pool1.clone())
-        .await?;
+    let db = ctx.rt.connect_with(&ctx.pg_url, pool1.clone()).await?;
     let big_rt = big_result_runtime()?;
-    let db_big = big_rt.connect_with(ConnectOptions::parse(&ctx.pg_url)?, pool1).await?;
+    let db_big = big_rt.connect_with(&ctx.pg_url, pool1).await?;
     let mut query_ok = true;
     let scan_sql = format!(
         "select id, big, amount, label, ts, flag, uid, doc, blob from {}",
@@ -463,7 +458,7 @@ pub async fn w4(ctx: &Ctx, res: &mut Results) -> Result<()> {
     let db = ctx
         .rt
         .connect_with(
-            ConnectOptions::parse(&ctx.pg_url)?,
+            &ctx.pg_url,
             PoolConfig {
                 max_size: 1,
                 ..Default::default()

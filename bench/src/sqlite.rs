@@ -8,8 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use driverbox::{
-    BulkOperationsDriver, ConnectOptions, PoolConfig, PreparedStatementDriver, QueryDriver, StreamingDriver, Value,
-    WasmDriver,
+    BulkOperationsDriver, PoolConfig, PreparedStatementDriver, QueryDriver, StreamingDriver, Value, WasmDriver,
 };
 use futures::StreamExt;
 
@@ -120,7 +119,7 @@ async fn open(ctx: &Ctx, path: &Path) -> Result<WasmDriver> {
     let db = ctx
         .rt
         .connect_with(
-            ConnectOptions::parse(&url)?,
+            &url,
             PoolConfig {
                 max_size: 1,
                 ..Default::default()

@@ -23,7 +23,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use driverbox::{ConnectOptions, ConnectionDriver, PoolConfig, QueryDriver, Runtime, TransactionOptions};
+use driverbox::{ConnectionDriver, PoolConfig, QueryDriver, Runtime, TransactionOptions};
 use sqlx_core::connection::Connection as _;
 use sqlx_postgres::PgConnection;
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -307,7 +307,7 @@ async fn connections(ctx: &Ctx, res: &mut Results) -> Result<()> {
         max_lifetime: Some(Duration::ZERO),
         ..Default::default()
     };
-    let db = ctx.rt.connect_with(ConnectOptions::parse(&ctx.pg_url)?, fresh).await?;
+    let db = ctx.rt.connect_with(&ctx.pg_url, fresh).await?;
     let names = ["driverbox", "tokio-postgres", "sqlx"];
     for round in 0..=ctx.rounds {
         for c in order(round, &names) {
@@ -409,7 +409,7 @@ pub async fn memprobe(which: &str, k: usize, pg_url: &str) -> Result<f64> {
                 max_size: k,
                 ..Default::default()
             };
-            let db = rt.connect_with(ConnectOptions::parse(pg_url)?, cfg).await?;
+            let db = rt.connect_with(pg_url, cfg).await?;
             // Hold k connections at once, then give them back idle.
             let mut held = Vec::new();
             for _ in 0..k {

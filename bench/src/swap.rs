@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use driverbox::{ConnectOptions, PoolConfig, QueryDriver, Runtime, Value};
+use driverbox::{PoolConfig, QueryDriver, Runtime, Value};
 
 use crate::results::{Better, Results};
 use crate::startup::postgres_component;
@@ -36,7 +36,7 @@ pub async fn w6(ctx: &Ctx, res: &mut Results) -> Result<()> {
     let clients = ctx.sizes.w2_clients;
     let db = rt
         .connect_with(
-            ConnectOptions::parse(&ctx.pg_url)?,
+            &ctx.pg_url,
             PoolConfig {
                 max_size: clients,
                 ..Default::default()

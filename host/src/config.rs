@@ -1,43 +1,148 @@
-//! Connection URLs: `postgres://user:pass@host:5432/db?sslmode=require`,
-//! `sqlite:path/to.db?mode=ro`, `sqlite::memory:`, and their defaults.
+//! Connection URLs, parsed with the table of URL parameters the driver
+//! declares (`ConnectionSettings`): which parameters exist, which
+//! environment variables fill them, their defaults, and what the host does
+//! with each (host, port, user, TLS, time-out …). The host knows no
+//! database's URL rules of its own.
 //!
-//! PostgreSQL URLs follow libpq: what the URL leaves out comes from the
-//! `PG*` environment variables, then from libpq's defaults.
+//! Shapes:
+//! - network drivers: `scheme://[user[:password]@]host[:port][,host[:port]…][/database][?k=v&…]`,
+//!   hosts in brackets for IPv6 (`[::1]:5432`); a URL may leave the hosts
+//!   out (`postgres:///db`), then the `host` parameter (its environment
+//!   variable, its default) gives them;
+//! - file drivers: `scheme:PATH`, `scheme://PATH`, `scheme:///ABSOLUTE`,
+//!   `scheme::memory:`, each with `?k=v&…`.
+//!
+//! Values are percent-decoded. What the URL leaves out comes from the
+//! parameter's environment variables (in the order the driver lists them),
+//! then from its default. A URL parameter the driver does not declare is
+//! an error naming the ones it does.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 
-pub use crate::bindings::types::TlsMode;
+/// TLS policy, with libpq's `sslmode` meanings. The host enforces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// Plaintext only.
+    Disable,
+    /// TLS when the server offers it, without checking the certificate.
+    Prefer,
+    /// TLS, without checking the certificate.
+    Require,
+    /// TLS with a certificate signed by a trusted CA.
+    VerifyCa,
+    /// TLS with a trusted certificate for the host name.
+    VerifyFull,
+}
 
-/// Connection settings parsed from a URL. `Debug` hides the password.
+impl TlsMode {
+    /// libpq's name of the mode.
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsMode::Disable => "disable",
+            TlsMode::Prefer => "prefer",
+            TlsMode::Require => "require",
+            TlsMode::VerifyCa => "verify-ca",
+            TlsMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
+/// What the host does with a URL parameter itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Setting {
+    Host,
+    Port,
+    User,
+    Password,
+    Database,
+    /// libpq's `sslmode` names, MySQL's `ssl-mode` names, or a boolean.
+    TlsMode,
+    /// `true`: TLS with full verification; `false`: none (MongoDB's `tls`).
+    TlsEnabled,
+    /// `true`: TLS without checking the certificate (MongoDB's `tlsInsecure`).
+    TlsInsecure,
+    /// A PEM file of trusted CAs, or `system`.
+    TlsRootCert,
+    ConnectTimeoutSeconds,
+    ConnectTimeoutMilliseconds,
+    ApplicationName,
+    /// `ro`, `rw`, `rwc` or `memory` (file databases).
+    FileMode,
+}
+
+/// One URL parameter a driver understands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UrlParameter {
+    pub name: String,
+    /// Other spellings accepted.
+    pub aliases: Vec<String>,
+    /// Environment variables consulted in order when the URL leaves it out.
+    pub env: Vec<String>,
+    pub default: Option<String>,
+    /// What it means, in one line.
+    pub description: String,
+    /// What the host does with it; `None`: the driver gets it.
+    pub setting: Option<Setting>,
+}
+
+/// How a driver's URLs look.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectionSettings {
+    pub schemes: Vec<String>,
+    /// The port of a host that names none.
+    pub default_port: Option<u16>,
+    /// The database is a file (`scheme:PATH`).
+    pub file_based: bool,
+    pub parameters: Vec<UrlParameter>,
+}
+
+impl ConnectionSettings {
+    fn parameter(&self, key: &str) -> Option<&UrlParameter> {
+        self.parameters
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(key) || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(key)))
+    }
+}
+
+/// A server of a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct HostPort {
+    pub host: String,
+    pub port: u16,
+}
+
+/// Connection settings parsed from a URL with the driver's parameter
+/// table. `Debug` and `Display` hide the password.
 #[derive(Clone, PartialEq)]
 pub struct ConnectOptions {
     /// URL scheme, lower case; picks the driver.
     pub scheme: String,
-    /// Host name or IP address (empty for file databases).
-    pub host: String,
-    /// Port; `None` takes the driver's default.
-    pub port: Option<u16>,
+    /// Servers to try in order; empty for file databases.
+    pub hosts: Vec<HostPort>,
     pub user: Option<String>,
     password: Option<String>,
-    /// Database name.
+    /// Database name (or `:memory:` for an in-memory file database).
     pub database: Option<String>,
-    /// Database file for file-based drivers (SQLite); `None` with
-    /// `database == ":memory:"` for an in-memory database.
+    /// Database file for file-based drivers.
     pub path: Option<PathBuf>,
-    /// TLS policy (`sslmode`, `ssl-mode`, `tls`).
+    /// `ro`, `rw`, `rwc` or `memory`, for file databases.
+    pub file_mode: Option<String>,
     pub tls: TlsMode,
-    /// CA certificates (PEM) for `verify-ca`/`verify-full`, or `system`.
+    /// CA certificates (PEM file) for `verify-ca`/`verify-full`, or `system`.
     pub tls_root_cert: Option<String>,
-    /// Time allowed to open the TCP connection.
+    /// Time allowed for the whole connection set-up.
     pub connect_timeout: Option<Duration>,
     pub application_name: Option<String>,
-    /// Remaining parameters, handed to the driver.
+    /// The driver's own parameters, resolved (URL, environment, default).
     pub params: Vec<(String, String)>,
 }
 
@@ -45,12 +150,12 @@ impl fmt::Debug for ConnectOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConnectOptions")
             .field("scheme", &self.scheme)
-            .field("host", &self.host)
-            .field("port", &self.port)
+            .field("hosts", &self.hosts)
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("database", &self.database)
             .field("path", &self.path)
+            .field("file_mode", &self.file_mode)
             .field("tls", &self.tls)
             .field("tls_root_cert", &self.tls_root_cert)
             .field("connect_timeout", &self.connect_timeout)
@@ -63,7 +168,7 @@ impl fmt::Debug for ConnectOptions {
 impl fmt::Display for ConnectOptions {
     /// The URL without the password.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host.is_empty() {
+        if self.hosts.is_empty() {
             let target = match &self.path {
                 Some(p) => p.display().to_string(),
                 None => self.database.clone().unwrap_or_default(),
@@ -74,13 +179,15 @@ impl fmt::Display for ConnectOptions {
         if let Some(user) = &self.user {
             write!(f, "{user}@")?;
         }
-        if self.host.contains(':') {
-            write!(f, "[{}]", self.host)?;
-        } else {
-            f.write_str(&self.host)?;
-        }
-        if let Some(port) = self.port {
-            write!(f, ":{port}")?;
+        for (i, h) in self.hosts.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            if h.host.contains(':') {
+                write!(f, "[{}]:{}", h.host, h.port)?;
+            } else {
+                write!(f, "{}:{}", h.host, h.port)?;
+            }
         }
         if let Some(db) = &self.database {
             write!(f, "/{db}")?;
@@ -93,205 +200,353 @@ fn decode(s: &str) -> Result<String> {
     percent_decode_str(s)
         .decode_utf8()
         .map(|c| c.into_owned())
-        .map_err(|_| Error::Config(format!("`{s}` is not valid percent-encoded UTF-8")))
+        .map_err(|_| Error::Config(format!("`{}` is not valid percent-encoded UTF-8", redact_value(s))))
 }
 
-fn parse_tls(key: &str, value: &str) -> Result<TlsMode> {
+/// Decodes a secret: an error names the part, never its text.
+fn decode_secret(s: &str, what: &str) -> Result<String> {
+    percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| Error::Config(format!("the {what} is not valid percent-encoded UTF-8")))
+}
+
+/// A value shown in an error: short, and never more than its first characters.
+fn redact_value(s: &str) -> String {
+    let mut shown: String = s.chars().take(40).collect();
+    if shown.len() < s.len() {
+        shown.push('…');
+    }
+    shown
+}
+
+/// Parses a TLS mode: libpq's names, MySQL's, or a boolean.
+pub fn parse_tls_mode(key: &str, value: &str) -> Result<TlsMode> {
     Ok(match value.to_ascii_lowercase().replace('_', "-").as_str() {
-        "disable" | "disabled" | "false" | "off" => TlsMode::Disable,
+        "disable" | "disabled" | "false" | "off" | "0" => TlsMode::Disable,
         "allow" | "prefer" | "preferred" => TlsMode::Prefer,
-        "require" | "required" | "true" | "on" => TlsMode::Require,
+        "require" | "required" | "true" | "on" | "1" => TlsMode::Require,
         "verify-ca" => TlsMode::VerifyCa,
         "verify-full" | "verify-identity" => TlsMode::VerifyFull,
-        other => {
+        _ => {
             return Err(Error::Config(format!(
-                "{key}={other} is not one of disable, prefer, require, verify-ca, verify-full"
+                "{key}={value} is not one of disable, prefer, require, verify-ca, verify-full"
             )))
         }
     })
 }
 
+fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(Error::Config(format!("{key}={value}: expected true or false"))),
+    }
+}
+
+/// One `host[:port]` or `[v6]:port` of a host list.
+fn parse_host(entry: &str) -> Result<(String, Option<u16>)> {
+    let port = |p: &str| -> Result<u16> {
+        p.parse()
+            .map_err(|_| Error::Config(format!("port `{}` is not a port number (1-65535)", redact_value(p))))
+    };
+    if let Some(rest) = entry.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| Error::Config(format!("`{}`: unclosed `[` in the host", redact_value(entry))))?;
+        let p = match after.strip_prefix(':') {
+            Some(p) => Some(port(p)?),
+            None if after.is_empty() => None,
+            None => return Err(Error::Config(format!("`{}`: bad text after `]`", redact_value(entry)))),
+        };
+        return Ok((decode(host)?, p));
+    }
+    match entry.rsplit_once(':') {
+        Some((h, p)) => Ok((decode(h)?, Some(port(p)?))),
+        None => Ok((decode(entry)?, None)),
+    }
+}
+
+/// What a URL says before defaults: userinfo, hosts, database or path, parameters.
+#[derive(Default)]
+struct RawUrl {
+    user: Option<String>,
+    password: Option<String>,
+    hosts: Vec<(String, Option<u16>)>,
+    target: Option<String>,
+    params: Vec<(String, String)>,
+}
+
+fn parse_query(query: &str) -> Result<Vec<(String, String)>> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let k = decode(k)?;
+            let v = if is_secret(&k) {
+                decode_secret(v, &format!("value of {k}"))?
+            } else {
+                decode(v)?
+            };
+            Ok((k, v))
+        })
+        .collect()
+}
+
+/// Whether a URL parameter holds a secret (its value is never shown).
+fn is_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.contains("password") || k.contains("secret") || k.contains("token")
+}
+
+fn parse_raw(rest: &str, file_based: bool) -> Result<RawUrl> {
+    let (body, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut raw = RawUrl {
+        params: parse_query(query)?,
+        ..RawUrl::default()
+    };
+    if file_based {
+        let target = body.strip_prefix("//").unwrap_or(body);
+        if !target.is_empty() {
+            raw.target = Some(decode(target)?);
+        }
+        return Ok(raw);
+    }
+    let Some(authority_and_path) = body.strip_prefix("//") else {
+        return Err(Error::Config(
+            "expected `scheme://[user[:password]@]host[:port][/database]`".into(),
+        ));
+    };
+    let (authority, path) = match authority_and_path.find('/') {
+        Some(i) => (&authority_and_path[..i], &authority_and_path[i + 1..]),
+        None => (authority_and_path, ""),
+    };
+    let hosts = match authority.rfind('@') {
+        Some(at) => {
+            let userinfo = &authority[..at];
+            let (user, password) = match userinfo.split_once(':') {
+                Some((u, p)) => (u, Some(p)),
+                None => (userinfo, None),
+            };
+            if !user.is_empty() {
+                raw.user = Some(decode(user)?);
+            }
+            raw.password = password.map(|p| decode_secret(p, "password")).transpose()?;
+            &authority[at + 1..]
+        }
+        None => authority,
+    };
+    for entry in hosts.split(',').filter(|h| !h.is_empty()) {
+        raw.hosts.push(parse_host(entry)?);
+    }
+    if !path.is_empty() {
+        raw.target = Some(decode(path)?);
+    }
+    Ok(raw)
+}
+
 impl ConnectOptions {
-    /// Parses a URL, filling PostgreSQL defaults from the process environment.
-    pub fn parse(url: &str) -> Result<ConnectOptions> {
-        Self::parse_with_env(url, |k| std::env::var(k).ok())
+    /// Parses `url` for a driver with `settings`, filling gaps from the
+    /// process environment.
+    pub fn parse(url: &str, settings: &ConnectionSettings) -> Result<ConnectOptions> {
+        Self::parse_with_env(url, settings, |k| std::env::var(k).ok())
     }
 
     /// [`ConnectOptions::parse`] with an explicit environment (for tests).
-    pub fn parse_with_env(url: &str, env: impl Fn(&str) -> Option<String>) -> Result<ConnectOptions> {
+    pub fn parse_with_env(
+        url: &str,
+        settings: &ConnectionSettings,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<ConnectOptions> {
         let url = url.trim();
-        let Some((scheme, _)) = url.split_once(':') else {
+        let scheme = scheme_of(url)?;
+        if !settings.schemes.iter().any(|s| s == &scheme) {
             return Err(Error::Config(format!(
-                "`{}` is not a URL: expected e.g. postgres://host/db or sqlite:file.db",
-                redact(url)
+                "the driver serves {}, not {scheme}",
+                settings.schemes.join(", ")
             )));
-        };
-        let scheme = scheme.to_ascii_lowercase();
-        let mut options = if scheme == "sqlite" {
-            Self::parse_file(&scheme, &url[scheme.len() + 1..])?
-        } else {
-            Self::parse_network(url)?
-        };
-        if scheme == "postgres" || scheme == "postgresql" {
-            options.apply_pg_env(env);
         }
-        Ok(options)
-    }
-
-    fn empty(scheme: &str) -> ConnectOptions {
-        ConnectOptions {
-            scheme: scheme.to_string(),
-            host: String::new(),
-            port: None,
-            user: None,
-            password: None,
+        let rest = &url[scheme.len() + 1..];
+        let raw = parse_raw(rest, settings.file_based).map_err(|e| match e {
+            Error::Config(m) => Error::Config(format!("`{}`: {m}", redact(url))),
+            other => other,
+        })?;
+        let mut o = ConnectOptions {
+            scheme,
+            hosts: Vec::new(),
+            user: raw.user.clone(),
+            password: raw.password.clone(),
             database: None,
             path: None,
-            tls: TlsMode::Prefer,
+            file_mode: None,
+            tls: TlsMode::Disable,
             tls_root_cert: None,
             connect_timeout: None,
             application_name: None,
             params: Vec::new(),
-        }
-    }
+        };
 
-    /// `sqlite:PATH`, `sqlite://PATH`, `sqlite:///ABS`, `sqlite::memory:`, with `?mode=`.
-    fn parse_file(scheme: &str, rest: &str) -> Result<ConnectOptions> {
-        let (target, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let target = target.strip_prefix("//").unwrap_or(target);
-        let mut options = Self::empty(scheme);
-        options.tls = TlsMode::Disable;
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let (k, v) = (decode(k)?, decode(v)?);
-            if k == "mode" && !matches!(v.as_str(), "ro" | "rw" | "rwc" | "memory") {
-                return Err(Error::Config(format!("mode={v}: expected ro, rw or rwc")));
-            }
-            options.params.push((k, v));
-        }
-        let target = decode(target)?;
-        if target == ":memory:" || target.is_empty() && options.param("mode") == Some("memory") {
-            options.database = Some(":memory:".into());
-        } else if target.is_empty() {
-            return Err(Error::Config(format!("{scheme}: URL names no database file")));
-        } else {
-            options.database = Some(target.clone());
-            options.path = Some(PathBuf::from(target));
-        }
-        Ok(options)
-    }
-
-    fn parse_network(raw: &str) -> Result<ConnectOptions> {
-        let url = url::Url::parse(raw).map_err(|e| {
-            let hint = if raw.contains(',') {
-                " (several hosts in one URL are not supported)"
-            } else {
-                ""
-            };
-            Error::Config(format!("`{}`: {e}{hint}", redact(raw)))
-        })?;
-        let mut options = Self::empty(&url.scheme().to_ascii_lowercase());
-        options.host = url
-            .host_str()
-            .unwrap_or("")
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        options.port = url.port();
-        if !url.username().is_empty() {
-            options.user = Some(decode(url.username())?);
-        }
-        if let Some(p) = url.password() {
-            options.password = Some(decode(p)?);
-        }
-        let db = url.path().trim_start_matches('/');
-        if !db.is_empty() {
-            options.database = Some(decode(db)?);
-        }
-        let mut tls_set = false;
-        for (k, v) in url.query_pairs() {
-            let (k, v) = (k.into_owned(), v.into_owned());
-            match k.as_str() {
-                "sslmode" | "ssl-mode" | "ssl_mode" | "tls" | "ssl" => {
-                    options.tls = parse_tls(&k, &v)?;
-                    tls_set = true;
-                }
-                "sslrootcert" | "tlsCAFile" | "ssl-ca" => options.tls_root_cert = Some(v),
-                "connect_timeout" | "connectTimeoutMS" => {
-                    let n: u64 = v
-                        .parse()
-                        .map_err(|_| Error::Config(format!("{k}={v}: expected a whole number")))?;
-                    options.connect_timeout = Some(if k == "connectTimeoutMS" {
-                        Duration::from_millis(n)
+        // Every parameter the URL gives, by the driver's table.
+        let mut given: Vec<(&UrlParameter, String)> = Vec::new();
+        for (k, v) in &raw.params {
+            let p = settings.parameter(k).ok_or_else(|| {
+                let known: Vec<&str> = settings.parameters.iter().map(|p| p.name.as_str()).collect();
+                Error::Config(format!(
+                    "unknown URL parameter `{k}`; {} takes {}",
+                    o.scheme,
+                    if known.is_empty() {
+                        "none".into()
                     } else {
-                        Duration::from_secs(n)
+                        known.join(", ")
+                    }
+                ))
+            })?;
+            given.retain(|(q, _)| q.name != p.name);
+            given.push((p, v.clone()));
+        }
+        // What the URL's own parts say counts as given.
+        let in_url = |s: Setting| match s {
+            Setting::User => raw.user.is_some(),
+            Setting::Password => raw.password.is_some(),
+            Setting::Host => !raw.hosts.is_empty(),
+            Setting::Database => raw.target.is_some() && !settings.file_based,
+            _ => false,
+        };
+        let mut explicit_tls = false;
+        let mut hosts_param: Option<String> = None;
+        let mut port_param: Option<String> = None;
+        for p in &settings.parameters {
+            let from_url = given.iter().find(|(q, _)| q.name == p.name).map(|(_, v)| v.clone());
+            let url_part = p.setting.is_some_and(in_url);
+            let value = match from_url {
+                Some(v) => Some(v),
+                None if url_part => None,
+                None => p
+                    .env
+                    .iter()
+                    .filter_map(|e| env(e))
+                    // A PGHOST naming a socket directory is no TCP host: skipped.
+                    .find(|v| !(v.is_empty() || p.setting == Some(Setting::Host) && v.starts_with('/')))
+                    .or_else(|| p.default.clone()),
+            };
+            let Some(value) = value else { continue };
+            let key = p.name.as_str();
+            let explicit = given.iter().any(|(q, _)| q.name == p.name) || p.default.as_deref() != Some(value.as_str());
+            match p.setting {
+                None => o.params.push((p.name.clone(), value)),
+                Some(Setting::Host) => hosts_param = Some(value),
+                Some(Setting::Port) => port_param = Some(value),
+                Some(Setting::User) if o.user.is_none() => o.user = Some(value),
+                Some(Setting::Password) if o.password.is_none() => o.password = Some(value),
+                Some(Setting::Database) if o.database.is_none() => o.database = Some(value),
+                Some(Setting::User | Setting::Password | Setting::Database) => {}
+                Some(Setting::TlsMode) => {
+                    o.tls = parse_tls_mode(key, &value)?;
+                    explicit_tls |= explicit;
+                }
+                Some(Setting::TlsEnabled) => {
+                    let on = parse_bool(key, &value)?;
+                    if explicit || on {
+                        o.tls = if on { TlsMode::VerifyFull } else { TlsMode::Disable };
+                        explicit_tls |= explicit;
+                    }
+                }
+                Some(Setting::TlsInsecure) => {
+                    if parse_bool(key, &value)? {
+                        o.tls = TlsMode::Require;
+                        explicit_tls = true;
+                    }
+                }
+                Some(Setting::TlsRootCert) => o.tls_root_cert = Some(value),
+                Some(Setting::ConnectTimeoutSeconds | Setting::ConnectTimeoutMilliseconds) => {
+                    let n: u64 = value
+                        .parse()
+                        .map_err(|_| Error::Config(format!("{key}={value}: expected a whole number")))?;
+                    o.connect_timeout = Some(match p.setting {
+                        Some(Setting::ConnectTimeoutSeconds) => Duration::from_secs(n),
+                        _ => Duration::from_millis(n),
                     });
                 }
-                "application_name" | "appName" => options.application_name = Some(v),
-                "host" => options.host = v,
-                "port" => {
-                    options.port = Some(
-                        v.parse()
-                            .map_err(|_| Error::Config(format!("port={v}: expected a port number")))?,
-                    )
+                Some(Setting::ApplicationName) => o.application_name = Some(value),
+                Some(Setting::FileMode) => {
+                    if !matches!(value.as_str(), "ro" | "rw" | "rwc" | "memory") {
+                        return Err(Error::Config(format!("{key}={value}: expected ro, rw, rwc or memory")));
+                    }
+                    o.file_mode = Some(value);
                 }
-                "user" => options.user = Some(v),
-                "password" => options.password = Some(v),
-                "dbname" => options.database = Some(v),
-                _ => options.params.push((k, v)),
             }
         }
-        if !tls_set && options.tls_root_cert.is_some() {
-            // libpq: a root certificate with the default sslmode verifies the CA.
-            options.tls = TlsMode::VerifyCa;
+        // A root certificate without an explicit mode checks the CA
+        // (libpq's rule for `sslrootcert`; MySQL's for `ssl-ca`).
+        if o.tls_root_cert.is_some() && !explicit_tls {
+            o.tls = TlsMode::VerifyCa;
         }
-        if options.host.starts_with('/') {
-            return Err(Error::Config(format!(
-                "host {}: Unix-domain sockets are not supported, use a TCP host",
-                options.host
-            )));
+
+        if settings.file_based {
+            let target = raw.target.clone().unwrap_or_default();
+            if target == ":memory:" || (target.is_empty() && o.file_mode.as_deref() == Some("memory")) {
+                o.database = Some(":memory:".into());
+            } else if target.is_empty() {
+                return Err(Error::Config(format!("{}: the URL names no database file", o.scheme)));
+            } else {
+                o.database = Some(target.clone());
+                o.path = Some(PathBuf::from(target));
+            }
+            return Ok(o);
         }
-        Ok(options)
+
+        if o.database.is_none() {
+            o.database = raw.target.clone();
+        }
+        let default_port = match &port_param {
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .map_err(|_| Error::Config(format!("port={}: expected a port number", redact_value(p))))?,
+            ),
+            None => settings.default_port,
+        };
+        let listed: Vec<(String, Option<u16>)> =
+            if !raw.hosts.is_empty() && !given.iter().any(|(p, _)| p.setting == Some(Setting::Host)) {
+                raw.hosts.clone()
+            } else {
+                match &hosts_param {
+                    Some(h) => h
+                        .split(',')
+                        .filter(|e| !e.is_empty())
+                        .map(parse_host)
+                        .collect::<Result<_>>()?,
+                    None => raw.hosts.clone(),
+                }
+            };
+        for (host, port) in listed {
+            if host.starts_with('/') {
+                return Err(Error::Config(format!(
+                    "host {host}: Unix-domain sockets are not supported, use a TCP host"
+                )));
+            }
+            if host.is_empty() {
+                return Err(Error::Config("a host of the URL is empty".into()));
+            }
+            let port = port
+                .or(default_port)
+                .ok_or_else(|| Error::Config(format!("{host}: no port given and the driver has no default")))?;
+            o.hosts.push(HostPort { host, port });
+        }
+        if o.hosts.is_empty() {
+            return Err(Error::Config(format!("`{}` names no host", redact(url))));
+        }
+        Ok(o)
     }
 
-    /// libpq: the environment fills what the URL leaves out.
-    fn apply_pg_env(&mut self, env: impl Fn(&str) -> Option<String>) {
-        let explicit_tls = self.tls != TlsMode::Prefer || self.tls_root_cert.is_some();
-        if self.host.is_empty() {
-            self.host = env("PGHOST")
-                .filter(|h| !h.starts_with('/'))
-                .unwrap_or_else(|| "localhost".into());
-        }
-        if self.port.is_none() {
-            self.port = env("PGPORT").and_then(|p| p.parse().ok());
-        }
-        if self.user.is_none() {
-            self.user = env("PGUSER")
-                .or_else(|| env("USER"))
-                .or_else(|| Some("postgres".into()));
-        }
-        if self.password.is_none() {
-            self.password = env("PGPASSWORD");
-        }
-        if self.database.is_none() {
-            self.database = env("PGDATABASE").or_else(|| self.user.clone());
-        }
-        if !explicit_tls {
-            if let Some(mode) = env("PGSSLMODE").and_then(|m| parse_tls("PGSSLMODE", &m).ok()) {
-                self.tls = mode;
-            }
-        }
-        if self.tls_root_cert.is_none() {
-            self.tls_root_cert = env("PGSSLROOTCERT");
-        }
-        if self.connect_timeout.is_none() {
-            self.connect_timeout = env("PGCONNECT_TIMEOUT")
-                .and_then(|t| t.parse().ok())
-                .map(Duration::from_secs);
-        }
-        if self.application_name.is_none() {
-            self.application_name = env("PGAPPNAME");
-        }
+    /// The first host (network drivers), or `""`.
+    pub fn host(&self) -> &str {
+        self.hosts.first().map_or("", |h| h.host.as_str())
+    }
+
+    /// The first host's port, if there is a host.
+    pub fn port(&self) -> Option<u16> {
+        self.hosts.first().map(|h| h.port)
     }
 
     /// The password, for the driver only; never logged.
@@ -304,30 +559,200 @@ impl ConnectOptions {
         self.password = password;
     }
 
-    /// A driver parameter from the URL's query.
+    /// A driver parameter, resolved.
     pub fn param(&self, key: &str) -> Option<&str> {
         self.params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 }
 
-/// The URL with any password replaced, for messages.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
+/// The scheme of a URL, lower case.
+pub fn scheme_of(url: &str) -> Result<String> {
+    match url.trim().split_once(':') {
+        Some((s, _)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) => {
+            Ok(s.to_ascii_lowercase())
         }
-        Ok(_) => url.to_string(),
-        Err(_) => match (url.find("://"), url.rfind('@')) {
-            (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
-            _ => url.to_string(),
-        },
+        _ => Err(Error::Config(format!(
+            "`{}` is not a URL: expected e.g. postgres://host/db or sqlite:file.db",
+            redact(url)
+        ))),
     }
+}
+
+/// The URL parameters the host understood itself before contract 0.2, for
+/// drivers built against 0.1 (which declare none): libpq's for
+/// PostgreSQL-dialect drivers, `mode` for file drivers, and the common TLS
+/// and time-out ones for others.
+pub(crate) fn legacy_parameters(file_based: bool, postgres: bool) -> Vec<crate::bindings::v0_2::types::UrlParameter> {
+    use crate::bindings::v0_2::types::{Setting as S, UrlParameter as P};
+    let p = |name: &str, aliases: &[&str], env: &[&str], default: Option<&str>, setting: Option<S>, d: &str| P {
+        name: name.into(),
+        aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        env: env.iter().map(|e| e.to_string()).collect(),
+        default: default.map(String::from),
+        description: d.into(),
+        setting,
+    };
+    if file_based {
+        return vec![
+            p(
+                "mode",
+                &[],
+                &[],
+                Some("rwc"),
+                Some(S::FileMode),
+                "ro, rw, rwc or memory",
+            ),
+            p("busy_timeout", &[], &[], None, None, "milliseconds to wait for a lock"),
+        ];
+    }
+    if postgres {
+        return vec![
+            p(
+                "host",
+                &[],
+                &["PGHOST"],
+                Some("localhost"),
+                Some(S::Host),
+                "server host",
+            ),
+            p("port", &[], &["PGPORT"], None, Some(S::Port), "server port"),
+            p(
+                "user",
+                &[],
+                &["PGUSER", "USER"],
+                Some("postgres"),
+                Some(S::User),
+                "role",
+            ),
+            p("password", &[], &["PGPASSWORD"], None, Some(S::Password), "password"),
+            p("dbname", &[], &["PGDATABASE"], None, Some(S::Database), "database"),
+            p(
+                "sslmode",
+                &[],
+                &["PGSSLMODE"],
+                Some("prefer"),
+                Some(S::TlsMode),
+                "TLS mode",
+            ),
+            p(
+                "sslrootcert",
+                &[],
+                &["PGSSLROOTCERT"],
+                None,
+                Some(S::TlsRootCert),
+                "trusted CAs",
+            ),
+            p(
+                "connect_timeout",
+                &[],
+                &["PGCONNECT_TIMEOUT"],
+                None,
+                Some(S::ConnectTimeoutSeconds),
+                "seconds",
+            ),
+            p(
+                "application_name",
+                &[],
+                &["PGAPPNAME"],
+                None,
+                Some(S::ApplicationName),
+                "application name",
+            ),
+            p("options", &[], &["PGOPTIONS"], None, None, "server options"),
+        ];
+    }
+    vec![
+        p("host", &[], &[], None, Some(S::Host), "server host"),
+        p("port", &[], &[], None, Some(S::Port), "server port"),
+        p("user", &[], &[], None, Some(S::User), "user"),
+        p("password", &[], &[], None, Some(S::Password), "password"),
+        p(
+            "sslmode",
+            &["ssl-mode", "tls"],
+            &[],
+            Some("prefer"),
+            Some(S::TlsMode),
+            "TLS mode",
+        ),
+        p(
+            "sslrootcert",
+            &["ssl-ca"],
+            &[],
+            None,
+            Some(S::TlsRootCert),
+            "trusted CAs",
+        ),
+        p(
+            "connect_timeout",
+            &[],
+            &[],
+            None,
+            Some(S::ConnectTimeoutSeconds),
+            "seconds",
+        ),
+        p(
+            "application_name",
+            &[],
+            &[],
+            None,
+            Some(S::ApplicationName),
+            "application name",
+        ),
+    ]
+}
+
+/// The URL with any password replaced, for messages. Works on URLs that
+/// do not parse too (a bad port, bad percent-encoding, several hosts):
+/// everything between `://` and the last `@` of the authority is hidden
+/// but the user name, and a `password=` parameter's value is hidden.
+pub fn redact(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(start) = out.find("://").map(|i| i + 3) {
+        let end = out[start..].find(['/', '?']).map_or(out.len(), |i| start + i);
+        if let Some(at) = out[start..end].rfind('@').map(|i| start + i) {
+            if let Some(colon) = out[start..at].find(':').map(|i| start + i) {
+                out.replace_range(colon + 1..at, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let hidden: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if is_secret(k) => {
+                    format!("{k}=***")
+                }
+                _ => pair.to_string(),
+            })
+            .collect();
+        out = format!("{head}{}", hidden.join("&"));
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bindings::Conv;
+
+    fn pg() -> ConnectionSettings {
+        ConnectionSettings {
+            schemes: vec!["postgres".into(), "postgresql".into()],
+            default_port: Some(5432),
+            file_based: false,
+            parameters: legacy_parameters(false, true).conv(),
+        }
+    }
+
+    fn sqlite() -> ConnectionSettings {
+        ConnectionSettings {
+            schemes: vec!["sqlite".into()],
+            default_port: None,
+            file_based: true,
+            parameters: legacy_parameters(true, false).conv(),
+        }
+    }
 
     fn no_env(_: &str) -> Option<String> {
         None
@@ -336,12 +761,12 @@ mod tests {
     #[test]
     fn postgres_url() {
         let o = ConnectOptions::parse_with_env(
-            "postgresql://alice:p%40ss@db.example:6543/shop?sslmode=verify-full&sslrootcert=/ca.pem&connect_timeout=3&application_name=x&foo=bar",
+            "postgresql://alice:p%40ss@db.example:6543/shop?sslmode=verify-full&sslrootcert=/ca.pem&connect_timeout=3&application_name=x&options=-c%20a%3Db",
+            &pg(),
             no_env,
         )
         .unwrap();
-        assert_eq!(o.host, "db.example");
-        assert_eq!(o.port, Some(6543));
+        assert_eq!((o.host(), o.port()), ("db.example", Some(6543)));
         assert_eq!(o.user.as_deref(), Some("alice"));
         assert_eq!(o.password(), Some("p@ss"));
         assert_eq!(o.database.as_deref(), Some("shop"));
@@ -349,14 +774,14 @@ mod tests {
         assert_eq!(o.tls_root_cert.as_deref(), Some("/ca.pem"));
         assert_eq!(o.connect_timeout, Some(Duration::from_secs(3)));
         assert_eq!(o.application_name.as_deref(), Some("x"));
-        assert_eq!(o.params, vec![("foo".to_string(), "bar".to_string())]);
+        assert_eq!(o.params, vec![("options".to_string(), "-c a=b".to_string())]);
         let debug = format!("{o:?}");
         assert!(!debug.contains("p@ss") && debug.contains("<redacted>"));
         assert_eq!(o.to_string(), "postgresql://alice@db.example:6543/shop");
     }
 
     #[test]
-    fn pg_env_fills_gaps_only() {
+    fn environment_fills_gaps_only() {
         let env = |k: &str| match k {
             "PGHOST" => Some("envhost".to_string()),
             "PGUSER" => Some("bob".to_string()),
@@ -365,40 +790,75 @@ mod tests {
             "PGPORT" => Some("7777".to_string()),
             _ => None,
         };
-        let o = ConnectOptions::parse_with_env("postgres:///mydb", env).unwrap();
-        assert_eq!((o.host.as_str(), o.port), ("envhost", Some(7777)));
+        let o = ConnectOptions::parse_with_env("postgres:///mydb", &pg(), env).unwrap();
+        assert_eq!((o.host(), o.port()), ("envhost", Some(7777)));
         assert_eq!(o.user.as_deref(), Some("bob"));
         assert_eq!(o.password(), Some("secret"));
         assert_eq!(o.database.as_deref(), Some("mydb"));
         assert_eq!(o.tls, TlsMode::Require);
-        let o = ConnectOptions::parse_with_env("postgres://u@h:1/?sslmode=disable", env).unwrap();
-        assert_eq!((o.host.as_str(), o.port, o.tls), ("h", Some(1), TlsMode::Disable));
-        assert_eq!(o.database.as_deref(), Some("u"));
+        let o = ConnectOptions::parse_with_env("postgres://u@h:1/?sslmode=disable", &pg(), env).unwrap();
+        assert_eq!((o.host(), o.port(), o.tls), ("h", Some(1), TlsMode::Disable));
+        assert_eq!(o.user.as_deref(), Some("u"));
+        // The environment's port applies to hosts without one.
+        let o = ConnectOptions::parse_with_env("postgres://h/db", &pg(), env).unwrap();
+        assert_eq!(o.port(), Some(7777));
     }
 
     #[test]
-    fn ipv6_and_errors() {
-        let o = ConnectOptions::parse_with_env("postgres://[::1]:5432/db", no_env).unwrap();
-        assert_eq!(o.host, "::1");
-        assert!(ConnectOptions::parse_with_env("postgres://h/db?sslmode=bogus", no_env).is_err());
-        assert!(ConnectOptions::parse_with_env("no url here", no_env).is_err());
-        let e = ConnectOptions::parse_with_env("postgres://u:pw@h:notaport/db", no_env).unwrap_err();
-        assert!(!e.to_string().contains("pw"), "{e}");
-        assert!(ConnectOptions::parse_with_env("postgres://h/db?host=/run/pg", no_env).is_err());
+    fn root_certificate_turns_on_verification_from_the_url_or_the_environment() {
+        let o = ConnectOptions::parse_with_env("postgres://h/db?sslrootcert=/ca.pem", &pg(), no_env).unwrap();
+        assert_eq!(o.tls, TlsMode::VerifyCa);
+        let env = |k: &str| (k == "PGSSLROOTCERT").then(|| "/ca.pem".to_string());
+        let o = ConnectOptions::parse_with_env("postgres://h/db", &pg(), env).unwrap();
+        assert_eq!(o.tls, TlsMode::VerifyCa);
+        let o = ConnectOptions::parse_with_env("postgres://h/db?sslmode=require", &pg(), env).unwrap();
+        assert_eq!(o.tls, TlsMode::Require);
+    }
+
+    #[test]
+    fn host_lists() {
+        let o = ConnectOptions::parse_with_env("postgres://a:1,b,[::1]:3/db", &pg(), no_env).unwrap();
+        let hosts: Vec<(&str, u16)> = o.hosts.iter().map(|h| (h.host.as_str(), h.port)).collect();
+        assert_eq!(hosts, vec![("a", 1), ("b", 5432), ("::1", 3)]);
+        assert_eq!(o.to_string(), "postgres://postgres@a:1,b:5432,[::1]:3/db");
+        let o = ConnectOptions::parse_with_env("postgres:///db?host=x,y&port=9", &pg(), no_env).unwrap();
+        assert_eq!(o.hosts.len(), 2);
+        assert_eq!(o.port(), Some(9));
+    }
+
+    #[test]
+    fn errors_name_the_problem_without_the_password() {
+        for bad in [
+            "postgres://u:pw@h:notaport/db",
+            "postgres://u:pw@h:99999/db",
+            "postgres://u:p%ffw@h/db",
+            "postgres://h/db?sslmode=bogus",
+            "postgres://h/db?nosuchparam=1",
+            "postgres://h/db?host=/run/pg",
+            "no url here",
+        ] {
+            let e = ConnectOptions::parse_with_env(bad, &pg(), no_env)
+                .unwrap_err()
+                .to_string();
+            assert!(!e.contains("pw") && !e.contains("p%ffw"), "{bad}: {e}");
+        }
+        let e = ConnectOptions::parse_with_env("postgres://h/db?nosuch=1", &pg(), no_env).unwrap_err();
+        assert!(e.to_string().contains("sslmode"), "names the known parameters: {e}");
     }
 
     #[test]
     fn sqlite_urls() {
-        let o = ConnectOptions::parse_with_env("sqlite:data/app.db?mode=ro", no_env).unwrap();
+        let o = ConnectOptions::parse_with_env("sqlite:data/app.db?mode=ro", &sqlite(), no_env).unwrap();
         assert_eq!(o.path, Some(PathBuf::from("data/app.db")));
-        assert_eq!(o.param("mode"), Some("ro"));
-        let o = ConnectOptions::parse_with_env("sqlite:///tmp/x.db", no_env).unwrap();
+        assert_eq!(o.file_mode.as_deref(), Some("ro"));
+        let o = ConnectOptions::parse_with_env("sqlite:///tmp/x.db", &sqlite(), no_env).unwrap();
         assert_eq!(o.path, Some(PathBuf::from("/tmp/x.db")));
-        let o = ConnectOptions::parse_with_env("sqlite://rel.db", no_env).unwrap();
+        let o = ConnectOptions::parse_with_env("sqlite://rel.db", &sqlite(), no_env).unwrap();
         assert_eq!(o.path, Some(PathBuf::from("rel.db")));
-        let o = ConnectOptions::parse_with_env("sqlite::memory:", no_env).unwrap();
+        let o = ConnectOptions::parse_with_env("sqlite::memory:", &sqlite(), no_env).unwrap();
         assert_eq!((o.path.clone(), o.database.as_deref()), (None, Some(":memory:")));
-        assert!(ConnectOptions::parse_with_env("sqlite:x.db?mode=zz", no_env).is_err());
+        assert!(ConnectOptions::parse_with_env("sqlite:x.db?mode=zz", &sqlite(), no_env).is_err());
+        assert!(ConnectOptions::parse_with_env("sqlite:", &sqlite(), no_env).is_err());
         assert_eq!(o.to_string(), "sqlite::memory:");
     }
 
@@ -406,5 +866,8 @@ mod tests {
     fn redacts() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert!(!redact("postgres://u:sec ret@h:x/db").contains("sec ret"));
+        assert!(!redact("postgres://127.0.0.1:99999/test?user=postgres&password=S3cr3t").contains("S3cr3t"));
+        assert!(!redact("postgres://postgres:S%ff@127.0.0.1/test").contains("S%ff"));
+        assert!(!redact("postgres://u:a@b@h/db").contains("a@b"));
     }
 }

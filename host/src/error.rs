@@ -4,9 +4,80 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::bindings::types as wit;
+use serde::Serialize;
 
-pub use wit::{ErrorKind, ServerError};
+/// Portable classification of an error, the same for every database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    UniqueViolation,
+    ForeignKeyViolation,
+    NotNullViolation,
+    CheckViolation,
+    Syntax,
+    /// Unknown table, column, function, database …
+    UndefinedObject,
+    /// The object to create exists already.
+    DuplicateObject,
+    /// Bad data for the operation: division by zero, out of range, bad cast.
+    Data,
+    Permission,
+    Authentication,
+    /// Serialization failure, deadlock or lock time-out: the transaction may be retried.
+    TransactionConflict,
+    Connection,
+    Tls,
+    Timeout,
+    /// The statement was canceled on request.
+    Canceled,
+    /// The server (or the driver) broke the protocol.
+    Protocol,
+    /// The caller passed something the driver refuses.
+    InvalidInput,
+    Unsupported,
+    Other,
+}
+
+/// An error the database server reported, with everything it said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerError {
+    pub kind: ErrorKind,
+    /// SQLSTATE (PostgreSQL, MySQL), or the server's own code as text.
+    pub code: String,
+    /// The server's numeric code besides the SQLSTATE (MySQL's `1062`).
+    pub vendor_code: Option<i32>,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    /// 1-based character position in the statement.
+    pub position: Option<u32>,
+    pub schema_name: Option<String>,
+    pub table_name: Option<String>,
+    pub column_name: Option<String>,
+    pub constraint_name: Option<String>,
+    /// Where it happened, as the server tells (PostgreSQL's CONTEXT).
+    pub context: Option<String>,
+}
+
+/// What a driver returns when a call fails: the server's error, or one the
+/// driver (or the host on its behalf) raised. Converted from each contract
+/// version's `error`, then into [`Error`] with the driver's name.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum GuestError {
+    Server(Box<ServerError>),
+    Client { kind: ErrorKind, message: String },
+}
+
+impl GuestError {
+    /// A client error raised by the host for the driver's call.
+    pub(crate) fn client(kind: ErrorKind, message: impl Into<String>) -> GuestError {
+        GuestError::Client {
+            kind,
+            message: message.into(),
+        }
+    }
+}
 
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -93,28 +164,18 @@ impl Error {
         }
     }
 
-    pub(crate) fn from_wit(driver: &Arc<str>, error: wit::Error) -> Error {
+    pub(crate) fn from_guest(driver: &Arc<str>, error: GuestError) -> Error {
         match error {
-            wit::Error::Server(e) => Error::Server {
+            GuestError::Server(error) => Error::Server {
                 driver: driver.clone(),
-                error: Box::new(e),
+                error,
             },
-            wit::Error::Client(e) => Error::Client {
+            GuestError::Client { kind, message } => Error::Client {
                 driver: driver.clone(),
-                kind: e.kind,
-                message: e.message,
+                kind,
+                message,
             },
         }
-    }
-}
-
-impl wit::Error {
-    /// A client error for the guest, raised by the host.
-    pub(crate) fn client(kind: ErrorKind, message: impl Into<String>) -> wit::Error {
-        wit::Error::Client(wit::ClientError {
-            kind,
-            message: message.into(),
-        })
     }
 }
 
@@ -135,6 +196,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Connection => "connection error",
             ErrorKind::Tls => "TLS error",
             ErrorKind::Timeout => "timeout",
+            ErrorKind::Canceled => "canceled",
             ErrorKind::Protocol => "protocol error",
             ErrorKind::InvalidInput => "invalid input",
             ErrorKind::Unsupported => "unsupported",

@@ -15,9 +15,11 @@
 //! # Ok(()) }
 //! ```
 
+mod batch;
 mod bindings;
 
 pub mod api;
+pub mod arrow;
 pub mod config;
 pub mod error;
 mod imports;
@@ -27,8 +29,15 @@ pub mod sql;
 pub mod value;
 
 pub use api::*;
-pub use config::{ConnectOptions, TlsMode};
+/// The Arrow crates of the API's record batches, for matching versions.
+pub use arrow_array;
+pub use arrow_schema;
+pub use bindings::CONTRACT_VERSIONS;
+pub use config::{ConnectOptions, ConnectionSettings, HostPort, Setting, TlsMode, UrlParameter};
 pub use error::{Error, ErrorKind, Result, ServerError};
 pub use pool::{PoolConfig, PoolStatus};
-pub use runtime::{engine_config, Capability, DriverEvent, DriverInfo, DriverWatcher, Limits, Runtime, RuntimeBuilder};
-pub use value::{Column, Interval, QueryResult, Value};
+pub use runtime::{
+    engine_config, Capability, DriverEvent, DriverInfo, DriverWatcher, Limits, PlaceholderStyle, Runtime,
+    RuntimeBuilder,
+};
+pub use value::{Column, Interval, LogicalType, QueryResult, Value};

@@ -1,14 +1,159 @@
-//! Typed values: the WIT `value` variant with conversions and formatting.
+//! Typed values, result columns and results: the host's own types, the
+//! same for every contract version.
 //!
-//! Dates and times keep the WIT encoding (days / microseconds since the
-//! Unix epoch, MIN/MAX for ∓infinity) so nothing is lost; formatting follows
-//! ISO 8601 as PostgreSQL prints it.
+//! Dates and times keep the contract's encoding (days / microseconds since
+//! the Unix epoch, MIN/MAX for ∓infinity) so nothing is lost; formatting
+//! follows ISO 8601 as PostgreSQL prints it.
 
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+use serde::Serialize;
 
-pub use crate::bindings::types::{Column, Interval, QueryResult, Value};
+/// A time span as SQL keeps it: months and days are not fixed lengths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Interval {
+    pub months: i32,
+    pub days: i32,
+    pub microseconds: i64,
+}
+
+/// One typed value.
+///
+/// Dates and times count from the Unix epoch; the `i32`/`i64` minimum and
+/// maximum stand for `-infinity` and `infinity`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Value {
+    Null,
+    Boolean(bool),
+    /// Every integer width; unsigned values above `i64::MAX` arrive as `Decimal`.
+    Int(i64),
+    /// Every float width (a 32-bit float widened exactly).
+    Float(f64),
+    /// Exact decimal in text form, every digit kept (`NaN` allowed).
+    Decimal(String),
+    Text(String),
+    Bytes(Vec<u8>),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Microseconds since midnight.
+    Time(i64),
+    /// Microseconds since 1970-01-01T00:00:00, no time zone.
+    Timestamp(i64),
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    Timestamptz(i64),
+    Interval(Interval),
+    /// The 16 bytes of a UUID, big-endian: (high, low).
+    Uuid((u64, u64)),
+    /// JSON text.
+    Json(String),
+    /// One BSON document.
+    Document(Vec<u8>),
+}
+
+/// What a result column holds (the contract's `logical-type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogicalType {
+    Null,
+    Boolean,
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Uint8,
+    Uint16,
+    Uint32,
+    Uint64,
+    Float32,
+    Float64,
+    /// Exact decimal text.
+    Decimal,
+    Text,
+    Bytes,
+    Date,
+    Time,
+    Timestamp,
+    Timestamptz,
+    Interval,
+    Uuid,
+    Json,
+    /// One BSON document per value.
+    Document,
+    /// Each value has a type of its own (SQLite).
+    Dynamic,
+}
+
+impl LogicalType {
+    /// The contract's name of the type (`int32`, `timestamptz` …).
+    pub fn name(self) -> &'static str {
+        match self {
+            LogicalType::Null => "null",
+            LogicalType::Boolean => "boolean",
+            LogicalType::Int8 => "int8",
+            LogicalType::Int16 => "int16",
+            LogicalType::Int32 => "int32",
+            LogicalType::Int64 => "int64",
+            LogicalType::Uint8 => "uint8",
+            LogicalType::Uint16 => "uint16",
+            LogicalType::Uint32 => "uint32",
+            LogicalType::Uint64 => "uint64",
+            LogicalType::Float32 => "float32",
+            LogicalType::Float64 => "float64",
+            LogicalType::Decimal => "decimal",
+            LogicalType::Text => "text",
+            LogicalType::Bytes => "bytes",
+            LogicalType::Date => "date",
+            LogicalType::Time => "time",
+            LogicalType::Timestamp => "timestamp",
+            LogicalType::Timestamptz => "timestamptz",
+            LogicalType::Interval => "interval",
+            LogicalType::Uuid => "uuid",
+            LogicalType::Json => "json",
+            LogicalType::Document => "document",
+            LogicalType::Dynamic => "dynamic",
+        }
+    }
+}
+
+/// A column of a result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Column {
+    pub name: String,
+    /// The database's own type name (`int4`, `numeric`, `varchar`, `_text` …).
+    pub type_name: String,
+    /// How the values travel and convert (to Arrow, to text).
+    pub logical_type: LogicalType,
+    /// For decimals: total digits, when the column's type fixes it.
+    pub precision: Option<u32>,
+    /// For decimals: digits after the point, when the column's type fixes it.
+    pub scale: Option<i32>,
+    /// Whether the column may hold NULL, when the database says.
+    pub nullable: Option<bool>,
+}
+
+impl Column {
+    /// A column of `logical_type` named `name`, with the database's type name.
+    pub fn new(name: impl Into<String>, logical_type: LogicalType, type_name: impl Into<String>) -> Column {
+        Column {
+            name: name.into(),
+            type_name: type_name.into(),
+            logical_type,
+            precision: None,
+            scale: None,
+            nullable: None,
+        }
+    }
+}
+
+/// The outcome of one statement, as rows of values.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct QueryResult {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
+    /// Rows inserted, updated or deleted, when the statement reports it.
+    pub rows_affected: Option<u64>,
+}
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 

@@ -55,6 +55,12 @@ pub fn hostile_variant(feature: &str) -> PathBuf {
     })
 }
 
+/// The PostgreSQL driver as built against contract 0.1 (commit 2ee5458),
+/// kept as a fixture: see `tests/fixtures/README.md`.
+pub fn postgres_v01_fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/postgres-driver-0.1.0.wasm")
+}
+
 /// The PostgreSQL driver built with version tag `a` or `b`.
 pub fn postgres_tagged(tag: char) -> PathBuf {
     PathBuf::from(match tag {

@@ -1,7 +1,7 @@
 //! The shared conformance suite, once per SQL driver.
 
-use driverbox_tests::conformance::{Suite, POSTGRES, SQLITE};
-use driverbox_tests::{runtime, PG_URL};
+use driverbox_tests::conformance::{Expectations, Suite, POSTGRES, SQLITE};
+use driverbox_tests::{postgres_v01_fixture, runtime, PG_URL};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_passes_the_conformance_suite() {
@@ -13,4 +13,18 @@ async fn sqlite_passes_the_conformance_suite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("conformance.db").display());
     Suite::new(runtime(), &url, SQLITE).await.run().await;
+}
+
+/// A PostgreSQL driver built against contract 0.1 (a fixture kept in the
+/// tree) still passes: the host adapts 0.1 calls at the edge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_built_for_contract_0_1_passes_the_conformance_suite() {
+    let rt = runtime();
+    let info = rt.load_driver_file(&postgres_v01_fixture()).await.unwrap();
+    assert_eq!(info.contract, "0.1.0");
+    let x = Expectations {
+        schema: Some("dbx_conformance_v01"),
+        ..POSTGRES
+    };
+    Suite::new(rt, PG_URL, x).await.run().await;
 }

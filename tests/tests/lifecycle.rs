@@ -115,12 +115,12 @@ async fn swapping_postgres_twenty_times_under_load_fails_no_query() {
         std::fs::read(driverbox_tests::postgres_tagged('b')).unwrap(),
     ];
     rt.load_driver(&builds[0], "postgres-a.wasm").await.unwrap();
-    let options = driverbox::ConnectOptions::parse(driverbox_tests::PG_URL).unwrap();
+
     let pool = driverbox::PoolConfig {
         max_size: 16,
         ..Default::default()
     };
-    let db = rt.connect_with(options, pool).await.unwrap();
+    let db = rt.connect_with(driverbox_tests::PG_URL, pool).await.unwrap();
 
     let stop = Arc::new(AtomicBool::new(false));
     let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));

@@ -304,12 +304,11 @@ async fn a_statement_past_its_deadline_or_dropped_is_canceled_on_the_server() {
 
 #[tokio::test]
 async fn a_transaction_begun_with_plain_sql_never_leaks_to_the_next_user() {
-    let options = driverbox::ConnectOptions::parse(PG_URL).unwrap();
     let pool = driverbox::PoolConfig {
         max_size: 1,
         ..Default::default()
     };
-    let db = runtime().connect_with(options, pool).await.unwrap();
+    let db = runtime().connect_with(PG_URL, pool).await.unwrap();
     fresh_table(&db, "dbx_leak", "id int").await;
     db.execute("begin", &[]).await.unwrap();
     // The next user of the only connection is not inside that transaction:

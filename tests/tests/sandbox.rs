@@ -15,12 +15,12 @@ fn server(ip: &str) -> TcpListener {
 async fn hostile(rt: &Runtime, endpoint: &TcpListener) -> WasmDriver {
     rt.load_driver_file(&hostile_wasm()).await.expect("load hostile driver");
     let addr = endpoint.local_addr().unwrap();
-    let options = driverbox::ConnectOptions::parse(&format!("hostile://{}:{}/", addr.ip(), addr.port())).unwrap();
+    let options = format!("hostile://{}:{}/", addr.ip(), addr.port());
     let pool = PoolConfig {
         max_size: 4,
         ..PoolConfig::default()
     };
-    rt.connect_with(options, pool).await.expect("connect")
+    rt.connect_with(&options, pool).await.expect("connect")
 }
 
 fn text(r: &driverbox::QueryResult) -> String {
@@ -196,8 +196,8 @@ async fn components_that_fail_validation_are_refused_and_the_working_version_sta
     let working = db.info().content_hash.clone();
     let good = std::fs::read(hostile_wasm()).unwrap();
     // Our WIT package at a version this host does not speak: the same
-    // component with every `driverbox:driver/...@0.1.0` name renamed.
-    let foreign_version = replace_all(&good, b"@0.1.0", b"@7.1.0");
+    // component with every `driverbox:driver/...@0.2.0` name renamed.
+    let foreign_version = replace_all(&good, b"@0.2.0", b"@7.2.0");
 
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("junk.wasm", b"not wasm at all".to_vec(), "not a valid component"),
@@ -205,12 +205,12 @@ async fn components_that_fail_validation_are_refused_and_the_working_version_sta
         (
             "empty.wasm",
             vec![0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00],
-            "does not export driverbox:driver/base",
+            "exports nothing of driverbox:driver",
         ),
         (
             "v7.wasm",
             foreign_version,
-            "but this host speaks driverbox:driver@0.1.x",
+            "but this host serves driverbox:driver versions 0.2.0, 0.1.0",
         ),
         ("files.wasm", read(hostile_variant("files")), "imports wasi:filesystem/"),
         (

@@ -5,16 +5,16 @@
 use driverbox_guest_sdk::{Error, Result};
 
 use crate::connection::Connection;
-use crate::exports::driverbox::driver::column::{self as wit, ColumnChange, ColumnDefinition, DefaultChange};
-use crate::protocol::ident;
-use crate::{with_conn, Driver};
+use crate::DIALECT;
+use driverbox_guest_sdk::types::{ColumnChange, ColumnDefinition, DefaultChange};
+use driverbox_guest_sdk::ColumnManagement;
 
 /// `ALTER TABLE ... ADD COLUMN`.
 pub fn add_column(conn: &mut Connection, schema: Option<&str>, table: &str, column: &ColumnDefinition) -> Result<()> {
     let mut sql = format!(
         "ALTER TABLE {} ADD COLUMN {} {}",
-        ident::qualified(schema, table)?,
-        ident::quote(&column.name)?,
+        DIALECT.qualified(schema, table)?,
+        DIALECT.quote(&column.name)?,
         column.data_type
     );
     if !column.nullable {
@@ -29,8 +29,8 @@ pub fn add_column(conn: &mut Connection, schema: Option<&str>, table: &str, colu
 
 /// The statements for a change, in the order they run (rename last).
 pub fn alter_statements(schema: Option<&str>, table: &str, column: &str, change: &ColumnChange) -> Result<Vec<String>> {
-    let t = ident::qualified(schema, table)?;
-    let col = ident::quote(column)?;
+    let t = DIALECT.qualified(schema, table)?;
+    let col = DIALECT.quote(column)?;
     let mut stmts = Vec::new();
     match (&change.data_type, &change.using) {
         (Some(ty), using) => {
@@ -56,7 +56,7 @@ pub fn alter_statements(schema: Option<&str>, table: &str, column: &str, change:
     if let Some(new_name) = &change.rename_to {
         stmts.push(format!(
             "ALTER TABLE {t} RENAME COLUMN {col} TO {}",
-            ident::quote(new_name)?
+            DIALECT.quote(new_name)?
         ));
     }
     Ok(stmts)
@@ -120,24 +120,30 @@ pub fn drop_column(
 ) -> Result<()> {
     let sql = format!(
         "ALTER TABLE {} DROP COLUMN {}{}",
-        ident::qualified(schema, table)?,
-        ident::quote(column)?,
+        DIALECT.qualified(schema, table)?,
+        DIALECT.quote(column)?,
         if cascade { " CASCADE" } else { "" }
     );
     conn.run(&sql).map(|_| ())
 }
 
-impl wit::Guest for Driver {
-    fn add_column(schema: Option<String>, table: String, column: ColumnDefinition) -> Result<()> {
-        with_conn(|c| add_column(c, schema.as_deref(), &table, &column))
+impl ColumnManagement for Connection {
+    fn add_column(&mut self, schema: Option<String>, table: String, column: ColumnDefinition) -> Result<()> {
+        add_column(self, schema.as_deref(), &table, &column)
     }
 
-    fn alter_column(schema: Option<String>, table: String, column: String, change: ColumnChange) -> Result<()> {
-        with_conn(|c| alter_column(c, schema.as_deref(), &table, &column, &change))
+    fn alter_column(
+        &mut self,
+        schema: Option<String>,
+        table: String,
+        column: String,
+        change: ColumnChange,
+    ) -> Result<()> {
+        alter_column(self, schema.as_deref(), &table, &column, &change)
     }
 
-    fn drop_column(schema: Option<String>, table: String, column: String, cascade: bool) -> Result<()> {
-        with_conn(|c| drop_column(c, schema.as_deref(), &table, &column, cascade))
+    fn drop_column(&mut self, schema: Option<String>, table: String, column: String, cascade: bool) -> Result<()> {
+        drop_column(self, schema.as_deref(), &table, &column, cascade)
     }
 }
 

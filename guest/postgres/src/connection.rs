@@ -10,8 +10,13 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use bytes::BytesMut;
+use driverbox_guest_sdk::batch::{BatchBuilder, BatchReader, Cell};
+use driverbox_guest_sdk::cache::StatementCache;
 use driverbox_guest_sdk::io::Stream;
-use driverbox_guest_sdk::types::{Column, ConnectConfig, QueryResult, TlsMode};
+use driverbox_guest_sdk::prepared::PreparedStatements;
+use driverbox_guest_sdk::types::{
+    Batch, Column, ConnectConfig, LogicalType, Notice, QueryResult, ScriptOutcome, TlsMode,
+};
 use driverbox_guest_sdk::{client_error, Error, ErrorKind, Result, Value};
 use postgres_protocol::authentication::{md5_hash, sasl};
 use postgres_protocol::message::frontend;
@@ -19,12 +24,10 @@ use postgres_protocol::IsNull;
 
 use crate::protocol::encode::{self, ParamType};
 use crate::protocol::message::{self, tag, Auth, FieldDescription};
-use crate::protocol::row::{decode_row, Decoder};
-use crate::protocol::types;
-use crate::protocol::{array, copy, json};
-
-/// Prepared statements kept per connection.
-pub const STATEMENT_CACHE_SIZE: usize = 64;
+use crate::protocol::row::{decode_row, decode_text_row, Decoder};
+use crate::protocol::text::{retype, Retype};
+use crate::protocol::types::{self, oid};
+use crate::protocol::{copy, json};
 /// Rows per round trip in pipelined bulk statements.
 const PIPELINE_CHUNK_ROWS: usize = 1000;
 /// Bytes of COPY data per CopyData message.
@@ -66,50 +69,6 @@ struct TypeInfo {
     array: Option<(u32, u8)>,
 }
 
-/// An LRU of prepared statements keyed by SQL.
-#[derive(Default)]
-struct StatementCache {
-    map: HashMap<String, (Rc<Statement>, u64)>,
-    tick: u64,
-}
-
-impl StatementCache {
-    fn get(&mut self, sql: &str) -> Option<Rc<Statement>> {
-        self.tick += 1;
-        let tick = self.tick;
-        self.map.get_mut(sql).map(|(stmt, used)| {
-            *used = tick;
-            stmt.clone()
-        })
-    }
-
-    /// Inserts; gives back the least recently used statement when full.
-    fn insert(&mut self, sql: &str, stmt: Rc<Statement>) -> Option<Rc<Statement>> {
-        let mut evicted = None;
-        if self.map.len() >= STATEMENT_CACHE_SIZE {
-            let oldest = self
-                .map
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| k.clone());
-            if let Some(key) = oldest {
-                evicted = self.map.remove(&key).map(|(s, _)| s);
-            }
-        }
-        self.tick += 1;
-        self.map.insert(sql.to_string(), (stmt, self.tick));
-        evicted
-    }
-
-    fn remove(&mut self, sql: &str) -> Option<Rc<Statement>> {
-        self.map.remove(sql).map(|(s, _)| s)
-    }
-
-    fn drain(&mut self) -> Vec<Rc<Statement>> {
-        self.map.drain().map(|(_, (s, _))| s).collect()
-    }
-}
-
 /// The state of an open stream (a portal read in batches).
 struct PortalStream {
     stmt: Rc<Statement>,
@@ -125,8 +84,8 @@ struct PortalStream {
 pub struct Outcome {
     /// Result columns (empty for statements without rows).
     pub columns: Vec<Column>,
-    /// Rows.
-    pub rows: Vec<Vec<Value>>,
+    /// The rows, as columns; `None` when they were not kept.
+    pub batch: Option<Batch>,
     /// The command tag (`INSERT 0 1`), absent for an empty query.
     pub tag: Option<String>,
     /// Whether the statement returns rows (had a row description).
@@ -150,11 +109,21 @@ impl Outcome {
     /// Into the WIT result.
     pub fn into_result(self) -> QueryResult {
         let rows_affected = self.rows_affected();
+        let batch = self.batch.unwrap_or_else(|| BatchBuilder::new(&self.columns).finish());
         QueryResult {
             columns: self.columns,
-            rows: self.rows,
+            batch,
             rows_affected,
         }
+    }
+
+    /// The rows as values (catalog queries: small results).
+    pub fn rows(&self) -> Result<Vec<Vec<Value>>> {
+        let Some(batch) = &self.batch else {
+            return Ok(Vec::new());
+        };
+        let reader = BatchReader::new(&self.columns, batch)?;
+        Ok((0..reader.rows()).map(|r| reader.row_values(r)).collect())
     }
 }
 
@@ -175,11 +144,10 @@ pub struct Connection {
     broken: bool,
     server_params: HashMap<String, String>,
     backend_key: Option<(i32, i32)>,
-    cache: StatementCache,
+    cache: StatementCache<Rc<Statement>>,
     next_statement: u64,
     types: HashMap<u32, TypeInfo>,
-    prepared: HashMap<u32, Rc<Statement>>,
-    next_prepared: u32,
+    prepared: PreparedStatements<Rc<Statement>>,
     portal: Option<PortalStream>,
 }
 
@@ -194,17 +162,6 @@ fn mode_name(mode: TlsMode) -> &'static str {
         TlsMode::Require => "require",
         TlsMode::VerifyCa => "verify-ca",
         TlsMode::VerifyFull => "verify-full",
-    }
-}
-
-/// Whether an error leaves the session in an unknown state.
-fn breaks_session(e: &Error) -> bool {
-    match e {
-        Error::Client(c) => matches!(
-            c.kind,
-            ErrorKind::Connection | ErrorKind::Protocol | ErrorKind::Timeout | ErrorKind::Tls
-        ),
-        Error::Server(_) => false,
     }
 }
 
@@ -258,8 +215,7 @@ impl Connection {
             cache: StatementCache::default(),
             next_statement: 1,
             types: HashMap::new(),
-            prepared: HashMap::new(),
-            next_prepared: 1,
+            prepared: PreparedStatements::default(),
             portal: None,
         }
     }
@@ -429,7 +385,13 @@ impl Connection {
             match t {
                 tag::NOTICE_RESPONSE => {
                     if let Ok(n) = message::error_fields(self.body(len)) {
-                        crate::log_debug(&format!("server notice {}: {}", n.error.code, n.error.message));
+                        driverbox_guest_sdk::log::notice(&Notice {
+                            severity: n.severity,
+                            code: n.error.code,
+                            message: n.error.message,
+                            detail: n.error.detail,
+                            hint: n.error.hint,
+                        });
                     }
                 }
                 tag::PARAMETER_STATUS => {
@@ -524,7 +486,7 @@ impl Connection {
     /// Marks the session broken when `r` is an error that desynchronises it.
     fn settle<T>(&mut self, r: Result<T>) -> Result<T> {
         if let Err(e) = &r {
-            if breaks_session(e) {
+            if e.breaks_session() {
                 self.broken = true;
             }
         }
@@ -573,7 +535,7 @@ impl Connection {
 
     /// How many statements the cache holds.
     pub fn cached_statements(&self) -> usize {
-        self.cache.map.len()
+        self.cache.len()
     }
 
     /// The name of a type OID (`int4`, `_text`, or a user type's `typname`).
@@ -587,15 +549,26 @@ impl Connection {
         }
     }
 
-    /// Result columns with their type names.
-    fn columns(&self, fields: &[FieldDescription]) -> Vec<Column> {
-        fields
-            .iter()
-            .map(|f| Column {
-                name: f.name.clone(),
-                type_name: self.type_name(f.type_oid),
-            })
-            .collect()
+    /// A result column: its name, the logical type its decoder fills, the
+    /// type's name, and for `numeric(p,s)` the precision and scale.
+    fn column(&self, field: &FieldDescription, logical_type: LogicalType) -> Column {
+        let (precision, scale) = match (field.type_oid, field.type_modifier) {
+            (oid::NUMERIC, m) if m >= 4 => {
+                let m = m - 4;
+                // The scale is 11 bits, signed since PostgreSQL 15.
+                let scale = ((m & 0x7ff) ^ 0x400) - 0x400;
+                (Some(((m >> 16) & 0xffff) as u32), Some(scale))
+            }
+            _ => (None, None),
+        };
+        Column {
+            name: field.name.clone(),
+            logical_type,
+            database_type: self.type_name(field.type_oid),
+            precision,
+            scale,
+            nullable: None,
+        }
     }
 
     fn array_info(&self, type_oid: u32) -> Option<(u32, u8)> {
@@ -619,7 +592,7 @@ impl Connection {
         missing.dedup();
         let list = missing.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
         let rows = match self.query_extended(TYPE_LOOKUP_SQL, &[Value::Text(format!("{{{list}}}"))]) {
-            Ok(out) => out.rows,
+            Ok(out) => out.rows()?,
             // A failed transaction cannot look anything up; names stay OIDs.
             Err(Error::Server(_)) => return Ok(()),
             Err(e) => return Err(e),
@@ -709,10 +682,15 @@ impl Connection {
             decoders.push(d);
             formats.push(fmt);
         }
+        let columns = fields
+            .iter()
+            .zip(&decoders)
+            .map(|(f, d)| self.column(f, d.logical_type()))
+            .collect();
         Ok(Statement {
             name: name.to_string(),
             params,
-            columns: self.columns(&fields),
+            columns,
             column_oids: fields.iter().map(|f| f.type_oid).collect(),
             decoders,
             formats,
@@ -741,7 +719,7 @@ impl Connection {
     }
 
     /// Queues Bind (+ Execute) of `stmt` into `out`; nothing is queued on error.
-    fn queue_bind(out: &mut BytesMut, stmt: &Statement, portal: &str, params: &[Value]) -> Result<()> {
+    fn queue_bind(out: &mut BytesMut, stmt: &Statement, portal: &str, params: &[Cell<'_>]) -> Result<()> {
         if params.len() != stmt.params.len() {
             return Err(Error::invalid(format!(
                 "the statement takes {} parameters, {} given",
@@ -760,11 +738,11 @@ impl Connection {
         let r = frontend::bind(
             portal,
             &stmt.name,
-            stmt.params.iter().zip(params).map(|(t, v)| encode::format_for(*t, v)),
+            stmt.params.iter().zip(params).map(|(t, v)| encode::format_for(*t, *v)),
             stmt.params.iter().zip(params),
             |(t, v), buf| {
                 index += 1;
-                match encode::encode(*t, v, encode::format_for(*t, v), buf) {
+                match encode::encode(*t, *v, encode::format_for(*t, *v), buf) {
                     Ok(true) => Ok(IsNull::No),
                     Ok(false) => Ok(IsNull::Yes),
                     Err(e) => {
@@ -790,19 +768,20 @@ impl Connection {
     /// Bind + Execute + Sync of a prepared statement, one round trip.
     /// Rows are decoded only with `keep_rows`.
     fn execute_statement(&mut self, stmt: &Statement, params: &[Value], keep_rows: bool) -> Result<Outcome> {
-        Self::queue_bind(&mut self.out, stmt, "", params)?;
+        let cells: Vec<Cell<'_>> = params.iter().map(Cell::from).collect();
+        Self::queue_bind(&mut self.out, stmt, "", &cells)?;
         message::execute("", 0, &mut self.out);
         message::sync(&mut self.out);
         self.send()?;
-        let mut rows = Vec::new();
+        let mut rows = keep_rows.then(|| BatchBuilder::new(&stmt.columns));
         let mut tag_text = None;
         let mut error = None;
         loop {
             let (t, len) = self.next_message()?;
             match t {
                 tag::DATA_ROW => {
-                    if keep_rows && error.is_none() {
-                        rows.push(decode_row(self.body(len), &stmt.decoders)?);
+                    if let (Some(rows), None) = (rows.as_mut(), &error) {
+                        decode_row(self.body(len), &stmt.decoders, rows)?;
                     }
                 }
                 tag::BIND_COMPLETE | tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => {}
@@ -825,7 +804,7 @@ impl Connection {
         self.after_command(tag_text.as_deref());
         Ok(Outcome {
             columns: stmt.columns.clone(),
-            rows,
+            batch: rows.map(BatchBuilder::finish),
             tag: tag_text,
             returns_rows: !stmt.columns.is_empty(),
         })
@@ -836,7 +815,7 @@ impl Connection {
         match tag_text {
             Some("DISCARD ALL") | Some("DEALLOCATE ALL") => {
                 self.cache.drain();
-                self.prepared.clear();
+                self.prepared.drain();
             }
             Some("DEALLOCATE") => {
                 // One statement went, maybe ours: prepare all cached ones anew.
@@ -877,7 +856,16 @@ impl Connection {
         let stmt = match self.prepare_cached(sql) {
             Ok(stmt) => stmt,
             Err(e) if params.is_empty() && is_multi_statement_error(&e) => {
-                return self.simple_query_inner(sql);
+                let (mut results, error) = self.simple_query_inner(sql)?;
+                if let Some(e) = error {
+                    return Err(e);
+                }
+                // The last result with rows, else the last one.
+                let at = results
+                    .iter()
+                    .rposition(|r| r.returns_rows)
+                    .or(results.len().checked_sub(1));
+                return Ok(at.map(|i| results.swap_remove(i)).unwrap_or_default());
             }
             Err(e) => return Err(e),
         };
@@ -900,7 +888,7 @@ impl Connection {
         mut f: impl FnMut(Cells<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
         let out = self.query(sql, params)?;
-        out.rows.iter().map(|row| f(Cells(row))).collect()
+        out.rows()?.iter().map(|row| f(Cells(row))).collect()
     }
 
     /// [`Connection::query`], the first row mapped by `f`; `None` without rows.
@@ -911,7 +899,7 @@ impl Connection {
         f: impl FnOnce(Cells<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
         let out = self.query(sql, params)?;
-        out.rows.first().map(|row| f(Cells(row))).transpose()
+        out.rows()?.first().map(|row| f(Cells(row))).transpose()
     }
 
     /// Runs a statement and gives the rows it affected (0 when it reports
@@ -972,43 +960,52 @@ impl Connection {
     // Simple protocol
     // ---------------------------------------------------------------
 
-    /// Runs a script with the simple query protocol (text results): the
-    /// last result that returns rows, else the last result.
-    pub fn simple_query(&mut self, sql: &str) -> Result<Outcome> {
-        self.ensure_usable()?;
-        let r = self.simple_query_inner(sql);
-        self.settle(r)
+    /// Runs a script with the simple query protocol: one outcome per
+    /// statement that ran, and the error that ended it, if any.
+    pub fn execute_script(&mut self, sql: &str) -> ScriptOutcome {
+        let r = self.ensure_usable().and_then(|_| self.simple_query_inner(sql));
+        match self.settle(r) {
+            Ok((outcomes, error)) => ScriptOutcome {
+                results: outcomes.into_iter().map(Outcome::into_result).collect(),
+                error,
+            },
+            Err(e) => ScriptOutcome {
+                results: Vec::new(),
+                error: Some(e),
+            },
+        }
     }
 
-    fn simple_query_inner(&mut self, sql: &str) -> Result<Outcome> {
+    /// Sends `sql` as one simple Query and reads every result: text
+    /// values, each column then typed by its OID (a column whose values do
+    /// not all parse stays text). A server error ends the script and comes
+    /// back beside the results before it.
+    fn simple_query_inner(&mut self, sql: &str) -> Result<(Vec<Outcome>, Option<Error>)> {
         message::query(sql, &mut self.out)?;
         self.send()?;
         struct Current {
             fields: Vec<FieldDescription>,
-            decoders: Vec<Decoder>,
-            rows: Vec<Vec<Value>>,
+            rows: BatchBuilder,
         }
         let mut current: Option<Current> = None;
-        let mut last: Option<(Option<Current>, Option<String>)> = None;
-        let mut last_with_rows: Option<(Option<Current>, Option<String>)> = None;
+        let mut done: Vec<(Option<Current>, Option<String>)> = Vec::new();
         let mut error = None;
         loop {
             let (t, len) = self.next_message()?;
             match t {
                 tag::ROW_DESCRIPTION => {
                     let fields = message::row_description(self.body(len))?;
-                    let decoders = fields.iter().map(|f| Decoder::Typed(f.type_oid)).collect();
+                    let text: Vec<Column> = fields.iter().map(|f| self.column(f, LogicalType::Text)).collect();
                     current = Some(Current {
+                        rows: BatchBuilder::new(&text),
                         fields,
-                        decoders,
-                        rows: Vec::new(),
                     });
                 }
                 tag::DATA_ROW => {
                     let cur = current
                         .as_mut()
                         .ok_or_else(|| Error::protocol("data row without row description"))?;
-                    cur.rows.push(decode_row(self.body(len), &cur.decoders)?);
+                    decode_text_row(self.body(len), cur.fields.len(), &mut cur.rows)?;
                 }
                 tag::COMMAND_COMPLETE | tag::EMPTY_QUERY => {
                     let tag_text = if t == tag::COMMAND_COMPLETE {
@@ -1018,13 +1015,7 @@ impl Connection {
                     } else {
                         None
                     };
-                    let done = (current.take(), tag_text);
-                    if done.0.is_some() {
-                        last_with_rows = Some(done);
-                        last = None;
-                    } else {
-                        last = Some(done);
-                    }
+                    done.push((current.take(), tag_text));
                 }
                 tag::ERROR_RESPONSE => error = Some(self.server_error(len)?),
                 tag::COPY_IN_RESPONSE => self.refuse_copy_in(COPY_IN_REFUSED, false)?,
@@ -1037,68 +1028,62 @@ impl Connection {
             }
             self.stream.consume(len);
         }
-        if let Some(e) = error {
-            return Err(e);
-        }
-        let (cur, tag_text) = match last_with_rows.or(last) {
-            Some(x) => x,
-            None => return Ok(Outcome::default()),
-        };
-        let Some(cur) = cur else {
-            return Ok(Outcome {
-                tag: tag_text,
-                ..Outcome::default()
-            });
-        };
-        let oids: Vec<u32> = cur.fields.iter().map(|f| f.type_oid).collect();
-        self.resolve_types(&oids)?;
-        let mut rows = cur.rows;
-        // Arrays of types the driver only knew after the lookup → JSON.
-        for (i, &o) in oids.iter().enumerate() {
-            if types::binary_codec(o).is_some() {
+        let mut outcomes = Vec::with_capacity(done.len());
+        for (cur, tag_text) in done {
+            let Some(cur) = cur else {
+                outcomes.push(Outcome {
+                    tag: tag_text,
+                    ..Outcome::default()
+                });
                 continue;
-            }
-            if let Some((elem, delim)) = self.array_info(o) {
-                for row in rows.iter_mut() {
-                    if let Some(Value::Text(s)) = row.get(i) {
-                        if let Ok(j) = array::text_to_json(s, elem, delim) {
-                            row[i] = Value::Json(j);
-                        }
-                    }
-                }
-            }
+            };
+            let oids: Vec<u32> = cur.fields.iter().map(|f| f.type_oid).collect();
+            self.resolve_types(&oids)?;
+            let targets: Vec<Retype> = oids
+                .iter()
+                .map(|&o| match types::binary_codec(o) {
+                    Some(codec) if codec.logical_type() != LogicalType::Text => Retype::Typed {
+                        type_oid: o,
+                        logical: codec.logical_type(),
+                    },
+                    Some(_) => Retype::Keep,
+                    None => match self.array_info(o) {
+                        Some((elem, delim)) => Retype::Array { elem, delim },
+                        None => Retype::Keep,
+                    },
+                })
+                .collect();
+            let mut columns: Vec<Column> = cur.fields.iter().map(|f| self.column(f, LogicalType::Text)).collect();
+            let batch = retype(&mut columns, &targets, cur.rows.finish());
+            outcomes.push(Outcome {
+                columns,
+                batch: Some(batch),
+                tag: tag_text,
+                returns_rows: true,
+            });
         }
-        Ok(Outcome {
-            columns: self.columns(&cur.fields),
-            rows,
-            tag: tag_text,
-            returns_rows: true,
-        })
+        Ok((outcomes, error))
     }
 
     // ---------------------------------------------------------------
     // Statements prepared by the caller
     // ---------------------------------------------------------------
 
-    /// Prepares `sql` as `dbx_p{id}` and gives the id and the statement.
+    /// Prepares `sql` and gives its id and the statement.
     pub fn prepare(&mut self, sql: &str) -> Result<(u32, Rc<Statement>)> {
         self.ensure_usable()?;
-        let id = self.next_prepared;
-        let r = self.prepare_named(&format!("dbx_p{id}"), sql);
+        let name = format!("dbx_p{}", self.next_statement);
+        self.next_statement += 1;
+        let r = self.prepare_named(&name, sql);
         let stmt = Rc::new(self.settle(r)?);
-        self.next_prepared += 1;
-        self.prepared.insert(id, stmt.clone());
+        let id = self.prepared.insert(stmt.clone());
         Ok((id, stmt))
     }
 
     /// Executes a statement from [`Connection::prepare`].
     pub fn execute_prepared(&mut self, id: u32, params: &[Value]) -> Result<Outcome> {
         self.ensure_usable()?;
-        let stmt = self
-            .prepared
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| Error::invalid(format!("no prepared statement with id {id}")))?;
+        let stmt = self.prepared.get(id)?.clone();
         let r = self.execute_statement(&stmt, params, true);
         self.settle(r)
     }
@@ -1106,10 +1091,7 @@ impl Connection {
     /// Closes a statement from [`Connection::prepare`].
     pub fn deallocate(&mut self, id: u32) -> Result<()> {
         self.ensure_usable()?;
-        let stmt = self
-            .prepared
-            .remove(&id)
-            .ok_or_else(|| Error::invalid(format!("no prepared statement with id {id}")))?;
+        let stmt = self.prepared.remove(id)?;
         message::close(b'S', &stmt.name, &mut self.out);
         message::sync(&mut self.out);
         let r = self.send().and_then(|_| self.drain_to_ready());
@@ -1124,24 +1106,28 @@ impl Connection {
     /// Executes go before one Sync, so it is atomic (one implicit
     /// transaction, or part of the open one). Large inputs go in chunks
     /// separated by Flush. Gives the sum of rows affected.
-    pub fn execute_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64> {
+    pub fn execute_many(&mut self, sql: &str, data: &BatchReader<'_>) -> Result<u64> {
         self.ensure_usable()?;
-        if rows.is_empty() {
+        if data.rows() == 0 {
             return Ok(0);
         }
-        let r = self.execute_many_inner(sql, rows);
+        let r = self.execute_many_inner(sql, data);
         self.settle(r)
     }
 
-    fn execute_many_inner(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64> {
+    fn execute_many_inner(&mut self, sql: &str, data: &BatchReader<'_>) -> Result<u64> {
         let stmt = self.prepare_cached(sql)?;
         // Encode everything first: an encoding error must send nothing.
         let mut encoded = BytesMut::new();
         let mut bounds = Vec::new();
-        for (i, row) in rows.iter().enumerate() {
-            Self::queue_bind(&mut encoded, &stmt, "", row).map_err(|e| with_row_context(e, i))?;
+        let width = data.columns().len();
+        let mut row_cells = Vec::with_capacity(width);
+        for i in 0..data.rows() {
+            row_cells.clear();
+            row_cells.extend((0..width).map(|c| data.cell(i, c)));
+            Self::queue_bind(&mut encoded, &stmt, "", &row_cells).map_err(|e| with_row_context(e, i))?;
             message::execute("", 0, &mut encoded);
-            if (i + 1) % PIPELINE_CHUNK_ROWS == 0 || i + 1 == rows.len() {
+            if (i + 1) % PIPELINE_CHUNK_ROWS == 0 || i + 1 == data.rows() {
                 bounds.push((encoded.len(), (i % PIPELINE_CHUNK_ROWS) + 1));
             }
         }
@@ -1189,9 +1175,9 @@ impl Connection {
     /// Runs `COPY ... FROM STDIN` (text format) with `rows`. On a value
     /// that cannot be encoded the copy is failed (CopyFail) so nothing is
     /// written. Gives the row count the server reports.
-    pub fn copy_in(&mut self, sql: &str, rows: &[Vec<Value>], format: CopyFormat) -> Result<u64> {
+    pub fn copy_in(&mut self, sql: &str, data: &BatchReader<'_>, format: CopyFormat) -> Result<u64> {
         self.ensure_usable()?;
-        let r = self.copy_in_inner(sql, rows, format);
+        let r = self.copy_in_inner(sql, data, format);
         self.settle(r)
     }
 
@@ -1202,7 +1188,7 @@ impl Connection {
         Ok(self.settle(r)?.params.clone())
     }
 
-    fn copy_in_inner(&mut self, sql: &str, rows: &[Vec<Value>], format: CopyFormat) -> Result<u64> {
+    fn copy_in_inner(&mut self, sql: &str, data: &BatchReader<'_>, format: CopyFormat) -> Result<u64> {
         message::query(sql, &mut self.out)?;
         self.send()?;
         loop {
@@ -1225,23 +1211,23 @@ impl Connection {
                 _ => self.stream.consume(len),
             }
         }
-        let mut data = BytesMut::with_capacity(COPY_CHUNK + 1024);
+        let mut chunk = BytesMut::with_capacity(COPY_CHUNK + 1024);
         if let CopyFormat::Binary(_) = format {
-            copy::binary_header(&mut data);
+            copy::binary_header(&mut chunk);
         }
         let mut failure = None;
-        for (i, row) in rows.iter().enumerate() {
+        for i in 0..data.rows() {
             let written = match format {
-                CopyFormat::Text(delims) => copy::write_row(&mut data, row, delims),
-                CopyFormat::Binary(types) => copy::write_binary_row(&mut data, row, types),
+                CopyFormat::Text(delims) => copy::write_row(&mut chunk, data, i, delims),
+                CopyFormat::Binary(types) => copy::write_binary_row(&mut chunk, data, i, types),
             };
             if let Err(e) = written {
                 failure = Some(with_row_context(e, i));
                 break;
             }
-            if data.len() >= COPY_CHUNK {
-                self.queue_copy_data(&data)?;
-                data.clear();
+            if chunk.len() >= COPY_CHUNK {
+                self.queue_copy_data(&chunk)?;
+                chunk.clear();
                 if self.out.len() >= COPY_FLUSH {
                     self.send()?;
                 }
@@ -1257,10 +1243,10 @@ impl Connection {
             }
             None => {
                 if let CopyFormat::Binary(_) = format {
-                    copy::binary_trailer(&mut data);
+                    copy::binary_trailer(&mut chunk);
                 }
-                if !data.is_empty() {
-                    self.queue_copy_data(&data)?;
+                if !chunk.is_empty() {
+                    self.queue_copy_data(&chunk)?;
                 }
                 frontend::copy_done(&mut self.out);
             }
@@ -1303,7 +1289,8 @@ impl Connection {
         let mut retried = false;
         loop {
             let stmt = self.prepare_cached(sql)?;
-            Self::queue_bind(&mut self.out, &stmt, STREAM_PORTAL, params)?;
+            let cells: Vec<Cell<'_>> = params.iter().map(Cell::from).collect();
+            Self::queue_bind(&mut self.out, &stmt, STREAM_PORTAL, &cells)?;
             message::execute(STREAM_PORTAL, batch, &mut self.out);
             message::flush(&mut self.out);
             self.send()?;
@@ -1354,7 +1341,7 @@ impl Connection {
     /// The next batch; `None` when the stream is exhausted (which also
     /// forgets it). The batch after this one is requested at once, so
     /// the server works while the caller handles these rows.
-    pub fn stream_next(&mut self) -> Result<Option<Vec<Vec<Value>>>> {
+    pub fn stream_next(&mut self) -> Result<Option<Batch>> {
         if self.broken {
             return Err(Error::connection("the connection is broken"));
         }
@@ -1372,7 +1359,7 @@ impl Connection {
         self.settle(r)
     }
 
-    fn stream_next_inner(&mut self) -> Result<Option<Vec<Vec<Value>>>> {
+    fn stream_next_inner(&mut self) -> Result<Option<Batch>> {
         let (stmt, batch, pending) = match self.portal.as_ref() {
             Some(p) => (p.stmt.clone(), p.batch, p.pending),
             None => return Ok(None),
@@ -1382,11 +1369,11 @@ impl Connection {
             message::flush(&mut self.out);
             self.send()?;
         }
-        let mut rows = Vec::with_capacity((batch as usize).min(4096));
+        let mut rows = BatchBuilder::new(&stmt.columns);
         loop {
             let (t, len) = self.next_message()?;
             match t {
-                tag::DATA_ROW => rows.push(decode_row(self.body(len), &stmt.decoders)?),
+                tag::DATA_ROW => decode_row(self.body(len), &stmt.decoders, &mut rows)?,
                 tag::PORTAL_SUSPENDED => {
                     self.stream.consume(len);
                     // Ask for the next batch now.
@@ -1396,7 +1383,7 @@ impl Connection {
                     if let Some(p) = self.portal.as_mut() {
                         p.pending = true;
                     }
-                    return Ok(Some(rows));
+                    return Ok(Some(rows.finish()));
                 }
                 tag::COMMAND_COMPLETE | tag::EMPTY_QUERY => {
                     self.stream.consume(len);
@@ -1404,7 +1391,7 @@ impl Connection {
                     message::sync(&mut self.out);
                     self.send()?;
                     self.drain_to_ready()?;
-                    if rows.is_empty() {
+                    if rows.rows() == 0 {
                         self.portal = None;
                         return Ok(None);
                     }
@@ -1412,7 +1399,7 @@ impl Connection {
                         p.done = true;
                         p.pending = false;
                     }
-                    return Ok(Some(rows));
+                    return Ok(Some(rows.finish()));
                 }
                 tag::ERROR_RESPONSE => {
                     let e = self.server_error(len)?;
@@ -1564,34 +1551,6 @@ impl Cells<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn stmt(name: &str) -> Rc<Statement> {
-        Rc::new(Statement {
-            name: name.into(),
-            params: vec![],
-            columns: vec![],
-            column_oids: vec![],
-            decoders: vec![],
-            formats: vec![],
-        })
-    }
-
-    #[test]
-    fn cache_evicts_least_recently_used() {
-        let mut c = StatementCache::default();
-        for i in 0..STATEMENT_CACHE_SIZE {
-            assert!(c.insert(&format!("q{i}"), stmt(&format!("s{i}"))).is_none());
-        }
-        // Touch q0 so q1 is the oldest.
-        assert!(c.get("q0").is_some());
-        let evicted = c.insert("new", stmt("snew")).unwrap();
-        assert_eq!(evicted.name, "s1");
-        assert!(c.get("q1").is_none());
-        assert!(c.get("q0").is_some());
-        assert_eq!(c.map.len(), STATEMENT_CACHE_SIZE);
-        assert!(c.remove("q0").is_some());
-        assert_eq!(c.drain().len(), STATEMENT_CACHE_SIZE - 1);
-    }
 
     #[test]
     fn rows_affected_rules() {

@@ -1,13 +1,13 @@
 //! `extension`: streams over portals, bulk insert (COPY), pipelined bulk
 //! update/delete, and database/schema management.
 
-use driverbox_guest_sdk::types::{Column, Row, Value};
-use driverbox_guest_sdk::{Error, Result};
+use driverbox_guest_sdk::batch::BatchReader;
+use driverbox_guest_sdk::types::{Batch, Column, Value};
+use driverbox_guest_sdk::{Error, Extension, Result};
 
 use crate::connection::{Connection, CopyFormat};
-use crate::exports::driverbox::driver::extension as wit;
-use crate::protocol::{copy, ident};
-use crate::{with_conn, Driver};
+use crate::protocol::copy;
+use crate::DIALECT;
 
 /// Opens a stream; gives its columns.
 pub fn stream_open(conn: &mut Connection, sql: &str, params: &[Value], batch_size: u32) -> Result<Vec<Column>> {
@@ -17,111 +17,56 @@ pub fn stream_open(conn: &mut Connection, sql: &str, params: &[Value], batch_siz
     conn.stream_open(sql, params, batch_size)
 }
 
-fn check_widths(rows: &[Row], width: usize) -> Result<()> {
-    match rows.iter().position(|r| r.len() != width) {
-        Some(i) => Err(Error::invalid(format!(
-            "row {} has {} values, expected {width}",
-            i + 1,
-            rows[i].len()
-        ))),
-        None => Ok(()),
-    }
+fn names(columns: &[Column]) -> Vec<&str> {
+    columns.iter().map(|c| c.name.as_str()).collect()
 }
 
-/// `COPY table (columns) FROM STDIN` with `rows`; gives the rows written.
+/// `COPY table (columns) FROM STDIN` with the rows of `data`; gives the
+/// rows written.
 pub fn bulk_insert(
     conn: &mut Connection,
     schema: Option<&str>,
     table: &str,
-    columns: &[String],
-    rows: &[Row],
+    columns: &[Column],
+    data: &Batch,
 ) -> Result<u64> {
-    let qualified = ident::qualified(schema, table)?;
-    if columns.is_empty() {
-        return Err(Error::invalid("bulk insert needs at least one column"));
-    }
-    let column_list = ident::quote_list(columns)?;
-    check_widths(rows, columns.len())?;
+    let data = BatchReader::new(columns, data)?;
+    // Validates the identifiers; its parameter types are the columns' types.
+    let insert = DIALECT.insert_sql(schema, table, &names(columns), 1)?;
     conn.ensure_usable()?;
-    if rows.is_empty() {
+    if data.rows() == 0 {
         return Ok(0);
     }
+    let qualified = DIALECT.qualified(schema, table)?;
+    let column_list = DIALECT.quote_list(&names(columns))?;
     // Binary COPY when every value has a binary form for its column's type
     // (the types come from describing the matching INSERT); else text.
-    let insert = format!(
-        "INSERT INTO {qualified} ({column_list}) VALUES ({})",
-        placeholders(columns.len())
-    );
     let types = conn.param_types(&insert)?;
-    if copy::binary_fits(rows, &types) {
+    if copy::binary_fits(&data, &types) {
         let sql = format!("COPY {qualified} ({column_list}) FROM STDIN (FORMAT binary)");
-        return conn.copy_in(&sql, rows, CopyFormat::Binary(&types));
+        return conn.copy_in(&sql, &data, CopyFormat::Binary(&types));
     }
     // A json value bound for an array column must become an array literal.
     let delims: Vec<Option<u8>> = types.iter().map(|t| t.array_delim).collect();
     let sql = format!("COPY {qualified} ({column_list}) FROM STDIN");
-    conn.copy_in(&sql, rows, CopyFormat::Text(&delims))
+    conn.copy_in(&sql, &data, CopyFormat::Text(&delims))
 }
 
-/// `$1, $2, ... $n`.
-fn placeholders(n: usize) -> String {
-    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
-/// `"a" = $first, "b" = $first+1 ...`, joined by `sep`.
-fn equalities(columns: &[String], first: usize, sep: &str) -> Result<String> {
-    Ok(columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| Ok(format!("{} = ${}", ident::quote(c)?, first + i)))
-        .collect::<Result<Vec<_>>>()?
-        .join(sep))
-}
-
-/// The `UPDATE` run once per row: keys are `$1..$k`, new values follow.
-pub fn update_sql(schema: Option<&str>, table: &str, key_columns: &[String], set_columns: &[String]) -> Result<String> {
-    if key_columns.is_empty() || set_columns.is_empty() {
-        return Err(Error::invalid("bulk update needs key columns and columns to set"));
-    }
-    let sets = equalities(set_columns, key_columns.len() + 1, ", ")?;
-    let keys = equalities(key_columns, 1, " AND ")?;
-    Ok(format!(
-        "UPDATE {} SET {sets} WHERE {keys}",
-        ident::qualified(schema, table)?
-    ))
-}
-
-/// The `DELETE` run once per key.
-pub fn delete_sql(schema: Option<&str>, table: &str, key_columns: &[String]) -> Result<String> {
-    if key_columns.is_empty() {
-        return Err(Error::invalid("bulk delete needs key columns"));
-    }
-    let cols = ident::quote_list(key_columns)?;
-    let params = placeholders(key_columns.len());
-    let condition = if key_columns.len() == 1 {
-        format!("{cols} = {params}")
-    } else {
-        format!("({cols}) = ({params})")
-    };
-    Ok(format!(
-        "DELETE FROM {} WHERE {condition}",
-        ident::qualified(schema, table)?
-    ))
-}
-
-/// Updates rows by key, pipelined in one atomic round trip; gives the
-/// number of rows updated.
+/// Updates rows by key (the first `key_count` columns), pipelined in one
+/// atomic round trip; gives the number of rows updated.
 pub fn bulk_update(
     conn: &mut Connection,
     schema: Option<&str>,
     table: &str,
-    key_columns: &[String],
-    set_columns: &[String],
-    rows: &[Row],
+    columns: &[Column],
+    key_count: u32,
+    data: &Batch,
 ) -> Result<u64> {
-    let sql = update_sql(schema, table, key_columns, set_columns)?;
-    check_widths(rows, key_columns.len() + set_columns.len())?;
-    conn.execute_many(&sql, rows)
+    let data = BatchReader::new(columns, data)?;
+    let all = names(columns);
+    let k = (key_count as usize).min(all.len());
+    let sql = DIALECT.update_sql(schema, table, &all[..k], &all[k..])?;
+    conn.execute_many(&sql, &data)
 }
 
 /// Deletes rows by key, pipelined in one atomic round trip; gives the
@@ -130,108 +75,85 @@ pub fn bulk_delete(
     conn: &mut Connection,
     schema: Option<&str>,
     table: &str,
-    key_columns: &[String],
-    keys: &[Row],
+    columns: &[Column],
+    data: &Batch,
 ) -> Result<u64> {
-    let sql = delete_sql(schema, table, key_columns)?;
-    check_widths(keys, key_columns.len())?;
-    conn.execute_many(&sql, keys)
+    let data = BatchReader::new(columns, data)?;
+    let sql = DIALECT.delete_sql(schema, table, &names(columns))?;
+    conn.execute_many(&sql, &data)
 }
 
 /// `CREATE DATABASE "name"`.
 pub fn create_database(conn: &mut Connection, name: &str) -> Result<()> {
-    conn.run(&format!("CREATE DATABASE {}", ident::quote(name)?))
+    conn.run(&format!("CREATE DATABASE {}", DIALECT.quote(name)?))
         .map(|_| ())
 }
 
 /// `DROP DATABASE [IF EXISTS] "name"`.
 pub fn drop_database(conn: &mut Connection, name: &str, if_exists: bool) -> Result<()> {
     let ie = if if_exists { "IF EXISTS " } else { "" };
-    conn.run(&format!("DROP DATABASE {ie}{}", ident::quote(name)?))
+    conn.run(&format!("DROP DATABASE {ie}{}", DIALECT.quote(name)?))
         .map(|_| ())
 }
 
 /// `CREATE SCHEMA "name"`.
 pub fn create_schema(conn: &mut Connection, name: &str) -> Result<()> {
-    conn.run(&format!("CREATE SCHEMA {}", ident::quote(name)?)).map(|_| ())
+    conn.run(&format!("CREATE SCHEMA {}", DIALECT.quote(name)?)).map(|_| ())
 }
 
 /// `DROP SCHEMA [IF EXISTS] "name" [CASCADE]`.
 pub fn drop_schema(conn: &mut Connection, name: &str, if_exists: bool, cascade: bool) -> Result<()> {
     let ie = if if_exists { "IF EXISTS " } else { "" };
     let cascade = if cascade { " CASCADE" } else { "" };
-    conn.run(&format!("DROP SCHEMA {ie}{}{cascade}", ident::quote(name)?))
+    conn.run(&format!("DROP SCHEMA {ie}{}{cascade}", DIALECT.quote(name)?))
         .map(|_| ())
 }
 
-impl wit::Guest for Driver {
-    fn stream_open(sql: String, params: Vec<Value>, batch_size: u32) -> Result<Vec<Column>> {
-        with_conn(|c| stream_open(c, &sql, &params, batch_size))
+impl Extension for Connection {
+    fn stream_open(&mut self, sql: String, params: Vec<Value>, batch_size: u32) -> Result<Vec<Column>> {
+        stream_open(self, &sql, &params, batch_size)
     }
 
-    fn stream_next() -> Result<Option<Vec<Row>>> {
-        with_conn(|c| c.stream_next())
+    fn stream_next(&mut self) -> Result<Option<Batch>> {
+        Connection::stream_next(self)
     }
 
-    fn stream_close() -> Result<()> {
-        with_conn(|c| c.stream_close())
+    fn stream_close(&mut self) -> Result<()> {
+        Connection::stream_close(self)
     }
 
-    fn bulk_insert(schema: Option<String>, table: String, columns: Vec<String>, rows: Vec<Row>) -> Result<u64> {
-        with_conn(|c| bulk_insert(c, schema.as_deref(), &table, &columns, &rows))
+    fn bulk_insert(&mut self, schema: Option<String>, table: String, columns: Vec<Column>, data: Batch) -> Result<u64> {
+        bulk_insert(self, schema.as_deref(), &table, &columns, &data)
     }
 
     fn bulk_update(
+        &mut self,
         schema: Option<String>,
         table: String,
-        key_columns: Vec<String>,
-        set_columns: Vec<String>,
-        rows: Vec<Row>,
+        columns: Vec<Column>,
+        key_count: u32,
+        data: Batch,
     ) -> Result<u64> {
-        with_conn(|c| bulk_update(c, schema.as_deref(), &table, &key_columns, &set_columns, &rows))
+        bulk_update(self, schema.as_deref(), &table, &columns, key_count, &data)
     }
 
-    fn bulk_delete(schema: Option<String>, table: String, key_columns: Vec<String>, keys: Vec<Row>) -> Result<u64> {
-        with_conn(|c| bulk_delete(c, schema.as_deref(), &table, &key_columns, &keys))
+    fn bulk_delete(&mut self, schema: Option<String>, table: String, columns: Vec<Column>, data: Batch) -> Result<u64> {
+        bulk_delete(self, schema.as_deref(), &table, &columns, &data)
     }
 
-    fn create_database(name: String) -> Result<()> {
-        with_conn(|c| create_database(c, &name))
+    fn create_database(&mut self, name: String) -> Result<()> {
+        create_database(self, &name)
     }
 
-    fn drop_database(name: String, if_exists: bool) -> Result<()> {
-        with_conn(|c| drop_database(c, &name, if_exists))
+    fn drop_database(&mut self, name: String, if_exists: bool) -> Result<()> {
+        drop_database(self, &name, if_exists)
     }
 
-    fn create_schema(name: String) -> Result<()> {
-        with_conn(|c| create_schema(c, &name))
+    fn create_schema(&mut self, name: String) -> Result<()> {
+        create_schema(self, &name)
     }
 
-    fn drop_schema(name: String, if_exists: bool, cascade: bool) -> Result<()> {
-        with_conn(|c| drop_schema(c, &name, if_exists, cascade))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builds_bulk_statements() {
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            update_sql(Some("s"), "t", &s(&["id"]), &s(&["a", "b"])).unwrap(),
-            "UPDATE \"s\".\"t\" SET \"a\" = $2, \"b\" = $3 WHERE \"id\" = $1"
-        );
-        assert_eq!(
-            delete_sql(None, "t", &s(&["a", "b"])).unwrap(),
-            "DELETE FROM \"t\" WHERE (\"a\", \"b\") = ($1, $2)"
-        );
-        assert_eq!(
-            delete_sql(None, "t", &s(&["a"])).unwrap(),
-            "DELETE FROM \"t\" WHERE \"a\" = $1"
-        );
-        assert!(update_sql(None, "t", &[], &s(&["a"])).is_err());
-        assert!(delete_sql(None, "t", &s(&[""])).is_err());
+    fn drop_schema(&mut self, name: String, if_exists: bool, cascade: bool) -> Result<()> {
+        drop_schema(self, &name, if_exists, cascade)
     }
 }

@@ -4,10 +4,10 @@ use driverbox_guest_sdk::types::Value;
 use driverbox_guest_sdk::{client_error, Error, ErrorKind, Result};
 
 use crate::connection::{Cells, Connection};
-use crate::exports::driverbox::driver::function::{self as wit, FunctionInfo, RoutineKind};
-use crate::protocol::ident;
 use crate::schema::schema_param;
-use crate::{with_conn, Driver};
+use crate::DIALECT;
+use driverbox_guest_sdk::types::{FunctionInfo, RoutineKind};
+use driverbox_guest_sdk::FunctionOperations;
 
 fn routine_kind(prokind: &str) -> RoutineKind {
     match prokind {
@@ -70,7 +70,7 @@ pub fn get_function_definition(
     name: &str,
     arguments: Option<&str>,
 ) -> Result<String> {
-    ident::validate(name)?;
+    DIALECT.validate(name)?;
     let mut candidates = conn.query_map(
         "select p.oid, p.prokind, pg_catalog.pg_get_function_identity_arguments(p.oid), \
            pg_catalog.pg_get_function_arguments(p.oid) \
@@ -120,7 +120,7 @@ pub fn get_function_definition(
                 Some(i) => candidates.remove(i),
                 None => {
                     // A plain type list: let the server resolve it.
-                    let signature = format!("{}({args})", ident::qualified(schema, name)?);
+                    let signature = format!("{}({args})", DIALECT.qualified(schema, name)?);
                     let found = conn.query_first(
                         "select p.oid, p.prokind from pg_catalog.pg_proc p \
                          where p.oid = to_regprocedure($1)",
@@ -174,8 +174,8 @@ fn aggregate_definition(conn: &mut Connection, oid: i64) -> Result<String> {
          where a.aggfnoid = $1::oid",
         &[Value::Int(oid)],
     )?;
-    let row = out
-        .rows
+    let rows = out.rows()?;
+    let row = rows
         .first()
         .ok_or_else(|| client_error(ErrorKind::UndefinedObject, "aggregate not found"))?;
     let c = Cells(row);
@@ -217,13 +217,18 @@ fn aggregate_definition(conn: &mut Connection, oid: i64) -> Result<String> {
     ))
 }
 
-impl wit::Guest for Driver {
-    fn list_functions(schema: Option<String>) -> Result<Vec<FunctionInfo>> {
-        with_conn(|c| list_functions(c, schema.as_deref()))
+impl FunctionOperations for Connection {
+    fn list_functions(&mut self, schema: Option<String>) -> Result<Vec<FunctionInfo>> {
+        list_functions(self, schema.as_deref())
     }
 
-    fn get_function_definition(schema: Option<String>, name: String, arguments: Option<String>) -> Result<String> {
-        with_conn(|c| get_function_definition(c, schema.as_deref(), &name, arguments.as_deref()))
+    fn get_function_definition(
+        &mut self,
+        schema: Option<String>,
+        name: String,
+        arguments: Option<String>,
+    ) -> Result<String> {
+        get_function_definition(self, schema.as_deref(), &name, arguments.as_deref())
     }
 }
 

@@ -4,11 +4,9 @@ use driverbox_guest_sdk::types::Value;
 use driverbox_guest_sdk::{client_error, ErrorKind, Result};
 
 use crate::connection::Connection;
-use crate::exports::driverbox::driver::schema::{
-    self as wit, ColumnInfo, DatabaseInfo, SchemaInfo, TableInfo, TableKind,
-};
-use crate::protocol::ident;
-use crate::{with_conn, Driver};
+use crate::DIALECT;
+use driverbox_guest_sdk::types::{ColumnInfo, DatabaseInfo, SchemaInfo, TableInfo, TableKind};
+use driverbox_guest_sdk::SchemaIntrospection;
 
 /// A relation found in `pg_class`.
 #[derive(Debug, Clone)]
@@ -26,14 +24,14 @@ pub struct Relation {
 impl Relation {
     /// `"schema"."name"`.
     pub fn quoted(&self) -> Result<String> {
-        ident::qualified(Some(&self.schema), &self.name)
+        DIALECT.qualified(Some(&self.schema), &self.name)
     }
 }
 
 /// Finds a relation by name (in `schema`, else through the search path);
 /// `undefined-object` when there is none of one of `kinds`.
 pub fn resolve_relation(conn: &mut Connection, schema: Option<&str>, name: &str, kinds: &str) -> Result<Relation> {
-    let qualified = ident::qualified(schema, name)?;
+    let qualified = DIALECT.qualified(schema, name)?;
     let found = conn.query_first(
         "select c.oid, n.nspname, c.relname, c.relkind \
          from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace \
@@ -65,7 +63,7 @@ pub fn resolve_relation(conn: &mut Connection, schema: Option<&str>, name: &str,
 pub(crate) fn schema_param(schema: Option<&str>) -> Result<Value> {
     match schema {
         Some(s) => {
-            ident::validate(s)?;
+            DIALECT.validate(s)?;
             Ok(Value::Text(s.to_string()))
         }
         None => Ok(Value::Null),
@@ -175,20 +173,20 @@ pub fn get_columns(conn: &mut Connection, schema: Option<&str>, table: &str) -> 
     )
 }
 
-impl wit::Guest for Driver {
-    fn get_databases() -> Result<Vec<DatabaseInfo>> {
-        with_conn(get_databases)
+impl SchemaIntrospection for Connection {
+    fn get_databases(&mut self) -> Result<Vec<DatabaseInfo>> {
+        get_databases(self)
     }
 
-    fn get_schemas() -> Result<Vec<SchemaInfo>> {
-        with_conn(get_schemas)
+    fn get_schemas(&mut self) -> Result<Vec<SchemaInfo>> {
+        get_schemas(self)
     }
 
-    fn get_tables(schema: Option<String>) -> Result<Vec<TableInfo>> {
-        with_conn(|c| get_tables(c, schema.as_deref()))
+    fn get_tables(&mut self, schema: Option<String>) -> Result<Vec<TableInfo>> {
+        get_tables(self, schema.as_deref())
     }
 
-    fn get_columns(schema: Option<String>, table: String) -> Result<Vec<ColumnInfo>> {
-        with_conn(|c| get_columns(c, schema.as_deref(), &table))
+    fn get_columns(&mut self, schema: Option<String>, table: String) -> Result<Vec<ColumnInfo>> {
+        get_columns(self, schema.as_deref(), &table)
     }
 }

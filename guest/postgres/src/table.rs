@@ -4,12 +4,10 @@ use driverbox_guest_sdk::types::{QueryResult, Value};
 use driverbox_guest_sdk::{Error, Result};
 
 use crate::connection::{Cells, Connection};
-use crate::exports::driverbox::driver::table::{
-    self as wit, ConstraintInfo, ConstraintKind, ForeignKeyTarget, IndexInfo, TableStatistics,
-};
-use crate::protocol::ident;
 use crate::schema::resolve_relation;
-use crate::{with_conn, Driver};
+use crate::DIALECT;
+use driverbox_guest_sdk::types::{ConstraintInfo, ConstraintKind, ForeignKeyTarget, IndexInfo, TableStatistics};
+use driverbox_guest_sdk::TableOperations;
 
 fn clamp(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -39,7 +37,7 @@ pub fn get_table_data(
     let rel = resolve_relation(conn, schema, table, "rvmfp")?;
     let pk = primary_key(conn, rel.oid)?;
     let order = if !pk.is_empty() {
-        format!(" ORDER BY {}", ident::quote_list(&pk)?)
+        format!(" ORDER BY {}", DIALECT.quote_list(&pk)?)
     } else if matches!(rel.kind.as_str(), "r" | "m" | "p") {
         " ORDER BY ctid".to_string()
     } else {
@@ -132,7 +130,8 @@ pub fn get_table_statistics(
          where c.oid = $1",
         &[Value::Int(rel.oid)],
     )?;
-    let row = out.rows.first().ok_or_else(|| Error::protocol("no statistics row"))?;
+    let rows = out.rows()?;
+    let row = rows.first().ok_or_else(|| Error::protocol("no statistics row"))?;
     let c = Cells(row);
     // -1 means never vacuumed or analyzed (PostgreSQL 14+).
     let estimated_rows = c.opt_f64(0)?.filter(|v| *v >= 0.0).map(|v| v.round() as u64);
@@ -188,20 +187,31 @@ pub fn get_table_indexes(conn: &mut Connection, schema: Option<&str>, table: &st
     )
 }
 
-impl wit::Guest for Driver {
-    fn get_table_data(schema: Option<String>, table: String, limit: u64, offset: u64) -> Result<QueryResult> {
-        with_conn(|c| get_table_data(c, schema.as_deref(), &table, limit, offset))
+impl TableOperations for Connection {
+    fn get_table_data(
+        &mut self,
+        schema: Option<String>,
+        table: String,
+        limit: u64,
+        offset: u64,
+    ) -> Result<QueryResult> {
+        get_table_data(self, schema.as_deref(), &table, limit, offset)
     }
 
-    fn get_table_constraints(schema: Option<String>, table: String) -> Result<Vec<ConstraintInfo>> {
-        with_conn(|c| get_table_constraints(c, schema.as_deref(), &table))
+    fn get_table_constraints(&mut self, schema: Option<String>, table: String) -> Result<Vec<ConstraintInfo>> {
+        get_table_constraints(self, schema.as_deref(), &table)
     }
 
-    fn get_table_statistics(schema: Option<String>, table: String, exact_count: bool) -> Result<TableStatistics> {
-        with_conn(|c| get_table_statistics(c, schema.as_deref(), &table, exact_count))
+    fn get_table_statistics(
+        &mut self,
+        schema: Option<String>,
+        table: String,
+        exact_count: bool,
+    ) -> Result<TableStatistics> {
+        get_table_statistics(self, schema.as_deref(), &table, exact_count)
     }
 
-    fn get_table_indexes(schema: Option<String>, table: String) -> Result<Vec<IndexInfo>> {
-        with_conn(|c| get_table_indexes(c, schema.as_deref(), &table))
+    fn get_table_indexes(&mut self, schema: Option<String>, table: String) -> Result<Vec<IndexInfo>> {
+        get_table_indexes(self, schema.as_deref(), &table)
     }
 }

@@ -1,10 +1,103 @@
-//! `traits`: driver metadata and health check.
+//! `traits`: driver metadata (with the URL parameter table) and health check.
 
+use driverbox_guest_sdk::types::{
+    ConnectionSettings, DriverMetadata, Feature, Health, PlaceholderStyle, Setting, UrlParameter,
+};
 use driverbox_guest_sdk::Result;
 
 use crate::connection::{Cells, Connection};
-use crate::exports::driverbox::driver::traits::{self as wit, DriverMetadata, Feature, Health};
-use crate::{with_conn, Driver};
+
+fn param(name: &str, env: &[&str], default: Option<&str>, setting: Option<Setting>, description: &str) -> UrlParameter {
+    UrlParameter {
+        name: name.into(),
+        aliases: Vec::new(),
+        env: env.iter().map(|e| e.to_string()).collect(),
+        default: default.map(String::from),
+        description: description.into(),
+        setting,
+    }
+}
+
+/// The URL parameters and environment variables, as libpq reads them
+/// (PostgreSQL documentation, "Connection Strings" and "Environment
+/// Variables"). The URL wins over the environment, the environment over
+/// the default.
+pub fn parameters() -> Vec<UrlParameter> {
+    use Setting as S;
+    vec![
+        param(
+            "host",
+            &["PGHOST"],
+            Some("localhost"),
+            Some(S::Host),
+            "server host name or address; a comma-separated list is tried in order",
+        ),
+        param("port", &["PGPORT"], Some("5432"), Some(S::Port), "server port"),
+        param(
+            "user",
+            &["PGUSER", "USER"],
+            Some("postgres"),
+            Some(S::User),
+            "role to connect as",
+        ),
+        param(
+            "password",
+            &["PGPASSWORD"],
+            None,
+            Some(S::Password),
+            "password (never shown)",
+        ),
+        param(
+            "dbname",
+            &["PGDATABASE"],
+            None,
+            Some(S::Database),
+            "database; the server's default is the role's name",
+        ),
+        param(
+            "sslmode",
+            &["PGSSLMODE"],
+            Some("prefer"),
+            Some(S::TlsMode),
+            "disable, allow, prefer, require, verify-ca or verify-full",
+        ),
+        param(
+            "sslrootcert",
+            &["PGSSLROOTCERT"],
+            None,
+            Some(S::TlsRootCert),
+            "PEM file of trusted CAs, or `system`; makes the default sslmode verify-ca",
+        ),
+        param(
+            "connect_timeout",
+            &["PGCONNECT_TIMEOUT"],
+            None,
+            Some(S::ConnectTimeoutSeconds),
+            "seconds for the whole connection set-up",
+        ),
+        param(
+            "application_name",
+            &["PGAPPNAME"],
+            None,
+            Some(S::ApplicationName),
+            "reported in pg_stat_activity",
+        ),
+        param(
+            "options",
+            &["PGOPTIONS"],
+            None,
+            None,
+            "command-line options for the server, e.g. `-c search_path=app`",
+        ),
+        param(
+            "target_session_attrs",
+            &["PGTARGETSESSIONATTRS"],
+            Some("any"),
+            None,
+            "any, read-write or read-only: which host of the list to keep",
+        ),
+    ]
+}
 
 /// What this driver is and can do.
 pub fn metadata() -> DriverMetadata {
@@ -13,8 +106,14 @@ pub fn metadata() -> DriverMetadata {
         version: driverbox_guest_sdk::driver_version!(),
         database_type: "postgresql".into(),
         dialect: "postgresql".into(),
-        schemes: vec!["postgres".into(), "postgresql".into()],
-        default_port: Some(5432),
+        placeholder_style: PlaceholderStyle::DollarNumber,
+        identifier_quote: "\"".into(),
+        connection: ConnectionSettings {
+            schemes: vec!["postgres".into(), "postgresql".into()],
+            default_port: Some(5432),
+            file_based: false,
+            parameters: parameters(),
+        },
         max_connections: None,
         features: vec![
             Feature::Transactions,
@@ -41,8 +140,8 @@ pub fn health_check(conn: &mut Connection) -> Result<Health> {
          current_setting('server_encoding'), current_user",
         &[],
     )?;
-    let row = out
-        .rows
+    let rows = out.rows()?;
+    let row = rows
         .first()
         .ok_or_else(|| driverbox_guest_sdk::Error::protocol("health check returned no row"))?;
     let c = Cells(row);
@@ -65,14 +164,4 @@ pub fn health_check(conn: &mut Connection) -> Result<Health> {
         server_version: c.str(0)?,
         details,
     })
-}
-
-impl wit::Guest for Driver {
-    fn metadata() -> DriverMetadata {
-        metadata()
-    }
-
-    fn health_check() -> Result<Health> {
-        with_conn(health_check)
-    }
 }

@@ -4,9 +4,9 @@ use driverbox_guest_sdk::types::Value;
 use driverbox_guest_sdk::{Error, Result};
 
 use crate::connection::Connection;
-use crate::exports::driverbox::driver::view::{self as wit, ViewInfo};
 use crate::schema::{resolve_relation, schema_param};
-use crate::{with_conn, Driver};
+use driverbox_guest_sdk::types::ViewInfo;
+use driverbox_guest_sdk::ViewOperations;
 
 /// Views and materialized views of a schema (default `current_schema()`).
 pub fn list_views(conn: &mut Connection, schema: Option<&str>) -> Result<Vec<ViewInfo>> {
@@ -39,12 +39,12 @@ pub fn get_view_definition(conn: &mut Connection, schema: Option<&str>, name: &s
     .ok_or_else(|| Error::protocol("no view definition returned"))
 }
 
-impl wit::Guest for Driver {
-    fn list_views(schema: Option<String>) -> Result<Vec<ViewInfo>> {
-        with_conn(|c| list_views(c, schema.as_deref()))
+impl ViewOperations for Connection {
+    fn list_views(&mut self, schema: Option<String>) -> Result<Vec<ViewInfo>> {
+        list_views(self, schema.as_deref())
     }
 
-    fn get_view_definition(schema: Option<String>, name: String) -> Result<String> {
-        with_conn(|c| get_view_definition(c, schema.as_deref(), &name))
+    fn get_view_definition(&mut self, schema: Option<String>, name: String) -> Result<String> {
+        get_view_definition(self, schema.as_deref(), &name)
     }
 }

@@ -71,6 +71,38 @@ pub fn format_timestamp(micros: i64) -> String {
     format!("{}T{}", format_date(days), format_time(rest))
 }
 
+/// A date value (days since the epoch, `i32` extremes for ∓infinity) as
+/// ISO 8601 text or `infinity`/`-infinity`.
+pub fn format_date_value(days: i32) -> String {
+    match days {
+        i32::MIN => "-infinity".into(),
+        i32::MAX => "infinity".into(),
+        d => format_date(i64::from(d)),
+    }
+}
+
+/// A timestamp value (µs since the epoch, `i64` extremes for ∓infinity)
+/// as ISO 8601 text: `YYYY-MM-DD HH:MM:SS[.ffffff]`, or with `T` and `Z`
+/// when `utc`; `infinity`/`-infinity`.
+pub fn format_timestamp_value(micros: i64, utc: bool) -> String {
+    match micros {
+        i64::MIN => "-infinity".into(),
+        i64::MAX => "infinity".into(),
+        us => {
+            let days = us.div_euclid(MICROS_PER_DAY);
+            let rest = us.rem_euclid(MICROS_PER_DAY);
+            let (sep, zone) = if utc { ('T', "Z") } else { (' ', "") };
+            format!("{}{sep}{}{zone}", format_date(days), format_time(rest))
+        }
+    }
+}
+
+/// The hyphenated lower-case form of a UUID's 16 bytes.
+pub fn format_uuid(b: &[u8; 16]) -> String {
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
 /// Parses `YYYY-MM-DD` into days since the epoch.
 pub fn parse_date(s: &str) -> Option<i64> {
     let s = s.trim();

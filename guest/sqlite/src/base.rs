@@ -1,13 +1,12 @@
-//! Connection and queries.
+//! Connection and queries (`base`), metadata and health (`traits`): the
+//! SDK's `Driver`.
 
-use driverbox_guest_sdk::types::{ConnectConfig, QueryResult};
-use driverbox_guest_sdk::{Result, Value};
+use driverbox_guest_sdk::types::{ConnectConfig, DriverMetadata, Health, QueryResult, ScriptOutcome};
+use driverbox_guest_sdk::{Driver, Result, Value};
 use rusqlite::Connection;
 
-use crate::connection::{prepare_single, run, run_discarding, run_script};
+use crate::connection::{prepare_single, run, run_discarding, run_script, script_result, Conn};
 use crate::errors::DbResult;
-use crate::exports::driverbox::driver::base::Guest;
-use crate::{set_conn, with_conn, Driver};
 
 /// `SELECT 1`.
 pub fn test_connection(db: &Connection) -> Result<()> {
@@ -26,42 +25,41 @@ pub fn query(db: &Connection, sql: &str, params: Vec<Value>) -> Result<QueryResu
     run(db, &mut stmt, &shape, params)
 }
 
-/// Any statement, or a script of several (see [`run_script`]).
+/// Any statement, or a script of several: the last result with columns.
 pub fn execute_query(db: &Connection, sql: &str, params: Vec<Value>) -> Result<QueryResult> {
-    run_script(db, sql, params)
+    script_result(run_script(db, sql, params))
 }
 
-impl Guest for Driver {
-    fn connect(config: ConnectConfig) -> Result<()> {
-        set_conn(None);
+impl Driver for Conn {
+    fn metadata() -> DriverMetadata {
+        crate::traits::metadata()
+    }
+    fn connect(config: ConnectConfig) -> Result<Self> {
         let conn = crate::connection::open(&config)?;
-        crate::log_debug(&format!("sqlite: opened {} (mode {})", conn.path, conn.mode.as_str()));
-        set_conn(Some(conn));
-        Ok(())
+        driverbox_guest_sdk::debug!("sqlite: opened {} (mode {})", conn.path, conn.mode.as_str());
+        Ok(conn)
     }
-    fn test_connection() -> Result<()> {
-        with_conn(|c| test_connection(c.db()))
+    fn test_connection(&mut self) -> Result<()> {
+        test_connection(self.db())
     }
-    fn execute(sql: String, params: Vec<Value>) -> Result<u64> {
-        with_conn(|c| execute(c.db(), &sql, params))
+    fn execute(&mut self, sql: &str, params: Vec<Value>) -> Result<u64> {
+        execute(self.db(), sql, params)
     }
-    fn query(sql: String, params: Vec<Value>) -> Result<QueryResult> {
-        with_conn(|c| query(c.db(), &sql, params))
+    fn query(&mut self, sql: &str, params: Vec<Value>) -> Result<QueryResult> {
+        query(self.db(), sql, params)
     }
-    fn execute_query(sql: String, params: Vec<Value>) -> Result<QueryResult> {
-        with_conn(|c| execute_query(c.db(), &sql, params))
+    fn execute_query(&mut self, sql: &str, params: Vec<Value>) -> Result<QueryResult> {
+        execute_query(self.db(), sql, params)
     }
-    fn close() {
-        set_conn(None);
+    fn execute_script(&mut self, sql: &str) -> ScriptOutcome {
+        run_script(self.db(), sql, Vec::new())
     }
-    /// A running statement cannot be interrupted from another instance:
-    /// the host's deadline stops it.
-    fn cancel_token() -> Option<Vec<u8>> {
-        None
+    fn health_check(&mut self) -> Result<Health> {
+        crate::traits::health_check(self)
     }
-    fn cancel(_config: ConnectConfig, _token: Vec<u8>) -> Result<()> {
-        Err(driverbox_guest_sdk::Error::unsupported(
-            "sqlite: a statement cannot be canceled from outside",
-        ))
+    /// A read-only transaction's `query_only` is switched off once the
+    /// transaction ended, however it ended.
+    fn before_call(&mut self) {
+        self.sync_transaction_state();
     }
 }

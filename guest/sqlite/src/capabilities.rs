@@ -6,14 +6,14 @@
 //! upgrade); a read-only one with `BEGIN DEFERRED` and `query_only` on
 //! until it ends.
 
-use driverbox_guest_sdk::types::{Column, QueryResult};
+use driverbox_guest_sdk::types::QueryResult;
 use driverbox_guest_sdk::{Error, Result, Value};
 
 use crate::connection::{param_slots, run, shape_of, single_statement, Conn, Mode, PreparedSql};
 use crate::errors::DbResult;
-use crate::exports::driverbox::driver::capabilities::{Guest, Prepared, TransactionOptions};
 use crate::sql::quote_ident;
-use crate::{with_conn, Driver};
+use driverbox_guest_sdk::types::{Prepared, TransactionOptions};
+use driverbox_guest_sdk::Capabilities;
 
 fn need_transaction(conn: &Conn, what: &str) -> Result<()> {
     if conn.in_transaction() {
@@ -89,18 +89,9 @@ pub fn prepare(conn: &mut Conn, sql: &str) -> Result<Prepared> {
     let text = text.to_string();
     let (params, columns) = {
         let stmt = conn.db().prepare_cached(&text).db()?;
-        let columns = shape
-            .names
-            .iter()
-            .zip(&shape.decls)
-            .map(|(name, decl)| Column {
-                name: name.clone(),
-                type_name: decl.clone().unwrap_or_default(),
-            })
-            .collect::<Vec<_>>();
-        (param_slots(&stmt).1, columns)
+        (param_slots(&stmt).1, shape.columns())
     };
-    let id = conn.add_prepared(PreparedSql { sql: text, params });
+    let id = conn.prepared.insert(PreparedSql { sql: text, params });
     Ok(Prepared {
         id,
         param_types: vec![String::new(); params],
@@ -110,11 +101,7 @@ pub fn prepare(conn: &mut Conn, sql: &str) -> Result<Prepared> {
 
 /// Runs a prepared statement.
 pub fn execute_prepared(conn: &mut Conn, id: u32, params: Vec<Value>) -> Result<QueryResult> {
-    let p = conn
-        .prepared
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| Error::invalid(format!("no prepared statement with id {id}")))?;
+    let p = conn.prepared.get(id)?.clone();
     if params.len() != p.params {
         return Err(Error::invalid(format!(
             "prepared statement {id} takes {} parameter(s), {} given",
@@ -131,41 +118,47 @@ pub fn execute_prepared(conn: &mut Conn, id: u32, params: Vec<Value>) -> Result<
 
 /// Forgets a prepared statement.
 pub fn deallocate(conn: &mut Conn, id: u32) -> Result<()> {
-    conn.prepared
-        .remove(&id)
-        .map(|_| ())
-        .ok_or_else(|| Error::invalid(format!("no prepared statement with id {id}")))
+    conn.prepared.remove(id).map(|_| ())
 }
 
-impl Guest for Driver {
-    fn begin_transaction(options: TransactionOptions) -> Result<()> {
-        with_conn(|c| begin_transaction(c, &options))
+impl Capabilities for Conn {
+    fn begin_transaction(&mut self, options: TransactionOptions) -> Result<()> {
+        begin_transaction(self, &options)
     }
-    fn commit() -> Result<()> {
-        with_conn(commit)
+
+    fn commit(&mut self) -> Result<()> {
+        commit(self)
     }
-    fn rollback() -> Result<()> {
-        with_conn(rollback)
+
+    fn rollback(&mut self) -> Result<()> {
+        rollback(self)
     }
-    fn savepoint(name: String) -> Result<()> {
-        with_conn(|c| savepoint(c, &name))
+
+    fn savepoint(&mut self, name: String) -> Result<()> {
+        savepoint(self, &name)
     }
-    fn rollback_to_savepoint(name: String) -> Result<()> {
-        with_conn(|c| rollback_to_savepoint(c, &name))
+
+    fn rollback_to_savepoint(&mut self, name: String) -> Result<()> {
+        rollback_to_savepoint(self, &name)
     }
-    fn release_savepoint(name: String) -> Result<()> {
-        with_conn(|c| release_savepoint(c, &name))
+
+    fn release_savepoint(&mut self, name: String) -> Result<()> {
+        release_savepoint(self, &name)
     }
-    fn in_transaction() -> bool {
-        with_conn(|c| Ok(c.in_transaction())).unwrap_or(false)
+
+    fn in_transaction(&mut self) -> bool {
+        Conn::in_transaction(self)
     }
-    fn prepare(sql: String) -> Result<Prepared> {
-        with_conn(|c| prepare(c, &sql))
+
+    fn prepare(&mut self, sql: String) -> Result<Prepared> {
+        prepare(self, &sql)
     }
-    fn execute_prepared(id: u32, params: Vec<Value>) -> Result<QueryResult> {
-        with_conn(|c| execute_prepared(c, id, params))
+
+    fn execute_prepared(&mut self, id: u32, params: Vec<Value>) -> Result<QueryResult> {
+        execute_prepared(self, id, params)
     }
-    fn deallocate(id: u32) -> Result<()> {
-        with_conn(|c| deallocate(c, id))
+
+    fn deallocate(&mut self, id: u32) -> Result<()> {
+        deallocate(self, id)
     }
 }

@@ -8,13 +8,13 @@
 use driverbox_guest_sdk::{client_error, Error, ErrorKind, Result};
 use rusqlite::Connection;
 
-use crate::connection::{atomically, prepare_single};
+use crate::connection::{atomically, prepare_single, Conn};
 use crate::ddl::{ColumnEdit, CreateTable};
 use crate::errors::DbResult;
-use crate::exports::driverbox::driver::column::{ColumnChange, ColumnDefinition, DefaultChange, Guest};
 use crate::schema::{raw_columns, resolve_table, rowid_alias, rowid_name, TableRef};
 use crate::sql::{check_fragment, check_ident, qualified, quote_ident, quote_literal, quote_unchecked};
-use crate::{with_conn, Driver};
+use driverbox_guest_sdk::types::{ColumnChange, ColumnDefinition, DefaultChange};
+use driverbox_guest_sdk::ColumnManagement;
 
 /// Runs one statement built by the driver.
 fn exec(db: &Connection, sql: &str) -> Result<()> {
@@ -382,14 +382,22 @@ pub fn drop_column(db: &Connection, schema: Option<&str>, table: &str, column: &
     })
 }
 
-impl Guest for Driver {
-    fn add_column(schema: Option<String>, table: String, column: ColumnDefinition) -> Result<()> {
-        with_conn(|c| add_column(c.db(), schema.as_deref(), &table, &column))
+impl ColumnManagement for Conn {
+    fn add_column(&mut self, schema: Option<String>, table: String, column: ColumnDefinition) -> Result<()> {
+        add_column(self.db(), schema.as_deref(), &table, &column)
     }
-    fn alter_column(schema: Option<String>, table: String, column: String, change: ColumnChange) -> Result<()> {
-        with_conn(|c| alter_column(c.db(), schema.as_deref(), &table, &column, &change))
+
+    fn alter_column(
+        &mut self,
+        schema: Option<String>,
+        table: String,
+        column: String,
+        change: ColumnChange,
+    ) -> Result<()> {
+        alter_column(self.db(), schema.as_deref(), &table, &column, &change)
     }
-    fn drop_column(schema: Option<String>, table: String, column: String, cascade: bool) -> Result<()> {
-        with_conn(|c| drop_column(c.db(), schema.as_deref(), &table, &column, cascade))
+
+    fn drop_column(&mut self, schema: Option<String>, table: String, column: String, cascade: bool) -> Result<()> {
+        drop_column(self.db(), schema.as_deref(), &table, &column, cascade)
     }
 }

@@ -27,18 +27,19 @@
 //!   (see `.cargo/config.toml`) and sets `temp_store=MEMORY`, since there
 //!   is no temp directory in the sandbox.
 
-use std::collections::HashMap;
 use std::ffi::{c_int, CStr};
 use std::ptr::{self, NonNull};
 use std::time::Duration;
 
-use driverbox_guest_sdk::types::{ConnectConfig, QueryResult};
+use driverbox_guest_sdk::batch::{empty_result, BatchBuilder, Cell};
+use driverbox_guest_sdk::prepared::PreparedStatements;
+use driverbox_guest_sdk::types::{Batch, Column, ConnectConfig, QueryResult, ScriptOutcome};
 use driverbox_guest_sdk::{Error, Result, Value};
 use rusqlite::{ffi, Connection, OpenFlags, Row, Statement};
 
 use crate::errors::{self, DbResult, ONE_STATEMENT};
 use crate::sql::is_blank;
-use crate::values::{column_list, storage_class, to_sql, to_value, Decl};
+use crate::values::{cell_to_sql, logical_type, narrow, push, Decl};
 
 /// How the database file is opened (the URL's `mode` option).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,8 +106,7 @@ pub struct Conn {
     /// Owned connection (from `Box::into_raw`), freed in `Drop`.
     db: NonNull<Connection>,
     /// Prepared statements by id.
-    pub(crate) prepared: HashMap<u32, PreparedSql>,
-    next_id: u32,
+    pub(crate) prepared: PreparedStatements<PreparedSql>,
     /// The path as given (or `:memory:`).
     pub path: String,
     /// The open mode.
@@ -118,7 +118,7 @@ pub struct Conn {
 impl Drop for Conn {
     fn drop(&mut self) {
         self.stream = None;
-        self.prepared.clear();
+        self.prepared.drain();
         // SAFETY: `db` comes from `Box::into_raw` in `Conn::new` and is
         // freed only here. Borrows of it that outlive a call live only in
         // `stream`, which is gone now.
@@ -131,8 +131,7 @@ impl Conn {
         Conn {
             stream: None,
             db: NonNull::from(Box::leak(Box::new(db))),
-            prepared: HashMap::new(),
-            next_id: 1,
+            prepared: PreparedStatements::default(),
             path,
             mode,
             tx_query_only: false,
@@ -169,17 +168,6 @@ impl Conn {
             }
             self.tx_query_only = false;
         }
-    }
-
-    /// Stores a prepared statement's text and gives its id.
-    pub(crate) fn add_prepared(&mut self, p: PreparedSql) -> u32 {
-        while self.next_id == 0 || self.prepared.contains_key(&self.next_id) {
-            self.next_id = self.next_id.wrapping_add(1);
-        }
-        let id = self.next_id;
-        self.next_id = self.next_id.wrapping_add(1);
-        self.prepared.insert(id, p);
-        id
     }
 }
 
@@ -426,6 +414,12 @@ pub fn param_slots(stmt: &Statement<'_>) -> (Vec<usize>, usize) {
 
 /// Binds parameters (see [`param_slots`]) after checking their number.
 pub fn bind(stmt: &mut Statement<'_>, params: Vec<Value>) -> Result<()> {
+    let cells: Vec<Cell<'_>> = params.iter().map(Cell::from).collect();
+    bind_cells(stmt, &cells)
+}
+
+/// Binds borrowed values (see [`param_slots`]) after checking their number.
+pub fn bind_cells(stmt: &mut Statement<'_>, params: &[Cell<'_>]) -> Result<()> {
     let (slots, needed) = param_slots(stmt);
     if params.len() != needed {
         return Err(Error::invalid(format!(
@@ -433,7 +427,7 @@ pub fn bind(stmt: &mut Statement<'_>, params: Vec<Value>) -> Result<()> {
             params.len()
         )));
     }
-    let values = params.into_iter().map(to_sql).collect::<Result<Vec<_>>>()?;
+    let values = params.iter().map(|c| cell_to_sql(*c)).collect::<Result<Vec<_>>>()?;
     for (i, slot) in slots.into_iter().enumerate() {
         if let Some(v) = values.get(slot) {
             stmt.raw_bind_parameter(i + 1, v).db()?;
@@ -454,19 +448,50 @@ pub struct Shape {
 }
 
 impl Shape {
-    /// Reads one row, noting each column's first non-null storage class.
-    pub fn read(&self, row: &Row<'_>, classes: &mut [Option<&'static str>]) -> Result<Vec<Value>> {
-        let mut out = Vec::with_capacity(self.kinds.len());
+    /// The result columns: name, logical type (refinement or affinity of
+    /// the declared type, `dynamic` for expressions) and declared type.
+    pub fn columns(&self) -> Vec<Column> {
+        self.names
+            .iter()
+            .zip(&self.decls)
+            .zip(&self.kinds)
+            .map(|((name, decl), kind)| Column {
+                name: name.clone(),
+                logical_type: logical_type(decl.as_deref(), *kind),
+                database_type: decl.clone().unwrap_or_default(),
+                precision: None,
+                scale: None,
+                nullable: None,
+            })
+            .collect()
+    }
+
+    /// Reads one row into `batch` (whose columns are [`Shape::columns`]).
+    pub fn read(&self, row: &Row<'_>, batch: &mut BatchBuilder) -> Result<()> {
         for (i, kind) in self.kinds.iter().enumerate() {
-            let v = row.get_ref(i).db()?;
-            if let Some(slot) = classes.get_mut(i) {
-                if slot.is_none() && !matches!(v, rusqlite::types::ValueRef::Null) {
-                    *slot = Some(storage_class(&v));
-                }
-            }
-            out.push(to_value(v, *kind));
+            push(row.get_ref(i).db()?, *kind, batch.column(i))?;
         }
-        Ok(out)
+        batch.end_row();
+        Ok(())
+    }
+}
+
+/// A finished batch as a result: expression columns narrowed to the one
+/// storage class their values share, if they share one.
+pub fn into_result(mut columns: Vec<Column>, batch: Batch, rows_affected: Option<u64>) -> QueryResult {
+    let values = batch
+        .columns
+        .into_iter()
+        .zip(columns.iter_mut())
+        .map(|(v, c)| narrow(c, v))
+        .collect();
+    QueryResult {
+        columns,
+        batch: Batch {
+            rows: batch.rows,
+            columns: values,
+        },
+        rows_affected,
     }
 }
 
@@ -492,21 +517,20 @@ fn run_with(
     bind(stmt, params)?;
     let read_only = stmt.readonly();
     let before = db.total_changes();
-    let mut classes = vec![None; shape.names.len()];
-    let mut rows_out = Vec::new();
+    let columns = shape.columns();
+    let mut batch = keep.then(|| BatchBuilder::new(&columns));
     {
         let mut rows = stmt.raw_query();
         while let Some(row) = rows.next().db()? {
-            if keep {
-                rows_out.push(shape.read(row, &mut classes)?);
+            if let Some(batch) = batch.as_mut() {
+                shape.read(row, batch)?;
             }
         }
     }
     let rows_affected = (!read_only).then(|| changes_since(db, before));
-    Ok(QueryResult {
-        columns: column_list(&shape.names, &shape.decls, &classes),
-        rows: rows_out,
-        rows_affected,
+    Ok(match batch {
+        Some(batch) => into_result(columns, batch.finish(), rows_affected),
+        None => empty_result(rows_affected),
     })
 }
 
@@ -522,12 +546,17 @@ pub fn changes_since(db: &Connection, total_before: u64) -> u64 {
 }
 
 /// Runs a script statement by statement (each compiled only after the one
-/// before ran, so later statements may use what earlier ones created).
-/// Gives the last result that had columns, else the last result.
-/// Parameters are allowed only when the text holds a single statement.
-/// Statements that ran before a failing one keep their effects, as with
-/// `sqlite3_exec`.
-pub fn run_script(db: &Connection, sql: &str, params: Vec<Value>) -> Result<QueryResult> {
+/// before ran, so later statements may use what earlier ones created):
+/// one result per statement, and the error that stopped it. Parameters
+/// are allowed only when the text holds a single statement. Statements
+/// that ran before a failing one keep their effects, as with `sqlite3_exec`.
+pub fn run_script(db: &Connection, sql: &str, params: Vec<Value>) -> ScriptOutcome {
+    let mut results = Vec::new();
+    let error = run_script_into(db, sql, params, &mut results).err();
+    ScriptOutcome { results, error }
+}
+
+fn run_script_into(db: &Connection, sql: &str, params: Vec<Value>, results: &mut Vec<QueryResult>) -> Result<()> {
     check_sql(sql)?;
     let Some(first) = next_statement(db, sql, 0)? else {
         return Err(Error::invalid("the SQL text holds no statement"));
@@ -540,26 +569,29 @@ pub fn run_script(db: &Connection, sql: &str, params: Vec<Value>) -> Result<Quer
     }
     let mut next = Some(first);
     let mut params = Some(params);
-    let mut last: Option<QueryResult> = None;
-    let mut last_with_columns: Option<QueryResult> = None;
     while let Some(found) = next {
         let (s, e) = (found.start, found.end);
         let text = sql.get(s..e).unwrap_or("");
         let mut stmt = db.prepare(text).map_err(|err| errors::with_position(err, sql, s))?;
-        let result = run(db, &mut stmt, &found.shape, params.take().unwrap_or_default())?;
+        results.push(run(db, &mut stmt, &found.shape, params.take().unwrap_or_default())?);
         drop(stmt);
-        if !result.columns.is_empty() {
-            last_with_columns = Some(result);
-        } else {
-            last = Some(result);
-        }
         next = next_statement(db, sql, e)?;
     }
-    Ok(last_with_columns.or(last).unwrap_or(QueryResult {
-        columns: vec![],
-        rows: vec![],
-        rows_affected: None,
-    }))
+    Ok(())
+}
+
+/// A script's last result that had columns, else its last result; its
+/// error, if a statement failed.
+pub fn script_result(outcome: ScriptOutcome) -> Result<QueryResult> {
+    if let Some(e) = outcome.error {
+        return Err(e);
+    }
+    let mut results = outcome.results;
+    let at = results
+        .iter()
+        .rposition(|r| !r.columns.is_empty())
+        .or(results.len().checked_sub(1));
+    Ok(at.map(|i| results.swap_remove(i)).unwrap_or_else(|| empty_result(None)))
 }
 
 /// Runs `f` inside a transaction, or inside a savepoint when one is open

@@ -183,6 +183,7 @@ fn kind_from_message(message: &str) -> ErrorKind {
 /// known, the 1-based character position in the statement.
 pub fn server(code: i32, message: &str, position: Option<u32>) -> Error {
     let mut e = ServerError {
+        vendor_code: None,
         kind: kind_for(code, message),
         code: code.to_string(),
         message: format!("{message} ({})", describe_code(code)),

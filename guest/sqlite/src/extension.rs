@@ -9,17 +9,17 @@
 
 use std::ptr::NonNull;
 
-use driverbox_guest_sdk::types::{Column, Row};
-use driverbox_guest_sdk::{Error, Result, Value};
+use driverbox_guest_sdk::batch::{BatchBuilder, BatchReader};
+use driverbox_guest_sdk::types::{Batch, Column, LogicalType};
+use driverbox_guest_sdk::{Error, Extension, Result, Value};
+use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, Rows, Statement};
 
-use crate::connection::{atomically, bind, prepare_single, Conn, Shape};
+use crate::connection::{atomically, bind, bind_cells, prepare_single, Conn, Shape};
 use crate::errors::DbResult;
-use crate::exports::driverbox::driver::extension::Guest;
 use crate::schema::resolve_table;
 use crate::sql::quote_ident;
-use crate::values::column_list;
-use crate::{with_conn, Driver};
+use crate::values::{class_logical_type, owned, push, storage_class};
 
 /// An open streamed query.
 pub struct Stream {
@@ -28,9 +28,10 @@ pub struct Stream {
     /// The statement, boxed so it does not move; freed in `Drop`.
     stmt: NonNull<Statement<'static>>,
     shape: Shape,
+    columns: Vec<Column>,
     batch: usize,
     /// The first row, read at open to learn expression column types.
-    first: Option<Row>,
+    first: Option<Vec<SqlValue>>,
 }
 
 impl Drop for Stream {
@@ -49,7 +50,9 @@ impl Stream {
 }
 
 /// Opens a stream; a finished stream that was not closed is replaced,
-/// an unfinished one is `invalid-input`.
+/// an unfinished one is `invalid-input`. Expression columns are typed by
+/// the storage class of their value in the first row; a later batch whose
+/// values differ carries that column as `dynamic`.
 pub fn stream_open(conn: &mut Conn, sql: &str, params: Vec<Value>, batch_size: u32) -> Result<Vec<Column>> {
     if conn.stream.as_ref().is_some_and(|s| !s.finished()) {
         return Err(Error::invalid("a stream is open already: close it first"));
@@ -61,10 +64,12 @@ pub fn stream_open(conn: &mut Conn, sql: &str, params: Vec<Value>, batch_size: u
     let (mut stmt, shape) = prepare_single(db, sql)?;
     bind(&mut stmt, params)?;
     let ptr = NonNull::from(Box::leak(Box::new(stmt)));
+    let mut columns = shape.columns();
     let mut stream = Stream {
         rows: None,
         stmt: ptr,
-        shape: shape.clone(),
+        shape,
+        columns: Vec::new(),
         batch: usize::try_from(batch_size.max(1)).unwrap_or(1),
         first: None,
     };
@@ -72,10 +77,20 @@ pub fn stream_open(conn: &mut Conn, sql: &str, params: Vec<Value>, batch_size: u
     // drops these rows first; nothing else uses the statement meanwhile.
     let stmt_ref: &'static mut Statement<'static> = unsafe { &mut *ptr.as_ptr() };
     stream.rows = Some(stmt_ref.raw_query());
-    let mut classes = vec![None; shape.names.len()];
     let first = match stream.rows.as_mut() {
         Some(rows) => match rows.next().db()? {
-            Some(row) => Some(shape.read(row, &mut classes)?),
+            Some(row) => {
+                let mut values = Vec::with_capacity(columns.len());
+                for (i, c) in columns.iter_mut().enumerate() {
+                    let v = row.get_ref(i).db()?;
+                    if c.logical_type == LogicalType::Dynamic && !matches!(v, ValueRef::Null) {
+                        c.logical_type = class_logical_type(storage_class(&v));
+                        c.database_type = storage_class(&v).to_string();
+                    }
+                    values.push(owned(v));
+                }
+                Some(values)
+            }
             None => None,
         },
         None => None,
@@ -84,43 +99,41 @@ pub fn stream_open(conn: &mut Conn, sql: &str, params: Vec<Value>, batch_size: u
         stream.rows = None;
     }
     stream.first = first;
+    stream.columns = columns.clone();
     conn.stream = Some(stream);
-    Ok(column_list(&shape.names, &shape.decls, &classes))
+    Ok(columns)
 }
 
 /// Up to batch-size rows; `None` at the end. An error ends the stream.
-pub fn stream_next(conn: &mut Conn) -> Result<Option<Vec<Row>>> {
+pub fn stream_next(conn: &mut Conn) -> Result<Option<Batch>> {
     let stream = conn
         .stream
         .as_mut()
         .ok_or_else(|| Error::invalid("no stream is open"))?;
-    let mut out = Vec::with_capacity(stream.batch.min(1024));
-    if let Some(first) = stream.first.take() {
-        out.push(first);
-    }
-    let mut failed = None;
-    while out.len() < stream.batch {
-        let Some(rows) = stream.rows.as_mut() else { break };
-        match rows.next().db() {
-            Ok(Some(row)) => match stream.shape.read(row, &mut []) {
-                Ok(values) => out.push(values),
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
-            },
-            Ok(None) => stream.rows = None,
-            Err(e) => {
-                failed = Some(e);
-                break;
-            }
-        }
-    }
-    if let Some(e) = failed {
+    let mut out = BatchBuilder::new(&stream.columns);
+    let result = fill_batch(stream, &mut out);
+    if let Err(e) = result {
         conn.stream = None;
         return Err(e);
     }
-    Ok(if out.is_empty() { None } else { Some(out) })
+    Ok(if out.rows() == 0 { None } else { Some(out.finish()) })
+}
+
+fn fill_batch(stream: &mut Stream, out: &mut BatchBuilder) -> Result<()> {
+    if let Some(first) = stream.first.take() {
+        for (i, v) in first.iter().enumerate() {
+            push(ValueRef::from(v), stream.shape.kinds[i], out.column(i))?;
+        }
+        out.end_row();
+    }
+    while (out.rows() as usize) < stream.batch {
+        let Some(rows) = stream.rows.as_mut() else { break };
+        match rows.next().db()? {
+            Some(row) => stream.shape.read(row, out)?,
+            None => stream.rows = None,
+        }
+    }
+    Ok(())
 }
 
 /// Stops the stream (finalizing its statement). Fine without one.
@@ -128,34 +141,32 @@ pub fn stream_close(conn: &mut Conn) {
     conn.stream = None;
 }
 
-fn quoted_columns(what: &str, cols: &[String]) -> Result<Vec<String>> {
+fn quoted_columns(what: &str, cols: &[&str]) -> Result<Vec<String>> {
     if cols.is_empty() {
         return Err(Error::invalid(format!("{what}: no columns given")));
     }
     cols.iter().map(|c| quote_ident(c)).collect()
 }
 
-fn check_width(rows: &[Row], width: usize) -> Result<()> {
-    match rows.iter().position(|r| r.len() != width) {
-        Some(i) => Err(Error::invalid(format!(
-            "row {i} has {} value(s), {width} expected",
-            rows[i].len()
-        ))),
-        None => Ok(()),
-    }
+fn names(columns: &[Column]) -> Vec<&str> {
+    columns.iter().map(|c| c.name.as_str()).collect()
 }
 
-/// Runs `sql` once per row, all or nothing (a transaction, or a savepoint
-/// inside an open one). Gives the rows changed.
-fn run_rows(db: &Connection, sql: &str, rows: Vec<Row>) -> Result<u64> {
-    if rows.is_empty() {
+/// Runs `sql` once per row of `data`, all or nothing (a transaction, or a
+/// savepoint inside an open one). Gives the rows changed.
+fn run_rows(db: &Connection, sql: &str, data: &BatchReader<'_>) -> Result<u64> {
+    if data.rows() == 0 {
         return Ok(0);
     }
     atomically(db, || {
         let (mut stmt, _) = prepare_single(db, sql)?;
+        let width = data.columns().len();
+        let mut cells = Vec::with_capacity(width);
         let mut total = 0u64;
-        for (i, row) in rows.into_iter().enumerate() {
-            let done = bind(&mut stmt, row).and_then(|_| stmt.raw_execute().db());
+        for i in 0..data.rows() {
+            cells.clear();
+            cells.extend((0..width).map(|c| data.cell(i, c)));
+            let done = bind_cells(&mut stmt, &cells).and_then(|_| stmt.raw_execute().db());
             total += done.map_err(|e| at_row(e, i + 1))? as u64;
         }
         Ok(total)
@@ -182,30 +193,32 @@ pub fn bulk_insert(
     db: &Connection,
     schema: Option<&str>,
     table: &str,
-    columns: &[String],
-    rows: Vec<Row>,
+    columns: &[Column],
+    data: &Batch,
 ) -> Result<u64> {
-    let cols = quoted_columns("bulk-insert", columns)?;
-    check_width(&rows, cols.len())?;
+    let data = BatchReader::new(columns, data)?;
+    let cols = quoted_columns("bulk-insert", &names(columns))?;
     let t = resolve_table(db, schema, table)?;
     let marks = vec!["?"; cols.len()].join(", ");
     let sql = format!("INSERT INTO {} ({}) VALUES ({marks})", t.qualified(), cols.join(", "));
-    run_rows(db, &sql, rows)
+    run_rows(db, &sql, &data)
 }
 
-/// One prepared `UPDATE ... WHERE key = ...` for all rows (key values
-/// first, then the new values), in one transaction.
+/// One prepared `UPDATE ... WHERE key = ...` for all rows (the first
+/// `key_count` columns are the key), in one transaction.
 pub fn bulk_update(
     db: &Connection,
     schema: Option<&str>,
     table: &str,
-    key_columns: &[String],
-    set_columns: &[String],
-    rows: Vec<Row>,
+    columns: &[Column],
+    key_count: u32,
+    data: &Batch,
 ) -> Result<u64> {
-    let keys = quoted_columns("bulk-update keys", key_columns)?;
-    let sets = quoted_columns("bulk-update values", set_columns)?;
-    check_width(&rows, keys.len() + sets.len())?;
+    let data = BatchReader::new(columns, data)?;
+    let all = names(columns);
+    let k = (key_count as usize).min(all.len());
+    let keys = quoted_columns("bulk-update keys", &all[..k])?;
+    let sets = quoted_columns("bulk-update values", &all[k..])?;
     let t = resolve_table(db, schema, table)?;
     let set_sql: Vec<String> = sets
         .iter()
@@ -223,7 +236,7 @@ pub fn bulk_update(
         set_sql.join(", "),
         where_sql.join(" AND ")
     );
-    run_rows(db, &sql, rows)
+    run_rows(db, &sql, &data)
 }
 
 /// One prepared `DELETE ... WHERE key = ...` for all keys, in one transaction.
@@ -231,11 +244,11 @@ pub fn bulk_delete(
     db: &Connection,
     schema: Option<&str>,
     table: &str,
-    key_columns: &[String],
-    keys: Vec<Row>,
+    columns: &[Column],
+    data: &Batch,
 ) -> Result<u64> {
-    let cols = quoted_columns("bulk-delete keys", key_columns)?;
-    check_width(&keys, cols.len())?;
+    let data = BatchReader::new(columns, data)?;
+    let cols = quoted_columns("bulk-delete keys", &names(columns))?;
     let t = resolve_table(db, schema, table)?;
     let where_sql: Vec<String> = cols
         .iter()
@@ -243,7 +256,7 @@ pub fn bulk_delete(
         .map(|(i, c)| format!("{c} = ?{}", i + 1))
         .collect();
     let sql = format!("DELETE FROM {} WHERE {}", t.qualified(), where_sql.join(" AND "));
-    run_rows(db, &sql, keys)
+    run_rows(db, &sql, &data)
 }
 
 fn unsupported(op: &str, why: &str) -> Error {
@@ -253,46 +266,43 @@ fn unsupported(op: &str, why: &str) -> Error {
 const ONE_FILE: &str = "an SQLite database is one file, opened by the connection URL";
 const NO_SCHEMAS: &str = "SQLite has no schemas to create or drop (attached databases are not managed by the driver)";
 
-impl Guest for Driver {
-    fn stream_open(sql: String, params: Vec<Value>, batch_size: u32) -> Result<Vec<Column>> {
-        with_conn(|c| stream_open(c, &sql, params, batch_size))
+impl Extension for Conn {
+    fn stream_open(&mut self, sql: String, params: Vec<Value>, batch_size: u32) -> Result<Vec<Column>> {
+        stream_open(self, &sql, params, batch_size)
     }
-    fn stream_next() -> Result<Option<Vec<Row>>> {
-        with_conn(stream_next)
+    fn stream_next(&mut self) -> Result<Option<Batch>> {
+        stream_next(self)
     }
-    fn stream_close() -> Result<()> {
-        // Never fails, connected or not.
-        let _ = with_conn(|c| {
-            stream_close(c);
-            Ok(())
-        });
+    fn stream_close(&mut self) -> Result<()> {
+        stream_close(self);
         Ok(())
     }
-    fn bulk_insert(schema: Option<String>, table: String, columns: Vec<String>, rows: Vec<Row>) -> Result<u64> {
-        with_conn(|c| bulk_insert(c.db(), schema.as_deref(), &table, &columns, rows))
+    fn bulk_insert(&mut self, schema: Option<String>, table: String, columns: Vec<Column>, data: Batch) -> Result<u64> {
+        bulk_insert(self.db(), schema.as_deref(), &table, &columns, &data)
     }
     fn bulk_update(
+        &mut self,
         schema: Option<String>,
         table: String,
-        key_columns: Vec<String>,
-        set_columns: Vec<String>,
-        rows: Vec<Row>,
+        columns: Vec<Column>,
+        key_count: u32,
+        data: Batch,
     ) -> Result<u64> {
-        with_conn(|c| bulk_update(c.db(), schema.as_deref(), &table, &key_columns, &set_columns, rows))
+        bulk_update(self.db(), schema.as_deref(), &table, &columns, key_count, &data)
     }
-    fn bulk_delete(schema: Option<String>, table: String, key_columns: Vec<String>, keys: Vec<Row>) -> Result<u64> {
-        with_conn(|c| bulk_delete(c.db(), schema.as_deref(), &table, &key_columns, keys))
+    fn bulk_delete(&mut self, schema: Option<String>, table: String, columns: Vec<Column>, data: Batch) -> Result<u64> {
+        bulk_delete(self.db(), schema.as_deref(), &table, &columns, &data)
     }
-    fn create_database(_name: String) -> Result<()> {
+    fn create_database(&mut self, _name: String) -> Result<()> {
         Err(unsupported("create-database", ONE_FILE))
     }
-    fn drop_database(_name: String, _if_exists: bool) -> Result<()> {
+    fn drop_database(&mut self, _name: String, _if_exists: bool) -> Result<()> {
         Err(unsupported("drop-database", ONE_FILE))
     }
-    fn create_schema(_name: String) -> Result<()> {
+    fn create_schema(&mut self, _name: String) -> Result<()> {
         Err(unsupported("create-schema", NO_SCHEMAS))
     }
-    fn drop_schema(_name: String, _if_exists: bool, _cascade: bool) -> Result<()> {
+    fn drop_schema(&mut self, _name: String, _if_exists: bool, _cascade: bool) -> Result<()> {
         Err(unsupported("drop-schema", NO_SCHEMAS))
     }
 }

@@ -9,9 +9,11 @@ use driverbox_guest_sdk::{client_error, ErrorKind, Result};
 use rusqlite::Connection;
 
 use crate::errors::DbResult;
-use crate::exports::driverbox::driver::schema::{ColumnInfo, DatabaseInfo, Guest, SchemaInfo, TableInfo, TableKind};
 use crate::sql::{check_ident, quote_unchecked};
-use crate::{with_conn, Driver};
+use driverbox_guest_sdk::types::{ColumnInfo, DatabaseInfo, SchemaInfo, TableInfo, TableKind};
+use driverbox_guest_sdk::SchemaIntrospection;
+
+use crate::connection::Conn;
 
 /// A table or view found in the catalog.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -253,17 +255,20 @@ pub fn get_columns(db: &Connection, schema: Option<&str>, table: &str) -> Result
         .collect())
 }
 
-impl Guest for Driver {
-    fn get_databases() -> Result<Vec<DatabaseInfo>> {
-        with_conn(|c| get_databases(c.db()))
+impl SchemaIntrospection for Conn {
+    fn get_databases(&mut self) -> Result<Vec<DatabaseInfo>> {
+        get_databases(self.db())
     }
-    fn get_schemas() -> Result<Vec<SchemaInfo>> {
-        with_conn(|c| get_schemas(c.db()))
+
+    fn get_schemas(&mut self) -> Result<Vec<SchemaInfo>> {
+        get_schemas(self.db())
     }
-    fn get_tables(schema: Option<String>) -> Result<Vec<TableInfo>> {
-        with_conn(|c| get_tables(c.db(), schema.as_deref()))
+
+    fn get_tables(&mut self, schema: Option<String>) -> Result<Vec<TableInfo>> {
+        get_tables(self.db(), schema.as_deref())
     }
-    fn get_columns(schema: Option<String>, table: String) -> Result<Vec<ColumnInfo>> {
-        with_conn(|c| get_columns(c.db(), schema.as_deref(), &table))
+
+    fn get_columns(&mut self, schema: Option<String>, table: String) -> Result<Vec<ColumnInfo>> {
+        get_columns(self.db(), schema.as_deref(), &table)
     }
 }

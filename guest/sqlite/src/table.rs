@@ -5,15 +5,13 @@ use driverbox_guest_sdk::types::QueryResult;
 use driverbox_guest_sdk::{Result, Value};
 use rusqlite::Connection;
 
-use crate::connection::{run, shape_of};
+use crate::connection::{run, shape_of, Conn};
 use crate::ddl::{identifiers, parse_index, CreateTable, DeclaredConstraint, DeclaredKind};
 use crate::errors::DbResult;
-use crate::exports::driverbox::driver::table::{
-    ConstraintInfo, ConstraintKind, ForeignKeyTarget, Guest, IndexInfo, TableStatistics,
-};
 use crate::schema::{primary_key, raw_columns, resolve_table, rowid_name, TableRef};
 use crate::sql::{qualified, quote_unchecked};
-use crate::{with_conn, Driver};
+use driverbox_guest_sdk::types::{ConstraintInfo, ConstraintKind, ForeignKeyTarget, IndexInfo, TableStatistics};
+use driverbox_guest_sdk::TableOperations;
 
 /// The stored `CREATE` statement of a table, view or index.
 pub fn object_sql(db: &Connection, schema: &str, name: &str) -> Result<Option<String>> {
@@ -391,17 +389,31 @@ pub fn get_table_indexes(db: &Connection, schema: Option<&str>, table: &str) -> 
     Ok(out)
 }
 
-impl Guest for Driver {
-    fn get_table_data(schema: Option<String>, table: String, limit: u64, offset: u64) -> Result<QueryResult> {
-        with_conn(|c| get_table_data(c.db(), schema.as_deref(), &table, limit, offset))
+impl TableOperations for Conn {
+    fn get_table_data(
+        &mut self,
+        schema: Option<String>,
+        table: String,
+        limit: u64,
+        offset: u64,
+    ) -> Result<QueryResult> {
+        get_table_data(self.db(), schema.as_deref(), &table, limit, offset)
     }
-    fn get_table_constraints(schema: Option<String>, table: String) -> Result<Vec<ConstraintInfo>> {
-        with_conn(|c| get_table_constraints(c.db(), schema.as_deref(), &table))
+
+    fn get_table_constraints(&mut self, schema: Option<String>, table: String) -> Result<Vec<ConstraintInfo>> {
+        get_table_constraints(self.db(), schema.as_deref(), &table)
     }
-    fn get_table_statistics(schema: Option<String>, table: String, exact_count: bool) -> Result<TableStatistics> {
-        with_conn(|c| get_table_statistics(c.db(), schema.as_deref(), &table, exact_count))
+
+    fn get_table_statistics(
+        &mut self,
+        schema: Option<String>,
+        table: String,
+        exact_count: bool,
+    ) -> Result<TableStatistics> {
+        get_table_statistics(self.db(), schema.as_deref(), &table, exact_count)
     }
-    fn get_table_indexes(schema: Option<String>, table: String) -> Result<Vec<IndexInfo>> {
-        with_conn(|c| get_table_indexes(c.db(), schema.as_deref(), &table))
+
+    fn get_table_indexes(&mut self, schema: Option<String>, table: String) -> Result<Vec<IndexInfo>> {
+        get_table_indexes(self.db(), schema.as_deref(), &table)
     }
 }

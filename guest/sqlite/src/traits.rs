@@ -1,11 +1,34 @@
-//! Driver metadata and health.
+//! Driver metadata (with the URL parameter table) and health.
 
+use driverbox_guest_sdk::types::{
+    ConnectionSettings, DriverMetadata, Feature, Health, PlaceholderStyle, Setting, UrlParameter,
+};
 use driverbox_guest_sdk::Result;
 
 use crate::connection::Conn;
 use crate::errors::DbResult;
-use crate::exports::driverbox::driver::traits::{DriverMetadata, Feature, Guest, Health};
-use crate::{with_conn, Driver};
+
+/// The URL parameters: `sqlite:PATH?mode=ro&busy_timeout=2000`.
+pub fn parameters() -> Vec<UrlParameter> {
+    vec![
+        UrlParameter {
+            name: "mode".into(),
+            aliases: Vec::new(),
+            env: Vec::new(),
+            default: Some("rwc".into()),
+            description: "ro (read only), rw (existing file), rwc (create when missing) or memory".into(),
+            setting: Some(Setting::FileMode),
+        },
+        UrlParameter {
+            name: "busy_timeout".into(),
+            aliases: Vec::new(),
+            env: Vec::new(),
+            default: Some(crate::connection::DEFAULT_BUSY_TIMEOUT_MS.to_string()),
+            description: "milliseconds to wait for a lock held by another process".into(),
+            setting: None,
+        },
+    ]
+}
 
 /// What this driver is and can do. `max-connections` is 1: under WASI
 /// there are no file locks, so the host must not open the file twice.
@@ -15,8 +38,14 @@ pub fn metadata() -> DriverMetadata {
         version: driverbox_guest_sdk::driver_version!(),
         database_type: "sqlite".into(),
         dialect: "sqlite".into(),
-        schemes: vec!["sqlite".into()],
-        default_port: None,
+        placeholder_style: PlaceholderStyle::QuestionMark,
+        identifier_quote: "\"".into(),
+        connection: ConnectionSettings {
+            schemes: vec!["sqlite".into()],
+            default_port: None,
+            file_based: true,
+            parameters: parameters(),
+        },
         max_connections: Some(1),
         features: vec![
             Feature::Transactions,
@@ -49,13 +78,4 @@ pub fn health_check(conn: &Conn) -> Result<Health> {
             ("in_transaction".into(), conn.in_transaction().to_string()),
         ],
     })
-}
-
-impl Guest for Driver {
-    fn metadata() -> DriverMetadata {
-        metadata()
-    }
-    fn health_check() -> Result<Health> {
-        with_conn(|c| health_check(c))
-    }
 }

@@ -4,10 +4,12 @@ use driverbox_guest_sdk::{client_error, ErrorKind, Result};
 use rusqlite::Connection;
 
 use crate::ddl::view_select;
-use crate::exports::driverbox::driver::view::{Guest, ViewInfo};
 use crate::schema::{resolve_schema, resolve_table};
 use crate::sql::quote_unchecked;
-use crate::{with_conn, Driver};
+use driverbox_guest_sdk::types::ViewInfo;
+use driverbox_guest_sdk::ViewOperations;
+
+use crate::connection::Conn;
 
 /// Views of one schema (`main` by default), by name.
 pub fn list_views(db: &Connection, schema: Option<&str>) -> Result<Vec<ViewInfo>> {
@@ -44,11 +46,12 @@ pub fn get_view_definition(db: &Connection, schema: Option<&str>, name: &str) ->
     })
 }
 
-impl Guest for Driver {
-    fn list_views(schema: Option<String>) -> Result<Vec<ViewInfo>> {
-        with_conn(|c| list_views(c.db(), schema.as_deref()))
+impl ViewOperations for Conn {
+    fn list_views(&mut self, schema: Option<String>) -> Result<Vec<ViewInfo>> {
+        list_views(self.db(), schema.as_deref())
     }
-    fn get_view_definition(schema: Option<String>, name: String) -> Result<String> {
-        with_conn(|c| get_view_definition(c.db(), schema.as_deref(), &name))
+
+    fn get_view_definition(&mut self, schema: Option<String>, name: String) -> Result<String> {
+        get_view_definition(self.db(), schema.as_deref(), &name)
     }
 }

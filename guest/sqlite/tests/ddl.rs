@@ -3,11 +3,10 @@
 mod common;
 
 use common::*;
+use driverbox_guest_sdk::types::{ColumnChange, ColumnDefinition, DefaultChange};
 use driverbox_guest_sdk::{ErrorKind, Value};
 use driverbox_sqlite::base::{execute, query};
 use driverbox_sqlite::column::{add_column, alter_column, drop_column};
-use driverbox_sqlite::exports::driverbox::driver::column::{ColumnChange, ColumnDefinition, DefaultChange};
-use driverbox_sqlite::extension::bulk_insert;
 use driverbox_sqlite::schema::{get_columns, get_tables};
 use driverbox_sqlite::sql::quote_ident;
 use driverbox_sqlite::table::{get_table_constraints, get_table_data, get_table_indexes};
@@ -80,10 +79,10 @@ fn torture_names_everywhere() {
         ch.data_type = Some("VARCHAR(10)".into());
         alter_column(conn.db(), None, name, &format!("{name}_col"), &ch).unwrap();
         let r = get_table_data(conn.db(), None, name, 10, 0).unwrap();
-        assert_eq!(r.rows.len(), 1);
-        assert_eq!(v(&r.rows[0][1]), format!("Text({name:?})"));
+        assert_eq!(values(&r).len(), 1);
+        assert_eq!(v(&values(&r)[0][1]), format!("Text({name:?})"));
         assert_eq!(r.columns[2].name, format!("{name}_renamed"));
-        assert_eq!(r.columns[1].type_name, "VARCHAR(10)");
+        assert_eq!(r.columns[1].database_type, "VARCHAR(10)");
         drop_column(conn.db(), None, name, &format!("{name}_renamed"), false).unwrap();
         assert_eq!(get_columns(conn.db(), None, name).unwrap().len(), 2);
         let _ = get_table_constraints(conn.db(), None, name).unwrap();
@@ -333,5 +332,5 @@ fn rebuild_in_an_attached_schema() {
     assert_eq!(cols[0].data_type, "INTEGER");
     assert_eq!(get_table_indexes(conn.db(), Some("aux"), "t").unwrap()[0].name, "t_a");
     let r = query(conn.db(), "SELECT a FROM aux.t", vec![]).unwrap();
-    assert_eq!(v(&r.rows[0][0]), "Int(1)");
+    assert_eq!(v(&values(&r)[0][0]), "Int(1)");
 }

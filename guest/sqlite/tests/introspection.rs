@@ -3,9 +3,9 @@
 mod common;
 
 use common::*;
+use driverbox_guest_sdk::types::ConstraintKind;
+use driverbox_guest_sdk::types::TableKind;
 use driverbox_guest_sdk::ErrorKind;
-use driverbox_sqlite::exports::driverbox::driver::schema::TableKind;
-use driverbox_sqlite::exports::driverbox::driver::table::ConstraintKind;
 use driverbox_sqlite::schema::{get_columns, get_databases, get_schemas, get_tables};
 use driverbox_sqlite::table::{get_table_constraints, get_table_data, get_table_indexes, get_table_statistics};
 use driverbox_sqlite::view::{get_view_definition, list_views};
@@ -135,7 +135,7 @@ fn tables_and_columns() {
     assert_eq!((lower[0].data_type.as_str(), lower[0].nullable), ("INTEGER", false));
     assert_eq!(lower[1].data_type, "VARCHAR(50)");
     let r = driverbox_sqlite::base::query(conn.db(), "SELECT name FROM lower_types", vec![]).unwrap();
-    assert_eq!(r.columns[0].type_name, "VARCHAR(50)");
+    assert_eq!(r.columns[0].database_type, "VARCHAR(50)");
     let pairs = get_columns(conn.db(), None, "pairs").unwrap();
     assert!(pairs.iter().all(|c| c.primary_key && !c.nullable));
     let heap = get_columns(conn.db(), None, "heap").unwrap();
@@ -173,14 +173,14 @@ fn table_data_in_key_order_with_bound_paging() {
         vec![vec!["Text(\"1\")", "Text(\"a\")"], vec!["Text(\"2\")", "Text(\"b\")"]]
     );
     let r = get_table_data(conn.db(), None, "heap", u64::MAX, u64::MAX).unwrap();
-    assert!(r.rows.is_empty());
+    assert!(values(&r).is_empty());
     let r = get_table_data(conn.db(), None, "heap", u64::MAX, 0).unwrap();
-    assert_eq!(r.rows.len(), 3);
+    assert_eq!(values(&r).len(), 3);
     let r = get_table_data(conn.db(), None, "orders", 1, 1).unwrap();
-    assert_eq!(v(&r.rows[0][0]), "Int(2)");
-    assert_eq!(r.columns[4].type_name, "DECIMAL(10, 2)");
+    assert_eq!(v(&values(&r)[0][0]), "Int(2)");
+    assert_eq!(r.columns[4].database_type, "DECIMAL(10, 2)");
     let r = get_table_data(conn.db(), None, "big_orders", 10, 0).unwrap();
-    assert_eq!(r.rows.len(), 1);
+    assert_eq!(values(&r).len(), 1);
     assert_eq!(
         get_table_data(conn.db(), None, "nope", 1, 0).unwrap_err().kind(),
         ErrorKind::UndefinedObject
@@ -319,10 +319,5 @@ fn views_and_functions() {
     assert_eq!(
         get_view_definition(conn.db(), None, "nope").unwrap_err().kind(),
         ErrorKind::UndefinedObject
-    );
-    assert!(driverbox_sqlite::function::list_functions().is_empty());
-    assert_eq!(
-        driverbox_sqlite::function::get_function_definition("f").kind(),
-        ErrorKind::Unsupported
     );
 }

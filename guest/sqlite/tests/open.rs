@@ -86,7 +86,7 @@ fn read_only_mode_writes_nothing() {
     let _ = execute(conn.db(), "PRAGMA query_only = 0", vec![]);
     assert!(execute(conn.db(), "INSERT INTO t VALUES (3)", vec![]).is_err());
     let r = query(conn.db(), "SELECT count(*) FROM t", vec![]).unwrap();
-    assert_eq!(v(&r.rows[0][0]), "Int(1)");
+    assert_eq!(v(&values(&r)[0][0]), "Int(1)");
     drop(conn);
     assert_eq!(std::fs::read(&path).unwrap(), before);
     assert!(!dir.path().join("ro.db-journal").exists());
@@ -281,7 +281,7 @@ fn execute_query_runs_scripts() {
     assert_eq!(r.rows_affected, Some(0));
     // INSERT ... RETURNING gives rows and a count.
     let r = execute_query(conn.db(), "INSERT INTO u VALUES (1), (2) RETURNING x", vec![]).unwrap();
-    assert_eq!(r.rows.len(), 2);
+    assert_eq!(values(&r).len(), 2);
     assert_eq!(r.rows_affected, Some(2));
 }
 
@@ -303,8 +303,9 @@ fn metadata_and_health() {
     let m = metadata();
     assert_eq!(m.name, "sqlite");
     assert_eq!(m.max_connections, Some(1));
-    assert_eq!(m.default_port, None);
-    assert_eq!(m.schemes, vec!["sqlite"]);
+    assert_eq!(m.connection.default_port, None);
+    assert!(m.connection.file_based);
+    assert_eq!(m.connection.schemes, vec!["sqlite"]);
     assert_eq!(m.features.len(), 8);
     let (_dir, conn) = fresh();
     let h = health_check(&conn).unwrap();

@@ -148,8 +148,8 @@ fn non_utf8_names_in_a_crafted_file() {
     let mut conn = open_path(&path);
     let r = query(conn.db(), "SELECT * FROM t", vec![]).unwrap();
     assert_eq!(r.columns[0].name, "\u{fffd}");
-    assert_eq!(r.columns[1].type_name, "\u{fffd}");
-    assert_eq!(v(&r.rows[0][0]), "Int(1)");
+    assert_eq!(r.columns[1].database_type, "\u{fffd}");
+    assert_eq!(v(&values(&r)[0][0]), "Int(1)");
     let _ = get_columns(conn.db(), None, "t");
     let _ = get_table_data(conn.db(), None, "t", 10, 0);
     let _ = get_table_constraints(conn.db(), None, "t");
@@ -158,7 +158,7 @@ fn non_utf8_names_in_a_crafted_file() {
     assert_eq!(p.columns.len(), 2);
     let cols = stream_open(&mut conn, "SELECT * FROM t", vec![], 10).unwrap();
     assert_eq!(cols[0].name, "\u{fffd}");
-    assert_eq!(stream_next(&mut conn).unwrap().unwrap().len(), 1);
+    assert_eq!(stream_next(&mut conn).unwrap().unwrap().rows as usize, 1);
 }
 
 #[test]

@@ -3,11 +3,11 @@
 mod common;
 
 use common::*;
+use driverbox_guest_sdk::types::TransactionOptions;
 use driverbox_guest_sdk::{ErrorKind, Value};
 use driverbox_sqlite::base::execute;
 use driverbox_sqlite::capabilities::{begin_transaction, rollback, savepoint};
-use driverbox_sqlite::exports::driverbox::driver::capabilities::TransactionOptions;
-use driverbox_sqlite::extension::{bulk_delete, bulk_insert, bulk_update, stream_close, stream_next, stream_open};
+use driverbox_sqlite::extension::{stream_close, stream_next, stream_open};
 
 fn numbers(conn: &driverbox_sqlite::connection::Conn, n: i64) {
     script(
@@ -34,13 +34,13 @@ fn streams_100k_rows_and_closes_halfway() {
         1000,
     )
     .unwrap();
-    let types: Vec<&str> = cols.iter().map(|c| c.type_name.as_str()).collect();
+    let types: Vec<&str> = cols.iter().map(|c| c.database_type.as_str()).collect();
     assert_eq!(types, vec!["INTEGER", "INTEGER", "TEXT", "REAL"]);
     let mut seen = 0i64;
     while seen < 50_000 {
         let batch = stream_next(&mut conn).unwrap().unwrap();
-        assert_eq!(batch.len(), 1000);
-        for row in &batch {
+        assert_eq!(batch.rows, 1000);
+        for row in &batch_values(&cols, &batch) {
             seen += 1;
             assert_eq!(v(&row[0]), format!("Int({seen})"));
         }
@@ -59,7 +59,7 @@ fn streams_100k_rows_and_closes_halfway() {
     execute(conn.db(), "CREATE TABLE copy AS SELECT * FROM nums", vec![]).unwrap();
 
     // A full stream to the end, with parameters and an odd batch size.
-    stream_open(
+    let cols = stream_open(
         &mut conn,
         "SELECT n FROM nums WHERE n > ? ORDER BY n",
         vec![Value::Int(99_990)],
@@ -68,14 +68,14 @@ fn streams_100k_rows_and_closes_halfway() {
     .unwrap();
     let mut got = vec![];
     while let Some(batch) = stream_next(&mut conn).unwrap() {
-        assert!(batch.len() <= 3);
-        got.extend(batch.iter().map(|r| v(&r[0])));
+        assert!(batch.rows <= 3);
+        got.extend(batch_values(&cols, &batch).iter().map(|r| v(&r[0])));
     }
     assert_eq!(got.len(), 10);
     assert!(stream_next(&mut conn).unwrap().is_none());
     // A finished stream need not be closed before the next.
     let cols = stream_open(&mut conn, "SELECT 1 WHERE 0", vec![], 0).unwrap();
-    assert_eq!(cols[0].type_name, "");
+    assert_eq!(cols[0].database_type, "");
     assert!(stream_next(&mut conn).unwrap().is_none());
     stream_close(&mut conn);
 }
@@ -178,8 +178,11 @@ fn failing_bulk_insert_leaves_nothing() {
         ErrorKind::UniqueViolation
     );
     assert_eq!(count(&conn, "SELECT count(*) FROM items"), 0);
-    // Wrong width or bad parameter: refused before anything runs.
-    let e = bulk_insert(conn.db(), None, "items", &cols, vec![vec![Value::Int(1)]]).unwrap_err();
+    // A batch whose shape does not match its columns, or a bad value:
+    // refused before anything runs.
+    let (mut columns, batch) = batch_of(&["id"], &[vec![Value::Int(1)]]);
+    columns.push(columns[0].clone());
+    let e = driverbox_sqlite::extension::bulk_insert(conn.db(), None, "items", &columns, &batch).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
     let e = bulk_insert(
         conn.db(),

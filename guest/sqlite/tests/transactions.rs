@@ -3,11 +3,11 @@
 mod common;
 
 use common::*;
+use driverbox_guest_sdk::types::{IsolationLevel, TransactionOptions};
 use driverbox_guest_sdk::{ErrorKind, Value};
 use driverbox_sqlite::base::execute;
 use driverbox_sqlite::capabilities::*;
 use driverbox_sqlite::connection::open;
-use driverbox_sqlite::exports::driverbox::driver::capabilities::{IsolationLevel, TransactionOptions};
 
 fn opts(read_only: bool) -> TransactionOptions {
     TransactionOptions {
@@ -130,7 +130,7 @@ fn prepared_statements() {
     assert!(ins.columns.is_empty());
     let sel = prepare(&mut conn, "SELECT id, name, born, 1 + 1 AS two FROM t WHERE id > ?").unwrap();
     assert_ne!(ins.id, sel.id);
-    let types: Vec<&str> = sel.columns.iter().map(|c| c.type_name.as_str()).collect();
+    let types: Vec<&str> = sel.columns.iter().map(|c| c.database_type.as_str()).collect();
     assert_eq!(types, vec!["INTEGER", "TEXT", "DATE", ""]);
     for i in 0..100 {
         let r = execute_prepared(
@@ -149,7 +149,7 @@ fn prepared_statements() {
             vec!["Int(100)", "Text(\"n99\")", "Date(19099)", "Int(2)"],
         ]
     );
-    assert_eq!(r.columns[3].type_name, "INTEGER");
+    assert_eq!(r.columns[3].database_type, "INTEGER");
     assert_eq!(
         execute_prepared(&mut conn, sel.id, vec![]).unwrap_err().kind(),
         ErrorKind::InvalidInput
@@ -164,7 +164,7 @@ fn prepared_statements() {
         .collect();
     for (i, id) in ids.iter().enumerate() {
         let r = execute_prepared(&mut conn, *id, vec![]).unwrap();
-        assert_eq!(v(&r.rows[0][0]), format!("Int({i})"));
+        assert_eq!(v(&values(&r)[0][0]), format!("Int({i})"));
     }
     deallocate(&mut conn, sel.id).unwrap();
     assert_eq!(

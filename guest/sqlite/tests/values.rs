@@ -26,8 +26,8 @@ fn read_one(conn: &driverbox_sqlite::connection::Conn, col: &str) -> Value {
         vec![],
     )
     .unwrap();
-    assert_eq!(r.rows.len(), 1, "{col}");
-    r.rows[0][0].clone()
+    assert_eq!(values(&r).len(), 1, "{col}");
+    values(&r)[0][0].clone()
 }
 
 #[test]
@@ -57,7 +57,7 @@ fn every_variant_round_trips() {
         ("j", Value::Json("{\"a\":[1,2]}".into()), "Json(\"{\\\"a\\\":[1,2]}\")"),
         // NUMERIC affinity turns numeric text into REAL/INTEGER; only text
         // that is not a number literal stays text (see `decimals_and_affinity`).
-        ("dec", Value::Decimal("NaN".into()), "Decimal(\"NaN\")"),
+        ("dec", Value::Decimal("NaN".into()), "Text(\"NaN\")"),
         (
             "t",
             Value::Decimal("12345678901234567890.0123456789".into()),
@@ -76,7 +76,7 @@ fn every_variant_round_trips() {
         insert_one(&conn, col, value);
         if col == "n" {
             let r = query(conn.db(), "SELECT n FROM v", vec![]).unwrap();
-            assert_eq!(v(&r.rows[0][0]), expected);
+            assert_eq!(v(&values(&r)[0][0]), expected);
         } else {
             assert_eq!(v(&read_one(&conn, col)), expected, "column {col}");
         }
@@ -92,7 +92,7 @@ fn every_variant_round_trips() {
         vec![],
     )
     .unwrap();
-    let texts: Vec<String> = r.rows.iter().flat_map(|row| row.iter().map(v)).collect();
+    let texts: Vec<String> = values(&r).iter().flat_map(|row| row.iter().map(v)).collect();
     assert!(texts.contains(&"Text(\"12:34:56.5\")".to_string()), "{texts:?}");
     assert!(
         texts.contains(&"Text(\"1970-01-01 00:00:00\")".to_string()),
@@ -124,6 +124,9 @@ fn declared_types_refine_only_values_that_fit() {
     )
     .unwrap();
     let got = rows(&r);
+    // Each column holds a value that does not fit its declared type, so
+    // the whole column comes back as stored (`dynamic`): nothing lost,
+    // nothing converted.
     assert_eq!(
         got[0],
         vec![
@@ -140,21 +143,42 @@ fn declared_types_refine_only_values_that_fit() {
     assert_eq!(
         got[1],
         vec![
+            "Int(0)",
+            "Text(\"2024-02-29\")",
+            "Text(\"23:59:59.999999\")",
+            "Text(\"2024-01-01T12:00:00+02:00\")",
+            "Text(\"[1]\")",
+            "Float(-0.5)",
+            "Int(7)",
+            "Bytes([0, 17, 34, 51, 68, 85, 102, 119, 136, 153, 170, 187, 204, 221, 238, 255])",
+        ]
+    );
+    assert_eq!(got[2][3], "Text(\"2024-01-01 10:00:00.25Z\")");
+    assert_eq!(got[3][3], "Int(1700000000)");
+    // Where every value fits, the declared type refines them.
+    let fitting = query(conn.db(), "SELECT flag, d, tm, j, u FROM v WHERE rowid = 2", vec![]).unwrap();
+    assert_eq!(
+        rows(&fitting)[0],
+        vec![
             "Boolean(false)",
             "Date(19782)",
             "Time(86399999999)",
-            "Timestamp(1704103200000000)",
             "Json(\"[1]\")",
-            "Float(-0.5)",
-            "Int(7)",
             "Uuid((4822678189205111, 9843086184167632639))",
         ]
     );
-    assert_eq!(got[2][3], "Timestamp(1704103200250000)");
-    assert_eq!(got[2][7], "Uuid((4822678189205111, 9843086184167632639))");
-    assert_eq!(got[3][3], "Int(1700000000)");
+    let stamps = query(
+        conn.db(),
+        "SELECT dt FROM v WHERE rowid IN (2, 3) ORDER BY rowid",
+        vec![],
+    )
+    .unwrap();
+    assert_eq!(
+        rows(&stamps),
+        vec![vec!["Timestamp(1704103200000000)"], vec!["Timestamp(1704103200250000)"]]
+    );
     // Column type names are the declared types.
-    let types: Vec<&str> = r.columns.iter().map(|c| c.type_name.as_str()).collect();
+    let types: Vec<&str> = r.columns.iter().map(|c| c.database_type.as_str()).collect();
     assert_eq!(
         types,
         vec![
@@ -179,7 +203,7 @@ fn expressions_are_typed_by_storage_class() {
         vec![],
     )
     .unwrap();
-    let types: Vec<&str> = r.columns.iter().map(|c| c.type_name.as_str()).collect();
+    let types: Vec<&str> = r.columns.iter().map(|c| c.database_type.as_str()).collect();
     assert_eq!(types, vec!["INTEGER", "REAL", "TEXT", "BLOB", "", "INTEGER"]);
     let names: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names[0], "1");
@@ -208,7 +232,7 @@ fn parameters_refused_or_converted() {
     script(&conn, "CREATE TABLE n (x INTEGER)");
     execute(conn.db(), "INSERT INTO n VALUES (?)", vec![Value::Text("42".into())]).unwrap();
     let r = query(conn.db(), "SELECT x FROM n", vec![]).unwrap();
-    assert_eq!(v(&r.rows[0][0]), "Int(42)");
+    assert_eq!(v(&values(&r)[0][0]), "Int(42)");
     // Named parameters bind by position of first appearance...
     let r = query(conn.db(), "SELECT :b - :a, :b", vec![Value::Int(1), Value::Int(2)]).unwrap();
     assert_eq!(rows(&r)[0], vec!["Int(-1)", "Int(1)"]);
@@ -221,9 +245,9 @@ fn parameters_refused_or_converted() {
         vec![Value::Text("a".into()), Value::Text("b".into())],
     )
     .unwrap();
-    assert_eq!(v(&r.rows[0][0]), "Text(\"ba\")");
+    assert_eq!(v(&values(&r)[0][0]), "Text(\"ba\")");
     let r = query(conn.db(), "SELECT $3", vec![Value::Null, Value::Null, Value::Int(3)]).unwrap();
-    assert_eq!(v(&r.rows[0][0]), "Int(3)");
+    assert_eq!(v(&values(&r)[0][0]), "Int(3)");
     assert_eq!(
         query(conn.db(), "SELECT $3", vec![Value::Int(3)]).unwrap_err().kind(),
         ErrorKind::InvalidInput
@@ -250,7 +274,7 @@ fn huge_values_round_trip() {
     )
     .unwrap();
     let r = query(conn.db(), "SELECT b, t FROM big", vec![]).unwrap();
-    match (&r.rows[0][0], &r.rows[0][1]) {
+    match (&values(&r)[0][0], &values(&r)[0][1]) {
         (Value::Bytes(b), Value::Text(t)) => {
             assert_eq!(b, &blob);
             assert_eq!(t, &text);
@@ -266,13 +290,13 @@ fn huge_values_round_trip() {
 fn invalid_utf8_text_comes_back_as_bytes() {
     let (_dir, conn) = fresh();
     let r = query(conn.db(), "SELECT CAST(x'fffe41' AS TEXT)", vec![]).unwrap();
-    assert_eq!(v(&r.rows[0][0]), "Bytes([255, 254, 65])");
+    assert_eq!(v(&values(&r)[0][0]), "Bytes([255, 254, 65])");
 }
 
 /// SQLite's NUMERIC affinity (any declared type with DECIMAL or NUMERIC)
 /// converts number-like text to INTEGER or REAL on insert, keeping 15
-/// significant digits: such values come back as their storage class.
-/// Text the affinity leaves alone comes back as a decimal.
+/// significant digits: such values come back as their storage class, and
+/// text the affinity leaves alone as text (the column is `dynamic`).
 #[test]
 fn decimals_and_affinity() {
     let (_dir, conn) = fresh();
@@ -281,14 +305,14 @@ fn decimals_and_affinity() {
         execute(conn.db(), "INSERT INTO d VALUES (?)", vec![Value::Decimal(text.into())]).unwrap();
     }
     let r = query(conn.db(), "SELECT x FROM d ORDER BY rowid", vec![]).unwrap();
-    let got: Vec<String> = r.rows.iter().map(|row| v(&row[0])).collect();
+    let got: Vec<String> = values(&r).iter().map(|row| v(&row[0])).collect();
     assert_eq!(
         got,
         vec![
             "Float(1.2345678901234567e19)",
             "Float(1.5)",
             "Int(7)",
-            "Decimal(\"-Infinity\")"
+            "Text(\"-Infinity\")"
         ]
     );
 }

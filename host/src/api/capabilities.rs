@@ -15,24 +15,34 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use super::{Shared, WasmDriver};
-use crate::bindings::types::ErrorKind;
-use crate::error::{Error, Result};
+use crate::bindings::v0_2::{params as wit_params, types as w};
+use crate::bindings::{Conv, Exports};
+use crate::error::{Error, ErrorKind, Result};
 use crate::pool::Pooled;
+use crate::runtime::instance::CallFuture;
+use crate::runtime::HostState;
 use crate::runtime::{Capability, Instance};
 use crate::value::{Column, QueryResult, Value};
+use wasmtime::Store;
 
-pub use crate::bindings::capabilities::{IsolationLevel, TransactionOptions};
+/// SQL isolation levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IsolationLevel {
+    ReadUncommitted,
+    ReadCommitted,
+    RepeatableRead,
+    Serializable,
+}
 
-// A generated type: it cannot derive.
-#[allow(clippy::derivable_impls)]
-impl Default for TransactionOptions {
-    fn default() -> Self {
-        TransactionOptions {
-            isolation: None,
-            read_only: false,
-            deferrable: false,
-        }
-    }
+/// How to begin a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct TransactionOptions {
+    /// `None`: the database's default.
+    pub isolation: Option<IsolationLevel>,
+    pub read_only: bool,
+    /// PostgreSQL's `DEFERRABLE` (with serializable read-only).
+    pub deferrable: bool,
 }
 
 /// Names a transaction opened with [`TransactionDriver::begin_transaction`].
@@ -102,6 +112,8 @@ macro_rules! cap_call {
     };
 }
 
+use super::base_call;
+
 /// An open transaction holding its connection. Dropping it rolls back.
 pub struct Transaction {
     driver: WasmDriver,
@@ -136,6 +148,11 @@ impl Transaction {
         self.conn.as_mut().ok_or(finished)
     }
 
+    /// The name of the driver this transaction runs on.
+    pub(crate) fn driver_name(&self) -> std::sync::Arc<str> {
+        self.driver.name()
+    }
+
     /// The pinned connection, for other interfaces' calls.
     pub(crate) fn pinned(&mut self) -> Result<&mut Pooled> {
         self.conn()
@@ -149,34 +166,47 @@ impl Transaction {
         }
     }
 
+    /// Runs a call on the pinned connection, handing its notices on.
+    async fn call<R: Send>(
+        &mut self,
+        call: &'static str,
+        f: impl for<'a> FnOnce(&'a Exports, &'a mut Store<HostState>) -> CallFuture<'a, R> + Send,
+    ) -> Result<R> {
+        let driver = self.driver.clone();
+        let conn = self.conn()?;
+        let r = conn.call(call, f).await;
+        driver.deliver_notices(conn);
+        r
+    }
+
     /// Runs a statement inside the transaction; gives the rows affected.
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let (sql, params) = (sql.to_string(), params.to_vec());
-        self.conn()?
-            .call("execute", move |e, s| {
-                Box::pin(async move { e.base.call_execute(s, &sql, &params).await })
-            })
+        let (sql, params) = (sql.to_string(), wit_params(params));
+        self.call("execute", base_call!(base, call_execute(&sql, &params)))
             .await
     }
 
     /// Runs a query inside the transaction.
     pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
-        let (sql, params) = (sql.to_string(), params.to_vec());
-        self.conn()?
-            .call("query", move |e, s| {
-                Box::pin(async move { e.base.call_query(s, &sql, &params).await })
-            })
-            .await
+        let (sql, params) = (sql.to_string(), wit_params(params));
+        let r = self.call("query", base_call!(base, call_query(&sql, &params))).await?;
+        super::base::rows_result(&self.driver, r)
     }
 
     /// Runs any statement inside the transaction.
     pub async fn execute_query(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
-        let (sql, params) = (sql.to_string(), params.to_vec());
-        self.conn()?
-            .call("execute_query", move |e, s| {
-                Box::pin(async move { e.base.call_execute_query(s, &sql, &params).await })
-            })
-            .await
+        let (sql, params) = (sql.to_string(), wit_params(params));
+        let r = self
+            .call("execute_query", base_call!(base, call_execute_query(&sql, &params)))
+            .await?;
+        super::base::rows_result(&self.driver, r)
+    }
+
+    /// Runs a query inside the transaction, as Arrow.
+    pub async fn query_arrow(&mut self, sql: &str, params: &[Value]) -> Result<super::ArrowResult> {
+        let (sql, params) = (sql.to_string(), wit_params(params));
+        let r = self.call("query", base_call!(base, call_query(&sql, &params))).await?;
+        super::base::arrow_result(&self.driver, r)
     }
 
     /// Runs a prepared statement inside the transaction.
@@ -255,7 +285,10 @@ pub(crate) async fn execute_prepared_on(
             prepared.id
         }
     };
-    cap_call!(conn, call_execute_prepared(guest_id, &params)).await
+    let params = wit_params(&params);
+    let r = cap_call!(conn, call_execute_prepared(guest_id, &params)).await;
+    driver.deliver_notices(conn);
+    super::base::rows_result(driver, r?)
 }
 
 /// Deallocates, on this connection, statements the pool no longer knows.
@@ -318,6 +351,7 @@ impl WasmDriver {
     pub async fn transaction(&self, options: TransactionOptions) -> Result<Transaction> {
         self.require(Capability::Transactions)?;
         let mut conn = self.pool().acquire().await?;
+        let options: w::TransactionOptions = options.conv();
         cap_call!(conn, call_begin_transaction(options)).await?;
         Ok(Transaction {
             driver: self.clone(),
@@ -451,7 +485,7 @@ impl PreparedStatementDriver for WasmDriver {
             id: StatementId(self.sessions().next()),
             sql: sql.to_string(),
             param_types: prepared.param_types,
-            columns: prepared.columns,
+            columns: prepared.columns.conv(),
         };
         conn.session.statements.insert(stmt.id.0, prepared.id);
         self.sessions()

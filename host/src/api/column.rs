@@ -5,11 +5,41 @@
 use async_trait::async_trait;
 
 use super::{call_optional, WasmDriver};
-use crate::bindings::types::ErrorKind;
-use crate::error::{Error, Result};
+use crate::bindings::v0_2::types as w;
+use crate::bindings::Conv;
+use crate::error::{Error, ErrorKind, Result};
 use crate::sql;
 
-pub use crate::bindings::column::{ColumnChange, ColumnDefinition, DefaultChange};
+use serde::Serialize;
+
+/// A column to add.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ColumnDefinition {
+    pub name: String,
+    /// The type, as SQL.
+    pub data_type: String,
+    pub nullable: bool,
+    /// Default expression, SQL.
+    pub default: Option<String>,
+}
+
+/// A change of a column's default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum DefaultChange {
+    Set(String),
+    Drop,
+}
+
+/// What to change in a column; absent fields stay as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ColumnChange {
+    pub rename_to: Option<String>,
+    pub data_type: Option<String>,
+    /// Conversion expression for a type change (PostgreSQL `USING`).
+    pub using: Option<String>,
+    pub nullable: Option<bool>,
+    pub default: Option<DefaultChange>,
+}
 
 /// Adding, changing and dropping columns.
 #[async_trait]
@@ -38,7 +68,8 @@ impl WasmDriver {
 impl ColumnManagement for WasmDriver {
     async fn add_column(&self, schema: Option<&str>, table: &str, column: &ColumnDefinition) -> Result<()> {
         self.check_fragments(Some(&column.data_type), &[column.default.as_deref()])?;
-        let (schema, table, column) = (schema.map(String::from), table.to_string(), column.clone());
+        let (schema, table, column): (_, _, w::ColumnDefinition) =
+            (schema.map(String::from), table.to_string(), column.clone().conv());
         call_optional!(self, column, call_add_column(schema.as_deref(), &table, &column)).await
     }
 
@@ -52,7 +83,7 @@ impl ColumnManagement for WasmDriver {
             schema.map(String::from),
             table.to_string(),
             column.to_string(),
-            change.clone(),
+            Conv::<w::ColumnChange>::conv(change.clone()),
         );
         call_optional!(
             self,

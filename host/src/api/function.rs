@@ -3,9 +3,32 @@
 use async_trait::async_trait;
 
 use super::{call_optional, WasmDriver};
+use crate::bindings::Conv;
 use crate::error::Result;
 
-pub use crate::bindings::function::{FunctionInfo, RoutineKind};
+use serde::Serialize;
+
+/// What kind of routine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoutineKind {
+    Function,
+    Procedure,
+    Aggregate,
+    Window,
+}
+
+/// A stored function or procedure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FunctionInfo {
+    pub schema: String,
+    pub name: String,
+    pub kind: RoutineKind,
+    /// Argument list as the database writes it, e.g. `a integer, b text`.
+    pub arguments: String,
+    pub return_type: Option<String>,
+    pub language: String,
+}
 
 /// Stored functions and procedures.
 #[async_trait]
@@ -24,7 +47,9 @@ pub trait FunctionOperations: Send + Sync {
 impl FunctionOperations for WasmDriver {
     async fn list_functions(&self, schema: Option<&str>) -> Result<Vec<FunctionInfo>> {
         let schema = schema.map(String::from);
-        call_optional!(self, function, call_list_functions(schema.as_deref())).await
+        call_optional!(self, function, call_list_functions(schema.as_deref()))
+            .await
+            .map(Conv::conv)
     }
 
     async fn get_function_definition(
@@ -40,5 +65,6 @@ impl FunctionOperations for WasmDriver {
             call_get_function_definition(schema.as_deref(), &name, arguments.as_deref())
         )
         .await
+        .map(Conv::conv)
     }
 }

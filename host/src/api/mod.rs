@@ -19,25 +19,27 @@ use std::sync::Arc;
 use wasmtime::Store;
 use wasmtime_wasi::WasiCtxBuilder;
 
-use crate::bindings::types::{ConnectConfig, Error as WitError, ErrorKind};
+use crate::bindings::v0_2::types as w;
+use crate::bindings::{Conv, Exports};
 use crate::config::ConnectOptions;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, GuestError, Result};
 use crate::imports::allowlist::AllowList;
 use crate::imports::files::FileSandbox;
 use crate::imports::tls::TlsSettings;
 use crate::imports::transport::Net;
 use crate::pool::{Pool, PoolConfig, PoolStatus};
-use crate::runtime::component::Exports;
 use crate::runtime::instance::CallFuture;
 use crate::runtime::{Capability, DriverInfo, DriverSlot, HostState, Instance, Runtime};
 
-pub use base::{ConnectionDriver, QueryDriver};
+pub use base::{ArrowResult, ConnectionDriver, Notice, QueryDriver, ScriptOutcome};
 pub use capabilities::{
     IsolationLevel, PreparedStatement, PreparedStatementDriver, StatementId, Transaction, TransactionDriver,
     TransactionId, TransactionOptions,
 };
 pub use column::ColumnManagement;
-pub use extension::{BulkOperationsDriver, DatabaseManagementDriver, RowStream, StreamingDriver, BULK_CHUNK_ROWS};
+pub use extension::{
+    ArrowStream, BulkOperationsDriver, DatabaseManagementDriver, RowStream, StreamingDriver, BULK_CHUNK_ROWS,
+};
 pub use function::FunctionOperations;
 pub use nosql::NoSqlOperations;
 pub use schema::SchemaIntrospection;
@@ -93,29 +95,58 @@ struct Shared {
     options: ConnectOptions,
     pool: Pool,
     sessions: capabilities::Sessions,
+    /// Where server notices go (see [`WasmDriver::on_notice`]).
+    notices: base::NoticeSink,
 }
 
-/// A future that fails with `unsupported` (the driver lacks an interface).
-pub(crate) fn missing<'a, R: Send + 'a>(interface: &'static str) -> CallFuture<'a, R> {
-    Box::pin(async move {
-        Ok(Err(WitError::client(
-            ErrorKind::Unsupported,
-            format!("the driver does not export the `{interface}` interface"),
-        )))
-    })
+/// The error of a call to an interface the driver does not export.
+pub(crate) fn missing_error(interface: &'static str) -> w::Error {
+    GuestError::client(
+        ErrorKind::Unsupported,
+        format!("the driver does not export the `{interface}` interface"),
+    )
+    .conv()
 }
+
+/// Awaits `$iface.$func(args…)` of an interface every driver exports
+/// (`base`, `traits`), whichever contract version it speaks.
+macro_rules! required {
+    ($exports:expr, $iface:ident . $func:ident ( $($arg:expr),* )) => {
+        match $exports {
+            $crate::bindings::Exports::V0_1(x) => x.$iface.$func($($arg),*).await,
+            $crate::bindings::Exports::V0_2(x) => x.$iface.$func($($arg),*).await,
+        }
+    };
+}
+pub(crate) use required;
 
 /// The call closure for `$func` of the optional interface `$iface`
 /// (`unsupported` when the driver lacks it), for `run` or `Instance::call`.
 macro_rules! optional {
     ($iface:ident, $func:ident ( $($arg:expr),* )) => {
-        move |e, s| match &e.$iface {
-            Some(i) => Box::pin(async move { i.$func(s, $($arg),*).await }),
-            None => $crate::api::missing(stringify!($iface)),
-        }
+        move |e, s| Box::pin(async move {
+            match e {
+                $crate::bindings::Exports::V0_1(x) => match &x.$iface {
+                    Some(i) => i.$func(s, $($arg),*).await,
+                    None => Ok(Err($crate::api::missing_error(stringify!($iface)))),
+                },
+                $crate::bindings::Exports::V0_2(x) => match &x.$iface {
+                    Some(i) => i.$func(s, $($arg),*).await,
+                    None => Ok(Err($crate::api::missing_error(stringify!($iface)))),
+                },
+            }
+        })
     };
 }
 pub(crate) use optional;
+
+/// The call closure for `$func` of `base` or `traits`.
+macro_rules! base_call {
+    ($iface:ident, $func:ident ( $($arg:expr),* )) => {
+        move |e, s| Box::pin(async move { $crate::api::required!(e, $iface.$func(s $(, $arg)*)) })
+    };
+}
+pub(crate) use base_call;
 
 /// Calls `$func` of the optional interface `$iface` on a pooled connection.
 macro_rules! call_optional {
@@ -129,35 +160,56 @@ impl Runtime {
     /// Opens a pool for `url` with the default pool settings, and checks
     /// that one connection works.
     pub async fn connect(&self, url: &str) -> Result<WasmDriver> {
-        self.connect_with(ConnectOptions::parse(url)?, PoolConfig::default())
-            .await
+        self.connect_with(url, PoolConfig::default()).await
     }
 
-    /// Opens a pool for `options`, and checks that one connection works.
-    pub async fn connect_with(&self, options: ConnectOptions, mut pool: PoolConfig) -> Result<WasmDriver> {
+    /// Parses `url` with the parameter table of the driver serving its
+    /// scheme (the environment fills what it leaves out).
+    pub async fn parse_url(&self, url: &str) -> Result<ConnectOptions> {
+        let scheme = crate::config::scheme_of(url)?;
+        let slot = self.driver_for(&scheme).await?;
+        let driver = slot.load_full();
+        ConnectOptions::parse(url, &driver.info.connection)
+    }
+
+    /// Opens a pool for `url`, and checks that one connection works.
+    pub async fn connect_with(&self, url: &str, pool: PoolConfig) -> Result<WasmDriver> {
+        let options = self.parse_url(url).await?;
+        self.connect_options(options, pool).await
+    }
+
+    /// Opens a pool for parsed `options` (see [`Runtime::parse_url`]),
+    /// and checks that one connection works.
+    pub async fn connect_options(&self, options: ConnectOptions, mut pool: PoolConfig) -> Result<WasmDriver> {
         let slot = self.driver_for(&options.scheme).await?;
         let driver = slot.load_full();
         let tls = Arc::new(TlsSettings::new(options.tls, options.tls_root_cert.as_deref()).map_err(Error::Config)?);
         let sandbox = FileSandbox::for_options(&options)?;
-        let port = options.port.or(driver.info.default_port).unwrap_or(0);
-        let config = ConnectConfig {
-            host: options.host.clone(),
-            port,
+        let config = w::ConnectConfig {
+            hosts: options
+                .hosts
+                .iter()
+                .map(|h| w::Endpoint {
+                    host: h.host.clone(),
+                    port: h.port,
+                })
+                .collect(),
             user: options.user.clone(),
             password: options.password().map(String::from),
             database: match &sandbox {
                 Some(files) => Some(files.inside.clone()),
                 None => options.database.clone(),
             },
-            tls: options.tls,
+            tls: options.tls.conv(),
             application_name: options.application_name.clone(),
-            options: options.params.clone(),
+            options: options
+                .params
+                .iter()
+                .cloned()
+                .chain(options.file_mode.iter().map(|m| ("mode".to_string(), m.clone())))
+                .collect(),
         };
-        let allow = if options.host.is_empty() {
-            AllowList::none()
-        } else {
-            AllowList::single(&options.host, port)
-        };
+        let allow = AllowList::of(options.hosts.iter().map(|h| (h.host.as_str(), h.port)));
         if let Some(max) = driver.info.max_connections {
             pool.max_size = pool.max_size.min(max as usize);
         }
@@ -191,6 +243,7 @@ impl Runtime {
                 options,
                 pool,
                 sessions: Default::default(),
+                notices: Default::default(),
             }),
         })
     }
@@ -222,7 +275,9 @@ impl WasmDriver {
         f: impl for<'a> FnOnce(&'a Exports, &'a mut Store<HostState>) -> CallFuture<'a, R> + Send,
     ) -> Result<R> {
         let mut conn = self.shared.pool.acquire().await?;
-        conn.call(call, f).await
+        let r = conn.call(call, f).await;
+        self.deliver_notices(&mut conn);
+        r
     }
 
     /// Runs the user's `sql` on a pooled connection. A pooled connection is
@@ -237,6 +292,7 @@ impl WasmDriver {
     ) -> Result<R> {
         let mut conn = self.shared.pool.acquire().await?;
         let result = conn.call(call, f).await;
+        self.deliver_notices(&mut conn);
         if crate::sql::may_leave_transaction_open(sql) {
             conn.reset().await;
         }

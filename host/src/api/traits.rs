@@ -8,11 +8,19 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use super::WasmDriver;
+use crate::bindings::Conv;
 use crate::error::Result;
 use crate::pool::PoolStatus;
 use crate::runtime::Capability;
 
-pub use crate::bindings::traits::Health;
+/// The health a driver reports for its connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Health {
+    /// The server's version string.
+    pub server_version: String,
+    /// Extra facts (`in_recovery`, `database` …), driver-specific.
+    pub details: Vec<(String, String)>,
+}
 
 /// What the driver is.
 pub trait DriverMetadata {
@@ -96,9 +104,10 @@ impl HealthCheckDriver for WasmDriver {
         let start = Instant::now();
         let mut conn = self.pool().acquire().await?;
         let driver_version = conn.driver.info.version.clone();
-        let health = conn
-            .call("health_check", |e, s| Box::pin(e.traits.call_health_check(s)))
-            .await?;
+        let health: Health = conn
+            .call("health_check", super::base_call!(traits, call_health_check()))
+            .await?
+            .conv();
         drop(conn);
         Ok(HealthReport {
             server_version: health.server_version,

@@ -190,17 +190,12 @@ async fn export(db: &driverbox::WasmDriver, args: &ExportArgs, out: Box<dyn Writ
 #[cfg(test)]
 mod tests {
     use super::*;
+    use driverbox::LogicalType;
 
     fn columns() -> Vec<Column> {
         vec![
-            Column {
-                name: "id".into(),
-                type_name: "int8".into(),
-            },
-            Column {
-                name: "id".into(),
-                type_name: "text".into(),
-            },
+            Column::new("id", LogicalType::Int64, "int8"),
+            Column::new("id", LogicalType::Text, "text"),
         ]
     }
 

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use driverbox::{ConnectOptions, Error, ErrorKind, Limits, PoolConfig, QueryDriver, Runtime, WasmDriver};
+use driverbox::{Error, ErrorKind, Limits, PoolConfig, QueryDriver, Runtime, WasmDriver};
 
 use output::Format;
 
@@ -285,12 +285,11 @@ impl Cli {
 
 /// Opens `url` with a small pool (the CLI runs one statement at a time).
 pub async fn connect(rt: &Runtime, url: &str) -> Result<WasmDriver, Error> {
-    let options = ConnectOptions::parse(url)?;
     let pool = PoolConfig {
         max_size: 2,
         ..PoolConfig::default()
     };
-    rt.connect_with(options, pool).await
+    rt.connect_with(url, pool).await
 }
 
 async fn read_component(file: &std::path::Path) -> Result<Vec<u8>, Error> {

@@ -134,18 +134,13 @@ fn print_expanded(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use driverbox::LogicalType;
 
     fn result() -> QueryResult {
         QueryResult {
             columns: vec![
-                Column {
-                    name: "n".into(),
-                    type_name: "int4".into(),
-                },
-                Column {
-                    name: "n".into(),
-                    type_name: "text".into(),
-                },
+                Column::new("n", LogicalType::Int32, "int4"),
+                Column::new("n", LogicalType::Text, "text"),
             ],
             rows: vec![
                 vec![Value::Int(1), Value::Text("a\u{1b}[2Jb".into())],

@@ -11,10 +11,13 @@ pub struct AllowList {
 }
 
 impl AllowList {
-    /// Allows exactly `host:port`.
-    pub fn single(host: &str, port: u16) -> AllowList {
+    /// Allows each of `endpoints` (a connection's host list); none when empty.
+    pub fn of<'a>(endpoints: impl IntoIterator<Item = (&'a str, u16)>) -> AllowList {
         AllowList {
-            endpoints: vec![(host.to_ascii_lowercase(), port)],
+            endpoints: endpoints
+                .into_iter()
+                .map(|(h, p)| (h.to_ascii_lowercase(), p))
+                .collect(),
         }
     }
 
@@ -58,14 +61,17 @@ mod tests {
 
     #[tokio::test]
     async fn only_its_own_endpoint() {
-        let allow = AllowList::single("127.0.0.1", 5432);
+        let allow = AllowList::of([("127.0.0.1", 5432)]);
         assert_eq!(allow.resolve("127.0.0.1", 5432).await.unwrap().len(), 1);
         assert!(allow.resolve("127.0.0.1", 5433).await.is_err());
         assert!(allow.resolve("169.254.169.254", 5432).await.is_err());
         assert!(allow.resolve("127.0.0.2", 5432).await.is_err());
         assert!(AllowList::none().resolve("127.0.0.1", 5432).await.is_err());
+        let list = AllowList::of([("127.0.0.1", 5432), ("127.0.0.1", 6432)]);
+        assert!(list.resolve("127.0.0.1", 6432).await.is_ok());
+        assert!(list.resolve("127.0.0.1", 7432).await.is_err());
         // A name is fine when it resolves to the allowed address only.
-        let by_name = AllowList::single("localhost", 5432);
+        let by_name = AllowList::of([("localhost", 5432)]);
         assert!(by_name.resolve("127.0.0.1", 5432).await.is_ok());
     }
 }

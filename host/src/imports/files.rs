@@ -47,7 +47,7 @@ impl FileSandbox {
         if !dir.is_dir() {
             return Err(Error::Config(format!("{} is not a directory", dir.display())));
         }
-        let mode = options.param("mode").unwrap_or("rwc");
+        let mode = options.file_mode.as_deref().unwrap_or("rwc");
         Ok(Some(FileSandbox {
             file: dir.join(name),
             inside: format!("{SANDBOX_DIR}/{name}"),

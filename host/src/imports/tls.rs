@@ -64,6 +64,14 @@ fn default_root_cert() -> Option<String> {
 }
 
 impl TlsSettings {
+    /// No TLS at all.
+    pub fn disabled() -> TlsSettings {
+        TlsSettings {
+            mode: TlsMode::Disable,
+            config: None,
+        }
+    }
+
     /// Builds the client configuration for `mode`; fails when a verifying
     /// mode has no root certificate to verify with.
     pub fn new(mode: TlsMode, root_cert: Option<&str>) -> Result<TlsSettings, String> {
@@ -126,13 +134,7 @@ impl TlsSettings {
 
 /// The `sslmode` spelling of a mode.
 pub fn mode_name(mode: TlsMode) -> &'static str {
-    match mode {
-        TlsMode::Disable => "disable",
-        TlsMode::Prefer => "prefer",
-        TlsMode::Require => "require",
-        TlsMode::VerifyCa => "verify-ca",
-        TlsMode::VerifyFull => "verify-full",
-    }
+    mode.name()
 }
 
 /// Encrypts but accepts any certificate (`prefer`, `require`); the

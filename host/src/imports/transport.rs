@@ -11,9 +11,9 @@ use tokio_rustls::client::TlsStream;
 use wasmtime::component::Resource;
 
 use super::allowlist::AllowList;
-use super::tls::{mode_name, TlsSettings};
-use crate::bindings::transport::{Host, HostSocket};
-use crate::bindings::types::{Error as WitError, ErrorKind};
+use super::tls::TlsSettings;
+use crate::bindings::Conv;
+use crate::error::{ErrorKind, GuestError};
 use crate::runtime::HostState;
 
 /// Bytes a driver may send in plaintext before upgrading when TLS is
@@ -66,25 +66,20 @@ impl Net {
     }
 }
 
-fn err(kind: ErrorKind, message: impl Into<String>) -> WitError {
-    WitError::client(kind, message)
+type Io<T> = wasmtime::Result<Result<T, GuestError>>;
+
+fn err(kind: ErrorKind, message: impl Into<String>) -> GuestError {
+    GuestError::client(kind, message)
 }
 
 impl HostState {
     /// An I/O failure: the connection cannot be trusted any more.
-    fn io_failed(&mut self, kind: ErrorKind, message: String) -> WitError {
+    fn io_failed(&mut self, kind: ErrorKind, message: String) -> GuestError {
         self.net.broken = true;
         err(kind, message)
     }
-}
 
-impl Host for HostState {
-    async fn connect(
-        &mut self,
-        host: String,
-        port: u16,
-        tls_now: bool,
-    ) -> wasmtime::Result<Result<Resource<Socket>, WitError>> {
+    async fn transport_connect(&mut self, host: String, port: u16, tls_now: bool) -> Io<Resource<Socket>> {
         if self.net.open_sockets >= self.net.max_sockets {
             return Ok(Err(err(
                 ErrorKind::Permission,
@@ -132,12 +127,10 @@ impl Host for HostState {
         self.net.open_sockets += 1;
         Ok(Ok(self.table.push(socket)?))
     }
-}
 
-impl HostSocket for HostState {
     // Reads and writes have no time-out of their own: the call into the
     // driver has one deadline (`Instance::call`), one timer per call.
-    async fn read(&mut self, this: Resource<Socket>, max: u32) -> wasmtime::Result<Result<Vec<u8>, WitError>> {
+    async fn socket_read(&mut self, this: Resource<Socket>, max: u32) -> Io<Vec<u8>> {
         let socket = self.table.get_mut(&this)?;
         // `read_buf` fills spare capacity: no zeroing of a buffer per read.
         let mut buf = Vec::with_capacity((max as usize).clamp(1, MAX_READ));
@@ -157,7 +150,7 @@ impl HostSocket for HostState {
         }
     }
 
-    async fn write(&mut self, this: Resource<Socket>, data: Vec<u8>) -> wasmtime::Result<Result<(), WitError>> {
+    async fn socket_write(&mut self, this: Resource<Socket>, data: Vec<u8>) -> Io<()> {
         let tls_required = self.net.tls.required();
         let socket = self.table.get_mut(&this)?;
         let write = match socket.stream.as_mut() {
@@ -167,7 +160,7 @@ impl HostSocket for HostState {
                 if tls_required && socket.plaintext_written > PLAINTEXT_PREAMBLE {
                     let message = format!(
                         "sslmode={} requires TLS: refusing to send data in plaintext before the TLS upgrade",
-                        mode_name(self.net.tls.mode)
+                        self.net.tls.mode.name()
                     );
                     return Ok(Err(self.io_failed(ErrorKind::Permission, message)));
                 }
@@ -184,7 +177,7 @@ impl HostSocket for HostState {
         }
     }
 
-    async fn upgrade_tls(&mut self, this: Resource<Socket>) -> wasmtime::Result<Result<(), WitError>> {
+    async fn socket_upgrade_tls(&mut self, this: Resource<Socket>) -> Io<()> {
         let deadline = (Instant::now() + self.net.connect_timeout).min(self.deadline);
         let tls = self.net.tls.clone();
         if tls.mode == crate::config::TlsMode::Disable {
@@ -213,11 +206,11 @@ impl HostSocket for HostState {
         }
     }
 
-    async fn is_tls(&mut self, this: Resource<Socket>) -> wasmtime::Result<bool> {
-        Ok(matches!(self.table.get(&this)?.stream, Some(Stream::Tls(_))))
+    fn socket_is_tls(&mut self, this: &Resource<Socket>) -> wasmtime::Result<bool> {
+        Ok(matches!(self.table.get(this)?.stream, Some(Stream::Tls(_))))
     }
 
-    async fn drop(&mut self, this: Resource<Socket>) -> wasmtime::Result<()> {
+    async fn socket_drop(&mut self, this: Resource<Socket>) -> wasmtime::Result<()> {
         let socket = self.table.delete(this)?;
         self.net.open_sockets = self.net.open_sockets.saturating_sub(1);
         match socket.stream {
@@ -232,3 +225,59 @@ impl HostSocket for HostState {
         Ok(())
     }
 }
+
+/// The `transport` import of a contract version: the version-neutral
+/// functions above, with that version's error type.
+macro_rules! transport_for {
+    ($v:ident) => {
+        impl crate::bindings::$v::transport::Host for HostState {
+            async fn connect(
+                &mut self,
+                host: String,
+                port: u16,
+                tls_now: bool,
+            ) -> wasmtime::Result<Result<Resource<Socket>, crate::bindings::$v::types::Error>> {
+                Ok(self
+                    .transport_connect(host, port, tls_now)
+                    .await?
+                    .map_err(Conv::conv))
+            }
+        }
+
+        impl crate::bindings::$v::transport::HostSocket for HostState {
+            async fn read(
+                &mut self,
+                this: Resource<Socket>,
+                max: u32,
+            ) -> wasmtime::Result<Result<Vec<u8>, crate::bindings::$v::types::Error>> {
+                Ok(self.socket_read(this, max).await?.map_err(Conv::conv))
+            }
+
+            async fn write(
+                &mut self,
+                this: Resource<Socket>,
+                data: Vec<u8>,
+            ) -> wasmtime::Result<Result<(), crate::bindings::$v::types::Error>> {
+                Ok(self.socket_write(this, data).await?.map_err(Conv::conv))
+            }
+
+            async fn upgrade_tls(
+                &mut self,
+                this: Resource<Socket>,
+            ) -> wasmtime::Result<Result<(), crate::bindings::$v::types::Error>> {
+                Ok(self.socket_upgrade_tls(this).await?.map_err(Conv::conv))
+            }
+
+            async fn is_tls(&mut self, this: Resource<Socket>) -> wasmtime::Result<bool> {
+                self.socket_is_tls(&this)
+            }
+
+            async fn drop(&mut self, this: Resource<Socket>) -> wasmtime::Result<()> {
+                self.socket_drop(this).await
+            }
+        }
+    };
+}
+
+transport_for!(v0_1);
+transport_for!(v0_2);

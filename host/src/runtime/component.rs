@@ -8,14 +8,39 @@ use wasmtime::component::{Component, InstancePre};
 
 use super::cache::{content_hash, CacheOutcome};
 use super::{HostState, RuntimeInner};
-use crate::bindings::traits::{DriverMetadata, Feature};
-use crate::bindings::{base, capabilities, column, extension, function, nosql, schema, table, traits, view};
+use crate::bindings::{Conv, ExportIndices, CONTRACT_VERSIONS};
+use crate::config::ConnectionSettings;
 use crate::error::{Error, Result};
 
-/// The WIT package version this host speaks.
+/// The WIT package of the contract.
 pub const WIT_PACKAGE: &str = "driverbox:driver";
-/// Versions of the package a driver may be built against (semver-compatible).
-pub const WIT_VERSION_PREFIX: &str = "@0.1.";
+
+/// How a driver's statements take parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlaceholderStyle {
+    /// `$1`, `$2` (PostgreSQL).
+    DollarNumber,
+    /// `?` (MySQL, SQLite).
+    QuestionMark,
+    /// The driver takes no SQL.
+    None,
+}
+
+/// What a driver says about itself, in the host's terms.
+#[derive(Debug, Clone)]
+pub(crate) struct Metadata {
+    pub name: String,
+    pub version: String,
+    pub database_type: String,
+    pub dialect: String,
+    pub placeholder_style: PlaceholderStyle,
+    pub identifier_quote: String,
+    pub connection: ConnectionSettings,
+    pub max_connections: Option<u32>,
+    /// Capabilities it declares within its exports.
+    pub features: BTreeSet<Capability>,
+}
 
 /// What a driver can do, from its exports and declared features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -53,10 +78,17 @@ pub struct DriverInfo {
     pub name: String,
     pub version: String,
     pub database_type: String,
+    /// The version of the `driverbox:driver` contract it was built against.
+    pub contract: String,
     /// sqlparser dialect the host uses for this driver's SQL.
     pub dialect: String,
+    pub placeholder_style: PlaceholderStyle,
+    /// The character that quotes identifiers.
+    pub identifier_quote: String,
     pub schemes: Vec<String>,
     pub default_port: Option<u16>,
+    /// How the driver's URLs look: file or network, the parameter table.
+    pub connection: ConnectionSettings,
     pub max_connections: Option<u32>,
     pub capabilities: BTreeSet<Capability>,
     /// Interfaces the component exports.
@@ -69,135 +101,38 @@ pub struct DriverInfo {
     pub source: String,
 }
 
-/// Export lookups, resolved once per component.
-pub(crate) struct ExportIndices {
-    base: base::GuestIndices,
-    traits: traits::GuestIndices,
-    schema: Option<schema::GuestIndices>,
-    table: Option<table::GuestIndices>,
-    column: Option<column::GuestIndices>,
-    view: Option<view::GuestIndices>,
-    function: Option<function::GuestIndices>,
-    capabilities: Option<capabilities::GuestIndices>,
-    extension: Option<extension::GuestIndices>,
-    nosql: Option<nosql::GuestIndices>,
-}
-
-/// The exported functions of one instance.
-pub(crate) struct Exports {
-    pub base: base::Guest,
-    pub traits: traits::Guest,
-    pub schema: Option<schema::Guest>,
-    pub table: Option<table::Guest>,
-    pub column: Option<column::Guest>,
-    pub view: Option<view::Guest>,
-    pub function: Option<function::Guest>,
-    pub capabilities: Option<capabilities::Guest>,
-    pub extension: Option<extension::Guest>,
-    pub nosql: Option<nosql::Guest>,
-}
-
-impl ExportIndices {
-    fn new(pre: &InstancePre<HostState>) -> std::result::Result<ExportIndices, String> {
-        let missing = |name: &str, e: wasmtime::Error| format!("does not export {WIT_PACKAGE}/{name}: {e}");
-        Ok(ExportIndices {
-            base: base::GuestIndices::new(pre).map_err(|e| missing("base", e))?,
-            traits: traits::GuestIndices::new(pre).map_err(|e| missing("traits", e))?,
-            schema: schema::GuestIndices::new(pre).ok(),
-            table: table::GuestIndices::new(pre).ok(),
-            column: column::GuestIndices::new(pre).ok(),
-            view: view::GuestIndices::new(pre).ok(),
-            function: function::GuestIndices::new(pre).ok(),
-            capabilities: capabilities::GuestIndices::new(pre).ok(),
-            extension: extension::GuestIndices::new(pre).ok(),
-            nosql: nosql::GuestIndices::new(pre).ok(),
-        })
-    }
-
-    pub(crate) fn load(
-        &self,
-        mut store: impl wasmtime::AsContextMut<Data = HostState>,
-        instance: &wasmtime::component::Instance,
-    ) -> wasmtime::Result<Exports> {
-        let mut s = store.as_context_mut();
-        Ok(Exports {
-            base: self.base.load(&mut s, instance)?,
-            traits: self.traits.load(&mut s, instance)?,
-            schema: self.schema.as_ref().map(|i| i.load(&mut s, instance)).transpose()?,
-            table: self.table.as_ref().map(|i| i.load(&mut s, instance)).transpose()?,
-            column: self.column.as_ref().map(|i| i.load(&mut s, instance)).transpose()?,
-            view: self.view.as_ref().map(|i| i.load(&mut s, instance)).transpose()?,
-            function: self.function.as_ref().map(|i| i.load(&mut s, instance)).transpose()?,
-            capabilities: self
-                .capabilities
-                .as_ref()
-                .map(|i| i.load(&mut s, instance))
-                .transpose()?,
-            extension: self.extension.as_ref().map(|i| i.load(&mut s, instance)).transpose()?,
-            nosql: self.nosql.as_ref().map(|i| i.load(&mut s, instance)).transpose()?,
-        })
-    }
-
-    /// Just `base`, for a throwaway instance (cancel requests).
-    pub(crate) fn load_base(
-        &self,
-        store: impl wasmtime::AsContextMut<Data = HostState>,
-        instance: &wasmtime::component::Instance,
-    ) -> wasmtime::Result<base::Guest> {
-        self.base.load(store, instance)
-    }
-
-    fn exported(&self) -> Vec<&'static str> {
-        let mut names = vec!["base", "traits"];
-        for (present, name) in [
-            (self.schema.is_some(), "schema"),
-            (self.table.is_some(), "table"),
-            (self.column.is_some(), "column"),
-            (self.view.is_some(), "view"),
-            (self.function.is_some(), "function"),
-            (self.capabilities.is_some(), "capabilities"),
-            (self.extension.is_some(), "extension"),
-            (self.nosql.is_some(), "nosql"),
-        ] {
-            if present {
-                names.push(name);
-            }
+/// What a driver can do: the interfaces it exports, narrowed by the
+/// features it declares.
+fn capabilities(exports: &[&str], features: &BTreeSet<Capability>) -> BTreeSet<Capability> {
+    use Capability as C;
+    let has = |i: &str| exports.contains(&i);
+    let mut caps = BTreeSet::from([C::Query]);
+    let mut add = |cond: bool, c: C| {
+        if cond {
+            caps.insert(c);
         }
-        names
+    };
+    add(has("schema"), C::Schema);
+    add(has("table"), C::Table);
+    add(has("column"), C::Column);
+    for (iface, feature) in [
+        ("view", C::View),
+        ("view", C::MaterializedViews),
+        ("function", C::Function),
+        ("capabilities", C::Transactions),
+        ("capabilities", C::Savepoints),
+        ("capabilities", C::PreparedStatements),
+        ("extension", C::Streaming),
+        ("extension", C::BulkInsert),
+        ("extension", C::BulkUpdate),
+        ("extension", C::BulkDelete),
+        ("extension", C::CreateDatabase),
+        ("extension", C::CreateSchema),
+    ] {
+        add(has(iface) && features.contains(&feature), feature);
     }
-
-    fn capabilities(&self, features: &[Feature]) -> BTreeSet<Capability> {
-        use Capability as C;
-        let has = |f: Feature| features.contains(&f);
-        let mut caps = BTreeSet::from([C::Query]);
-        let mut add = |cond: bool, c: C| {
-            if cond {
-                caps.insert(c);
-            }
-        };
-        add(self.schema.is_some(), C::Schema);
-        add(self.table.is_some(), C::Table);
-        add(self.column.is_some(), C::Column);
-        add(self.view.is_some() && has(Feature::Views), C::View);
-        add(
-            self.view.is_some() && has(Feature::MaterializedViews),
-            C::MaterializedViews,
-        );
-        add(self.function.is_some() && has(Feature::Functions), C::Function);
-        let cap = self.capabilities.is_some();
-        add(cap && has(Feature::Transactions), C::Transactions);
-        add(cap && has(Feature::Savepoints), C::Savepoints);
-        add(cap && has(Feature::PreparedStatements), C::PreparedStatements);
-        let ext = self.extension.is_some();
-        add(ext && has(Feature::Streaming), C::Streaming);
-        add(ext && has(Feature::BulkInsert), C::BulkInsert);
-        add(ext && has(Feature::BulkUpdate), C::BulkUpdate);
-        add(ext && has(Feature::BulkDelete), C::BulkDelete);
-        add(ext && has(Feature::CreateDatabase), C::CreateDatabase);
-        add(ext && has(Feature::CreateSchema), C::CreateSchema);
-        add(self.nosql.is_some(), C::NoSql);
-        caps
-    }
+    add(has("nosql"), C::NoSql);
+    caps
 }
 
 /// A validated driver component, ready to instantiate.
@@ -215,6 +150,38 @@ pub(crate) struct LoadedDriver {
 const ALLOWED_IMPORTS: &[&str] = &["wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:cli/"];
 const FILE_IMPORTS: &str = "wasi:filesystem/";
 
+/// The contract version a component speaks, from the names of its
+/// `driverbox:driver` imports and exports; all must name one version this
+/// host serves.
+fn contract_version(component: &Component, engine: &wasmtime::Engine) -> std::result::Result<&'static str, String> {
+    let ty = component.component_type();
+    let names: Vec<String> = ty
+        .imports(engine)
+        .map(|(n, _)| n.to_string())
+        .chain(ty.exports(engine).map(|(n, _)| n.to_string()))
+        .filter(|n| n.starts_with(&format!("{WIT_PACKAGE}/")))
+        .collect();
+    let mut found: Option<&'static str> = None;
+    for name in &names {
+        let version = name.rsplit_once('@').map(|(_, v)| v).unwrap_or("");
+        let known = CONTRACT_VERSIONS
+            .iter()
+            .copied()
+            .find(|v| *v == version)
+            .ok_or_else(|| {
+                format!(
+                    "uses {name}, but this host serves {WIT_PACKAGE} versions {}",
+                    CONTRACT_VERSIONS.join(", ")
+                )
+            })?;
+        match found {
+            Some(v) if v != known => return Err(format!("mixes contract versions {v} and {known}")),
+            _ => found = Some(known),
+        }
+    }
+    found.ok_or_else(|| format!("exports nothing of {WIT_PACKAGE}"))
+}
+
 fn check_imports(
     component: &Component,
     engine: &wasmtime::Engine,
@@ -223,11 +190,6 @@ fn check_imports(
     let mut names = Vec::new();
     for (name, _) in component.component_type().imports(engine) {
         let ours = name.starts_with(&format!("{WIT_PACKAGE}/"));
-        if ours && !name.contains(WIT_VERSION_PREFIX) {
-            return Err(format!(
-                "imports {name}, but this host speaks {WIT_PACKAGE}{WIT_VERSION_PREFIX}x"
-            ));
-        }
         let allowed =
             ours || ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p)) || (files && name.starts_with(FILE_IMPORTS));
         if !allowed {
@@ -245,18 +207,7 @@ fn check_imports(
     Ok(names)
 }
 
-fn check_exports(component: &Component, engine: &wasmtime::Engine) -> std::result::Result<(), String> {
-    for (name, _) in component.component_type().exports(engine) {
-        if name.starts_with(&format!("{WIT_PACKAGE}/")) && !name.contains(WIT_VERSION_PREFIX) {
-            return Err(format!(
-                "exports {name}, but this host speaks {WIT_PACKAGE}{WIT_VERSION_PREFIX}x"
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn check_metadata(m: &DriverMetadata) -> std::result::Result<(), String> {
+fn check_metadata(m: &Metadata) -> std::result::Result<(), String> {
     let ident = |s: &str| {
         !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
@@ -266,10 +217,11 @@ fn check_metadata(m: &DriverMetadata) -> std::result::Result<(), String> {
     if m.version.is_empty() || m.version.len() > 64 || !m.version.chars().next().is_some_and(|c| c.is_ascii_digit()) {
         return Err(format!("metadata: bad version {:?}", m.version));
     }
-    if m.schemes.is_empty() {
+    let c = &m.connection;
+    if c.schemes.is_empty() {
         return Err("metadata: no URL schemes".into());
     }
-    for s in &m.schemes {
+    for s in &c.schemes {
         let ok = s.len() <= 32
             && s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
             && s.bytes()
@@ -278,8 +230,34 @@ fn check_metadata(m: &DriverMetadata) -> std::result::Result<(), String> {
             return Err(format!("metadata: bad URL scheme {s:?}"));
         }
     }
+    if c.file_based == c.default_port.is_some() {
+        return Err("metadata: a file-based driver has no default port, a network driver has one".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for p in &c.parameters {
+        let name_ok = !p.name.is_empty()
+            && p.name.len() <= 64
+            && p.name.bytes().all(|b| b.is_ascii_graphic() && b != b'=' && b != b'&');
+        if !name_ok {
+            return Err(format!("metadata: bad URL parameter name {:?}", p.name));
+        }
+        for n in std::iter::once(&p.name).chain(&p.aliases) {
+            if !seen.insert(n.to_ascii_lowercase()) {
+                return Err(format!("metadata: URL parameter {n:?} declared twice"));
+            }
+        }
+        if p.env.len() > 8 || p.env.iter().any(|e| e.is_empty() || e.len() > 64) {
+            return Err(format!("metadata: bad environment variables for {:?}", p.name));
+        }
+    }
     if !["postgresql", "mysql", "sqlite", "generic", "none"].contains(&m.dialect.as_str()) {
         return Err(format!("metadata: unknown dialect {:?}", m.dialect));
+    }
+    if m.identifier_quote.chars().count() > 1 {
+        return Err(format!(
+            "metadata: identifier quote {:?} is not one character",
+            m.identifier_quote
+        ));
     }
     if m.max_connections == Some(0) {
         return Err("metadata: max-connections is 0".into());
@@ -316,39 +294,45 @@ impl LoadedDriver {
             None => Component::new(&rt.engine, bytes)
                 .map_err(|e| fail(format!("not a valid component: {}", first_line(&e))))?,
         };
-        check_exports(&component, &rt.engine).map_err(fail)?;
+        let contract = contract_version(&component, &rt.engine).map_err(fail)?;
         let pre = rt
             .linker
             .instantiate_pre(&component)
             .map_err(|e| fail(format!("cannot be linked: {e:#}")))?;
-        let indices = ExportIndices::new(&pre).map_err(fail)?;
+        let indices = ExportIndices::new(contract, &pre).map_err(fail)?;
 
         // Ask the driver what it is, in a throwaway instance with no network.
         let mut store = rt.new_store(HostState::offline(source));
         let metadata = async {
             let instance = pre.instantiate_async(&mut store).await?;
-            let traits = indices.traits.load(&mut store, &instance)?;
-            traits.call_metadata(&mut store).await
+            let exports = indices.load(&mut store, &instance)?;
+            crate::api::required!(&exports, traits.call_metadata(&mut store))
         };
-        let metadata = tokio::time::timeout(rt.limits.timeout, metadata)
+        let metadata: Metadata = tokio::time::timeout(rt.limits.timeout, metadata)
             .await
             .map_err(|_| fail("metadata() did not return in time".into()))?
-            .map_err(|e| fail(format!("metadata() failed: {e:#}")))?;
+            .map_err(|e| fail(format!("metadata() failed: {e:#}")))?
+            .conv();
         check_metadata(&metadata).map_err(fail)?;
-        let imports = check_imports(&component, &rt.engine, metadata.default_port.is_none()).map_err(fail)?;
+        let imports = check_imports(&component, &rt.engine, metadata.connection.file_based).map_err(fail)?;
+        let exports = indices.exported();
 
         let info = DriverInfo {
-            capabilities: indices.capabilities(&metadata.features),
-            exports: indices.exported().into_iter().map(String::from).collect(),
+            capabilities: capabilities(&exports, &metadata.features),
+            exports: exports.into_iter().map(String::from).collect(),
             imports,
             content_hash: hash,
             source: source.to_string(),
             name: metadata.name,
             version: metadata.version,
             database_type: metadata.database_type,
+            contract: contract.to_string(),
             dialect: metadata.dialect,
-            schemes: metadata.schemes,
-            default_port: metadata.default_port,
+            placeholder_style: metadata.placeholder_style,
+            identifier_quote: metadata.identifier_quote,
+            schemes: metadata.connection.schemes.clone(),
+            default_port: metadata.connection.default_port,
+            connection: metadata.connection,
             max_connections: metadata.max_connections,
         };
         Ok(LoadedDriver {

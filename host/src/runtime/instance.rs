@@ -12,10 +12,12 @@ use wasmtime::{Store, Trap};
 
 use wasmtime_wasi::WasiCtxBuilder;
 
-use super::component::{Exports, LoadedDriver};
+use super::component::LoadedDriver;
 use super::{HostState, RuntimeInner};
-use crate::bindings::types::{ConnectConfig, Error as WitError, ErrorKind};
-use crate::error::{Error, Result};
+use crate::api::Notice;
+use crate::bindings::v0_2::types::{ConnectConfig, Error as WitError};
+use crate::bindings::{Conv, Exports};
+use crate::error::{Error, ErrorKind, GuestError, Result};
 use crate::imports::allowlist::AllowList;
 use crate::imports::tls::TlsSettings;
 use crate::imports::transport::Net;
@@ -33,6 +35,8 @@ pub(crate) struct Session {
     pub statements: std::collections::HashMap<u64, u32>,
     /// A stream is open on this connection.
     pub stream_open: bool,
+    /// A document cursor is open on this connection.
+    pub cursor_open: bool,
 }
 
 /// A live driver instance holding one connection.
@@ -79,8 +83,8 @@ impl Canceller {
         let mut store = self.rt.new_store(state);
         let work = async {
             let instance = self.driver.pre.instantiate_async(&mut store).await?;
-            let base = self.driver.indices.load_base(&mut store, &instance)?;
-            base.call_cancel(&mut store, &self.config, &self.token).await
+            let exports = self.driver.indices.load(&mut store, &instance)?;
+            crate::api::required!(&exports, base.call_cancel(&mut store, &self.config, &self.token))
         };
         let name = &*self.driver.name;
         match tokio::time::timeout(CANCEL_TIMEOUT, work).await {
@@ -88,7 +92,7 @@ impl Canceller {
             Ok(Ok(Err(e))) => tracing::warn!(
                 driver = name,
                 "cancel failed: {}",
-                Error::from_wit(&self.driver.name, e)
+                Error::from_guest(&self.driver.name, e.conv())
             ),
             Ok(Err(trap)) => tracing::warn!(driver = name, "cancel trapped: {trap}"),
             Err(_) => tracing::warn!(driver = name, "cancel did not finish within {CANCEL_TIMEOUT:?}"),
@@ -155,13 +159,11 @@ impl Instance {
         };
         let connect_config = config.clone();
         instance
-            .call("connect", move |e, s| {
-                Box::pin(async move { e.base.call_connect(s, &connect_config).await })
-            })
+            .call("connect", crate::api::base_call!(base, call_connect(&connect_config)))
             .await?;
         let token = instance
             .call("cancel_token", |e, s| {
-                Box::pin(async move { e.base.call_cancel_token(s).await.map(Ok) })
+                Box::pin(async move { crate::api::required!(e, base.call_cancel_token(s)).map(Ok) })
             })
             .await?;
         instance.canceller = token.map(|token| {
@@ -182,18 +184,36 @@ impl Instance {
     /// stream and rolls back an open transaction. Failing that, the
     /// connection is marked broken (and will be discarded).
     pub(crate) async fn reset(&mut self) {
-        if self.session.stream_open && self.exports.extension.is_some() {
+        if self.session.stream_open {
             self.session.stream_open = false;
             let closed = self
                 .call("stream_close", crate::api::optional!(extension, call_stream_close()))
                 .await;
             self.broken |= closed.is_err();
         }
-        if self.exports.capabilities.is_some() && !self.broken {
+        if self.session.cursor_open && !self.broken {
+            self.session.cursor_open = false;
+            let closed = self
+                .call("cursor_close", crate::api::optional!(nosql, call_cursor_close()))
+                .await;
+            self.broken |= closed.is_err();
+        }
+        if self.has_capabilities() && !self.broken {
             let open = self
-                .call("in_transaction", |e, s| match &e.capabilities {
-                    Some(c) => Box::pin(async move { c.call_in_transaction(s).await.map(Ok) }),
-                    None => crate::api::missing("capabilities"),
+                .call("in_transaction", |e, s| {
+                    Box::pin(async move {
+                        let open = match e {
+                            Exports::V0_1(x) => match &x.capabilities {
+                                Some(c) => c.call_in_transaction(s).await?,
+                                None => false,
+                            },
+                            Exports::V0_2(x) => match &x.capabilities {
+                                Some(c) => c.call_in_transaction(s).await?,
+                                None => false,
+                            },
+                        };
+                        Ok(Ok(open))
+                    })
                 })
                 .await;
             match open {
@@ -217,6 +237,18 @@ impl Instance {
         }
     }
 
+    fn has_capabilities(&self) -> bool {
+        match &self.exports {
+            Exports::V0_1(x) => x.capabilities.is_some(),
+            Exports::V0_2(x) => x.capabilities.is_some(),
+        }
+    }
+
+    /// The notices the server sent during the last calls.
+    pub(crate) fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.store.data_mut().notices)
+    }
+
     /// Whether this instance must be thrown away (trap, time-out, broken socket).
     pub(crate) fn is_broken(&self) -> bool {
         self.broken
@@ -236,6 +268,7 @@ impl Instance {
                 "connection was discarded after an earlier failure",
             ));
         }
+        self.store.data_mut().notices.clear();
         let deadline = Instant::now() + self.timeout;
         self.store.data_mut().deadline = deadline;
         self.store.set_epoch_deadline(1);
@@ -305,7 +338,7 @@ impl Instance {
                 if self.store.data().net.broken {
                     self.broken = true;
                 }
-                result.map_err(|e| Error::from_wit(name, e))
+                result.map_err(|e| Error::from_guest(name, Conv::<GuestError>::conv(e)))
             }
         }
     }

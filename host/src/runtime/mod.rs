@@ -15,21 +15,20 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokio::time::Instant;
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{
     Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline,
 };
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::bindings;
 use crate::error::{Error, Result};
 use crate::imports::allowlist::AllowList;
 use crate::imports::tls::TlsSettings;
 use crate::imports::transport::Net;
 
 pub(crate) use component::LoadedDriver;
-pub use component::{Capability, DriverInfo};
+pub use component::{Capability, DriverInfo, PlaceholderStyle};
 pub(crate) use instance::Instance;
 pub use limits::Limits;
 pub use watch::DriverWatcher;
@@ -56,6 +55,8 @@ pub(crate) struct HostState {
     pub max_memory: usize,
     /// A file database's lock, held for this connection's life.
     pub file_lock: Option<std::fs::File>,
+    /// Notices the server sent during the current call (bounded).
+    pub notices: Vec<crate::api::Notice>,
 }
 
 impl WasiView for HostState {
@@ -85,12 +86,13 @@ impl HostState {
             stderr,
             max_memory: 0,
             file_lock: None,
+            notices: Vec::new(),
         }
     }
 
     /// No network, no files: for reading metadata at load time.
     pub(crate) fn offline(name: &str) -> HostState {
-        let tls = Arc::new(TlsSettings::new(crate::config::TlsMode::Disable, None).expect("no TLS needs no roots"));
+        let tls = Arc::new(TlsSettings::disabled());
         let net = Net::new(AllowList::none(), tls, Duration::from_secs(1), 0);
         HostState::new(Arc::from(name), net, WasiCtxBuilder::new())
     }
@@ -292,8 +294,7 @@ impl RuntimeBuilder {
         let engine = Engine::new(&engine_config(&self.limits)).map_err(engine_err)?;
 
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(engine_err)?;
-        bindings::Host_::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(engine_err)?;
+        crate::bindings::add_to_linker(&mut linker).map_err(engine_err)?;
 
         let cache = match &self.cache_dir {
             Some(dir) => match cache::ArtifactCache::open(dir) {

@@ -8,7 +8,8 @@ use super::array::json_to_literal;
 use super::format::value_text;
 use super::numeric;
 use super::types::{date_to_pg, oid, timestamp_to_pg};
-use driverbox_guest_sdk::{Error, Result, Value};
+use driverbox_guest_sdk::batch::Cell;
+use driverbox_guest_sdk::{Error, Result};
 
 /// What the driver knows of a parameter's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,24 +24,25 @@ pub struct ParamType {
 pub type Format = i16;
 
 /// The format a value is sent in for a parameter of type `ty`.
-pub fn format_for(ty: ParamType, v: &Value) -> Format {
+pub fn format_for(ty: ParamType, v: Cell<'_>) -> Format {
     let binary = match (ty.oid, v) {
-        (oid::BOOL, Value::Boolean(_)) => true,
-        (oid::INT2 | oid::INT4 | oid::INT8 | oid::OID, Value::Int(_)) => true,
-        (oid::INT2 | oid::INT4 | oid::INT8 | oid::OID, Value::Float(f)) => f.fract() == 0.0,
-        (oid::FLOAT4 | oid::FLOAT8, Value::Float(_) | Value::Int(_)) => true,
-        (oid::BYTEA, Value::Bytes(_)) => true,
-        (oid::DATE, Value::Date(_)) => true,
-        (oid::TIME, Value::Time(_)) => true,
-        (oid::TIMESTAMP, Value::Timestamp(_)) => true,
-        (oid::TIMESTAMPTZ, Value::Timestamptz(_)) => true,
-        (oid::INTERVAL, Value::Interval(_)) => true,
-        (oid::UUID, Value::Uuid(_)) => true,
-        (oid::JSON | oid::JSONB, Value::Json(_)) => true,
-        (oid::NUMERIC, Value::Int(_)) => true,
-        (oid::NUMERIC, Value::Decimal(d)) => numeric::is_plain(d),
+        (oid::BOOL, Cell::Bool(_)) => true,
+        (oid::INT2 | oid::INT4 | oid::INT8 | oid::OID, Cell::Int(_)) => true,
+        (oid::INT2 | oid::INT4 | oid::INT8 | oid::OID, Cell::UInt(u)) => i64::try_from(u).is_ok(),
+        (oid::INT2 | oid::INT4 | oid::INT8 | oid::OID, Cell::Float(f)) => f.fract() == 0.0,
+        (oid::FLOAT4 | oid::FLOAT8, Cell::Float(_) | Cell::Int(_)) => true,
+        (oid::BYTEA, Cell::Bytes(_)) => true,
+        (oid::DATE, Cell::Date(_)) => true,
+        (oid::TIME, Cell::Time(_)) => true,
+        (oid::TIMESTAMP, Cell::Timestamp(_)) => true,
+        (oid::TIMESTAMPTZ, Cell::Timestamptz(_)) => true,
+        (oid::INTERVAL, Cell::Interval(_)) => true,
+        (oid::UUID, Cell::Uuid(_)) => true,
+        (oid::JSON | oid::JSONB, Cell::Json(_)) => true,
+        (oid::NUMERIC, Cell::Int(_) | Cell::UInt(_)) => true,
+        (oid::NUMERIC, Cell::Decimal(d)) => numeric::is_plain(d),
         // A text type's binary form is its UTF-8, as in text format.
-        (oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME, Value::Text(_)) => true,
+        (oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME, Cell::Text(_)) => true,
         _ => false,
     };
     binary as Format
@@ -95,48 +97,49 @@ fn put_float(ty: u32, f: f64, out: &mut BytesMut) -> Result<()> {
 
 /// Appends the encoding of `v` in `format` (from [`format_for`]); NULL
 /// writes nothing and returns `false`.
-pub fn encode(ty: ParamType, v: &Value, format: Format, out: &mut BytesMut) -> Result<bool> {
-    if let Value::Null = v {
+pub fn encode(ty: ParamType, v: Cell<'_>, format: Format, out: &mut BytesMut) -> Result<bool> {
+    if let Cell::Null = v {
         return Ok(false);
     }
     if format == 1 {
         match (ty.oid, v) {
-            (oid::BOOL, Value::Boolean(b)) => out.put_u8(*b as u8),
-            (t @ (oid::INT2 | oid::INT4 | oid::INT8 | oid::OID), Value::Int(i)) => put_int(t, *i, out)?,
-            (t @ (oid::INT2 | oid::INT4 | oid::INT8 | oid::OID), Value::Float(f)) => {
+            (oid::BOOL, Cell::Bool(b)) => out.put_u8(b as u8),
+            (t @ (oid::INT2 | oid::INT4 | oid::INT8 | oid::OID), Cell::Int(i)) => put_int(t, i, out)?,
+            (t @ (oid::INT2 | oid::INT4 | oid::INT8 | oid::OID), Cell::UInt(u)) => {
+                put_int(t, i64::try_from(u).map_err(|_| out_of_range(u, "bigint"))?, out)?
+            }
+            (t @ (oid::INT2 | oid::INT4 | oid::INT8 | oid::OID), Cell::Float(f)) => {
                 // Integral floats only (see format_for); beyond i64 is out of range anyway.
-                if *f < -9.223_372_036_854_776e18 || *f >= 9.223_372_036_854_776e18 {
+                if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
                     return Err(out_of_range(f, "bigint"));
                 }
-                put_int(t, *f as i64, out)?
+                put_int(t, f as i64, out)?
             }
-            (t @ (oid::FLOAT4 | oid::FLOAT8), Value::Float(f)) => put_float(t, *f, out)?,
-            (t @ (oid::FLOAT4 | oid::FLOAT8), Value::Int(i)) => put_float(t, *i as f64, out)?,
-            (oid::BYTEA, Value::Bytes(b)) => out.put_slice(b),
-            (oid::DATE, Value::Date(d)) => out.put_i32(date_to_pg(*d).ok_or_else(|| out_of_range(d, "date"))?),
-            (oid::TIME, Value::Time(t)) => out.put_i64(*t),
-            (oid::TIMESTAMP, Value::Timestamp(t)) | (oid::TIMESTAMPTZ, Value::Timestamptz(t)) => {
-                out.put_i64(timestamp_to_pg(*t).ok_or_else(|| out_of_range(t, "timestamp"))?)
+            (t @ (oid::FLOAT4 | oid::FLOAT8), Cell::Float(f)) => put_float(t, f, out)?,
+            (t @ (oid::FLOAT4 | oid::FLOAT8), Cell::Int(i)) => put_float(t, i as f64, out)?,
+            (oid::BYTEA, Cell::Bytes(b)) => out.put_slice(b),
+            (oid::DATE, Cell::Date(d)) => out.put_i32(date_to_pg(d).ok_or_else(|| out_of_range(d, "date"))?),
+            (oid::TIME, Cell::Time(t)) => out.put_i64(t),
+            (oid::TIMESTAMP, Cell::Timestamp(t)) | (oid::TIMESTAMPTZ, Cell::Timestamptz(t)) => {
+                out.put_i64(timestamp_to_pg(t).ok_or_else(|| out_of_range(t, "timestamp"))?)
             }
-            (oid::INTERVAL, Value::Interval(iv)) => {
+            (oid::INTERVAL, Cell::Interval(iv)) => {
                 out.put_i64(iv.microseconds);
                 out.put_i32(iv.days);
                 out.put_i32(iv.months);
             }
-            (oid::UUID, Value::Uuid((hi, lo))) => {
-                out.put_u64(*hi);
-                out.put_u64(*lo);
-            }
-            (oid::JSON, Value::Json(s)) => out.put_slice(s.as_bytes()),
-            (oid::NUMERIC, Value::Decimal(d)) => numeric::encode_text(d, out)?,
-            (oid::NUMERIC, Value::Int(i)) => numeric::encode_text(&i.to_string(), out)?,
-            (oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME, Value::Text(s)) => {
+            (oid::UUID, Cell::Uuid(b)) => out.put_slice(&b),
+            (oid::JSON, Cell::Json(s)) => out.put_slice(s.as_bytes()),
+            (oid::NUMERIC, Cell::Decimal(d)) => numeric::encode_text(d, out)?,
+            (oid::NUMERIC, Cell::Int(i)) => numeric::encode_text(&i.to_string(), out)?,
+            (oid::NUMERIC, Cell::UInt(u)) => numeric::encode_text(&u.to_string(), out)?,
+            (oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME, Cell::Text(s)) => {
                 if s.contains('\0') {
                     return Err(Error::invalid("text must not contain NUL characters"));
                 }
                 out.put_slice(s.as_bytes())
             }
-            (oid::JSONB, Value::Json(s)) => {
+            (oid::JSONB, Cell::Json(s)) => {
                 out.put_u8(1);
                 out.put_slice(s.as_bytes());
             }
@@ -144,7 +147,7 @@ pub fn encode(ty: ParamType, v: &Value, format: Format, out: &mut BytesMut) -> R
         }
         return Ok(true);
     }
-    if let (Some(delim), Value::Json(s)) = (ty.array_delim, v) {
+    if let (Some(delim), Cell::Json(s)) = (ty.array_delim, v) {
         out.put_slice(json_to_literal(s, delim)?.as_bytes());
         return Ok(true);
     }
@@ -164,16 +167,16 @@ pub fn encode(ty: ParamType, v: &Value, format: Format, out: &mut BytesMut) -> R
 mod tests {
     use super::*;
     use driverbox_guest_sdk::types::Interval;
-    use driverbox_guest_sdk::ErrorKind;
+    use driverbox_guest_sdk::{ErrorKind, Value};
 
     fn ty(oid: u32) -> ParamType {
         ParamType { oid, array_delim: None }
     }
 
     fn enc(t: ParamType, v: Value) -> Result<(Format, Vec<u8>)> {
-        let f = format_for(t, &v);
+        let f = format_for(t, Cell::from(&v));
         let mut out = BytesMut::new();
-        encode(t, &v, f, &mut out)?;
+        encode(t, Cell::from(&v), f, &mut out)?;
         Ok((f, out.to_vec()))
     }
 
@@ -247,6 +250,6 @@ mod tests {
         assert!(enc(ty(oid::TEXT), Value::Text("a\0b".into())).is_err());
         assert!(enc(ty(oid::BYTEA), Value::Document(vec![])).is_err());
         let mut out = BytesMut::new();
-        assert!(!encode(ty(oid::INT4), &Value::Null, 0, &mut out).unwrap());
+        assert!(!encode(ty(oid::INT4), Cell::Null, 0, &mut out).unwrap());
     }
 }

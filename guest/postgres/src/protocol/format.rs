@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 use super::json;
+use driverbox_guest_sdk::batch::Cell;
 use driverbox_guest_sdk::time::{civil_from_days, format_time, MICROS_PER_DAY};
 use driverbox_guest_sdk::types::Interval;
 use driverbox_guest_sdk::{Error, Result, Value};
@@ -19,6 +20,12 @@ pub fn bytea_hex(bytes: &[u8]) -> String {
         out.push(HEX[(b & 15) as usize] as char);
     }
     out
+}
+
+/// The hyphenated form of a UUID given as its 16 bytes.
+pub fn uuid_bytes_string(b: &[u8; 16]) -> String {
+    let v = u128::from_be_bytes(*b);
+    uuid_string(((v >> 64) as u64, v as u64))
 }
 
 /// The hyphenated form of a UUID.
@@ -84,21 +91,22 @@ pub fn pg_interval(iv: &Interval) -> String {
 
 /// The text form of a value for a text-format parameter or a COPY field;
 /// `None` for NULL.
-pub fn value_text(v: &Value) -> Result<Option<Cow<'_, str>>> {
+pub fn value_text(v: Cell<'_>) -> Result<Option<Cow<'_, str>>> {
     Ok(Some(match v {
-        Value::Null => return Ok(None),
-        Value::Boolean(b) => Cow::Borrowed(if *b { "t" } else { "f" }),
-        Value::Int(i) => Cow::Owned(i.to_string()),
-        Value::Float(f) => Cow::Owned(float_text(*f)),
-        Value::Decimal(s) | Value::Text(s) | Value::Json(s) => Cow::Borrowed(s.as_str()),
-        Value::Bytes(b) => Cow::Owned(bytea_hex(b)),
-        Value::Date(d) => Cow::Owned(pg_date(*d)),
-        Value::Time(t) => Cow::Owned(format_time(*t)),
-        Value::Timestamp(t) => Cow::Owned(pg_timestamp(*t, false)),
-        Value::Timestamptz(t) => Cow::Owned(pg_timestamp(*t, true)),
-        Value::Interval(iv) => Cow::Owned(pg_interval(iv)),
-        Value::Uuid(u) => Cow::Owned(uuid_string(*u)),
-        Value::Document(_) => {
+        Cell::Null => return Ok(None),
+        Cell::Bool(b) => Cow::Borrowed(if b { "t" } else { "f" }),
+        Cell::Int(i) => Cow::Owned(i.to_string()),
+        Cell::UInt(u) => Cow::Owned(u.to_string()),
+        Cell::Float(f) => Cow::Owned(float_text(f)),
+        Cell::Decimal(s) | Cell::Text(s) | Cell::Json(s) => Cow::Borrowed(s),
+        Cell::Bytes(b) => Cow::Owned(bytea_hex(b)),
+        Cell::Date(d) => Cow::Owned(pg_date(d)),
+        Cell::Time(t) => Cow::Owned(format_time(t)),
+        Cell::Timestamp(t) => Cow::Owned(pg_timestamp(t, false)),
+        Cell::Timestamptz(t) => Cow::Owned(pg_timestamp(t, true)),
+        Cell::Interval(iv) => Cow::Owned(pg_interval(&iv)),
+        Cell::Uuid(b) => Cow::Owned(uuid_bytes_string(&b)),
+        Cell::Document(_) => {
             return Err(Error::invalid(
                 "a BSON document has no PostgreSQL type; send it as json or bytes",
             ))
@@ -242,9 +250,9 @@ mod tests {
             }),
             "-3 mons 5 days -7 microseconds"
         );
-        assert!(value_text(&Value::Document(vec![])).is_err());
-        assert!(value_text(&Value::Null).unwrap().is_none());
-        assert_eq!(value_text(&Value::Boolean(true)).unwrap().unwrap(), "t");
+        assert!(value_text(Cell::Document(&[])).is_err());
+        assert!(value_text(Cell::Null).unwrap().is_none());
+        assert_eq!(value_text(Cell::Bool(true)).unwrap().unwrap(), "t");
     }
 
     #[test]

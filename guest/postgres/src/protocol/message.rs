@@ -9,8 +9,6 @@ use driverbox_guest_sdk::types::ServerError;
 use driverbox_guest_sdk::{Error, Result};
 use postgres_protocol::message::{backend, frontend};
 
-use super::sqlstate;
-
 /// Backend message tags.
 pub mod tag {
     pub const AUTHENTICATION: u8 = b'R';
@@ -240,6 +238,7 @@ pub fn error_fields(body: &[u8]) -> Result<DbError> {
     let mut error = ServerError {
         kind: driverbox_guest_sdk::ErrorKind::Other,
         code: String::new(),
+        vendor_code: None,
         message: String::new(),
         detail: None,
         hint: None,
@@ -275,7 +274,7 @@ pub fn error_fields(body: &[u8]) -> Result<DbError> {
     if severity.is_empty() {
         severity = localized_severity;
     }
-    error.kind = sqlstate::kind_for(&error.code);
+    error.kind = driverbox_guest_sdk::error::kind_for_sqlstate(&error.code);
     Ok(DbError { severity, error })
 }
 

@@ -16,15 +16,32 @@ const SIGN_NINF: u16 = 0xF000;
 
 /// Decodes a binary `numeric` into its text form (`-12.3400`, `NaN`, `Infinity`).
 pub fn to_string(buf: &[u8]) -> Result<String> {
+    let mut out = Vec::new();
+    write_text(buf, &mut out)?;
+    String::from_utf8(out).map_err(|_| Error::protocol("numeric text"))
+}
+
+/// Appends the text form of a binary `numeric` to `out` (ASCII only);
+/// on error `out` may hold a partial value, which the caller drops.
+pub fn write_text(buf: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let mut r = Reader::new(buf);
     let ndigits = r.i16()?;
     let weight = r.i16()? as i32;
     let sign = r.u16()?;
     let dscale = r.u16()?;
     match sign {
-        SIGN_NAN => return Ok("NaN".into()),
-        SIGN_PINF => return Ok("Infinity".into()),
-        SIGN_NINF => return Ok("-Infinity".into()),
+        SIGN_NAN => {
+            out.extend_from_slice(b"NaN");
+            return Ok(());
+        }
+        SIGN_PINF => {
+            out.extend_from_slice(b"Infinity");
+            return Ok(());
+        }
+        SIGN_NINF => {
+            out.extend_from_slice(b"-Infinity");
+            return Ok(());
+        }
         SIGN_POS | SIGN_NEG => {}
         _ => return Err(Error::protocol("invalid numeric sign")),
     }
@@ -52,7 +69,7 @@ pub fn to_string(buf: &[u8]) -> Result<String> {
 
     // Written as ASCII bytes into one buffer: no allocation per group.
     let int_groups = if weight >= 0 { weight as usize + 1 } else { 0 };
-    let mut out: Vec<u8> = Vec::with_capacity(int_groups * 4 + dscale as usize + 3);
+    out.reserve(int_groups * 4 + dscale as usize + 3);
     if sign == SIGN_NEG {
         out.push(b'-');
     }
@@ -86,7 +103,7 @@ pub fn to_string(buf: &[u8]) -> Result<String> {
             exp -= 1;
         }
     }
-    String::from_utf8(out).map_err(|_| Error::protocol("numeric text"))
+    Ok(())
 }
 
 /// Whether `s` is a plain decimal (`-12.340`, `+5`, `.5`, `NaN`,

@@ -2,12 +2,14 @@
 //! protocol (scripts) and elements of text-format arrays.
 //!
 //! The session runs with `DateStyle=ISO` and `IntervalStyle=postgres`; a
-//! value that does not parse (say after `SET DateStyle`) is kept as text.
+//! column whose values do not all parse (say after `SET DateStyle`) is
+//! kept as text.
 
 use super::array;
 use super::types::{self, oid};
+use driverbox_guest_sdk::batch::{push_value, BatchReader, ColumnBuilder};
 use driverbox_guest_sdk::time::{days_from_civil, parse_time, MICROS_PER_DAY};
-use driverbox_guest_sdk::types::Interval;
+use driverbox_guest_sdk::types::{Batch, Column, Interval, LogicalType};
 use driverbox_guest_sdk::Value;
 
 /// Decodes the text form of a value of type `type_oid`.
@@ -38,6 +40,70 @@ fn decode_typed(type_oid: u32, s: &str) -> Option<Value> {
             Value::Json(array::text_to_json(s, elem, b',').ok()?)
         }
     })
+}
+
+/// What a text column of a simple-protocol result becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retype {
+    /// Stays text.
+    Keep,
+    /// A built-in type, parsed with [`decode`] into `logical`.
+    Typed { type_oid: u32, logical: LogicalType },
+    /// An array of a type the driver looked up → JSON.
+    Array { elem: u32, delim: u8 },
+}
+
+/// Turns the text columns of a simple-protocol result (`batch`, every
+/// column text) into typed columns, each as `targets` says; a column whose
+/// values do not all parse stays text (and its `columns` entry says so).
+pub fn retype(columns: &mut [Column], targets: &[Retype], batch: Batch) -> Batch {
+    let text_columns: Vec<Column> = columns
+        .iter()
+        .map(|c| Column {
+            logical_type: LogicalType::Text,
+            ..c.clone()
+        })
+        .collect();
+    let Ok(reader) = BatchReader::new(&text_columns, &batch) else {
+        return batch;
+    };
+    let mut out = Vec::with_capacity(columns.len());
+    for (i, target) in targets.iter().enumerate() {
+        let logical = match *target {
+            Retype::Keep => None,
+            Retype::Typed { logical, .. } => Some(logical),
+            Retype::Array { .. } => Some(LogicalType::Json),
+        };
+        let typed = logical.and_then(|logical| {
+            let mut col = ColumnBuilder::new(logical);
+            for row in 0..reader.rows() {
+                let value = match reader.cell(row, i) {
+                    driverbox_guest_sdk::batch::Cell::Text(s) => match *target {
+                        Retype::Typed { type_oid, .. } => decode_typed(type_oid, s)?,
+                        Retype::Array { elem, delim } => Value::Json(array::text_to_json(s, elem, delim).ok()?),
+                        Retype::Keep => return None,
+                    },
+                    _ => Value::Null,
+                };
+                push_value(&mut col, &value).ok()?;
+            }
+            Some((logical, col.finish()))
+        });
+        match typed {
+            Some((logical, values)) => {
+                columns[i].logical_type = logical;
+                out.push(values);
+            }
+            None => {
+                columns[i].logical_type = LogicalType::Text;
+                out.push(batch.columns[i].clone());
+            }
+        }
+    }
+    Batch {
+        rows: batch.rows,
+        columns: out,
+    }
 }
 
 fn parse_float(s: &str, single: bool) -> Option<f64> {

@@ -1,8 +1,9 @@
 //! Type OIDs, type names, and binary decoding of result values.
 
 use super::{array, numeric};
-use driverbox_guest_sdk::types::Interval;
-use driverbox_guest_sdk::{Error, Result, Value};
+use driverbox_guest_sdk::batch::ColumnBuilder;
+use driverbox_guest_sdk::types::{Interval, LogicalType};
+use driverbox_guest_sdk::{client_error, Error, ErrorKind, Result, Value};
 
 /// Built-in type OIDs the driver knows.
 pub mod oid {
@@ -275,11 +276,25 @@ pub fn date_to_pg(days: i32) -> Option<i32> {
 }
 
 /// A PostgreSQL timestamp (µs since 2000-01-01, infinities at i64 MIN/MAX)
-/// as µs since 1970-01-01.
-pub fn timestamp_from_pg(micros: i64) -> i64 {
+/// as µs since 1970-01-01. PostgreSQL's last 29 years (after
+/// 294247-01-10) do not fit µs since 1970 in 64 bits: a `data` error names
+/// the value rather than turning it into `infinity` (docs/values.md).
+pub fn timestamp_from_pg(micros: i64) -> Result<i64> {
     match micros {
-        i64::MAX | i64::MIN => micros,
-        m => m.saturating_add(PG_EPOCH_MICROS),
+        i64::MAX | i64::MIN => Ok(micros),
+        m => m
+            .checked_add(PG_EPOCH_MICROS)
+            .filter(|v| *v != i64::MAX && *v != i64::MIN)
+            .ok_or_else(|| {
+                client_error(
+                    ErrorKind::Data,
+                    format!(
+                        "timestamp {} µs after 2000-01-01 is past 294247-01-10, the last one microseconds \
+                         since 1970 can hold in 64 bits",
+                        m
+                    ),
+                )
+            }),
     }
 }
 
@@ -314,8 +329,8 @@ pub fn decode_binary(codec: Codec, buf: &[u8]) -> Result<Value> {
         Codec::Bytea => Value::Bytes(buf.to_vec()),
         Codec::Date => Value::Date(date_from_pg(i32::from_be_bytes(fixed(buf, "date")?))),
         Codec::Time => Value::Time(i64::from_be_bytes(fixed(buf, "time")?)),
-        Codec::Timestamp => Value::Timestamp(timestamp_from_pg(i64::from_be_bytes(fixed(buf, "timestamp")?))),
-        Codec::Timestamptz => Value::Timestamptz(timestamp_from_pg(i64::from_be_bytes(fixed(buf, "timestamptz")?))),
+        Codec::Timestamp => Value::Timestamp(timestamp_from_pg(i64::from_be_bytes(fixed(buf, "timestamp")?))?),
+        Codec::Timestamptz => Value::Timestamptz(timestamp_from_pg(i64::from_be_bytes(fixed(buf, "timestamptz")?))?),
         Codec::Interval => {
             let b: [u8; 16] = fixed(buf, "interval")?;
             let mut micros = [0; 8];
@@ -340,6 +355,78 @@ pub fn decode_binary(codec: Codec, buf: &[u8]) -> Result<Value> {
         Codec::Char => Value::Text(char_text(fixed::<1>(buf, "char")?[0])),
         Codec::Array => Value::Json(array::binary_to_json(buf)?),
     })
+}
+
+impl Codec {
+    /// The logical type a column of this codec travels as.
+    pub fn logical_type(self) -> LogicalType {
+        match self {
+            Codec::Bool => LogicalType::Boolean,
+            Codec::Int2 => LogicalType::Int16,
+            Codec::Int4 => LogicalType::Int32,
+            Codec::Int8 => LogicalType::Int64,
+            Codec::Oid => LogicalType::Uint32,
+            Codec::Float4 => LogicalType::Float32,
+            Codec::Float8 => LogicalType::Float64,
+            Codec::Numeric => LogicalType::Decimal,
+            Codec::Bytea => LogicalType::Bytes,
+            Codec::Date => LogicalType::Date,
+            Codec::Time => LogicalType::Time,
+            Codec::Timestamp => LogicalType::Timestamp,
+            Codec::Timestamptz => LogicalType::Timestamptz,
+            Codec::Interval => LogicalType::Interval,
+            Codec::Uuid => LogicalType::Uuid,
+            Codec::Json | Codec::Jsonb | Codec::Array => LogicalType::Json,
+            Codec::Text | Codec::Char => LogicalType::Text,
+        }
+    }
+}
+
+fn checked_utf8<'a>(buf: &'a [u8], what: &str) -> Result<&'a [u8]> {
+    std::str::from_utf8(buf)
+        .map(|_| buf)
+        .map_err(|_| Error::protocol(format!("server sent {what} that is not UTF-8")))
+}
+
+/// Decodes one binary-format value straight into its column's buffer
+/// (of the codec's [`Codec::logical_type`]); no allocation per value.
+#[inline]
+pub fn decode_binary_into(codec: Codec, buf: &[u8], col: &mut ColumnBuilder) -> Result<()> {
+    match codec {
+        Codec::Bool => col.push_bool(fixed::<1>(buf, "bool")?[0] != 0),
+        Codec::Int2 => col.push_i16(i16::from_be_bytes(fixed(buf, "int2")?)),
+        Codec::Int4 => col.push_i32(i32::from_be_bytes(fixed(buf, "int4")?)),
+        Codec::Int8 => col.push_i64(i64::from_be_bytes(fixed(buf, "int8")?)),
+        Codec::Oid => col.push_u32(u32::from_be_bytes(fixed(buf, "oid")?)),
+        Codec::Float4 => col.push_f32(f32::from_be_bytes(fixed(buf, "float4")?)),
+        Codec::Float8 => col.push_f64(f64::from_be_bytes(fixed(buf, "float8")?)),
+        Codec::Numeric => col.push_varlen_with(|out| numeric::write_text(buf, out)),
+        Codec::Bytea => col.push_varlen(buf),
+        Codec::Date => col.push_i32(date_from_pg(i32::from_be_bytes(fixed(buf, "date")?))),
+        Codec::Time => col.push_i64(i64::from_be_bytes(fixed(buf, "time")?)),
+        Codec::Timestamp | Codec::Timestamptz => {
+            col.push_i64(timestamp_from_pg(i64::from_be_bytes(fixed(buf, "timestamp")?))?)
+        }
+        Codec::Interval => {
+            let b: [u8; 16] = fixed(buf, "interval")?;
+            col.push_interval(Interval {
+                microseconds: i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+                days: i32::from_be_bytes([b[8], b[9], b[10], b[11]]),
+                months: i32::from_be_bytes([b[12], b[13], b[14], b[15]]),
+            })
+        }
+        Codec::Uuid => col.push_uuid(fixed(buf, "uuid")?),
+        Codec::Json | Codec::Text => col.push_varlen(checked_utf8(buf, "text")?),
+        Codec::Jsonb => match buf.split_first() {
+            Some((1, rest)) => col.push_varlen(checked_utf8(rest, "jsonb")?),
+            _ => Err(Error::protocol("unknown jsonb format version")),
+        },
+        Codec::Char => col.push_str(&char_text(fixed::<1>(buf, "char")?[0])),
+        Codec::Array => col.push_varlen_with(|out| {
+            out.extend_from_slice(array::binary_to_json(buf)?.as_bytes());
+            Ok(())
+        }),
+    }
 }
 
 /// The text of a `"char"` byte, as PostgreSQL prints it (octal escape above 0x7f).
@@ -429,7 +516,13 @@ mod tests {
         assert_eq!(date_to_pg(date_from_pg(-5)), Some(-5));
         assert_eq!(date_to_pg(i32::MIN), Some(i32::MIN));
         assert_eq!(date_to_pg(i32::MIN + 1), None);
-        assert_eq!(timestamp_to_pg(timestamp_from_pg(123)), Some(123));
+        assert_eq!(timestamp_to_pg(timestamp_from_pg(123).unwrap()), Some(123));
+        // PostgreSQL's last timestamp (294276-12-31) does not fit: an error, not infinity.
+        assert_eq!(
+            timestamp_from_pg(9_223_371_331_199_999_999).unwrap_err().kind(),
+            ErrorKind::Data
+        );
+        assert_eq!(timestamp_from_pg(i64::MAX).unwrap(), i64::MAX);
         assert_eq!(timestamp_to_pg(i64::MIN + 1), None);
     }
 

@@ -92,8 +92,10 @@ impl Throwaway {
 
     fn config(&self, user: &str, password: Option<&str>) -> ConnectConfig {
         ConnectConfig {
-            host: "127.0.0.1".into(),
-            port: self.port,
+            hosts: vec![driverbox_guest_sdk::types::Endpoint {
+                host: "127.0.0.1".into(),
+                port: self.port,
+            }],
             user: Some(user.into()),
             password: password.map(Into::into),
             database: Some("postgres".into()),

@@ -25,7 +25,7 @@ fn bench_round_trips_and_fetch() {
         )
         .unwrap();
     eprintln!("fetch 1M rows x 4 cols: {:?}", t.elapsed());
-    assert_eq!(out.rows.len(), 1_000_000);
+    assert_eq!(out.rows().unwrap().len(), 1_000_000);
     drop(out);
 
     let t = Instant::now();
@@ -40,11 +40,11 @@ fn bench_round_trips_and_fetch() {
         .collect();
     let t = Instant::now();
     let cols = vec!["id".to_string(), "name".to_string(), "v".to_string()];
-    crate::extension::bulk_insert(&mut c, Some("dbx_bench"), "t", &cols, &rows).unwrap();
+    super::bulk_insert_rows(&mut c, Some("dbx_bench"), "t", &cols, &rows).unwrap();
     eprintln!("COPY 200k rows: {:?}", t.elapsed());
     let t = Instant::now();
     let upd: Vec<_> = (0..20_000).map(|i| vec![Value::Int(i), Value::Float(1.0)]).collect();
-    crate::extension::bulk_update(&mut c, Some("dbx_bench"), "t", &cols[..1], &cols[2..], &upd).unwrap();
+    super::bulk_update_rows(&mut c, Some("dbx_bench"), "t", &cols[..1], &cols[2..], &upd).unwrap();
     eprintln!("pipelined update of 20k rows: {:?}", t.elapsed());
     drop_schema(&mut c, "dbx_bench");
 }
@@ -58,7 +58,7 @@ fn extension_stream(c: &mut Connection) {
     .unwrap();
     let mut n = 0;
     while let Some(b) = c.stream_next().unwrap() {
-        n += b.len();
+        n += b.rows as usize;
     }
     assert_eq!(n, 1_000_000);
 }

@@ -49,11 +49,11 @@ fn bulk_insert_update_delete() {
         ]
     };
     let rows: Vec<_> = (1..=10_000).map(row).collect();
-    let n = extension::bulk_insert(&mut c, Some("dbx_bulk"), "t", &cols, &rows).unwrap();
+    let n = super::bulk_insert_rows(&mut c, Some("dbx_bulk"), "t", &cols, &rows).unwrap();
     assert_eq!(n, 10_000);
     let out = c.query("select * from dbx_bulk.t order by id", &[]).unwrap();
-    assert_eq!(out.rows.len(), 10_000);
-    for (i, got) in out.rows.iter().enumerate() {
+    assert_eq!(out.rows().unwrap().len(), 10_000);
+    for (i, got) in out.rows().unwrap().iter().enumerate() {
         let mut want = rows[i].clone();
         // jsonb normalizes, json keeps the text.
         want[6] = Value::Json(format!(r#"{{"i": {}, "s": "tab\there"}}"#, i + 1));
@@ -62,8 +62,8 @@ fn bulk_insert_update_delete() {
 
     // A value that cannot be encoded at the end: CopyFail, nothing written.
     let mut bad: Vec<_> = (20_001..=30_000).map(row).collect();
-    bad[9_999][1] = Value::Document(vec![5, 0, 0, 0, 0]);
-    let e = extension::bulk_insert(&mut c, Some("dbx_bulk"), "t", &cols, &bad).unwrap_err();
+    bad[9_999][1] = text("NUL \0 cannot be sent");
+    let e = super::bulk_insert_rows(&mut c, Some("dbx_bulk"), "t", &cols, &bad).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::InvalidInput);
     assert!(
         matches!(&e, Error::Client(m) if m.message.starts_with("row 10000")),
@@ -75,17 +75,20 @@ fn bulk_insert_update_delete() {
     );
     // A server-side failure (duplicate key) also leaves nothing.
     let dup: Vec<_> = (10_000..=10_100).map(row).collect();
-    let e = extension::bulk_insert(&mut c, Some("dbx_bulk"), "t", &cols, &dup).unwrap_err();
+    let e = super::bulk_insert_rows(&mut c, Some("dbx_bulk"), "t", &cols, &dup).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::UniqueViolation);
     assert_eq!(
         dbg(scalar(&mut c, "select count(*) from dbx_bulk.t", &[])),
         dbg(Value::Int(10_000))
     );
-    // Width and identifier checks happen first.
-    let e = extension::bulk_insert(&mut c, Some("dbx_bulk"), "t", &cols[..2], &[vec![Value::Int(1)]]).unwrap_err();
+    // Batch shape and identifier checks happen first: two column
+    // descriptions for a batch of one column.
+    let (mut columns, batch) = super::batch_of(&cols[..1], &[vec![Value::Int(1)]]);
+    columns.push(columns[0].clone());
+    let e = crate::extension::bulk_insert(&mut c, Some("dbx_bulk"), "t", &columns, &batch).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::InvalidInput);
     assert_eq!(
-        extension::bulk_insert(&mut c, Some("dbx_bulk"), "t", &cols, &[]).unwrap(),
+        super::bulk_insert_rows(&mut c, Some("dbx_bulk"), "t", &cols, &[]).unwrap(),
         0
     );
 
@@ -93,7 +96,7 @@ fn bulk_insert_update_delete() {
     let updates: Vec<_> = (1..=5000)
         .map(|i| vec![Value::Int(i), text(&format!("u{i}")), Value::Int(i * 2)])
         .collect();
-    let n = extension::bulk_update(
+    let n = super::bulk_update_rows(
         &mut c,
         Some("dbx_bulk"),
         "t",
@@ -108,7 +111,7 @@ fn bulk_insert_update_delete() {
         dbg(text("u4321"))
     );
     // Missing keys count nothing.
-    let n = extension::bulk_update(
+    let n = super::bulk_update_rows(
         &mut c,
         Some("dbx_bulk"),
         "t",
@@ -121,7 +124,7 @@ fn bulk_insert_update_delete() {
     // One failing row (check constraint) in the last chunk: nothing changes.
     let mut failing: Vec<_> = (1..=2500).map(|i| vec![Value::Int(i), Value::Int(7)]).collect();
     failing[2400][1] = Value::Int(-1);
-    let e = extension::bulk_update(
+    let e = super::bulk_update_rows(
         &mut c,
         Some("dbx_bulk"),
         "t",
@@ -137,7 +140,7 @@ fn bulk_insert_update_delete() {
     );
     // An encoding failure sends nothing.
     failing[2400][1] = Value::Int(i64::MAX);
-    let e = extension::bulk_update(
+    let e = super::bulk_update_rows(
         &mut c,
         Some("dbx_bulk"),
         "t",
@@ -154,9 +157,9 @@ fn bulk_insert_update_delete() {
 
     // Bulk delete by composite key.
     let keys: Vec<_> = (1..=3000).map(|i| vec![Value::Int(i), Value::Int(i * 2)]).collect();
-    let n = extension::bulk_delete(&mut c, Some("dbx_bulk"), "t", &names(&["id", "score"]), &keys).unwrap();
+    let n = super::bulk_delete_rows(&mut c, Some("dbx_bulk"), "t", &names(&["id", "score"]), &keys).unwrap();
     assert_eq!(n, 3000);
-    let n = extension::bulk_delete(
+    let n = super::bulk_delete_rows(
         &mut c,
         Some("dbx_bulk"),
         "t",
@@ -169,13 +172,13 @@ fn bulk_insert_update_delete() {
         dbg(scalar(&mut c, "select count(*) from dbx_bulk.t", &[])),
         dbg(Value::Int(6999))
     );
-    let e = extension::bulk_delete(&mut c, Some("dbx_bulk"), "t", &[], &[]).unwrap_err();
+    let e = super::bulk_delete_rows(&mut c, Some("dbx_bulk"), "t", &[], &[]).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::InvalidInput);
     still_usable(&mut c);
 
     // Inside a transaction bulk operations join it.
     c.run("begin").unwrap();
-    extension::bulk_insert(&mut c, Some("dbx_bulk"), "t", &cols, &[row(50_000)]).unwrap();
+    super::bulk_insert_rows(&mut c, Some("dbx_bulk"), "t", &cols, &[row(50_000)]).unwrap();
     c.run("rollback").unwrap();
     assert_eq!(
         dbg(scalar(&mut c, "select count(*) from dbx_bulk.t where id = 50000", &[])),

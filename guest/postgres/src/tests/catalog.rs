@@ -1,11 +1,11 @@
 //! schema, table, view, function and column functions on real objects.
 
 use super::*;
-use crate::exports::driverbox::driver::column::{ColumnChange, ColumnDefinition, DefaultChange};
-use crate::exports::driverbox::driver::function::RoutineKind;
-use crate::exports::driverbox::driver::schema::TableKind;
-use crate::exports::driverbox::driver::table::ConstraintKind;
 use crate::{column, function, schema, table, view};
+use driverbox_guest_sdk::types::ConstraintKind;
+use driverbox_guest_sdk::types::RoutineKind;
+use driverbox_guest_sdk::types::TableKind;
+use driverbox_guest_sdk::types::{ColumnChange, ColumnDefinition, DefaultChange};
 
 const SETUP: &str = "
 create table dbx_cat.parent (id int primary key, code text unique);
@@ -102,7 +102,7 @@ fn table_operations() {
     // Ordered by the primary key (b, a); LIMIT/OFFSET as parameters.
     let page = table::get_table_data(&mut c, Some("dbx_tab"), "child", 2, 1).unwrap();
     assert_eq!(page.columns.len(), 5);
-    let keys: Vec<_> = page.rows.iter().map(|r| (dbg(&r[1]), dbg(&r[0]))).collect();
+    let keys: Vec<_> = page.rows().unwrap().iter().map(|r| (dbg(&r[1]), dbg(&r[0]))).collect();
     assert_eq!(
         keys,
         vec![
@@ -111,18 +111,20 @@ fn table_operations() {
         ]
     );
     let all = table::get_table_data(&mut c, Some("dbx_tab"), "child", u64::MAX, 0).unwrap();
-    assert_eq!(all.rows.len(), 3);
+    assert_eq!(all.rows().unwrap().len(), 3);
     assert_eq!(
         table::get_table_data(&mut c, Some("dbx_tab"), "v", 10, 0)
             .unwrap()
-            .rows
+            .rows()
+            .unwrap()
             .len(),
         3
     );
     assert_eq!(
         table::get_table_data(&mut c, Some("dbx_tab"), "mv", 10, 0)
             .unwrap()
-            .rows
+            .rows()
+            .unwrap()
             .len(),
         1
     );

@@ -127,7 +127,7 @@ fn stale_cached_plans_are_prepared_again() {
     // The cached statement's result type changed: one transparent retry.
     let out = c.query(sql, &[]).unwrap();
     assert_eq!(out.columns.len(), 2);
-    assert_eq!(dbg(&out.rows[0]), dbg(vec![Value::Int(1), text("x")]));
+    assert_eq!(dbg(&out.rows().unwrap()[0]), dbg(vec![Value::Int(1), text("x")]));
     // In a transaction the retry is impossible: the error is reported.
     c.run("begin").unwrap();
     c.run("alter table dbx_stale.t drop column b").unwrap();
@@ -138,9 +138,9 @@ fn stale_cached_plans_are_prepared_again() {
     // DISCARD ALL / DEALLOCATE ALL drop the server's statements: the cache follows.
     c.execute("discard all", &[]).unwrap();
     assert_eq!(c.cached_statements(), 0);
-    assert_eq!(c.query(sql, &[]).unwrap().rows.len(), 1);
+    assert_eq!(c.query(sql, &[]).unwrap().rows().unwrap().len(), 1);
     c.execute("deallocate all", &[]).unwrap();
-    assert_eq!(c.query(sql, &[]).unwrap().rows.len(), 1);
+    assert_eq!(c.query(sql, &[]).unwrap().rows().unwrap().len(), 1);
     // A DEALLOCATE of one of ours by name.
     let name = {
         let out = c
@@ -149,13 +149,13 @@ fn stale_cached_plans_are_prepared_again() {
                 &[text(sql)],
             )
             .unwrap();
-        match &out.rows[0][0] {
+        match &out.rows().unwrap()[0][0] {
             Value::Text(n) => n.clone(),
             other => panic!("{other:?}"),
         }
     };
     c.run(&format!("deallocate {name}")).unwrap();
-    assert_eq!(c.query(sql, &[]).unwrap().rows.len(), 1);
+    assert_eq!(c.query(sql, &[]).unwrap().rows().unwrap().len(), 1);
     drop_schema(&mut c, "dbx_stale");
 }
 
@@ -166,13 +166,16 @@ fn statement_cache_is_bounded() {
         let v = scalar(&mut c, &format!("select {i}::int8 + $1"), &[Value::Int(1)]);
         assert_eq!(dbg(v), dbg(Value::Int(i + 1)));
     }
-    assert_eq!(c.cached_statements(), crate::connection::STATEMENT_CACHE_SIZE);
+    assert_eq!(c.cached_statements(), driverbox_guest_sdk::cache::DEFAULT_CAPACITY);
     let n = scalar(
         &mut c,
         "select count(*) from pg_prepared_statements where name like 'dbx_s%'",
         &[],
     );
-    assert_eq!(dbg(n), dbg(Value::Int(crate::connection::STATEMENT_CACHE_SIZE as i64)));
+    assert_eq!(
+        dbg(n),
+        dbg(Value::Int(driverbox_guest_sdk::cache::DEFAULT_CAPACITY as i64))
+    );
     // Evicted ones are prepared again on demand.
     assert_eq!(
         dbg(scalar(&mut c, "select 0::int8 + $1", &[Value::Int(1)])),

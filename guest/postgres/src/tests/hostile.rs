@@ -81,12 +81,10 @@ fn exercise(conn: &mut Connection) {
     let _ = conn.stream_next();
     let _ = conn.stream_close();
     let _ = conn.prepare("select 1");
-    let _ = conn.copy_in(
-        "copy t from stdin",
-        &[vec![Value::Int(1)]],
-        crate::connection::CopyFormat::Text(&[None]),
-    );
-    let _ = conn.execute_many("select $1", &[vec![Value::Int(1)]]);
+    let (columns, batch) = super::batch_of(&["a".to_string()], &[vec![Value::Int(1)]]);
+    let data = driverbox_guest_sdk::batch::BatchReader::new(&columns, &batch).unwrap();
+    let _ = conn.copy_in("copy t from stdin", &data, crate::connection::CopyFormat::Text(&[None]));
+    let _ = conn.execute_many("select $1", &data);
     let _ = conn.ping();
 }
 
@@ -242,7 +240,16 @@ fn random_values_never_panic() {
         }
         let _ = numeric::to_string(&b);
         let _ = array::binary_to_json(&b);
-        let _ = row::decode_row(&b, &[row::Decoder::Binary(types::Codec::Int4), row::Decoder::Text]);
+        let decoders = [row::Decoder::Binary(types::Codec::Int4), row::Decoder::Text];
+        let columns: Vec<_> = decoders
+            .iter()
+            .map(|d| driverbox_guest_sdk::batch::column("c", d.logical_type(), ""))
+            .collect();
+        let _ = row::decode_row(
+            &b,
+            &decoders,
+            &mut driverbox_guest_sdk::batch::BatchBuilder::new(&columns),
+        );
         let s = String::from_utf8_lossy(&b).to_string();
         let _ = json::parse(&s);
         let _ = array::json_to_literal(&s, b',');

@@ -3,8 +3,8 @@
 //! anything is sent.
 
 use super::*;
-use crate::exports::driverbox::driver::column::ColumnDefinition;
 use crate::{column, extension, schema, table};
+use driverbox_guest_sdk::types::ColumnDefinition;
 
 #[test]
 fn torture_names() {
@@ -16,7 +16,7 @@ fn torture_names() {
     extension::drop_schema(&mut c, sch, true, true).unwrap();
     extension::create_schema(&mut c, sch).unwrap();
     for t in tables {
-        let q = crate::protocol::ident::qualified(Some(sch), t).unwrap();
+        let q = crate::DIALECT.qualified(Some(sch), t).unwrap();
         c.run(&format!("create table {q} (id int primary key)")).unwrap();
         for col in ["c\"1", "-- c2", long.as_str()] {
             column::add_column(
@@ -36,7 +36,7 @@ fn torture_names() {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let n = extension::bulk_insert(
+        let n = super::bulk_insert_rows(
             &mut c,
             Some(sch),
             t,
@@ -52,11 +52,11 @@ fn torture_names() {
         assert_eq!(columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(), cols);
         let data = table::get_table_data(&mut c, Some(sch), t, 10, 0).unwrap();
         assert_eq!(
-            dbg(&data.rows[0]),
+            dbg(&data.rows().unwrap()[0]),
             dbg(vec![Value::Int(1), Value::Null, text("\t\\"), text("")])
         );
         assert_eq!(data.columns[3].name, long);
-        let updated = extension::bulk_update(
+        let updated = super::bulk_update_rows(
             &mut c,
             Some(sch),
             t,
@@ -67,7 +67,7 @@ fn torture_names() {
         .unwrap();
         assert_eq!(updated, 1);
         let deleted =
-            extension::bulk_delete(&mut c, Some(sch), t, &cols[..2], &[vec![Value::Int(1), text("z")]]).unwrap();
+            super::bulk_delete_rows(&mut c, Some(sch), t, &cols[..2], &[vec![Value::Int(1), text("z")]]).unwrap();
         assert_eq!(deleted, 1);
         column::drop_column(&mut c, Some(sch), t, "-- c2", false).unwrap();
     }
@@ -94,7 +94,7 @@ fn torture_names() {
         assert_eq!(kind(&e), ErrorKind::InvalidInput);
         let e = extension::create_schema(&mut c, bad).unwrap_err();
         assert_eq!(kind(&e), ErrorKind::InvalidInput);
-        let e = extension::bulk_insert(&mut c, Some(sch), "sp ace", &[bad.to_string()], &[vec![Value::Int(1)]])
+        let e = super::bulk_insert_rows(&mut c, Some(sch), "sp ace", &[bad.to_string()], &[vec![Value::Int(1)]])
             .unwrap_err();
         assert_eq!(kind(&e), ErrorKind::InvalidInput);
         let e = schema::get_tables(&mut c, Some(bad)).unwrap_err();

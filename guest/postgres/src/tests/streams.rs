@@ -14,13 +14,13 @@ fn streams_100k_rows_in_batches() {
     )
     .unwrap();
     assert_eq!(cols.len(), 3);
-    assert_eq!(cols[0].type_name, "int4");
+    assert_eq!(cols[0].database_type, "int4");
     let mut seen = 0i64;
     let mut batches = 0;
     while let Some(batch) = c.stream_next().unwrap() {
-        assert!(batch.len() <= 1000 && !batch.is_empty());
+        assert!(batch.rows <= 1000 && batch.rows > 0);
         batches += 1;
-        for row in batch {
+        for row in batch_rows(&cols, &batch) {
             seen += 1;
             assert_eq!(dbg(&row[0]), dbg(Value::Int(seen)));
             if seen == 99_999 {
@@ -42,7 +42,7 @@ fn closing_halfway_leaves_the_session_ready() {
     let Some(mut c) = connect() else { return };
     extension::stream_open(&mut c, "select g from generate_series(1, 100000) g", &[], 500).unwrap();
     for _ in 0..3 {
-        assert_eq!(c.stream_next().unwrap().unwrap().len(), 500);
+        assert_eq!(c.stream_next().unwrap().unwrap().rows as usize, 500);
     }
     // While the stream is open, nothing else may talk to the server.
     let e = c.query("select 1", &[]).unwrap_err();
@@ -60,7 +60,7 @@ fn closing_halfway_leaves_the_session_ready() {
     // And once more inside a transaction, which stays open.
     c.run("begin").unwrap();
     extension::stream_open(&mut c, "select g from generate_series(1, 10000) g", &[], 100).unwrap();
-    assert_eq!(c.stream_next().unwrap().unwrap().len(), 100);
+    assert_eq!(c.stream_next().unwrap().unwrap().rows as usize, 100);
     c.stream_close().unwrap();
     assert_eq!(c.transaction_status(), b'T');
     still_usable(&mut c);
@@ -76,7 +76,7 @@ fn stream_edge_cases() {
     still_usable(&mut c);
     // Exactly one batch.
     extension::stream_open(&mut c, "select g from generate_series(1, 10) g", &[], 10).unwrap();
-    assert_eq!(c.stream_next().unwrap().unwrap().len(), 10);
+    assert_eq!(c.stream_next().unwrap().unwrap().rows as usize, 10);
     assert!(c.stream_next().unwrap().is_none());
     // An error in the middle of the stream.
     extension::stream_open(&mut c, "select 1 / (50 - g) from generate_series(1, 100) g", &[], 10).unwrap();
@@ -114,7 +114,7 @@ fn stream_edge_cases() {
     .unwrap();
     let mut n = 0;
     while let Some(b) = c.stream_next().unwrap() {
-        n += b.len();
+        n += b.rows as usize;
     }
     assert_eq!(n, 5);
     assert_eq!(

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::capabilities;
-use crate::exports::driverbox::driver::capabilities::{IsolationLevel, TransactionOptions};
+use driverbox_guest_sdk::types::{IsolationLevel, TransactionOptions};
 
 fn opts(isolation: Option<IsolationLevel>, read_only: bool, deferrable: bool) -> TransactionOptions {
     TransactionOptions {
@@ -23,7 +23,7 @@ fn transactions_and_savepoints() {
     assert_eq!(kind(&e), ErrorKind::InvalidInput);
     let e = capabilities::rollback(&mut c).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::InvalidInput);
-    let e = capabilities::savepoint(&mut c, "s").unwrap_err();
+    let e = capabilities::savepoint(&mut c, driverbox_guest_sdk::tx::Savepoint::Set, "s").unwrap_err();
     assert_eq!(kind(&e), ErrorKind::InvalidInput);
 
     capabilities::begin_transaction(&mut c, &opts(None, false, false)).unwrap();
@@ -31,11 +31,11 @@ fn transactions_and_savepoints() {
     let e = capabilities::begin_transaction(&mut c, &opts(None, false, false)).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::InvalidInput);
     c.execute("insert into dbx_tx.t values (1)", &[]).unwrap();
-    capabilities::savepoint(&mut c, "before \"two\"").unwrap();
+    capabilities::savepoint(&mut c, driverbox_guest_sdk::tx::Savepoint::Set, "before \"two\"").unwrap();
     c.execute("insert into dbx_tx.t values (2)", &[]).unwrap();
-    capabilities::rollback_to_savepoint(&mut c, "before \"two\"").unwrap();
-    capabilities::release_savepoint(&mut c, "before \"two\"").unwrap();
-    let e = capabilities::rollback_to_savepoint(&mut c, "nope").unwrap_err();
+    capabilities::savepoint(&mut c, driverbox_guest_sdk::tx::Savepoint::RollbackTo, "before \"two\"").unwrap();
+    capabilities::savepoint(&mut c, driverbox_guest_sdk::tx::Savepoint::Release, "before \"two\"").unwrap();
+    let e = capabilities::savepoint(&mut c, driverbox_guest_sdk::tx::Savepoint::RollbackTo, "nope").unwrap_err();
     assert_eq!(kind(&e), ErrorKind::UndefinedObject);
     assert_eq!(c.transaction_status(), b'E');
     // A commit of a failed transaction rolls it back: reported as an error.
@@ -53,10 +53,10 @@ fn transactions_and_savepoints() {
         dbg(text("repeatable read"))
     );
     c.execute("insert into dbx_tx.t values (1)", &[]).unwrap();
-    capabilities::savepoint(&mut c, "s1").unwrap();
+    capabilities::savepoint(&mut c, driverbox_guest_sdk::tx::Savepoint::Set, "s1").unwrap();
     c.execute("insert into dbx_tx.t values (2)", &[]).unwrap();
     assert!(c.execute("insert into dbx_tx.t values (2)", &[]).is_err());
-    capabilities::rollback_to_savepoint(&mut c, "s1").unwrap();
+    capabilities::savepoint(&mut c, driverbox_guest_sdk::tx::Savepoint::RollbackTo, "s1").unwrap();
     assert_eq!(c.transaction_status(), b'T');
     capabilities::commit(&mut c).unwrap();
     assert_eq!(
@@ -83,7 +83,7 @@ fn transactions_and_savepoints() {
     assert!(c.in_transaction());
     c.execute("commit", &[]).unwrap();
     assert!(!c.in_transaction());
-    let e = capabilities::savepoint(&mut c, "").unwrap_err();
+    let e = capabilities::savepoint(&mut c, driverbox_guest_sdk::tx::Savepoint::Set, "").unwrap_err();
     assert_eq!(kind(&e), ErrorKind::InvalidInput);
     drop_schema(&mut c, "dbx_tx");
 }
@@ -96,12 +96,12 @@ fn prepared_statements() {
     let cols: Vec<_> = p
         .columns
         .iter()
-        .map(|c| (c.name.as_str(), c.type_name.as_str()))
+        .map(|c| (c.name.as_str(), c.database_type.as_str()))
         .collect();
     assert_eq!(cols, vec![("sum", "int8"), ("t", "text")]);
     for i in 0..3 {
         let r = capabilities::execute_prepared(&mut c, p.id, &[Value::Int(i), Value::Int(10), text("x")]).unwrap();
-        assert_eq!(dbg(&r.rows), dbg(vec![vec![Value::Int(i + 10), text("x")]]));
+        assert_eq!(dbg(r.rows().unwrap()), dbg(vec![vec![Value::Int(i + 10), text("x")]]));
     }
     let e = capabilities::execute_prepared(&mut c, p.id, &[Value::Int(1)]).unwrap_err();
     assert_eq!(kind(&e), ErrorKind::InvalidInput);

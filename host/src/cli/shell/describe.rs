@@ -8,7 +8,7 @@ use driverbox::function::FunctionInfo;
 use driverbox::schema::{TableInfo, TableKind};
 use driverbox::view::ViewInfo;
 use driverbox::{
-    Capability, Column, DriverCapabilities, Error, FunctionOperations, QueryResult, SchemaIntrospection,
+    Capability, Column, DriverCapabilities, Error, FunctionOperations, LogicalType, QueryResult, SchemaIntrospection,
     TableOperations, Value, ViewOperations,
 };
 
@@ -48,10 +48,7 @@ fn listing(columns: &[&str], rows: Vec<Vec<Value>>) -> QueryResult {
     QueryResult {
         columns: columns
             .iter()
-            .map(|c| Column {
-                name: c.to_string(),
-                type_name: "text".into(),
-            })
+            .map(|c| Column::new(c.to_string(), LogicalType::Text, "text"))
             .collect(),
         rows,
         rows_affected: None,

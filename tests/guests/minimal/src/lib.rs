@@ -1,0 +1,98 @@
+//! The smallest driverbox driver: it has no server, and answers every
+//! query with one row holding the SQL text and each parameter, typed. All
+//! there is to a driver besides its protocol is below: metadata, a
+//! connection type, and one `export_driver!`.
+
+// The error type is the WIT `error` variant; it crosses the component
+// boundary as is, so it is not boxed.
+#![allow(clippy::result_large_err)]
+
+use driverbox_guest_sdk::batch::{column, push_value, BatchBuilder};
+use driverbox_guest_sdk::types::{
+    ConnectConfig, ConnectionSettings, DriverMetadata, Health, LogicalType, PlaceholderStyle, QueryResult, Value,
+};
+use driverbox_guest_sdk::{Driver, Result};
+
+/// One "connection": it remembers how many statements it answered.
+pub struct Echo {
+    statements: u64,
+}
+
+/// The logical type a parameter value travels as.
+fn logical_type(v: &Value) -> LogicalType {
+    match v {
+        Value::Null => LogicalType::Null,
+        Value::Boolean(_) => LogicalType::Boolean,
+        Value::Int(_) => LogicalType::Int64,
+        Value::Float(_) => LogicalType::Float64,
+        Value::Decimal(_) => LogicalType::Decimal,
+        Value::Text(_) => LogicalType::Text,
+        Value::Bytes(_) => LogicalType::Bytes,
+        Value::Date(_) => LogicalType::Date,
+        Value::Time(_) => LogicalType::Time,
+        Value::Timestamp(_) => LogicalType::Timestamp,
+        Value::Timestamptz(_) => LogicalType::Timestamptz,
+        Value::Interval(_) => LogicalType::Interval,
+        Value::Uuid(_) => LogicalType::Uuid,
+        Value::Json(_) => LogicalType::Json,
+        Value::Document(_) => LogicalType::Document,
+    }
+}
+
+impl Driver for Echo {
+    fn metadata() -> DriverMetadata {
+        DriverMetadata {
+            name: "echo".into(),
+            version: driverbox_guest_sdk::driver_version!(),
+            database_type: "echo".into(),
+            dialect: "generic".into(),
+            placeholder_style: PlaceholderStyle::QuestionMark,
+            identifier_quote: "\"".into(),
+            connection: ConnectionSettings {
+                schemes: vec!["echo".into()],
+                default_port: None,
+                file_based: false,
+                parameters: Vec::new(),
+            },
+            max_connections: None,
+            features: Vec::new(),
+        }
+    }
+
+    fn connect(_config: ConnectConfig) -> Result<Self> {
+        Ok(Echo { statements: 0 })
+    }
+
+    fn test_connection(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn execute(&mut self, _sql: &str, _params: Vec<Value>) -> Result<u64> {
+        self.statements += 1;
+        Ok(0)
+    }
+
+    fn query(&mut self, sql: &str, params: Vec<Value>) -> Result<QueryResult> {
+        self.statements += 1;
+        let mut columns = vec![column("sql", LogicalType::Text, "text")];
+        for (i, p) in params.iter().enumerate() {
+            columns.push(column(format!("p{}", i + 1), logical_type(p), "any"));
+        }
+        let mut batch = BatchBuilder::new(&columns);
+        batch.column(0).push_str(sql)?;
+        for (i, p) in params.iter().enumerate() {
+            push_value(batch.column(i + 1), p)?;
+        }
+        batch.end_row();
+        Ok(batch.into_result(columns, None))
+    }
+
+    fn health_check(&mut self) -> Result<Health> {
+        Ok(Health {
+            server_version: "echo".into(),
+            details: vec![("statements".into(), self.statements.to_string())],
+        })
+    }
+}
+
+driverbox_guest_sdk::export_driver!(Echo);
