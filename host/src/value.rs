@@ -158,6 +158,26 @@ pub struct QueryResult {
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 impl Value {
+    /// Text as `psql` shows this value in `column`; like `to_string`, except
+    /// that single-precision columns print single-precision digits.
+    pub fn text_in(&self, column: &Column) -> String {
+        match (self, column.logical_type) {
+            (Value::Float(x), LogicalType::Float32) => format_float32(*x),
+            _ => self.to_string(),
+        }
+    }
+
+    /// As JSON in `column`; like `to_json`, except that single-precision
+    /// columns give single-precision digits.
+    pub fn json_in(&self, column: &Column) -> serde_json::Value {
+        match (self, column.logical_type) {
+            (Value::Float(x), LogicalType::Float32) if x.is_finite() => format_float32(*x)
+                .parse::<serde_json::Number>()
+                .map_or_else(|_| self.to_json(), serde_json::Value::Number),
+            _ => self.to_json(),
+        }
+    }
+
     /// A UUID from its 128-bit integer.
     pub fn uuid(v: u128) -> Value {
         Value::Uuid(((v >> 64) as u64, v as u64))
@@ -239,7 +259,7 @@ impl Value {
             Value::Int(i) => J::from(*i),
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map(J::Number)
-                .unwrap_or_else(|| J::String(format_float(*f))),
+                .unwrap_or_else(|| J::String(non_finite_text(*f).into())),
             Value::Decimal(d) => d
                 .parse::<serde_json::Number>()
                 .map(J::Number)
@@ -292,13 +312,80 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 }
 
 fn format_float(f: f64) -> String {
-    if f.is_nan() {
-        "NaN".into()
-    } else if f.is_infinite() {
-        if f > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    if f.is_finite() {
+        pg_float_text(ryu::Buffer::new().format_finite(f), 15)
     } else {
-        f.to_string()
+        non_finite_text(f).into()
     }
+}
+
+/// A `real`/`float4` value: the shortest digits that read back as the same
+/// `f32`, not those of the widened `f64`.
+fn format_float32(f: f64) -> String {
+    if f.is_finite() {
+        pg_float_text(ryu::Buffer::new().format_finite(f as f32), 6)
+    } else {
+        non_finite_text(f).into()
+    }
+}
+
+fn non_finite_text(f: f64) -> &'static str {
+    if f.is_nan() {
+        "NaN"
+    } else if f > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
+    }
+}
+
+/// Shortest round-trip digits (`ryu`'s output, ties to even as in
+/// PostgreSQL's own Ryu) laid out as PostgreSQL's `float4out`/`float8out`
+/// do with the default `extra_float_digits = 1`: plain notation when the
+/// decimal exponent is in `-4..precision` (6 for `float4`, 15 for
+/// `float8`), otherwise `d.ddde±XX` with at least two exponent digits.
+fn pg_float_text(shortest: &str, precision: i32) -> String {
+    let (sign, unsigned) = match shortest.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", shortest),
+    };
+    let (mantissa, exponent) = unsigned.split_once('e').unwrap_or((unsigned, "0"));
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all = format!("{int}{frac}");
+    let Some(lead) = all.find(|c| c != '0') else {
+        return format!("{sign}0");
+    };
+    let digits = all[lead..].trim_end_matches('0');
+    // The exponent of the first significant digit.
+    let exp = exponent.parse::<i32>().unwrap_or(0) + int.len() as i32 - 1 - lead as i32;
+    let mut out = String::from(sign);
+    if exp < -4 || exp >= precision {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push_str(&format!(
+            "e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.unsigned_abs()
+        ));
+    } else if exp < 0 {
+        out.push_str("0.");
+        out.push_str(&"0".repeat((-exp - 1) as usize));
+        out.push_str(digits);
+    } else {
+        let int_len = exp as usize + 1;
+        if digits.len() <= int_len {
+            out.push_str(digits);
+            out.push_str(&"0".repeat(int_len - digits.len()));
+        } else {
+            out.push_str(&digits[..int_len]);
+            out.push('.');
+            out.push_str(&digits[int_len..]);
+        }
+    }
+    out
 }
 
 /// `YYYY-MM-DD`, or `infinity`.
@@ -433,7 +520,7 @@ impl QueryResult {
                 self.columns
                     .iter()
                     .zip(row)
-                    .map(|(c, v)| (c.name.clone(), v.to_json()))
+                    .map(|(c, v)| (c.name.clone(), v.json_in(c)))
                     .collect()
             })
             .collect()
@@ -483,5 +570,38 @@ mod tests {
             Value::Json("[1,{\"a\":null}]".into()).to_json(),
             serde_json::json!([1, {"a": null}])
         );
+    }
+
+    #[test]
+    fn single_precision_prints_single_precision_digits() {
+        let real = Column::new("r", LogicalType::Float32, "float4");
+        let double = Column::new("d", LogicalType::Float64, "float8");
+        let v = Value::Float(f64::from(305404.12_f32));
+        assert_eq!(v.text_in(&real), "305404.12");
+        assert_eq!(v.text_in(&double), "305404.125");
+        assert_eq!(v.json_in(&real).to_string(), "305404.12");
+        assert_eq!(Value::Float(f64::from(0.1_f32)).text_in(&real), "0.1");
+        assert_eq!(Value::Float(f64::INFINITY).text_in(&real), "Infinity");
+        assert_eq!(Value::Float(f64::NAN).json_in(&real), serde_json::json!("NaN"));
+        // As psql prints them.
+        for (x, text) in [
+            (1234567.0, "1.234567e+06"),
+            (123456.0, "123456"),
+            (1e-5, "1e-05"),
+            (1e-4, "0.0001"),
+        ] {
+            assert_eq!(Value::Float(f64::from(x as f32)).text_in(&real), text);
+        }
+        for (x, text) in [
+            (123456789012345.0, "123456789012345"),
+            (1e15, "1e+15"),
+            (1234567890123456.0, "1.234567890123456e+15"),
+            (-0.0, "-0"),
+            (1e100, "1e+100"),
+            (-2.5e-7, "-2.5e-07"),
+            (0.1, "0.1"),
+        ] {
+            assert_eq!(Value::Float(x).text_in(&double), text);
+        }
     }
 }

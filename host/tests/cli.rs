@@ -459,6 +459,136 @@ fn export_streams_100k_rows_as_csv_and_json() {
     assert_eq!(bad.code, 1, "{bad:?}");
 }
 
+/// `--format arrow` and `--format parquet` write what Arrow and Parquet
+/// readers read back: the same rows, typed columns, the database type kept.
+#[test]
+fn export_writes_arrow_and_parquet() {
+    use arrow_array::{Array, Float32Array, Int32Array, StringArray};
+    let dir = tempfile::tempdir().unwrap();
+    let sql = "select g as id, case when g % 7 = 0 then null else 'row ' || g end as label, \
+        (g * 1.5)::numeric(12,1) as x, (g / 4.0)::float4 as f from generate_series(1, 100000) g order by g";
+    let check = |batches: Vec<arrow_array::RecordBatch>| {
+        let mut g = 0u64;
+        for batch in &batches {
+            let schema = batch.schema();
+            let x = schema.field_with_name("x").unwrap();
+            assert_eq!(x.metadata()["driverbox.database_type"], "numeric");
+            let ids = batch.column(0).as_any().downcast_ref::<Int32Array>().unwrap();
+            let labels = batch.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+            let xs = batch.column(2).as_any().downcast_ref::<StringArray>().unwrap();
+            let fs = batch.column(3).as_any().downcast_ref::<Float32Array>().unwrap();
+            for i in 0..batch.num_rows() {
+                g += 1;
+                let (label, x) = export_row(g);
+                assert_eq!(ids.value(i) as u64, g);
+                assert_eq!(labels.is_valid(i).then(|| labels.value(i).to_string()), label);
+                assert_eq!(xs.value(i), x);
+                assert_eq!(fs.value(i), g as f32 / 4.0);
+            }
+        }
+        assert_eq!(g, 100_000);
+    };
+
+    let arrow_file = dir.path().join("rows.arrow");
+    let r = run(&[
+        "export",
+        PG_URL,
+        sql,
+        "--format",
+        "arrow",
+        "--output",
+        arrow_file.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("exported 100000 rows"), "{}", r.stderr);
+    let reader = arrow_ipc::reader::StreamReader::try_new(std::fs::File::open(&arrow_file).unwrap(), None).unwrap();
+    check(reader.map(Result::unwrap).collect());
+
+    let parquet_file = dir.path().join("rows.parquet");
+    let r = run(&[
+        "export",
+        PG_URL,
+        sql,
+        "--format",
+        "parquet",
+        "--output",
+        parquet_file.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&parquet_file).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(builder.metadata().file_metadata().num_rows(), 100_000);
+    assert!(
+        builder.metadata().num_row_groups() >= 2,
+        "row groups of at most 65536 rows"
+    );
+    check(builder.build().unwrap().map(Result::unwrap).collect());
+
+    // SQLite, whose expressions have no declared type, gives a dense union
+    // for a column whose values differ in type.
+    let db = dir.path().join("mixed.db");
+    let url = format!("sqlite://{}", db.display());
+    ok(&[
+        "shell",
+        &url,
+        "-c",
+        "create table m(v); insert into m values (1), ('two'), (3.5), (null)",
+    ]);
+    let mixed = dir.path().join("mixed.arrow");
+    ok(&[
+        "export",
+        &url,
+        "select v from m order by rowid",
+        "--format",
+        "arrow",
+        "--output",
+        mixed.to_str().unwrap(),
+    ]);
+    let reader = arrow_ipc::reader::StreamReader::try_new(std::fs::File::open(&mixed).unwrap(), None).unwrap();
+    let batches: Vec<_> = reader.map(Result::unwrap).collect();
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 4);
+    assert!(
+        matches!(
+            batches[0].schema().field(0).data_type(),
+            arrow_schema::DataType::Union(..)
+        ),
+        "{:?}",
+        batches[0].schema()
+    );
+
+    let bad = run(&["export", PG_URL, "select nope", "--format", "parquet"]);
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(bad.stderr.contains("42703"), "{}", bad.stderr);
+}
+
+/// Notices go to stderr as psql prints them; a script's every result is
+/// printed, up to its first error.
+#[test]
+fn query_prints_notices_and_every_result() {
+    let r = run(&[
+        "query",
+        PG_URL,
+        "do $$ begin raise notice 'n %', 1; raise warning 'w %', 2 using hint = 'h'; end $$",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("NOTICE:  n 1\n"), "{}", r.stderr);
+    assert!(r.stderr.contains("WARNING:  w 2\nHINT:  h\n"), "{}", r.stderr);
+
+    let both = ok(&["query", PG_URL, "select 1 as a; select 'x' as b"]);
+    assert_eq!(both, " a \n---\n 1 \n(1 row)\n\n b \n---\n x \n(1 row)\n");
+    let csv = ok(&["query", PG_URL, "select 1 as a; select 'x' as b", "--format", "csv"]);
+    assert_eq!(csv, "a\n1\nb\nx\n");
+
+    let r = run(&["query", PG_URL, "select 1 as a; select nope; select 2 as c"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains(" a \n---\n 1 "), "{}", r.stdout);
+    assert!(!r.stdout.contains(" c "), "{}", r.stdout);
+    assert!(r.stderr.contains("42703"), "{}", r.stderr);
+}
+
 /// SQLite files: query, shell, import, export and inspect (no functions).
 #[test]
 fn sqlite_files_work_end_to_end() {
@@ -642,4 +772,29 @@ fn drivers_list_inspect_and_check() {
     );
     assert_eq!(check.code, 2, "{check:?}");
     assert!(check.stderr.contains("not a valid component"), "{}", check.stderr);
+
+    // Each driver names the contract it was built against; a driver built
+    // against contract 0.1 still loads.
+    assert_eq!(info["contract"], "0.2.0");
+    let old = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/postgres-driver-0.1.0.wasm");
+    let inspect = run_in(dir.path(), &["drivers", "inspect", old.to_str().unwrap()]);
+    assert_eq!(inspect.code, 0, "{}", inspect.stderr);
+    let old_info: serde_json::Value = serde_json::from_str(&inspect.stdout).unwrap();
+    assert_eq!(
+        (&old_info["name"], &old_info["contract"]),
+        (&serde_json::json!("postgres"), &serde_json::json!("0.1.0"))
+    );
+    let old_dir = dir.path().join("old");
+    std::fs::create_dir(&old_dir).unwrap();
+    std::fs::copy(&old, old_dir.join("pg-old.wasm")).unwrap();
+    let list = run_in(
+        dir.path(),
+        &["--drivers-dir", old_dir.to_str().unwrap(), "drivers", "list"],
+    );
+    let row = list
+        .stdout
+        .lines()
+        .find(|l| l.contains("pg-old.wasm"))
+        .unwrap_or_default();
+    assert!(row.contains("| 0.1.0 "), "{}", list.stdout);
 }

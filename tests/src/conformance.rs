@@ -144,6 +144,30 @@ fn int(v: &Value) -> i64 {
     }
 }
 
+/// The (integer, text) pairs of a two-column record batch.
+fn arrow_pairs(batch: &driverbox::arrow_array::RecordBatch) -> Vec<(Option<i64>, Option<String>)> {
+    use driverbox::arrow_array::{cast::AsArray, types, Array};
+    use driverbox::arrow_schema::DataType;
+    let n = batch.column(0);
+    let ints: Vec<Option<i64>> = match n.data_type() {
+        DataType::Int16 => n
+            .as_primitive::<types::Int16Type>()
+            .iter()
+            .map(|v| v.map(i64::from))
+            .collect(),
+        DataType::Int32 => n
+            .as_primitive::<types::Int32Type>()
+            .iter()
+            .map(|v| v.map(i64::from))
+            .collect(),
+        DataType::Int64 => n.as_primitive::<types::Int64Type>().iter().collect(),
+        other => panic!("not an integer column: {other}"),
+    };
+    let labels = batch.column(1).as_string::<i32>();
+    let texts = (0..labels.len()).map(|i| labels.is_valid(i).then(|| labels.value(i).to_string()));
+    ints.into_iter().zip(texts).collect()
+}
+
 /// `$1`, `$2`… (in order) as `?`; other text is kept.
 fn placeholders_as_question_marks(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
@@ -224,6 +248,7 @@ impl Suite {
         self.transactions().await;
         self.prepared_statements().await;
         self.streaming().await;
+        self.arrow().await;
         self.bulk().await;
         self.database_management().await;
         self.teardown().await;
@@ -874,6 +899,93 @@ impl Suite {
         assert_eq!(err.kind(), ErrorKind::Syntax);
         assert!(single.query("select 1", &[]).await.is_ok());
         single.close().await;
+    }
+
+    /// Query results, streams and bulk input as Arrow: the same rows as the
+    /// row API, integer and text columns typed, one schema per stream.
+    async fn arrow(&self) {
+        use driverbox::arrow_array::{Array, Int64Array, RecordBatch, StringArray};
+        use driverbox::arrow_schema::{DataType, Field, Schema};
+        let db = &self.db;
+        let sql = self.sql("select n, label from {s}numbers order by n");
+        let rows: Vec<(Option<i64>, Option<String>)> = db
+            .query(&sql, &[])
+            .await
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|r| {
+                let label = match &r[1] {
+                    Value::Text(t) => Some(t.clone()),
+                    _ => None,
+                };
+                (Some(int(&r[0])), label)
+            })
+            .collect();
+        assert_eq!(rows.len(), 10_000);
+
+        let whole = db.query_arrow(&sql, &[]).await.unwrap();
+        assert_eq!(whole.columns.len(), 2);
+        let fields = whole.batch.schema().fields().clone();
+        assert!(fields[0].data_type().is_integer(), "{:?}", fields[0]);
+        assert_eq!(fields[1].data_type(), &DataType::Utf8);
+        assert_eq!(fields[0].name(), "n");
+        assert_eq!(arrow_pairs(&whole.batch), rows);
+
+        let mut stream = db.stream_arrow(&sql, &[], 3000).await.unwrap();
+        let schema = stream.schema();
+        assert_eq!(schema.fields(), &fields);
+        let mut streamed = Vec::new();
+        let mut batches = 0;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.unwrap();
+            assert_eq!(batch.schema(), schema);
+            assert!(batch.num_rows() <= 3000);
+            batches += 1;
+            streamed.extend(arrow_pairs(&batch));
+        }
+        assert_eq!(batches, 4);
+        assert_eq!(streamed, rows);
+
+        // Bulk input from a record batch: written in one go, NULLs kept,
+        // then taken out again.
+        let input = RecordBatch::try_new(
+            std::sync::Arc::new(Schema::new(vec![
+                Field::new("n", DataType::Int64, false),
+                Field::new("label", DataType::Utf8, true),
+            ])),
+            vec![
+                std::sync::Arc::new(Int64Array::from_iter_values(900_001..=900_500)),
+                std::sync::Arc::new(StringArray::from_iter(
+                    (900_001..=900_500).map(|n: i64| (n % 3 != 0).then(|| format!("arrow {n}"))),
+                )),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            db.bulk_insert_arrow(self.x.schema, "numbers", &input).await.unwrap(),
+            500
+        );
+        let back = db
+            .query_arrow(
+                &self.sql("select n, label from {s}numbers where n > 900000 order by n"),
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(arrow_pairs(&back.batch), arrow_pairs(&input));
+        assert!(back.batch.column(1).is_null(2), "900003 has a NULL label");
+        let keys: Vec<Vec<Value>> = (900_001..=900_500).map(|n| vec![Value::Int(n)]).collect();
+        assert_eq!(
+            db.bulk_delete(self.x.schema, "numbers", &strings(&["n"]), keys)
+                .await
+                .unwrap(),
+            500
+        );
+        assert_eq!(self.count("numbers").await, 10_000);
+
+        let err = db.query_arrow("selec broken", &[]).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Syntax, "{err}");
     }
 
     async fn bulk(&self) {

@@ -131,3 +131,61 @@ async fn in_memory_databases() {
         "one connection keeps the same memory database"
     );
 }
+
+/// A stream's columns are typed by its first batch: a column whose values
+/// differ there is a union; one that changes type later is refused for
+/// Arrow (whose schema is fixed) and given as it is to row readers.
+#[tokio::test]
+async fn streams_type_columns_by_their_first_batch() {
+    use driverbox::arrow_schema::DataType;
+    use driverbox::StreamingDriver;
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = runtime().connect(&url(&dir, "m.db", "rwc")).await.unwrap();
+    db.execute("create table m (k integer primary key, v)", &[])
+        .await
+        .unwrap();
+    db.execute("insert into m values (1, null), (2, 1), (3, 'two'), (4, 3.5)", &[])
+        .await
+        .unwrap();
+
+    let mut s = db.stream_arrow("select v from m order by k", &[], 10).await.unwrap();
+    assert!(
+        matches!(s.schema().field(0).data_type(), DataType::Union(..)),
+        "{:?}",
+        s.schema()
+    );
+    let batch = s.next().await.unwrap().unwrap();
+    assert_eq!(batch.num_rows(), 4);
+    assert!(s.next().await.is_none());
+
+    // The first non-NULL value types an expression column.
+    let mut s = db
+        .stream_arrow("select v + 0 from m where k <= 2 order by k", &[], 10)
+        .await
+        .unwrap();
+    assert_eq!(s.schema().field(0).data_type(), &DataType::Int64);
+    assert_eq!(s.next().await.unwrap().unwrap().num_rows(), 2);
+    drop(s);
+
+    let mut s = db
+        .stream_arrow("select v from m where k > 1 order by k", &[], 1)
+        .await
+        .unwrap();
+    assert_eq!(s.schema().field(0).data_type(), &DataType::Int64);
+    assert_eq!(s.next().await.unwrap().unwrap().num_rows(), 1);
+    let err = s.next().await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Data, "{err}");
+    assert!(err.to_string().contains("column \"v\""), "{err}");
+    drop(s);
+
+    let mut rows = db
+        .stream_query("select v from m where k > 1 order by k", &[], 1)
+        .await
+        .unwrap();
+    let mut values = Vec::new();
+    while let Some(batch) = rows.next().await {
+        values.extend(batch.unwrap().into_iter().map(|mut r| r.remove(0)));
+    }
+    assert_eq!(values, vec![Value::Int(1), Value::from("two"), Value::Float(3.5)]);
+}

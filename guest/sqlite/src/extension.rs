@@ -30,8 +30,8 @@ pub struct Stream {
     shape: Shape,
     columns: Vec<Column>,
     batch: usize,
-    /// The first row, read at open to learn expression column types.
-    first: Option<Vec<SqlValue>>,
+    /// The first batch, read at open to learn the columns' types.
+    first: Option<Batch>,
 }
 
 impl Drop for Stream {
@@ -50,9 +50,15 @@ impl Stream {
 }
 
 /// Opens a stream; a finished stream that was not closed is replaced,
-/// an unfinished one is `invalid-input`. Expression columns are typed by
-/// the storage class of their value in the first row; a later batch whose
-/// values differ carries that column as `dynamic`.
+/// an unfinished one is `invalid-input`.
+///
+/// The first batch is read here, and the declared columns are what it
+/// holds (as ADBC's SQLite driver infers types from its first batch): an
+/// expression column takes the storage class of its first non-NULL value,
+/// and a column whose values differ in class is `dynamic`. A later batch
+/// whose values differ from that carries the column as `dynamic`, which
+/// row consumers take as it is and Arrow consumers refuse (a stream's
+/// schema is fixed).
 pub fn stream_open(conn: &mut Conn, sql: &str, params: Vec<Value>, batch_size: u32) -> Result<Vec<Column>> {
     if conn.stream.as_ref().is_some_and(|s| !s.finished()) {
         return Err(Error::invalid("a stream is open already: close it first"));
@@ -64,42 +70,57 @@ pub fn stream_open(conn: &mut Conn, sql: &str, params: Vec<Value>, batch_size: u
     let (mut stmt, shape) = prepare_single(db, sql)?;
     bind(&mut stmt, params)?;
     let ptr = NonNull::from(Box::leak(Box::new(stmt)));
-    let mut columns = shape.columns();
-    let mut stream = Stream {
-        rows: None,
-        stmt: ptr,
-        shape,
-        columns: Vec::new(),
-        batch: usize::try_from(batch_size.max(1)).unwrap_or(1),
-        first: None,
-    };
-    // SAFETY: the boxed statement stays put until `Stream::drop`, which
+    let batch = usize::try_from(batch_size.max(1)).unwrap_or(1);
+    // SAFETY: the boxed statement stays put until `Stream::drop` (the
+    // stream is built before anything can fail, so it frees it), which
     // drops these rows first; nothing else uses the statement meanwhile.
     let stmt_ref: &'static mut Statement<'static> = unsafe { &mut *ptr.as_ptr() };
-    stream.rows = Some(stmt_ref.raw_query());
-    let first = match stream.rows.as_mut() {
-        Some(rows) => match rows.next().db()? {
-            Some(row) => {
-                let mut values = Vec::with_capacity(columns.len());
-                for (i, c) in columns.iter_mut().enumerate() {
-                    let v = row.get_ref(i).db()?;
-                    if c.logical_type == LogicalType::Dynamic && !matches!(v, ValueRef::Null) {
-                        c.logical_type = class_logical_type(storage_class(&v));
-                        c.database_type = storage_class(&v).to_string();
-                    }
-                    values.push(owned(v));
-                }
-                Some(values)
-            }
-            None => None,
-        },
-        None => None,
+    let mut stream = Stream {
+        rows: Some(stmt_ref.raw_query()),
+        stmt: ptr,
+        columns: shape.columns(),
+        shape,
+        batch,
+        first: None,
     };
-    if first.is_none() {
-        stream.rows = None;
+    let mut buffered: Vec<Vec<SqlValue>> = Vec::new();
+    while buffered.len() < batch {
+        let Some(rows) = stream.rows.as_mut() else { break };
+        match rows.next().db()? {
+            Some(row) => {
+                let values = (0..stream.columns.len())
+                    .map(|i| row.get_ref(i).map(owned))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .db()?;
+                buffered.push(values);
+            }
+            None => stream.rows = None,
+        }
     }
-    stream.first = first;
-    stream.columns = columns.clone();
+    for (i, c) in stream.columns.iter_mut().enumerate() {
+        let first_value = buffered.iter().map(|r| &r[i]).find(|v| !matches!(v, SqlValue::Null));
+        if let (LogicalType::Dynamic, Some(v)) = (c.logical_type, first_value) {
+            let class = storage_class(&ValueRef::from(v));
+            c.logical_type = class_logical_type(class);
+            c.database_type = class.to_string();
+        }
+    }
+    if !buffered.is_empty() {
+        let mut out = BatchBuilder::new(&stream.columns);
+        for row in &buffered {
+            for (i, v) in row.iter().enumerate() {
+                push(ValueRef::from(v), stream.shape.kinds[i], out.column(i))?;
+            }
+            out.end_row();
+        }
+        for (c, built) in stream.columns.iter_mut().zip(out.columns_mut()) {
+            if built.is_dynamic() {
+                c.logical_type = LogicalType::Dynamic;
+            }
+        }
+        stream.first = Some(out.finish());
+    }
+    let columns = stream.columns.clone();
     conn.stream = Some(stream);
     Ok(columns)
 }
@@ -110,6 +131,9 @@ pub fn stream_next(conn: &mut Conn) -> Result<Option<Batch>> {
         .stream
         .as_mut()
         .ok_or_else(|| Error::invalid("no stream is open"))?;
+    if let Some(first) = stream.first.take() {
+        return Ok(Some(first));
+    }
     let mut out = BatchBuilder::new(&stream.columns);
     let result = fill_batch(stream, &mut out);
     if let Err(e) = result {
@@ -120,12 +144,6 @@ pub fn stream_next(conn: &mut Conn) -> Result<Option<Batch>> {
 }
 
 fn fill_batch(stream: &mut Stream, out: &mut BatchBuilder) -> Result<()> {
-    if let Some(first) = stream.first.take() {
-        for (i, v) in first.iter().enumerate() {
-            push(ValueRef::from(v), stream.shape.kinds[i], out.column(i))?;
-        }
-        out.end_row();
-    }
     while (out.rows() as usize) < stream.batch {
         let Some(rows) = stream.rows.as_mut() else { break };
         match rows.next().db()? {

@@ -206,9 +206,19 @@ impl StreamingDriver for WasmDriver {
         let inner = batches.map(move |b| {
             let protocol = |m: String| Error::client(&driver.name(), ErrorKind::Protocol, m);
             let rb = crate::arrow::record_batch(&cols, b?).map_err(protocol)?;
-            if rb.schema().fields() != expected.fields() {
-                return Err(protocol(
-                    "a batch does not match the stream's schema (a column holds values of several types)".into(),
+            let got_schema = rb.schema();
+            let changed = expected.fields().iter().zip(got_schema.fields()).find(|(a, b)| a != b);
+            if let Some((declared, got)) = changed {
+                return Err(Error::client(
+                    &driver.name(),
+                    ErrorKind::Data,
+                    format!(
+                        "column \"{}\" is {} in the stream's schema but a later batch holds {} \
+                         (its values differ in type; cast the column in the query to give it one type)",
+                        declared.name(),
+                        declared.data_type(),
+                        got.data_type()
+                    ),
                 ));
             }
             Ok(rb)

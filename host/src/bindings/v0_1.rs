@@ -304,6 +304,16 @@ fn result(r: o::QueryResult) -> Result<w::QueryResult, w::Error> {
     })
 }
 
+/// 0.1 rows as a batch for `columns` (a `null` logical type: from the
+/// values).
+fn typed_batch(
+    columns: &[crate::value::Column],
+    rows: Vec<Vec<o::Value>>,
+) -> Result<(Vec<crate::value::Column>, w::Batch), w::Error> {
+    let rows: Vec<Vec<crate::value::Value>> = rows.into_iter().map(Conv::conv).collect();
+    crate::batch::from_rows(columns, &rows).map_err(protocol)
+}
+
 fn rows_to_batch(columns: Vec<o::Column>, rows: Vec<Vec<o::Value>>) -> Result<(Vec<w::Column>, w::Batch), w::Error> {
     let columns: Vec<crate::value::Column> = columns
         .into_iter()
@@ -426,7 +436,7 @@ impl ExportIndices {
             extension: self
                 .extension
                 .as_ref()
-                .map(|i| i.load(&mut s, instance).map(Extension))
+                .map(|i| i.load(&mut s, instance).map(Extension::new))
                 .transpose()?,
             nosql: self
                 .nosql
@@ -723,34 +733,79 @@ impl Capabilities {
     }
 }
 
-pub(crate) struct Extension(x::extension::Guest);
+/// A 0.1 instance's `extension`, with the open stream's columns: a 0.1
+/// stream names its columns at open but types them only by the values of
+/// each batch.
+pub(crate) struct Extension {
+    guest: x::extension::Guest,
+    stream: std::sync::Mutex<OpenStream>,
+}
+
+/// What the adapter keeps of a 0.1 stream.
+#[derive(Default)]
+struct OpenStream {
+    /// The columns, typed by the first batch.
+    columns: Vec<crate::value::Column>,
+    /// The first batch, read at open to type the columns.
+    first: Option<w::Batch>,
+}
 
 impl Extension {
-    pub async fn call_stream_open(&self, s: S<'_>, sql: &str, p: &[w::Value], batch: u32) -> Call<Vec<w::Column>> {
-        lift(self.0.call_stream_open(s, sql, &params(p), batch).await, |columns| {
-            Ok(rows_to_batch(columns, Vec::new())?.0)
-        })
+    fn new(guest: x::extension::Guest) -> Extension {
+        Extension {
+            guest,
+            stream: Default::default(),
+        }
     }
-    /// A 0.1 batch carries its own column list only at open: each batch is
-    /// typed by its values, which a later batch of other types may change
-    /// (the host then reads it as it comes).
+
+    fn stream(&self) -> std::sync::MutexGuard<'_, OpenStream> {
+        self.stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Opens the stream and reads its first batch, whose values type the
+    /// columns (as 0.2 drivers declare them at open).
+    pub async fn call_stream_open(&self, mut s: S<'_>, sql: &str, p: &[w::Value], batch: u32) -> Call<Vec<w::Column>> {
+        let columns = match self.guest.call_stream_open(&mut s, sql, &params(p), batch).await? {
+            Ok(columns) => columns,
+            Err(e) => return Ok(Err(e.conv())),
+        };
+        let first = match self.guest.call_stream_next(&mut s).await? {
+            Ok(rows) => rows,
+            Err(e) => return Ok(Err(e.conv())),
+        };
+        let declared: Vec<crate::value::Column> = columns
+            .into_iter()
+            .map(|c| crate::value::Column::new(c.name, crate::value::LogicalType::Null, c.type_name))
+            .collect();
+        let (columns, first) = match first {
+            None => (declared, None),
+            Some(rows) => match typed_batch(&declared, rows) {
+                Ok((columns, batch)) => (columns, Some(batch)),
+                Err(e) => return Ok(Err(e)),
+            },
+        };
+        let out = columns.iter().cloned().map(Conv::conv).collect();
+        *self.stream() = OpenStream { columns, first };
+        Ok(Ok(out))
+    }
+
+    /// The next batch, typed as the first batch typed the columns.
     pub async fn call_stream_next(&self, s: S<'_>) -> Call<Option<w::Batch>> {
-        lift(self.0.call_stream_next(s).await, |rows| match rows {
+        let (first, columns) = {
+            let mut open = self.stream();
+            (open.first.take(), open.columns.clone())
+        };
+        if first.is_some() {
+            return Ok(Ok(first));
+        }
+        lift(self.guest.call_stream_next(s).await, |rows| match rows {
             None => Ok(None),
-            Some(rows) => {
-                let width = rows.first().map_or(0, Vec::len);
-                let columns = (0..width)
-                    .map(|i| o::Column {
-                        name: format!("c{i}"),
-                        type_name: String::new(),
-                    })
-                    .collect();
-                Ok(Some(rows_to_batch(columns, rows)?.1))
-            }
+            Some(rows) => Ok(Some(typed_batch(&columns, rows)?.1)),
         })
     }
     pub async fn call_stream_close(&self, s: S<'_>) -> Call<()> {
-        lift(self.0.call_stream_close(s).await, Ok)
+        *self.stream() = OpenStream::default();
+        lift(self.guest.call_stream_close(s).await, Ok)
     }
     pub async fn call_bulk_insert(
         &self,
@@ -765,7 +820,7 @@ impl Extension {
             Err(e) => return Ok(Err(e)),
         };
         let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-        lift(self.0.call_bulk_insert(s, schema, table, &names, &rows).await, Ok)
+        lift(self.guest.call_bulk_insert(s, schema, table, &names, &rows).await, Ok)
     }
     pub async fn call_bulk_update(
         &self,
@@ -783,7 +838,7 @@ impl Extension {
         let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
         let k = (key_count as usize).min(names.len());
         lift(
-            self.0
+            self.guest
                 .call_bulk_update(s, schema, table, &names[..k], &names[k..], &rows)
                 .await,
             Ok,
@@ -802,19 +857,19 @@ impl Extension {
             Err(e) => return Ok(Err(e)),
         };
         let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-        lift(self.0.call_bulk_delete(s, schema, table, &names, &rows).await, Ok)
+        lift(self.guest.call_bulk_delete(s, schema, table, &names, &rows).await, Ok)
     }
     pub async fn call_create_database(&self, s: S<'_>, name: &str) -> Call<()> {
-        lift(self.0.call_create_database(s, name).await, Ok)
+        lift(self.guest.call_create_database(s, name).await, Ok)
     }
     pub async fn call_drop_database(&self, s: S<'_>, name: &str, if_exists: bool) -> Call<()> {
-        lift(self.0.call_drop_database(s, name, if_exists).await, Ok)
+        lift(self.guest.call_drop_database(s, name, if_exists).await, Ok)
     }
     pub async fn call_create_schema(&self, s: S<'_>, name: &str) -> Call<()> {
-        lift(self.0.call_create_schema(s, name).await, Ok)
+        lift(self.guest.call_create_schema(s, name).await, Ok)
     }
     pub async fn call_drop_schema(&self, s: S<'_>, name: &str, if_exists: bool, cascade: bool) -> Call<()> {
-        lift(self.0.call_drop_schema(s, name, if_exists, cascade).await, Ok)
+        lift(self.guest.call_drop_schema(s, name, if_exists, cascade).await, Ok)
     }
 }
 

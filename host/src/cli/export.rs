@@ -1,8 +1,11 @@
-//! `driverbox export URL SQL`: a query's rows as CSV or JSON, streamed.
+//! `driverbox export URL SQL`: a query's rows as CSV, JSON, an Arrow IPC
+//! stream or Parquet, streamed.
 //!
-//! Rows are fetched in batches with `StreamingDriver::stream_query` and
-//! written as they arrive (the JSON array too), so memory stays flat however
-//! many rows there are. A driver without streaming falls back to `query`.
+//! Rows are fetched in batches (`StreamingDriver::stream_query`, or
+//! `stream_arrow` for Arrow and Parquet) and written as they arrive (the
+//! JSON array too; Parquet in row groups of at most [`PARQUET_ROW_GROUP`]
+//! rows), so memory stays flat however many rows there are. A driver
+//! without streaming falls back to one `query`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,6 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
+use driverbox::arrow_array::RecordBatch;
 use driverbox::{Capability, Column, DriverCapabilities, Error, QueryDriver, Runtime, StreamingDriver, Value};
 use futures::StreamExt;
 
@@ -41,11 +45,29 @@ pub enum ExportFormat {
     Csv,
     /// One array of objects, one object per line.
     Json,
+    /// An Arrow IPC stream (the columns' Arrow types: see `driverbox::arrow`).
+    Arrow,
+    /// A Parquet file (Snappy-compressed).
+    Parquet,
+}
+
+/// Rows per Parquet row group: each group is held in memory until written.
+pub const PARQUET_ROW_GROUP: usize = 65_536;
+
+/// Where an export writes.
+type Out = Box<dyn Write + Send>;
+
+/// The row-by-row formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowFormat {
+    Csv,
+    Json,
 }
 
 /// Writes rows as they come: CSV with a header, or a JSON array of objects.
 pub struct RowWriter<W: Write> {
     inner: Inner<W>,
+    columns: Vec<Column>,
     rows: u64,
 }
 
@@ -56,14 +78,14 @@ enum Inner<W: Write> {
 
 impl<W: Write> RowWriter<W> {
     /// Starts the output: the CSV header, or the JSON array's `[`.
-    pub fn begin(mut out: W, format: ExportFormat, columns: &[Column]) -> std::io::Result<Self> {
+    pub fn begin(mut out: W, format: RowFormat, columns: &[Column]) -> std::io::Result<Self> {
         let inner = match format {
-            ExportFormat::Csv => {
+            RowFormat::Csv => {
                 let mut w = Box::new(csv::Writer::from_writer(out));
                 w.write_record(columns.iter().map(|c| c.name.as_str()))?;
                 Inner::Csv(w)
             }
-            ExportFormat::Json => {
+            RowFormat::Json => {
                 out.write_all(b"[")?;
                 Inner::Json {
                     out,
@@ -71,7 +93,11 @@ impl<W: Write> RowWriter<W> {
                 }
             }
         };
-        Ok(RowWriter { inner, rows: 0 })
+        Ok(RowWriter {
+            inner,
+            columns: columns.to_vec(),
+            rows: 0,
+        })
     }
 
     /// Writes a batch of rows and flushes them.
@@ -79,15 +105,18 @@ impl<W: Write> RowWriter<W> {
         match &mut self.inner {
             Inner::Csv(w) => {
                 for row in rows {
-                    w.write_record(row.iter().map(|v| v.to_string()))?;
+                    w.write_record(row.iter().zip(&self.columns).map(|(v, c)| v.text_in(c)))?;
                 }
                 w.flush()?;
             }
             Inner::Json { out, names } => {
                 for (i, row) in rows.iter().enumerate() {
                     out.write_all(if self.rows == 0 && i == 0 { b"\n" } else { b",\n" })?;
-                    let object: serde_json::Map<String, serde_json::Value> =
-                        names.iter().cloned().zip(row.iter().map(Value::to_json)).collect();
+                    let object: serde_json::Map<String, serde_json::Value> = names
+                        .iter()
+                        .cloned()
+                        .zip(row.iter().zip(&self.columns).map(|(v, c)| v.json_in(c)))
+                        .collect();
                     serde_json::to_writer(&mut *out, &object)?;
                 }
                 out.flush()?;
@@ -119,6 +148,8 @@ impl<W: Write> RowWriter<W> {
 enum Failure {
     Db(Error),
     Io(std::io::Error),
+    /// Writing Arrow or Parquet failed.
+    Format(String),
 }
 
 impl From<Error> for Failure {
@@ -135,7 +166,7 @@ impl From<std::io::Error> for Failure {
 
 /// Runs `driverbox export`.
 pub async fn run(rt: &Runtime, args: &ExportArgs) -> Result<ExitCode, Error> {
-    let out: Box<dyn Write> = match &args.output {
+    let out: Out = match &args.output {
         None => Box::new(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())),
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => Box::new(std::io::BufWriter::with_capacity(1 << 16, f)),
@@ -160,6 +191,7 @@ pub async fn run(rt: &Runtime, args: &ExportArgs) -> Result<ExitCode, Error> {
         // A closed pipe (`| head`) is not an error.
         Err(Failure::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
         Err(Failure::Io(e)) => Ok(fail(format!("writing output: {e}"))),
+        Err(Failure::Format(e)) => Ok(fail(format!("writing {:?} output: {e}", args.format).to_lowercase())),
         Err(Failure::Db(e)) => {
             report_in(&e, Some(&args.sql), "");
             Ok(ExitCode::from(exit_code(&e)))
@@ -168,21 +200,94 @@ pub async fn run(rt: &Runtime, args: &ExportArgs) -> Result<ExitCode, Error> {
 }
 
 /// Streams the rows into `out`; gives the number of rows.
-async fn export(db: &driverbox::WasmDriver, args: &ExportArgs, out: Box<dyn Write>) -> Result<u64, Failure> {
+async fn export(db: &driverbox::WasmDriver, args: &ExportArgs, out: Out) -> Result<u64, Failure> {
+    if matches!(args.format, ExportFormat::Arrow | ExportFormat::Parquet) {
+        return export_columnar(db, args, out).await;
+    }
+    let format = if args.format == ExportFormat::Json {
+        RowFormat::Json
+    } else {
+        RowFormat::Csv
+    };
     if !db.has_capability(Capability::Streaming) {
         let result = db.query(&args.sql, &[]).await?;
-        let mut w = RowWriter::begin(out, args.format, &result.columns)?;
+        let mut w = RowWriter::begin(out, format, &result.columns)?;
         w.write_rows(&result.rows)?;
         let rows = w.rows();
         w.finish()?;
         return Ok(rows);
     }
     let mut stream = db.stream_query(&args.sql, &[], args.batch_size).await?;
-    let mut w = RowWriter::begin(out, args.format, stream.columns())?;
+    let mut w = RowWriter::begin(out, format, stream.columns())?;
     while let Some(batch) = stream.next().await {
         w.write_rows(&batch?)?;
     }
     let rows = w.rows();
+    w.finish()?;
+    Ok(rows)
+}
+
+/// Writes record batches as an Arrow IPC stream or Parquet.
+enum BatchWriter {
+    Arrow(arrow_ipc::writer::StreamWriter<Out>),
+    Parquet(parquet::arrow::ArrowWriter<Out>),
+}
+
+impl BatchWriter {
+    fn begin(format: ExportFormat, out: Out, schema: &driverbox::arrow_schema::Schema) -> Result<Self, Failure> {
+        let fail = |e: &dyn std::fmt::Display| Failure::Format(e.to_string());
+        Ok(match format {
+            ExportFormat::Parquet => {
+                let props = parquet::file::properties::WriterProperties::builder()
+                    .set_compression(parquet::basic::Compression::SNAPPY)
+                    .set_max_row_group_row_count(Some(PARQUET_ROW_GROUP))
+                    .build();
+                let w = parquet::arrow::ArrowWriter::try_new(out, schema.clone().into(), Some(props))
+                    .map_err(|e| fail(&e))?;
+                BatchWriter::Parquet(w)
+            }
+            _ => BatchWriter::Arrow(arrow_ipc::writer::StreamWriter::try_new(out, schema).map_err(|e| fail(&e))?),
+        })
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), Failure> {
+        match self {
+            BatchWriter::Arrow(w) => w.write(batch).map_err(|e| Failure::Format(e.to_string())),
+            BatchWriter::Parquet(w) => w.write(batch).map_err(|e| Failure::Format(e.to_string())),
+        }
+    }
+
+    fn finish(self) -> Result<(), Failure> {
+        match self {
+            BatchWriter::Arrow(mut w) => {
+                w.finish().map_err(|e| Failure::Format(e.to_string()))?;
+                w.into_inner().map_err(|e| Failure::Format(e.to_string()))?.flush()?;
+            }
+            BatchWriter::Parquet(w) => {
+                w.into_inner().map_err(|e| Failure::Format(e.to_string()))?.flush()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Streams record batches into an Arrow IPC stream or a Parquet file.
+async fn export_columnar(db: &driverbox::WasmDriver, args: &ExportArgs, out: Out) -> Result<u64, Failure> {
+    let mut rows = 0u64;
+    if !db.has_capability(Capability::Streaming) {
+        let r = db.query_arrow(&args.sql, &[]).await?;
+        let mut w = BatchWriter::begin(args.format, out, &r.batch.schema())?;
+        w.write(&r.batch)?;
+        w.finish()?;
+        return Ok(r.batch.num_rows() as u64);
+    }
+    let mut stream = db.stream_arrow(&args.sql, &[], args.batch_size).await?;
+    let mut w = BatchWriter::begin(args.format, out, &stream.schema())?;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        w.write(&batch)?;
+    }
     w.finish()?;
     Ok(rows)
 }
@@ -199,7 +304,7 @@ mod tests {
         ]
     }
 
-    fn write(format: ExportFormat, batches: &[Vec<Vec<Value>>]) -> String {
+    fn write(format: RowFormat, batches: &[Vec<Vec<Value>>]) -> String {
         let mut w = RowWriter::begin(Vec::new(), format, &columns()).unwrap();
         for b in batches {
             w.write_rows(b).unwrap();
@@ -213,8 +318,8 @@ mod tests {
             vec![vec![Value::Int(1), Value::Text("a,b".into())]],
             vec![vec![Value::Int(2), Value::Null]],
         ];
-        assert_eq!(write(ExportFormat::Csv, &batches), "id,id\n1,\"a,b\"\n2,\n");
-        assert_eq!(write(ExportFormat::Csv, &[]), "id,id\n");
+        assert_eq!(write(RowFormat::Csv, &batches), "id,id\n1,\"a,b\"\n2,\n");
+        assert_eq!(write(RowFormat::Csv, &[]), "id,id\n");
     }
 
     #[test]
@@ -227,13 +332,13 @@ mod tests {
             vec![],
             vec![vec![Value::Decimal("1.50".into()), Value::Json("[1]".into())]],
         ];
-        let text = write(ExportFormat::Json, &batches);
+        let text = write(RowFormat::Json, &batches);
         assert_eq!(
             text,
             "[\n{\"id\":1,\"id_2\":\"x\"},\n{\"id\":2,\"id_2\":null},\n{\"id\":1.50,\"id_2\":[1]}\n]\n"
         );
         let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed.as_array().unwrap().len(), 3);
-        assert_eq!(write(ExportFormat::Json, &[]), "[]\n");
+        assert_eq!(write(RowFormat::Json, &[]), "[]\n");
     }
 }

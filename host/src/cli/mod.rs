@@ -255,23 +255,7 @@ impl Cli {
                     _ => unreachable!("clap allows one or two"),
                 };
                 let db = connect(&rt, url).await?;
-                let result = db.execute_query(sql, &[]).await;
-                let code = match &result {
-                    Err(e) => {
-                        report_in(e, Some(sql), "");
-                        ExitCode::from(exit_code(e))
-                    }
-                    Ok(r) => {
-                        let mut out = std::io::stdout().lock();
-                        if let Err(e) = output::print(&mut out, r, *format) {
-                            if e.kind() != std::io::ErrorKind::BrokenPipe {
-                                eprintln!("error: writing output: {e}");
-                                return Ok(ExitCode::from(1));
-                            }
-                        }
-                        ExitCode::SUCCESS
-                    }
-                };
+                let code = query(&db, sql, *format).await;
                 driverbox::ConnectionDriver::close(&db).await;
                 Ok(code)
             }
@@ -283,13 +267,67 @@ impl Cli {
     }
 }
 
-/// Opens `url` with a small pool (the CLI runs one statement at a time).
+/// Opens `url` with a small pool (the CLI runs one statement at a time);
+/// the server's notices go to stderr as psql prints them.
 pub async fn connect(rt: &Runtime, url: &str) -> Result<WasmDriver, Error> {
     let pool = PoolConfig {
         max_size: 2,
         ..PoolConfig::default()
     };
-    rt.connect_with(url, pool).await
+    let db = rt.connect_with(url, pool).await?;
+    db.on_notice(|n| {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{}:  {}", n.severity, output::inert(&n.message));
+        if let Some(d) = &n.detail {
+            let _ = writeln!(err, "DETAIL:  {}", output::inert(d));
+        }
+        if let Some(h) = &n.hint {
+            let _ = writeln!(err, "HINT:  {}", output::inert(h));
+        }
+    });
+    Ok(db)
+}
+
+/// `driverbox query`: one statement, or a script of several whose every
+/// result is printed (as psql prints them), up to the first error.
+async fn query(db: &WasmDriver, sql: &str, format: output::Format) -> ExitCode {
+    let dialect = driverbox::sql::dialect(&db.info().dialect);
+    let several = driverbox::sql::split_statements(&*dialect, sql).is_ok_and(|s| s.len() > 1);
+    let (results, error) = if several {
+        match db.execute_script(sql).await {
+            Ok(outcome) => (outcome.results, outcome.error),
+            Err(e) => (Vec::new(), Some(e)),
+        }
+    } else {
+        match db.execute_query(sql, &[]).await {
+            Ok(r) => (vec![r], None),
+            Err(e) => (Vec::new(), Some(e)),
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    for (i, r) in results.iter().enumerate() {
+        let printed = if i > 0 && format == output::Format::Table {
+            writeln!(out)
+        } else {
+            Ok(())
+        }
+        .and_then(|_| output::print(&mut out, r, format));
+        if let Err(e) = printed {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: writing output: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    drop(out);
+    match error {
+        Some(e) => {
+            report_in(&e, Some(sql), "");
+            ExitCode::from(exit_code(&e))
+        }
+        None => ExitCode::SUCCESS,
+    }
 }
 
 async fn read_component(file: &std::path::Path) -> Result<Vec<u8>, Error> {
@@ -313,6 +351,7 @@ async fn drivers(rt: &Runtime, cmd: &DriversCommand) -> Result<ExitCode, Error> 
                     table.load_preset(output::PSQL).set_header([
                         "name",
                         "version",
+                        "contract",
                         "schemes",
                         "source",
                         "capabilities",
@@ -323,6 +362,7 @@ async fn drivers(rt: &Runtime, cmd: &DriversCommand) -> Result<ExitCode, Error> 
                         table.add_row([
                             d.name.clone(),
                             d.version.clone(),
+                            d.contract.clone(),
                             d.schemes.join(", "),
                             d.source.clone(),
                             caps.join(", "),
@@ -343,7 +383,14 @@ async fn drivers(rt: &Runtime, cmd: &DriversCommand) -> Result<ExitCode, Error> 
             let info = rt
                 .inspect(&read_component(file).await?, &file.display().to_string())
                 .await?;
-            let _ = writeln!(out, "ok: {} {} ({})", info.name, info.version, info.schemes.join(", "));
+            let _ = writeln!(
+                out,
+                "ok: {} {} ({}; contract {})",
+                info.name,
+                info.version,
+                info.schemes.join(", "),
+                info.contract
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

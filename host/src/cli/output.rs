@@ -79,7 +79,7 @@ pub fn print(out: &mut dyn Write, result: &QueryResult, format: Format) -> std::
             let mut w = csv::Writer::from_writer(out);
             w.write_record(result.columns.iter().map(|c| c.name.as_str()))?;
             for row in &result.rows {
-                w.write_record(row.iter().map(|v| v.to_string()))?;
+                w.write_record(row.iter().zip(&result.columns).map(|(v, c)| v.text_in(c)))?;
             }
             w.flush()
         }
@@ -89,7 +89,13 @@ pub fn print(out: &mut dyn Write, result: &QueryResult, format: Format) -> std::
                 .rows
                 .iter()
                 .map(|row| {
-                    serde_json::Value::Object(names.iter().cloned().zip(row.iter().map(Value::to_json)).collect())
+                    serde_json::Value::Object(
+                        names
+                            .iter()
+                            .cloned()
+                            .zip(row.iter().zip(&result.columns).map(|(v, c)| v.json_in(c)))
+                            .collect(),
+                    )
                 })
                 .collect();
             serde_json::to_writer_pretty(&mut *out, &rows)?;
@@ -105,7 +111,7 @@ fn print_table(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<()>
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(result.columns.iter().map(|c| inert(&c.name)));
     for row in &result.rows {
-        table.add_row(row.iter().map(|v| inert(&v.to_string())));
+        table.add_row(row.iter().zip(&result.columns).map(|(v, c)| inert(&v.text_in(c))));
     }
     for (i, column) in table.column_iter_mut().enumerate() {
         if result.rows.first().and_then(|r| r.get(i)).is_some_and(is_numeric) {
@@ -122,7 +128,7 @@ fn print_expanded(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<
     for (i, row) in result.rows.iter().enumerate() {
         writeln!(out, "-[ RECORD {} ]{}", i + 1, "-".repeat(width.saturating_sub(8) + 4))?;
         for (c, v) in result.columns.iter().zip(row) {
-            writeln!(out, "{:<width$} | {}", inert(&c.name), inert(&v.to_string()))?;
+            writeln!(out, "{:<width$} | {}", inert(&c.name), inert(&v.text_in(c)))?;
         }
     }
     if result.rows.is_empty() {
