@@ -382,60 +382,18 @@ fn build_column(name: &str, t: LogicalType, rows: &[Vec<Value>], i: usize) -> Ch
             });
         }
         LogicalType::Boolean => fixed!(Boolean, false, Value::Boolean(b) => *b),
-        LogicalType::Int8 => {
-            let mut out = Vec::with_capacity(rows.len());
-            for v in values {
-                match v {
-                    Value::Null => {
-                        bits.push(false);
-                        out.push(0);
-                    }
-                    Value::Int(x) => {
-                        range(*x, i8::try_from(*x).is_ok())?;
-                        bits.push(true);
-                        out.push(*x as i8);
-                    }
-                    other => return Err(mismatch(name, t, other)),
-                }
-            }
-            w::ColumnData::Int8(out)
-        }
-        LogicalType::Int16 => {
-            let mut out = Vec::with_capacity(rows.len());
-            for v in values {
-                match v {
-                    Value::Null => {
-                        bits.push(false);
-                        out.push(0);
-                    }
-                    Value::Int(x) => {
-                        range(*x, i16::try_from(*x).is_ok())?;
-                        bits.push(true);
-                        out.push(*x as i16);
-                    }
-                    other => return Err(mismatch(name, t, other)),
-                }
-            }
-            w::ColumnData::Int16(out)
-        }
-        LogicalType::Int32 => {
-            let mut out = Vec::with_capacity(rows.len());
-            for v in values {
-                match v {
-                    Value::Null => {
-                        bits.push(false);
-                        out.push(0);
-                    }
-                    Value::Int(x) => {
-                        range(*x, i32::try_from(*x).is_ok())?;
-                        bits.push(true);
-                        out.push(*x as i32);
-                    }
-                    other => return Err(mismatch(name, t, other)),
-                }
-            }
-            w::ColumnData::Int32(out)
-        }
+        LogicalType::Int8 => fixed!(Int8, 0, Value::Int(x) => {
+            range(*x, i8::try_from(*x).is_ok())?;
+            *x as i8
+        }),
+        LogicalType::Int16 => fixed!(Int16, 0, Value::Int(x) => {
+            range(*x, i16::try_from(*x).is_ok())?;
+            *x as i16
+        }),
+        LogicalType::Int32 => fixed!(Int32, 0, Value::Int(x) => {
+            range(*x, i32::try_from(*x).is_ok())?;
+            *x as i32
+        }),
         LogicalType::Int64 => fixed!(Int64, 0, Value::Int(x) => *x),
         LogicalType::Uint8 | LogicalType::Uint16 | LogicalType::Uint32 | LogicalType::Uint64 => {
             let mut out = Vec::with_capacity(rows.len());

@@ -98,45 +98,9 @@ enumeration! {
     }
     w::TlsMode => o::TlsMode { Disable, Prefer, Require, VerifyCa, VerifyFull }
     w::IsolationLevel => x::capabilities::IsolationLevel { ReadUncommitted, ReadCommitted, RepeatableRead, Serializable }
-}
-
-// Enums of interface modules have paths the macro cannot take: spelled out.
-impl Conv<w::TableKind> for x::schema::TableKind {
-    fn conv(self) -> w::TableKind {
-        use x::schema::TableKind as K;
-        match self {
-            K::Table => w::TableKind::Table,
-            K::View => w::TableKind::View,
-            K::MaterializedView => w::TableKind::MaterializedView,
-            K::ForeignTable => w::TableKind::ForeignTable,
-            K::PartitionedTable => w::TableKind::PartitionedTable,
-        }
-    }
-}
-
-impl Conv<w::ConstraintKind> for x::table::ConstraintKind {
-    fn conv(self) -> w::ConstraintKind {
-        use x::table::ConstraintKind as K;
-        match self {
-            K::PrimaryKey => w::ConstraintKind::PrimaryKey,
-            K::ForeignKey => w::ConstraintKind::ForeignKey,
-            K::Unique => w::ConstraintKind::Unique,
-            K::Check => w::ConstraintKind::Check,
-            K::Exclusion => w::ConstraintKind::Exclusion,
-        }
-    }
-}
-
-impl Conv<w::RoutineKind> for x::function::RoutineKind {
-    fn conv(self) -> w::RoutineKind {
-        use x::function::RoutineKind as K;
-        match self {
-            K::Function => w::RoutineKind::Function,
-            K::Procedure => w::RoutineKind::Procedure,
-            K::Aggregate => w::RoutineKind::Aggregate,
-            K::Window => w::RoutineKind::Window,
-        }
-    }
+    x::schema::TableKind => w::TableKind { Table, View, MaterializedView, ForeignTable, PartitionedTable }
+    x::table::ConstraintKind => w::ConstraintKind { PrimaryKey, ForeignKey, Unique, Check, Exclusion }
+    x::function::RoutineKind => w::RoutineKind { Function, Procedure, Aggregate, Window }
 }
 
 impl Conv<x::column::DefaultChange> for w::DefaultChange {
@@ -400,49 +364,26 @@ impl ExportIndices {
         instance: &wasmtime::component::Instance,
     ) -> wasmtime::Result<Exports> {
         let mut s = store.as_context_mut();
+        // An export the component may lack, loaded and wrapped in its adapter.
+        macro_rules! load_optional {
+            ($field:ident, $adapter:expr) => {
+                self.$field
+                    .as_ref()
+                    .map(|i| i.load(&mut s, instance).map($adapter))
+                    .transpose()?
+            };
+        }
         Ok(Exports {
             base: Base(self.base.load(&mut s, instance)?),
             traits: Traits(self.traits.load(&mut s, instance)?),
-            schema: self
-                .schema
-                .as_ref()
-                .map(|i| i.load(&mut s, instance).map(Schema))
-                .transpose()?,
-            table: self
-                .table
-                .as_ref()
-                .map(|i| i.load(&mut s, instance).map(Table))
-                .transpose()?,
-            column: self
-                .column
-                .as_ref()
-                .map(|i| i.load(&mut s, instance).map(Column))
-                .transpose()?,
-            view: self
-                .view
-                .as_ref()
-                .map(|i| i.load(&mut s, instance).map(View))
-                .transpose()?,
-            function: self
-                .function
-                .as_ref()
-                .map(|i| i.load(&mut s, instance).map(Function))
-                .transpose()?,
-            capabilities: self
-                .capabilities
-                .as_ref()
-                .map(|i| i.load(&mut s, instance).map(Capabilities))
-                .transpose()?,
-            extension: self
-                .extension
-                .as_ref()
-                .map(|i| i.load(&mut s, instance).map(Extension::new))
-                .transpose()?,
-            nosql: self
-                .nosql
-                .as_ref()
-                .map(|i| i.load(&mut s, instance).map(Nosql))
-                .transpose()?,
+            schema: load_optional!(schema, Schema),
+            table: load_optional!(table, Table),
+            column: load_optional!(column, Column),
+            view: load_optional!(view, View),
+            function: load_optional!(function, Function),
+            capabilities: load_optional!(capabilities, Capabilities),
+            extension: load_optional!(extension, Extension::new),
+            nosql: load_optional!(nosql, Nosql),
         })
     }
 

@@ -84,7 +84,7 @@ impl TlsSettings {
                 let Some(path) = default_root_cert() else {
                     return Err(format!(
                         "sslmode={} needs a root certificate: set sslrootcert=FILE (or sslrootcert=system)",
-                        mode_name(mode)
+                        mode.name()
                     ));
                 };
                 Some(load_roots(&path)?)
@@ -130,11 +130,6 @@ impl TlsSettings {
             .await
             .map_err(|e| format!("TLS handshake with {server_name} failed: {e}"))
     }
-}
-
-/// The `sslmode` spelling of a mode.
-pub fn mode_name(mode: TlsMode) -> &'static str {
-    mode.name()
 }
 
 /// Encrypts but accepts any certificate (`prefer`, `require`); the

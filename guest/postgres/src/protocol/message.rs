@@ -235,20 +235,7 @@ pub fn error_fields(body: &[u8]) -> Result<DbError> {
     let mut r = Reader::new(body);
     let mut severity = String::new();
     let mut localized_severity = String::new();
-    let mut error = ServerError {
-        kind: driverbox_guest_sdk::ErrorKind::Other,
-        code: String::new(),
-        vendor_code: None,
-        message: String::new(),
-        detail: None,
-        hint: None,
-        position: None,
-        schema_name: None,
-        table_name: None,
-        column_name: None,
-        constraint_name: None,
-        context: None,
-    };
+    let mut error = driverbox_guest_sdk::error::server_error(String::new(), String::new());
     loop {
         let field = r.u8()?;
         if field == 0 {

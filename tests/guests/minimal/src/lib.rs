@@ -7,7 +7,7 @@
 // boundary as is, so it is not boxed.
 #![allow(clippy::result_large_err)]
 
-use driverbox_guest_sdk::batch::{column, push_value, BatchBuilder};
+use driverbox_guest_sdk::batch::{column, push_value, value_logical_type, BatchBuilder};
 use driverbox_guest_sdk::types::{
     ConnectConfig, ConnectionSettings, DriverMetadata, Health, LogicalType, PlaceholderStyle, QueryResult, Value,
 };
@@ -16,27 +16,6 @@ use driverbox_guest_sdk::{Driver, Result};
 /// One "connection": it remembers how many statements it answered.
 pub struct Echo {
     statements: u64,
-}
-
-/// The logical type a parameter value travels as.
-fn logical_type(v: &Value) -> LogicalType {
-    match v {
-        Value::Null => LogicalType::Null,
-        Value::Boolean(_) => LogicalType::Boolean,
-        Value::Int(_) => LogicalType::Int64,
-        Value::Float(_) => LogicalType::Float64,
-        Value::Decimal(_) => LogicalType::Decimal,
-        Value::Text(_) => LogicalType::Text,
-        Value::Bytes(_) => LogicalType::Bytes,
-        Value::Date(_) => LogicalType::Date,
-        Value::Time(_) => LogicalType::Time,
-        Value::Timestamp(_) => LogicalType::Timestamp,
-        Value::Timestamptz(_) => LogicalType::Timestamptz,
-        Value::Interval(_) => LogicalType::Interval,
-        Value::Uuid(_) => LogicalType::Uuid,
-        Value::Json(_) => LogicalType::Json,
-        Value::Document(_) => LogicalType::Document,
-    }
 }
 
 impl Driver for Echo {
@@ -76,7 +55,7 @@ impl Driver for Echo {
         self.statements += 1;
         let mut columns = vec![column("sql", LogicalType::Text, "text")];
         for (i, p) in params.iter().enumerate() {
-            columns.push(column(format!("p{}", i + 1), logical_type(p), "any"));
+            columns.push(column(format!("p{}", i + 1), value_logical_type(p), "any"));
         }
         let mut batch = BatchBuilder::new(&columns);
         batch.column(0).push_str(sql)?;
