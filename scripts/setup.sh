@@ -2,6 +2,10 @@
 # Installs what driverbox needs on a fresh Debian 12 machine, and starts the
 # local database servers the tests use. Idempotent and quick when all is there.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+# `scripts/setup.sh tests` also installs what only the tests need.
+for_tests=false
+[ "${1:-}" = tests ] && for_tests=true
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -52,3 +56,14 @@ if ! mariadb-admin -h 127.0.0.1 -uroot ping >/dev/null 2>&1; then
   for _ in $(seq 1 60); do mariadb-admin -h 127.0.0.1 -uroot ping >/dev/null 2>&1 && break; sleep 0.5; done
 fi
 mariadb -h 127.0.0.1 -uroot -e 'create database if not exists test' >/dev/null 2>&1 || true
+
+# Python for the ADBC driver's tests (adbc/python): the driver manager, the
+# official PostgreSQL and SQLite ADBC drivers to compare with, and the
+# DataFrame libraries people read through ADBC.
+if $for_tests && { [ ! -x .venv-adbc/bin/python ] || ! .venv-adbc/bin/python -c 'import adbc_driver_manager, adbc_driver_postgresql, adbc_driver_sqlite, pyarrow, polars, pandas, pytest' 2>/dev/null; }; then
+  echo "setup: Python environment .venv-adbc (ADBC tests)" >&2
+  python3 -m venv .venv-adbc
+  .venv-adbc/bin/pip install -q --disable-pip-version-check \
+    'adbc-driver-manager==1.13.*' 'adbc-driver-postgresql==1.13.*' 'adbc-driver-sqlite==1.13.*' \
+    pyarrow polars pandas pytest
+fi

@@ -3,5 +3,5 @@
 # natively, integration tests against the real servers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh tests
 cargo test --workspace --no-fail-fast "$@"

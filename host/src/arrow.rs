@@ -550,6 +550,13 @@ pub fn from_record_batch(rb: &RecordBatch) -> Check<(Vec<Column>, w::Batch)> {
     Ok((columns, w::Batch { rows, columns: data }))
 }
 
+/// The rows of a record batch as values (statement parameters from Arrow);
+/// a column of a type the contract cannot carry is an error naming it.
+pub fn values(rb: &RecordBatch) -> Result<Vec<Vec<crate::value::Value>>, String> {
+    let (columns, batch) = from_record_batch(rb)?;
+    crate::batch::to_rows(&columns, &batch)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
