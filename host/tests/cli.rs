@@ -798,3 +798,125 @@ fn drivers_list_inspect_and_check() {
         .unwrap_or_default();
     assert!(row.contains("| 0.1.0 "), "{}", list.stdout);
 }
+
+/// Issue 10, faults 6 and 7: every failure to connect exits 2, as psql's
+/// do, and says what went wrong.
+#[test]
+fn connection_failures_exit_2_and_name_the_cause() {
+    let no_db = run(&[
+        "query",
+        "postgres://postgres@127.0.0.1:5432/dbx_no_such_database?sslmode=disable",
+        "select 1",
+    ]);
+    assert_eq!(no_db.code, 2, "{no_db:?}");
+    assert!(no_db.stderr.contains("3D000"), "{no_db:?}");
+
+    let dns = run(&["query", "postgres://postgres@no-such-host.invalid/test", "select 1"]);
+    assert_eq!(dns.code, 2, "{dns:?}");
+    assert!(
+        dns.stderr.contains("could not resolve host name no-such-host.invalid"),
+        "{dns:?}"
+    );
+    assert!(dns.stderr.contains("connection error"), "{dns:?}");
+    assert!(!dns.stderr.contains("permission denied"), "{dns:?}");
+
+    // A server that accepts and never answers: connect_timeout bounds the
+    // whole set-up, not only the TCP connect.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let started = std::time::Instant::now();
+    let timeout = run(&[
+        "query",
+        &format!("postgres://postgres@127.0.0.1:{port}/test?sslmode=disable&connect_timeout=1"),
+        "select 1",
+    ]);
+    assert_eq!(timeout.code, 2, "{timeout:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let started = std::time::Instant::now();
+    let timeout = run(&[
+        "-W",
+        "connect-timeout=1s",
+        "query",
+        &format!("postgres://postgres@127.0.0.1:{port}/test?sslmode=disable"),
+        "select 1",
+    ]);
+    assert_eq!(timeout.code, 2, "{timeout:?}");
+    assert!(
+        timeout.stderr.contains("connect did not finish within 1s"),
+        "{timeout:?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(silent);
+}
+
+/// Issue 10, fault 4: a quote never closed is a malformed file, not one
+/// long last field.
+#[test]
+fn import_refuses_an_unterminated_quote() {
+    let table = PgTable(unique("dbx_import_quote"));
+    pg(&format!("create table {} (a int, b text, c text)", table.0));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.csv");
+    std::fs::write(&file, "a,b,c\n1,a,\"unterminated\n2,b,y\n").unwrap();
+    let path = file.to_str().unwrap();
+    for extra in [&[][..], &["--skip-bad-rows"][..]] {
+        let mut args = vec!["import", PG_URL, &table.0, path];
+        args.extend_from_slice(extra);
+        let r = run(&args);
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(
+            r.stderr.contains(&format!("{path}:2: a quoted field is never closed")),
+            "{r:?}"
+        );
+        assert_eq!(pg_value(&format!("select count(*) from {}", table.0)), "0");
+    }
+    // Quoted fields over several lines are fine.
+    std::fs::write(&file, "a,b,c\n1,a,\"two\nlines\"\n2,b,y").unwrap();
+    let r = run(&["import", PG_URL, &table.0, path]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(pg_value(&format!("select count(*) from {}", table.0)), "2");
+}
+
+/// Issue 10, fault 9: an export that fails midway leaves no file.
+#[test]
+fn a_failed_export_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.csv");
+    let path = file.to_str().unwrap();
+    for format in ["csv", "json", "parquet"] {
+        let r = run(&[
+            "export",
+            PG_URL,
+            "select 1 / (5000 - g) as x from generate_series(1, 10000) g",
+            "--batch-size",
+            "100",
+            "--format",
+            format,
+            "--output",
+            path,
+        ]);
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(r.stderr.contains("22012"), "division by zero: {r:?}");
+        assert!(r.stderr.contains("not written"), "{r:?}");
+        assert!(!file.exists(), "{format}: a partial file was left");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{format}: temporary files left: {left:?}");
+    }
+    let r = run(&[
+        "export",
+        PG_URL,
+        "select g from generate_series(1, 3) g",
+        "--output",
+        path,
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "g\n1\n2\n3\n");
+}

@@ -34,6 +34,7 @@ pub fn cache_dir() -> PathBuf {
 }
 
 pub mod pgserver;
+pub mod wire;
 
 /// The hostile driver built with version tag `a` or `b`.
 pub fn hostile_tagged(tag: char) -> PathBuf {

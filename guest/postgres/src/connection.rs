@@ -155,6 +155,26 @@ fn auth_error(message: impl Into<String>) -> Error {
     client_error(ErrorKind::Authentication, message)
 }
 
+/// Checks what `postgres-protocol` accepts but libpq refuses in a SCRAM
+/// server-first message: an iteration count that is missing, not a number
+/// or zero (a server that asks for no key stretching at all).
+fn check_scram_server_first(data: &[u8]) -> Result<()> {
+    let text = std::str::from_utf8(data).map_err(|_| Error::protocol("SCRAM server-first message is not UTF-8"))?;
+    let iterations = text
+        .split(',')
+        .find_map(|attr| attr.strip_prefix("i="))
+        .ok_or_else(|| Error::protocol("SCRAM server-first message has no iteration count"))?;
+    match iterations.parse::<u32>() {
+        Ok(0) => Err(Error::protocol(
+            "SCRAM server-first message has an iteration count of 0",
+        )),
+        Ok(_) => Ok(()),
+        Err(_) => Err(Error::protocol(
+            "SCRAM server-first message has an invalid iteration count",
+        )),
+    }
+}
+
 fn mode_name(mode: TlsMode) -> &'static str {
     match mode {
         TlsMode::Disable => "disable",
@@ -319,6 +339,7 @@ impl Connection {
                             let s = scram
                                 .as_mut()
                                 .ok_or_else(|| Error::protocol("SASL continue without SASL start"))?;
+                            check_scram_server_first(data)?;
                             s.update(data)
                                 .map_err(|e| auth_error(format!("SCRAM exchange failed: {e}")))?;
                             frontend::sasl_response(s.message(), &mut self.out).map_err(|_| Error::protocol("SASL"))?;
@@ -426,7 +447,24 @@ impl Connection {
     fn ready_for_query(&mut self, len: usize) -> Result<()> {
         self.status = message::ready_status(self.body(len))?;
         self.stream.consume(len);
+        // One request, one ReadyForQuery: a second one already here means
+        // client and server are out of step. (One that comes later is
+        // caught by the next request, see `early_ready`; other messages
+        // may come while idle, such as a FATAL error before a shutdown.)
+        if self.stream.buffered().first() == Some(&tag::READY_FOR_QUERY) {
+            self.broken = true;
+            return Err(Error::protocol(
+                "server sent ReadyForQuery twice: the session is out of step",
+            ));
+        }
         Ok(())
+    }
+
+    /// A ReadyForQuery that ends a request before any reply to it: a
+    /// leftover of an earlier exchange (the session is out of step).
+    fn early_ready(&mut self) -> Error {
+        self.broken = true;
+        Error::protocol("server sent ReadyForQuery before any reply to the request: the session is out of step")
     }
 
     /// Answers a CopyInResponse the caller did not ask for with CopyFail
@@ -445,8 +483,13 @@ impl Connection {
     fn read_command(&mut self, extended: bool) -> Result<(Option<String>, Option<Error>)> {
         let mut tag_text = None;
         let mut error = None;
+        let mut replied = false;
         loop {
             let (t, len) = self.next_message()?;
+            if t == tag::READY_FOR_QUERY && !replied {
+                return Err(self.early_ready());
+            }
+            replied = true;
             match t {
                 tag::COMMAND_COMPLETE => tag_text = Some(message::command_tag(self.body(len))?.to_string()),
                 tag::ERROR_RESPONSE => error = Some(self.server_error(len)?),
@@ -636,8 +679,13 @@ impl Connection {
         let mut params = None;
         let mut fields: Option<Vec<FieldDescription>> = None;
         let mut error = None;
+        let mut replied = false;
         loop {
             let (t, len) = self.next_message()?;
+            if t == tag::READY_FOR_QUERY && !replied {
+                return Err(self.early_ready());
+            }
+            replied = true;
             match t {
                 tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => {}
                 tag::PARAMETER_DESCRIPTION => params = Some(message::parameter_description(self.body(len))?),
@@ -776,8 +824,13 @@ impl Connection {
         let mut rows = keep_rows.then(|| BatchBuilder::new(&stmt.columns));
         let mut tag_text = None;
         let mut error = None;
+        let mut replied = false;
         loop {
             let (t, len) = self.next_message()?;
+            if t == tag::READY_FOR_QUERY && !replied {
+                return Err(self.early_ready());
+            }
+            replied = true;
             match t {
                 tag::DATA_ROW => {
                     if let (Some(rows), None) = (rows.as_mut(), &error) {
@@ -990,8 +1043,13 @@ impl Connection {
         let mut current: Option<Current> = None;
         let mut done: Vec<(Option<Current>, Option<String>)> = Vec::new();
         let mut error = None;
+        let mut replied = false;
         loop {
             let (t, len) = self.next_message()?;
+            if t == tag::READY_FOR_QUERY && !replied {
+                return Err(self.early_ready());
+            }
+            replied = true;
             match t {
                 tag::ROW_DESCRIPTION => {
                     let fields = message::row_description(self.body(len))?;
@@ -1564,5 +1622,19 @@ mod tests {
         assert_eq!(o("SELECT 3", true).rows_affected(), None);
         assert_eq!(o("SELECT 3", false).rows_affected(), Some(3));
         assert_eq!(o("CREATE TABLE", false).rows_affected(), None);
+    }
+
+    #[test]
+    fn scram_iteration_count_must_be_positive() {
+        assert!(check_scram_server_first(b"r=abc,s=c2FsdA==,i=4096").is_ok());
+        for bad in [
+            &b"r=abc,s=c2FsdA==,i=0"[..],
+            b"r=abc,s=c2FsdA==",
+            b"r=abc,s=c2FsdA==,i=x",
+            b"\xff",
+        ] {
+            let e = check_scram_server_first(bad).unwrap_err();
+            assert!(e.breaks_session(), "{bad:?}");
+        }
     }
 }

@@ -166,17 +166,39 @@ impl From<std::io::Error> for Failure {
 
 /// Runs `driverbox export`.
 pub async fn run(rt: &Runtime, args: &ExportArgs) -> Result<ExitCode, Error> {
-    let out: Out = match &args.output {
-        None => Box::new(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())),
-        Some(path) => match std::fs::File::create(path) {
+    // A file is written under a temporary name beside it and renamed when
+    // complete: a failed export never leaves a file that looks whole.
+    let partial = args.output.as_deref().map(partial_name);
+    let out: Out = match (&args.output, &partial) {
+        (Some(path), Some(tmp)) => match std::fs::File::create(tmp) {
             Ok(f) => Box::new(std::io::BufWriter::with_capacity(1 << 16, f)),
             Err(e) => return Ok(fail(format!("{}: {e}", path.display()))),
         },
+        _ => Box::new(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())),
     };
-    let db = connect(rt, &args.url).await?;
+    let db = match connect(rt, &args.url).await {
+        Ok(db) => db,
+        Err(e) => {
+            if let Some(tmp) = &partial {
+                let _ = std::fs::remove_file(tmp);
+            }
+            return Err(e);
+        }
+    };
     let start = Instant::now();
-    let result = export(&db, args, out).await;
+    let mut result = export(&db, args, out).await;
     driverbox::ConnectionDriver::close(&db).await;
+    if let (Some(path), Some(tmp)) = (&args.output, &partial) {
+        if result.is_ok() {
+            if let Err(e) = std::fs::rename(tmp, path) {
+                result = Err(Failure::Io(e));
+            }
+        }
+        if result.is_err() {
+            let _ = std::fs::remove_file(tmp);
+            eprintln!("{}: not written (the export failed)", path.display());
+        }
+    }
     match result {
         Ok(rows) => {
             if let Some(path) = &args.output {
@@ -197,6 +219,16 @@ pub async fn run(rt: &Runtime, args: &ExportArgs) -> Result<ExitCode, Error> {
             Ok(ExitCode::from(exit_code(&e)))
         }
     }
+}
+
+/// The temporary name an export to `path` is written under: hidden, in
+/// the same directory (so the rename is atomic), unique to this process.
+fn partial_name(path: &std::path::Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.partial", std::process::id()))
 }
 
 /// Streams the rows into `out`; gives the number of rows.

@@ -104,6 +104,47 @@ fn convert(record: &csv::ByteRecord, width: usize, empty_as_empty: bool) -> Resu
         .collect()
 }
 
+/// Whether a CSV record (its raw bytes, to the end of the file) leaves a
+/// quoted field open: the `csv` reader then takes the rest of the file as
+/// one field instead of failing. Quotes as the reader reads them: a field
+/// that starts with `"` is quoted up to a `"` not followed by another.
+fn quote_left_open(raw: &[u8]) -> bool {
+    let (mut in_quotes, mut field_start) = (false, true);
+    let mut bytes = raw.iter().peekable();
+    while let Some(&b) = bytes.next() {
+        if in_quotes {
+            if b == b'"' {
+                if bytes.peek() == Some(&&b'"') {
+                    bytes.next();
+                } else {
+                    in_quotes = false;
+                }
+            }
+            continue;
+        }
+        match b {
+            b'"' if field_start => in_quotes = true,
+            b',' | b'\n' | b'\r' => {
+                field_start = true;
+                continue;
+            }
+            _ => {}
+        }
+        field_start = false;
+    }
+    in_quotes
+}
+
+/// The raw bytes of `file` from `offset` on.
+fn tail_of(file: &std::path::Path, offset: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek};
+    let mut f = std::fs::File::open(file)?;
+    f.seek(std::io::SeekFrom::Start(offset))?;
+    let mut raw = Vec::new();
+    f.read_to_end(&mut raw)?;
+    Ok(raw)
+}
+
 /// The 1-based row of a bulk batch that an error is about, when the driver
 /// says: PostgreSQL's COPY context (`COPY t, line 3, column id: ...`), a
 /// `row 3` context, or a client error starting `row 3: `.
@@ -226,6 +267,8 @@ async fn import(
     // The file line of each row of the chunk, for error messages.
     let mut lines: Vec<u64> = Vec::with_capacity(CHUNK_ROWS);
     let (mut rows, mut skipped) = (0u64, 0u64);
+    // Line and byte offset of the last record read.
+    let mut last: Option<(u64, u64)> = None;
     loop {
         let more = match reader.read_byte_record(&mut record) {
             Ok(more) => more,
@@ -236,6 +279,17 @@ async fn import(
                 return Outcome::Failed(1);
             }
         };
+        if more {
+            last = record.position().map(|p| (p.line(), p.byte()));
+        } else if let Some((line, at)) = last {
+            // After the last record: did it leave a quoted field open?
+            if tail_of(&args.file, at).is_ok_and(|raw| quote_left_open(&raw)) {
+                bar.finish_and_clear();
+                let _ = tx.rollback().await;
+                eprintln!("error: {label}:{line}: a quoted field is never closed; nothing imported");
+                return Outcome::Failed(1);
+            }
+        }
         if more {
             let line = record.position().map_or(0, |p| p.line());
             match convert(&record, columns.len(), args.empty_as_empty) {
@@ -318,6 +372,16 @@ mod tests {
         assert!(map_header(&strings(&["id", "ID"]), &columns)
             .unwrap_err()
             .contains("twice"));
+    }
+
+    #[test]
+    fn finds_a_quote_left_open() {
+        assert!(quote_left_open(b"1,a,\"unterminated\n2,b,y\n"));
+        assert!(quote_left_open(b"\"a\"\"b"));
+        assert!(!quote_left_open(b"1,a,\"closed\nover lines\"\n"));
+        assert!(!quote_left_open(b"1,a\"b,c\n"));
+        assert!(!quote_left_open(b"\"a\"\"b\",\"\"\n"));
+        assert!(!quote_left_open(b""));
     }
 
     #[test]

@@ -86,8 +86,21 @@ pub enum Command {
     Export(export::ExportArgs),
 }
 
+/// Set when opening a connection failed: whatever the error, psql exits
+/// 2 for it (a missing database, a time-out, a name that did not resolve).
+static CONNECT_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A failed connect that the caller handled (the shell's `\c` keeps the
+/// previous connection): later errors get their own exit code.
+pub(crate) fn connect_failure_handled() {
+    CONNECT_FAILED.store(false, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Exit codes like psql's: 1 for an error, 2 when the connection failed.
 pub(crate) fn exit_code(e: &Error) -> u8 {
+    if CONNECT_FAILED.load(std::sync::atomic::Ordering::Relaxed) {
+        return 2;
+    }
     match e {
         Error::Config(_) | Error::Load { .. } | Error::PoolTimeout { .. } => 2,
         _ if matches!(
@@ -274,7 +287,9 @@ pub async fn connect(rt: &Runtime, url: &str) -> Result<WasmDriver, Error> {
         max_size: 2,
         ..PoolConfig::default()
     };
-    let db = rt.connect_with(url, pool).await?;
+    let db = rt.connect_with(url, pool).await.inspect_err(|_| {
+        CONNECT_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
+    })?;
     db.on_notice(|n| {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{}:  {}", n.severity, output::inert(&n.message));

@@ -825,6 +825,8 @@ impl Shell {
                 Ran::Ok
             }
             Err(e) => {
+                // The session goes on with the previous connection.
+                super::connect_failure_handled();
                 let ran = Ran::error(&e, None, "");
                 println!("Previous connection kept");
                 ran

@@ -29,9 +29,11 @@ impl AllowList {
     /// The addresses to connect to for `host:port`, if every address it
     /// resolves to belongs to an allowed endpoint; otherwise why not.
     /// Nothing is sent to any address before this check.
-    pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Refusal> {
         if !self.endpoints.iter().any(|(_, p)| *p == port) {
-            return Err(format!("{host}:{port} is not the endpoint of this connection"));
+            return Err(Refusal::NotAllowed(format!(
+                "{host}:{port} is not the endpoint of this connection"
+            )));
         }
         let mut allowed = HashSet::new();
         for (h, p) in self.endpoints.iter().filter(|(_, p)| *p == port) {
@@ -39,20 +41,37 @@ impl AllowList {
         }
         let wanted = lookup(host, port).await?;
         if wanted.is_empty() || wanted.iter().any(|a| !allowed.contains(a)) {
-            return Err(format!(
+            return Err(Refusal::NotAllowed(format!(
                 "{host}:{port} resolves to {} which is not the endpoint of this connection",
                 wanted.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ")
-            ));
+            )));
         }
         Ok(wanted)
     }
 }
 
-async fn lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+/// Why [`AllowList::resolve`] gave no address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The name did not resolve (DNS): a connection error, not a refusal.
+    Unresolved(String),
+    /// The address is not an endpoint of this connection.
+    NotAllowed(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Unresolved(m) | Refusal::NotAllowed(m) => f.write_str(m),
+        }
+    }
+}
+
+async fn lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, Refusal> {
     tokio::net::lookup_host((host, port))
         .await
         .map(|addrs| addrs.collect())
-        .map_err(|e| format!("cannot resolve {host}: {e}"))
+        .map_err(|e| Refusal::Unresolved(format!("could not resolve host name {host}: {e}")))
 }
 
 #[cfg(test)]
@@ -73,5 +92,15 @@ mod tests {
         // A name is fine when it resolves to the allowed address only.
         let by_name = AllowList::of([("localhost", 5432)]);
         assert!(by_name.resolve("127.0.0.1", 5432).await.is_ok());
+        // A name that does not resolve is told apart from a refusal.
+        let unknown = AllowList::of([("no-such-host.invalid", 5432)]);
+        assert!(matches!(
+            unknown.resolve("no-such-host.invalid", 5432).await,
+            Err(Refusal::Unresolved(m)) if m.contains("no-such-host.invalid")
+        ));
+        assert!(matches!(
+            allow.resolve("127.0.0.2", 5432).await,
+            Err(Refusal::NotAllowed(_))
+        ));
     }
 }

@@ -42,8 +42,8 @@ fn load_roots(root_cert: &str) -> Result<RootCertStore, String> {
             let _ = roots.add(cert);
         }
     } else {
-        let certs = CertificateDer::pem_file_iter(root_cert)
-            .map_err(|e| format!("cannot read sslrootcert {root_cert}: {e}"))?;
+        let pem = read_cert_file(root_cert)?;
+        let certs = CertificateDer::pem_slice_iter(&pem);
         for cert in certs {
             let cert = cert.map_err(|e| format!("bad certificate in {root_cert}: {e}"))?;
             roots
@@ -55,6 +55,31 @@ fn load_roots(root_cert: &str) -> Result<RootCertStore, String> {
         return Err(format!("sslrootcert {root_cert} holds no certificate"));
     }
     Ok(roots)
+}
+
+/// Largest certificate file read: a CA bundle is a few hundred KiB.
+pub const MAX_CERT_FILE: u64 = 4 << 20;
+
+/// Reads a PEM file of certificates: a regular file of at most
+/// [`MAX_CERT_FILE`] bytes (never a device or a pipe, which could block or
+/// never end).
+fn read_cert_file(path: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read sslrootcert {path}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("sslrootcert {path} is not a regular file"));
+    }
+    if meta.len() > MAX_CERT_FILE {
+        return Err(format!("sslrootcert {path} is larger than {} MiB", MAX_CERT_FILE >> 20));
+    }
+    let mut pem = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CERT_FILE + 1).read_to_end(&mut pem))
+        .map_err(|e| format!("cannot read sslrootcert {path}: {e}"))?;
+    if pem.len() as u64 > MAX_CERT_FILE {
+        return Err(format!("sslrootcert {path} is larger than {} MiB", MAX_CERT_FILE >> 20));
+    }
+    Ok(pem)
 }
 
 /// libpq's default root certificate file.
@@ -210,5 +235,23 @@ impl ServerCertVerifier for CaOnly {
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_files_are_bounded() {
+        let e = TlsSettings::new(TlsMode::VerifyCa, Some("/dev/zero")).unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.pem");
+        std::fs::File::create(&big).unwrap().set_len(MAX_CERT_FILE + 1).unwrap();
+        let e = TlsSettings::new(TlsMode::VerifyCa, Some(big.to_str().unwrap())).unwrap_err();
+        assert!(e.contains("larger than"), "{e}");
+        let e = TlsSettings::new(TlsMode::VerifyCa, Some("/nonexistent/ca.pem")).unwrap_err();
+        assert!(e.contains("cannot read sslrootcert"), "{e}");
     }
 }

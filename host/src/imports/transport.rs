@@ -10,7 +10,7 @@ use tokio::time::{timeout_at, Instant};
 use tokio_rustls::client::TlsStream;
 use wasmtime::component::Resource;
 
-use super::allowlist::AllowList;
+use super::allowlist::{AllowList, Refusal};
 use super::tls::TlsSettings;
 use crate::bindings::Conv;
 use crate::error::{ErrorKind, GuestError};
@@ -88,7 +88,11 @@ impl HostState {
         }
         let addrs = match self.net.allow.resolve(&host, port).await {
             Ok(addrs) => addrs,
-            Err(why) => {
+            Err(Refusal::Unresolved(why)) => {
+                tracing::debug!(driver = &*self.driver, "connect failed: {why}");
+                return Ok(Err(err(ErrorKind::Connection, why)));
+            }
+            Err(Refusal::NotAllowed(why)) => {
                 tracing::warn!(driver = &*self.driver, "refused connect: {why}");
                 return Ok(Err(err(ErrorKind::Permission, format!("connect refused: {why}"))));
             }

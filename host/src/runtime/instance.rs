@@ -15,7 +15,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 use super::component::LoadedDriver;
 use super::{HostState, RuntimeInner};
 use crate::api::Notice;
-use crate::bindings::v0_2::types::{ConnectConfig, Error as WitError};
+use crate::bindings::v0_2::types::{ConnectConfig, Error as WitError, ErrorKind as WitErrorKind};
 use crate::bindings::{Conv, Exports};
 use crate::error::{Error, ErrorKind, GuestError, Result};
 use crate::imports::allowlist::AllowList;
@@ -158,6 +158,9 @@ impl Instance {
             canceller: None,
         };
         let connect_config = config.clone();
+        // `connect-timeout` bounds the whole set-up (TCP, TLS, startup,
+        // authentication), as libpq's `connect_timeout` does.
+        instance.timeout = rt.limits.timeout.min(connect_timeout);
         instance
             .call("connect", crate::api::base_call!(base, call_connect(&connect_config)))
             .await?;
@@ -166,6 +169,7 @@ impl Instance {
                 Box::pin(async move { crate::api::required!(e, base.call_cancel_token(s)).map(Ok) })
             })
             .await?;
+        instance.timeout = rt.limits.timeout;
         instance.canceller = token.map(|token| {
             Arc::new(Canceller {
                 rt: rt.clone(),
@@ -335,7 +339,18 @@ impl Instance {
                 })
             }
             Ok(Ok(result)) => {
-                if self.store.data().net.broken {
+                // A broken socket, or an error the driver raised because the
+                // session can no longer be trusted (protocol desync, lost
+                // connection): the connection is discarded.
+                let session_lost = match &result {
+                    Err(WitError::Client(c)) => matches!(
+                        c.kind,
+                        WitErrorKind::Connection | WitErrorKind::Protocol | WitErrorKind::Tls | WitErrorKind::Timeout
+                    ),
+                    Err(WitError::Server(s)) => s.kind == WitErrorKind::Connection,
+                    Ok(_) => false,
+                };
+                if self.store.data().net.broken || session_lost {
                     self.broken = true;
                 }
                 result.map_err(|e| Error::from_guest(name, Conv::<GuestError>::conv(e)))

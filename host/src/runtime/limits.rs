@@ -25,7 +25,8 @@ pub struct Limits {
     /// result in the component model's layout (default 256 MiB); stream
     /// bigger results.
     pub max_result_bytes: usize,
-    /// `connect-timeout`: default TCP connect time-out (default 10 s).
+    /// `connect-timeout`: default time allowed for the whole connection
+    /// set-up: TCP, TLS, startup and authentication (default 10 s).
     pub connect_timeout: Duration,
 }
 
