@@ -8,6 +8,9 @@ use driverbox::{Limits, Runtime};
 /// The local PostgreSQL 15 every test machine runs (trust auth).
 pub const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable";
 
+/// The local MariaDB 10.11 every test machine runs (root, no password, TLS off).
+pub const MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/test";
+
 /// The misbehaving test driver (tests/guests/hostile).
 pub fn hostile_wasm() -> PathBuf {
     PathBuf::from(env!("HOSTILE_WASM"))
