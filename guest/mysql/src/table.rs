@@ -125,33 +125,35 @@ pub fn get_table_constraints(conn: &mut Connection, schema: Option<&str>, table:
 /// where needed).
 pub fn unquote_simple(expr: &str) -> String {
     let mut out = String::with_capacity(expr.len());
-    let mut rest = expr;
-    while let Some(start) = rest.find('`') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
-        match after.find('`') {
-            Some(end) => {
-                let name = &after[..end];
-                let plain = !name.is_empty()
-                    && !name.starts_with(|c: char| c.is_ascii_digit())
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    && !after[end + 1..].starts_with('`');
-                if plain {
-                    out.push_str(name);
-                } else {
-                    out.push('`');
-                    out.push_str(name);
-                    out.push('`');
+    let mut chars = expr.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '`' {
+            out.push(c);
+            continue;
+        }
+        // A quoted name up to the closing backtick (`` is a backtick inside).
+        let mut name = String::new();
+        loop {
+            match chars.next() {
+                Some('`') if chars.peek() == Some(&'`') => {
+                    chars.next();
+                    name.push_str("``");
                 }
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
+                Some('`') | None => break,
+                Some(ch) => name.push(ch),
             }
         }
+        let plain = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if plain {
+            out.push_str(&name);
+        } else {
+            out.push('`');
+            out.push_str(&name);
+            out.push('`');
+        }
     }
-    out.push_str(rest);
     out
 }
 
