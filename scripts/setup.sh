@@ -24,7 +24,7 @@ done
 # clang + wasi-libc build SQLite for wasm; tmux drives the shell test;
 # the servers are what the integration tests talk to.
 need=()
-for pkg in clang wasi-libc tmux postgresql mariadb-server; do
+for pkg in clang wasi-libc tmux postgresql mariadb-server openssl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

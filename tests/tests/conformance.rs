@@ -1,11 +1,16 @@
 //! The shared conformance suite, once per SQL driver.
 
-use driverbox_tests::conformance::{Expectations, Suite, POSTGRES, SQLITE};
-use driverbox_tests::{postgres_v01_fixture, runtime, PG_URL};
+use driverbox_tests::conformance::{Expectations, Suite, MYSQL, POSTGRES, SQLITE};
+use driverbox_tests::{postgres_v01_fixture, runtime, MYSQL_URL, PG_URL};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_passes_the_conformance_suite() {
     Suite::new(runtime(), PG_URL, POSTGRES).await.run().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_passes_the_conformance_suite() {
+    Suite::new(runtime(), MYSQL_URL, MYSQL).await.run().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,8 +4,8 @@
 //! round-trip, errors are typed and the pool stays usable.
 
 use driverbox::{
-    ConnectionDriver, DriverCapabilities, DriverMetadata, ErrorKind, HealthCheckDriver, Interval, QueryDriver,
-    SchemaIntrospection, StreamingDriver, TransactionOptions, Value, WasmDriver,
+    ConnectionDriver, DriverMetadata, ErrorKind, HealthCheckDriver, Interval, QueryDriver, SchemaIntrospection,
+    StreamingDriver, TransactionOptions, Value, WasmDriver,
 };
 use driverbox_tests::{runtime, MYSQL_URL};
 use futures::StreamExt;
@@ -106,7 +106,7 @@ async fn every_type_decodes_through_text_and_binary_protocols() {
         }
         assert_eq!(r.rows[1][17], iv(100 * 3_600_000_000), "TIME over 24 h");
         assert_eq!(r.rows[1][1], Value::Null);
-        let types: Vec<&str> = r.columns.iter().map(|c| c.database_type.as_str()).collect();
+        let types: Vec<&str> = r.columns.iter().map(|c| c.type_name.as_str()).collect();
         assert_eq!(&types[..4], ["INT", "TINYINT", "TINYINT UNSIGNED", "SMALLINT"]);
         assert_eq!(types[11], "DECIMAL(30,10)");
         assert_eq!(types[23], "JSON", "MariaDB's JSON recognised from the column metadata");
@@ -202,9 +202,6 @@ async fn server_errors_are_typed_and_the_pool_stays_usable() {
     for (sql, kind) in cases {
         let err = db.execute(sql, &[]).await.unwrap_err();
         assert_eq!(err.kind(), kind, "{sql}: {err}");
-        // the same through the binary protocol
-        let err = db.execute(sql, &[]).await.unwrap_err();
-        assert_eq!(err.kind(), kind, "{sql}: {err}");
     }
     let r = db.query("select 1 + 1", &[]).await.unwrap();
     assert_eq!(r.rows[0][0], Value::Int(2));
@@ -249,7 +246,7 @@ async fn metadata_health_scripts_streams_and_transactions() {
     assert!(db.get_databases().await.unwrap().iter().any(|d| d.name == "test"));
 
     // Several results of one script.
-    let out = db.execute_script("select 1; select 'two' as t").await;
+    let out = db.execute_script("select 1; select 'two' as t").await.unwrap();
     assert!(out.error.is_none());
     assert_eq!(out.results.len(), 2);
     assert_eq!(out.results[1].rows[0][0], Value::Text("two".into()));
@@ -262,7 +259,7 @@ async fn metadata_health_scripts_streams_and_transactions() {
     let mut n = 0;
     let mut batches = 0;
     while let Some(b) = s.next().await {
-        n += b.unwrap().rows.len();
+        n += b.unwrap().len();
         batches += 1;
     }
     assert_eq!((n, batches), (2500, 3));

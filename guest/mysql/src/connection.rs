@@ -425,10 +425,12 @@ impl Connection {
         Ok(())
     }
 
-    fn read_columns(&mut self, n: u64) -> Result<Vec<ColumnDef>> {
-        if n > 4096 {
+    /// `n` column (or parameter) definitions; a result has at most 4096
+    /// columns, a statement at most 65 535 parameters.
+    fn read_columns(&mut self, n: u64, max: u64) -> Result<Vec<ColumnDef>> {
+        if n > max {
             return Err(Error::protocol(format!(
-                "MySQL announced {n} columns (at most 4096 exist)"
+                "MySQL announced {n} columns (at most {max} exist)"
             )));
         }
         let ext = self.extended_metadata;
@@ -459,7 +461,7 @@ impl Connection {
                 let n = Reader::new(&p)
                     .lenenc_int("column count")?
                     .ok_or_else(|| Error::protocol("MySQL column count is NULL"))?;
-                Ok(Head::Columns(self.read_columns(n)?))
+                Ok(Head::Columns(self.read_columns(n, 4096)?))
             }
             None => Err(Error::protocol("empty MySQL response packet")),
         }
@@ -635,8 +637,8 @@ impl Connection {
         let id = r.u32("statement id")?;
         let ncols = r.u16("column count")?;
         let nparams = r.u16("parameter count")?;
-        let param_defs = self.read_columns(u64::from(nparams))?;
-        let columns = self.read_columns(u64::from(ncols))?;
+        let param_defs = self.read_columns(u64::from(nparams), 65_535)?;
+        let columns = self.read_columns(u64::from(ncols), 4096)?;
         Ok(Rc::new(Stmt {
             id,
             params: nparams,

@@ -30,3 +30,6 @@ use driverbox_guest_sdk::sql::{Dialect, MYSQL};
 pub const DIALECT: Dialect = MYSQL;
 
 driverbox_guest_sdk::export_driver!(connection::Connection: schema, table, column, view, function, capabilities, extension);
+
+#[cfg(test)]
+mod tests;

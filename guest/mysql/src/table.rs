@@ -113,11 +113,58 @@ pub fn get_table_constraints(conn: &mut Connection, schema: Option<&str>, table:
                 kind: ConstraintKind::Check,
                 columns: Vec::new(),
                 references: None,
-                definition: c.opt_str(1),
+                definition: c.opt_str(1).map(|d| unquote_simple(&d)),
             });
         }
     }
     Ok(out)
+}
+
+/// An expression with `` `name` `` written as `name` where the name is a
+/// plain word (as PostgreSQL shows constraint expressions: quoted only
+/// where needed).
+pub fn unquote_simple(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut chars = expr.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '`' {
+            out.push(c);
+            continue;
+        }
+        // A quoted name up to the closing backtick (`` is a backtick inside).
+        let mut name = String::new();
+        loop {
+            match chars.next() {
+                Some('`') if chars.peek() == Some(&'`') => {
+                    chars.next();
+                    name.push_str("``");
+                }
+                Some('`') | None => break,
+                Some(ch) => name.push(ch),
+            }
+        }
+        let plain = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if plain {
+            out.push_str(&name);
+        } else {
+            out.push('`');
+            out.push_str(&name);
+            out.push('`');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unquotes_plain_names_only() {
+        assert_eq!(super::unquote_simple("`qty` >= 0"), "qty >= 0");
+        assert_eq!(super::unquote_simple("`a b` > `c`"), "`a b` > c");
+        assert_eq!(super::unquote_simple("`x``y` = 1"), "`x``y` = 1");
+    }
 }
 
 /// Row estimate and sizes from `information_schema.tables`; an exact
@@ -165,12 +212,13 @@ pub fn get_table_indexes(conn: &mut Connection, schema: Option<&str>, table: &st
          WHERE table_schema = ? AND table_name = ? ORDER BY index_name = 'PRIMARY' DESC, index_name, seq_in_index",
         &[text(&schema), text(table)],
     )?;
-    let mut out: Vec<IndexInfo> = Vec::new();
+    // Column names in `columns`; prefix lengths (`note(20)`) in the definition.
+    let mut out: Vec<(IndexInfo, Vec<String>)> = Vec::new();
     for r in &rows {
         let c = Cells(r);
         let name = c.str(0);
-        if out.last().is_none_or(|l| l.name != name) {
-            out.push(IndexInfo {
+        if out.last().is_none_or(|(l, _)| l.name != name) {
+            let info = IndexInfo {
                 name: name.clone(),
                 columns: Vec::new(),
                 unique: c.opt_u64(1) == Some(0),
@@ -178,19 +226,37 @@ pub fn get_table_indexes(conn: &mut Connection, schema: Option<&str>, table: &st
                 method: c.non_empty(4),
                 predicate: None,
                 definition: None,
-            });
+            };
+            out.push((info, Vec::new()));
         }
-        let column = match (c.opt_str(2), c.opt_u64(3)) {
-            (Some(col), Some(n)) => format!("{col}({n})"),
-            (Some(col), None) => col,
+        let (column, part) = match (c.opt_str(2), c.opt_u64(3)) {
+            (Some(col), Some(n)) => (col.clone(), format!("{}({n})", DIALECT.quote_unchecked(&col))),
+            (Some(col), None) => (col.clone(), DIALECT.quote_unchecked(&col)),
             // A functional index (MySQL 8) has no column.
-            (None, _) => "(expression)".to_string(),
+            (None, _) => ("(expression)".to_string(), "(expression)".to_string()),
         };
-        if let Some(last) = out.last_mut() {
+        if let Some((last, parts)) = out.last_mut() {
             last.columns.push(column);
+            parts.push(part);
         }
     }
-    Ok(out)
+    Ok(out
+        .into_iter()
+        .map(|(mut info, parts)| {
+            let kind = match (info.primary, info.unique) {
+                (true, _) => "PRIMARY KEY".to_string(),
+                (false, true) => format!("UNIQUE INDEX {}", DIALECT.quote_unchecked(&info.name)),
+                (false, false) => format!("INDEX {}", DIALECT.quote_unchecked(&info.name)),
+            };
+            let using = info
+                .method
+                .as_deref()
+                .map(|m| format!(" USING {m}"))
+                .unwrap_or_default();
+            info.definition = Some(format!("{kind} ({}){using}", parts.join(", ")));
+            info
+        })
+        .collect())
 }
 
 impl TableOperations for Connection {
