@@ -52,3 +52,14 @@ if ! mariadb-admin -h 127.0.0.1 -uroot ping >/dev/null 2>&1; then
   for _ in $(seq 1 60); do mariadb-admin -h 127.0.0.1 -uroot ping >/dev/null 2>&1 && break; sleep 0.5; done
 fi
 mariadb -h 127.0.0.1 -uroot -e 'create database if not exists test' >/dev/null 2>&1 || true
+
+# MongoDB-wire test server (SecantusDB, WiredTiger bundled; nothing is
+# downloaded at run time) and pymongo as the reference client, in a venv of
+# the repository. The MongoDB tests start their own throwaway servers.
+venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-mongo"
+if [ ! -x "$venv/bin/secantusd-py" ] || ! "$venv/bin/python" -c 'import pymongo' 2>/dev/null; then
+  python3 -m venv --help >/dev/null 2>&1 || $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  echo "setup: installing SecantusDB and pymongo into $venv" >&2
+  "$venv/bin/pip" install -q --pre secantusdb==0.7.0b3 pymongo
+fi

@@ -1071,3 +1071,5 @@ impl Suite {
         }
     }
 }
+
+pub mod nosql;

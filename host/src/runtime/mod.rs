@@ -127,6 +127,11 @@ const BUILTINS: &[Builtin] = &[
         schemes: &["sqlite"],
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/sqlite.wasm")),
     },
+    Builtin {
+        name: "mongodb",
+        schemes: &["mongodb"],
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/mongodb.wasm")),
+    },
 ];
 
 /// The driver currently serving a URL scheme. Pools hold the slot, so a
