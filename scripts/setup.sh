@@ -67,3 +67,14 @@ if $for_tests && { [ ! -x .venv-adbc/bin/python ] || ! .venv-adbc/bin/python -c 
     'adbc-driver-manager==1.13.*' 'adbc-driver-postgresql==1.13.*' 'adbc-driver-sqlite==1.13.*' \
     pyarrow polars pandas pytest
 fi
+
+# MongoDB-wire test server (SecantusDB, WiredTiger bundled; nothing is
+# downloaded at run time) and pymongo as the reference client, in a venv of
+# the repository. The MongoDB tests start their own throwaway servers.
+venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-mongo"
+if $for_tests && { [ ! -x "$venv/bin/secantusd-py" ] || ! "$venv/bin/python" -c 'import pymongo' 2>/dev/null; }; then
+  python3 -m venv --help >/dev/null 2>&1 || $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  echo "setup: installing SecantusDB and pymongo into $venv" >&2
+  "$venv/bin/pip" install -q --pre secantusdb==0.7.0b3 pymongo
+fi

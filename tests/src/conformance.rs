@@ -1124,3 +1124,5 @@ impl Suite {
         }
     }
 }
+
+pub mod nosql;

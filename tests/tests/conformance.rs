@@ -33,3 +33,12 @@ async fn postgres_built_for_contract_0_1_passes_the_conformance_suite() {
     };
     Suite::new(rt, PG_URL, x).await.run().await;
 }
+
+/// MongoDB against a throwaway SecantusDB server: the document-store suite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongodb_passes_the_nosql_conformance_suite() {
+    use driverbox_tests::conformance::nosql::{NoSqlSuite, MONGODB};
+    let server = driverbox_tests::mongoserver::MongoServer::start();
+    let url = server.url(None, MONGODB.database, "");
+    NoSqlSuite::new(&runtime(), &url, MONGODB).await.run().await;
+}

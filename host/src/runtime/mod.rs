@@ -132,6 +132,11 @@ const BUILTINS: &[Builtin] = &[
         schemes: &["mysql", "mariadb"],
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/mysql.wasm")),
     },
+    Builtin {
+        name: "mongodb",
+        schemes: &["mongodb"],
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/mongodb.wasm")),
+    },
 ];
 
 /// The driver currently serving a URL scheme. Pools hold the slot, so a

@@ -1,0 +1,148 @@
+//! The URI options of the "Connection String" and "URI Options"
+//! specifications that this driver reads itself. The host parses the
+//! URL (hosts, credentials, database, percent-encoding) and those options
+//! it enforces (`tls`, `tlsInsecure`, `tlsAllowInvalidCertificates`,
+//! `tlsCAFile`, `connectTimeoutMS`, `appName`); the table is in
+//! [`crate::traits::parameters`].
+
+use driverbox_guest_sdk::types::ConnectConfig;
+use driverbox_guest_sdk::{Error, Result};
+
+/// The driver's own options, checked.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub auth_source: Option<String>,
+    pub auth_mechanism: Option<String>,
+    pub replica_set: Option<String>,
+    pub direct_connection: Option<bool>,
+    pub read_preference: Option<String>,
+}
+
+fn boolean(key: &str, v: &str) -> Result<bool> {
+    match v {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Error::invalid(format!("{key}={v}: expected true or false"))),
+    }
+}
+
+impl Options {
+    /// Reads `config.options`. Errors: `invalid-input` for a bad value or
+    /// a combination the specifications forbid (`directConnection=true`
+    /// with several hosts), `unsupported` for an authentication mechanism
+    /// other than SCRAM.
+    pub fn from_config(config: &ConnectConfig) -> Result<Options> {
+        let mut o = Options::default();
+        for (k, v) in &config.options {
+            match k.as_str() {
+                "authSource" => {
+                    if v.is_empty() {
+                        return Err(Error::invalid("authSource must not be empty"));
+                    }
+                    o.auth_source = Some(v.clone())
+                }
+                "authMechanism" => {
+                    if !matches!(v.as_str(), "SCRAM-SHA-1" | "SCRAM-SHA-256") {
+                        return Err(Error::unsupported(format!(
+                            "authMechanism={v} is not supported; use SCRAM-SHA-256 or SCRAM-SHA-1"
+                        )));
+                    }
+                    o.auth_mechanism = Some(v.clone())
+                }
+                "replicaSet" => o.replica_set = Some(v.clone()),
+                "directConnection" => o.direct_connection = Some(boolean(k, v)?),
+                "readPreference" => {
+                    if !matches!(
+                        v.as_str(),
+                        "primary" | "primaryPreferred" | "secondary" | "secondaryPreferred" | "nearest"
+                    ) {
+                        return Err(Error::invalid(format!(
+                            "readPreference={v}: expected primary, primaryPreferred, secondary, secondaryPreferred or nearest"
+                        )));
+                    }
+                    o.read_preference = Some(v.clone())
+                }
+                _ => {}
+            }
+        }
+        if o.direct_connection == Some(true) && config.hosts.len() > 1 {
+            return Err(Error::invalid(
+                "directConnection=true cannot be used with several hosts",
+            ));
+        }
+        if o.auth_mechanism.is_some() && config.user.is_none() {
+            return Err(Error::invalid("authMechanism is given without a user name"));
+        }
+        Ok(o)
+    }
+
+    /// The database the credentials are defined in: `authSource`, else the
+    /// URL's database, else `admin`.
+    pub fn auth_source(&self, config: &ConnectConfig) -> String {
+        self.auth_source
+            .clone()
+            .or_else(|| config.database.clone().filter(|d| !d.is_empty()))
+            .unwrap_or_else(|| "admin".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driverbox_guest_sdk::types::{Endpoint, TlsMode};
+    use driverbox_guest_sdk::ErrorKind;
+
+    fn config(options: &[(&str, &str)], hosts: usize, user: Option<&str>, db: Option<&str>) -> ConnectConfig {
+        ConnectConfig {
+            hosts: (0..hosts)
+                .map(|i| Endpoint {
+                    host: format!("h{i}"),
+                    port: 27017,
+                })
+                .collect(),
+            user: user.map(String::from),
+            password: None,
+            database: db.map(String::from),
+            tls: TlsMode::Disable,
+            application_name: None,
+            options: options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    #[test]
+    fn auth_source_defaults() {
+        let c = config(&[], 1, Some("u"), Some("app"));
+        assert_eq!(Options::from_config(&c).unwrap().auth_source(&c), "app");
+        let c = config(&[], 1, Some("u"), None);
+        assert_eq!(Options::from_config(&c).unwrap().auth_source(&c), "admin");
+        let c = config(&[("authSource", "other")], 1, Some("u"), Some("app"));
+        assert_eq!(Options::from_config(&c).unwrap().auth_source(&c), "other");
+        assert!(Options::from_config(&config(&[("authSource", "")], 1, None, None)).is_err());
+    }
+
+    #[test]
+    fn checks_values_and_combinations() {
+        let ok = config(
+            &[
+                ("authMechanism", "SCRAM-SHA-1"),
+                ("replicaSet", "rs0"),
+                ("directConnection", "false"),
+                ("readPreference", "secondaryPreferred"),
+            ],
+            2,
+            Some("u"),
+            None,
+        );
+        let o = Options::from_config(&ok).unwrap();
+        assert_eq!(o.replica_set.as_deref(), Some("rs0"));
+        assert_eq!(o.direct_connection, Some(false));
+        let e = Options::from_config(&config(&[("authMechanism", "GSSAPI")], 1, Some("u"), None)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert!(e.message().contains("GSSAPI"));
+        assert!(Options::from_config(&config(&[("authMechanism", "SCRAM-SHA-1")], 1, None, None)).is_err());
+        assert!(Options::from_config(&config(&[("directConnection", "true")], 2, None, None)).is_err());
+        assert!(Options::from_config(&config(&[("directConnection", "true")], 1, None, None)).is_ok());
+        assert!(Options::from_config(&config(&[("directConnection", "yes")], 1, None, None)).is_err());
+        assert!(Options::from_config(&config(&[("readPreference", "fastest")], 1, None, None)).is_err());
+    }
+}

@@ -1,0 +1,380 @@
+//! The MongoDB driver against throwaway SecantusDB servers: CRUD, cursors,
+//! indexes, collections, transactions, commands as text, errors,
+//! SCRAM-SHA-256 and SCRAM-SHA-1, and TLS; answers compared with pymongo.
+
+use bson::{doc, Bson, Document};
+use driverbox::api::nosql::FindOptions;
+use driverbox::{
+    ConnectionDriver, DriverCapabilities, DriverMetadata, ErrorKind, HealthCheckDriver, NoSqlOperations, QueryDriver,
+    TransactionOptions, Value, WasmDriver,
+};
+use driverbox_tests::mongoserver::{MongoServer, USERS};
+use driverbox_tests::runtime;
+
+fn bytes(d: Document) -> Vec<u8> {
+    d.to_vec().unwrap()
+}
+
+fn docs(raw: &[Vec<u8>]) -> Vec<Document> {
+    raw.iter().map(|b| Document::from_reader(&b[..]).unwrap()).collect()
+}
+
+fn ints(raw: &[Vec<u8>], key: &str) -> Vec<i64> {
+    docs(raw)
+        .iter()
+        .map(|d| match d.get(key) {
+            Some(Bson::Int32(n)) => *n as i64,
+            Some(Bson::Int64(n)) => *n,
+            other => panic!("{key}: {other:?}"),
+        })
+        .collect()
+}
+
+fn server_code(e: &driverbox::Error) -> (ErrorKind, Option<String>, Option<i32>) {
+    let s = e.as_server_error();
+    (e.kind(), e.code().map(String::from), s.and_then(|s| s.vendor_code))
+}
+
+async fn connect(server: &MongoServer) -> WasmDriver {
+    runtime().connect(&server.url(None, "dbx", "")).await.unwrap()
+}
+
+#[tokio::test]
+async fn answers_match_pymongo_and_errors_carry_codes() {
+    let server = MongoServer::start();
+    let db = connect(&server).await;
+    assert_eq!(db.driver_name(), "mongodb");
+    assert!(db.has_capability(driverbox::Capability::NoSql));
+    assert!(db.has_capability(driverbox::Capability::Transactions));
+    assert!(!db.has_capability(driverbox::Capability::Schema));
+    db.test_connection().await.unwrap();
+
+    // Insert 250 documents in one call, ordered.
+    let all: Vec<Vec<u8>> = (0..250)
+        .map(|i| bytes(doc! {"_id": i, "n": i, "group": i % 5, "name": format!("item{i:03}")}))
+        .collect();
+    assert_eq!(db.insert("items", all.clone(), true).await.unwrap(), 250);
+
+    // Counts: estimated without a filter, exact with one.
+    let c = db.get_collection_count("items", None).await.unwrap();
+    assert_eq!((c.count, c.estimated), (250, true));
+    let c = db
+        .get_collection_count("items", Some(bytes(doc! {"group": 2})))
+        .await
+        .unwrap();
+    assert_eq!((c.count, c.estimated), (50, false));
+
+    // find with filter, projection, sort, skip, limit: the same as pymongo.
+    let found = db
+        .find(
+            "items",
+            bytes(doc! {"n": {"$gte": 100}}),
+            FindOptions {
+                projection: Some(bytes(doc! {"n": 1, "_id": 0})),
+                sort: Some(bytes(doc! {"n": -1})),
+                limit: Some(5),
+                skip: Some(3),
+            },
+        )
+        .await
+        .unwrap();
+    let ours = ints(&found, "n");
+    let theirs = server.pymongo(
+        "print(json.dumps([d['n'] for d in c.dbx.items.find({'n': {'$gte': 100}}, {'n': 1, '_id': 0}).sort('n', -1).skip(3).limit(5)], separators=(',', ':')))",
+    );
+    assert_eq!(serde_json::to_string(&ours).unwrap(), theirs.trim());
+    assert_eq!(docs(&found)[0].keys().collect::<Vec<_>>(), ["n"], "projection applied");
+
+    // A find larger than one server batch (101 documents) reads every batch.
+    let everything = db.find("items", bytes(doc! {}), FindOptions::default()).await.unwrap();
+    assert_eq!(everything.len(), 250);
+    assert_eq!(everything, all, "documents arrive as stored, byte for byte");
+
+    // Update and delete: what pymongo then reads.
+    let u = db
+        .update(
+            "items",
+            bytes(doc! {"group": 0}),
+            bytes(doc! {"$inc": {"n": 1000}}),
+            true,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!((u.matched, u.modified), (50, 50));
+    assert_eq!(db.delete("items", bytes(doc! {"group": 4}), true).await.unwrap(), 50);
+    let theirs =
+        server.pymongo("print(c.dbx.items.count_documents({}), c.dbx.items.count_documents({'n': {'$gte': 1000}}))");
+    assert_eq!(theirs.trim(), "200 50");
+
+    // Duplicate key: unique violation with the server's code and the index.
+    let e = db
+        .insert("items", vec![bytes(doc! {"_id": 7}), bytes(doc! {"_id": 9999})], true)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        server_code(&e),
+        (ErrorKind::UniqueViolation, Some("DuplicateKey".into()), Some(11000)),
+        "{e}"
+    );
+    assert_eq!(e.as_server_error().unwrap().constraint_name.as_deref(), Some("_id_"));
+    // Ordered: the second document was not inserted.
+    assert_eq!(
+        db.get_collection_count("items", Some(bytes(doc! {"_id": 9999})))
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+
+    // A bad filter and an unknown command: typed server errors.
+    let e = db
+        .find("items", bytes(doc! {"n": {"$nosuchop": 1}}), FindOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    let e = db
+        .run_command(None, bytes(doc! {"noSuchCommand": 1}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        server_code(&e),
+        (ErrorKind::UndefinedObject, Some("CommandNotFound".into()), Some(59))
+    );
+    // run_command gives the reply.
+    let reply = docs(&[db.run_command(Some("admin"), bytes(doc! {"ping": 1})).await.unwrap()]);
+    assert_eq!(reply[0].get_f64("ok").unwrap(), 1.0);
+    // The connection still works after every error.
+    assert_eq!(db.get_collection_count("items", None).await.unwrap().count, 200);
+}
+
+#[tokio::test]
+async fn databases_collections_indexes_and_text_commands() {
+    let server = MongoServer::start();
+    let db = connect(&server).await;
+
+    db.create_collection("people", bytes(doc! {})).await.unwrap();
+    let e = db.create_collection("people", bytes(doc! {})).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DuplicateObject, "{e}");
+    db.run_command(
+        None,
+        bytes(doc! {"create": "adults", "viewOn": "people", "pipeline": [{"$match": {"age": {"$gte": 18}}}]}),
+    )
+    .await
+    .unwrap();
+    let colls = db.list_collections(None).await.unwrap();
+    let kinds: Vec<(&str, &str)> = colls.iter().map(|c| (c.name.as_str(), c.kind.as_str())).collect();
+    assert_eq!(kinds, [("adults", "view"), ("people", "collection")]);
+    let dbs = db.list_databases().await.unwrap();
+    assert!(dbs.iter().any(|d| d.name == "dbx"), "{dbs:?}");
+
+    // Indexes: create (unique), list, a duplicate refused, drop.
+    let name = db
+        .create_index("people", bytes(doc! {"email": 1}), bytes(doc! {"unique": true}))
+        .await
+        .unwrap();
+    assert_eq!(name, "email_1");
+    let named = db
+        .create_index(
+            "people",
+            bytes(doc! {"age": -1, "name": 1}),
+            bytes(doc! {"name": "by_age"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(named, "by_age");
+    let idx = docs(&db.list_indexes("people").await.unwrap());
+    let mut names: Vec<&str> = idx.iter().map(|d| d.get_str("name").unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["_id_", "by_age", "email_1"]);
+    let email = idx
+        .iter()
+        .find(|d| d.get_str("name").is_ok_and(|n| n == "email_1"))
+        .unwrap();
+    assert!(email.get_bool("unique").unwrap());
+    db.insert("people", vec![bytes(doc! {"email": "a@x", "age": 30})], true)
+        .await
+        .unwrap();
+    let e = db
+        .insert("people", vec![bytes(doc! {"email": "a@x", "age": 40})], true)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UniqueViolation);
+    assert_eq!(e.as_server_error().unwrap().constraint_name.as_deref(), Some("email_1"));
+    db.drop_index("people", "by_age").await.unwrap();
+    let e = db.drop_index("people", "by_age").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UndefinedObject, "{e}");
+    let e = db.list_indexes("nosuch").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UndefinedObject, "{e}");
+
+    // Statistics.
+    let stats = docs(&[db.collection_stats("people").await.unwrap()]);
+    assert_eq!(stats[0].get_str("ns").unwrap(), "dbx.people");
+
+    // Commands as text through base.query: one row of relaxed Extended JSON per document.
+    let r = db
+        .query(
+            r#"{"find": "people", "filter": {"age": {"$gt": 18}}, "projection": {"_id": 0}}"#,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.columns[0].name, "document");
+    assert_eq!(r.rows, vec![vec![Value::Json(r#"{"email":"a@x","age":30}"#.into())]]);
+    let n = db
+        .execute(
+            r#"{"insert": "people", "documents": [{"email": "b@x", "born": {"$date": "2000-01-02T03:04:05Z"}}]}"#,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let born = server.pymongo("print(c.dbx.people.find_one({'email': 'b@x'})['born'].isoformat())");
+    assert_eq!(born.trim(), "2000-01-02T03:04:05");
+    let e = db.query("{\"find\": \"people\",, }", &[]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("line 1"), "{e}");
+
+    // Health: the server's version from buildInfo.
+    let h = db.health_check().await.unwrap();
+    let version = server.pymongo("print(c.admin.command('buildInfo')['version'])");
+    assert_eq!(h.server_version, version.trim());
+
+    db.drop_collection("people").await.unwrap();
+    let e = db.collection_stats("people").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UndefinedObject, "{e}");
+}
+
+#[tokio::test]
+async fn transactions_commit_and_roll_back() {
+    let server = MongoServer::start();
+    let db = connect(&server).await;
+    db.create_collection("accounts", bytes(doc! {})).await.unwrap();
+
+    let mut tx = db.transaction(TransactionOptions::default()).await.unwrap();
+    tx.execute(r#"{"insert": "accounts", "documents": [{"_id": 1}, {"_id": 2}]}"#, &[])
+        .await
+        .unwrap();
+    // Inside: visible; outside (another connection): not yet.
+    let inside = tx.query(r#"{"find": "accounts"}"#, &[]).await.unwrap();
+    assert_eq!(inside.rows.len(), 2);
+    assert_eq!(db.get_collection_count("accounts", None).await.unwrap().count, 0);
+    tx.rollback().await.unwrap();
+    assert_eq!(server.pymongo("print(c.dbx.accounts.count_documents({}))").trim(), "0");
+
+    let mut tx = db.transaction(TransactionOptions::default()).await.unwrap();
+    tx.execute(r#"{"insert": "accounts", "documents": [{"_id": 3}]}"#, &[])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(server.pymongo("print(c.dbx.accounts.count_documents({}))").trim(), "1");
+
+    // A command a transaction cannot run is refused; the server aborts the
+    // transaction, and rolling back still succeeds.
+    let mut tx = db.transaction(TransactionOptions::default()).await.unwrap();
+    tx.execute(r#"{"insert": "accounts", "documents": [{"_id": 4}]}"#, &[])
+        .await
+        .unwrap();
+    let e = tx.query(r#"{"count": "accounts"}"#, &[]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    tx.rollback().await.unwrap();
+    assert_eq!(server.pymongo("print(c.dbx.accounts.count_documents({}))").trim(), "1");
+
+    let e = db
+        .transaction(TransactionOptions {
+            read_only: true,
+            ..TransactionOptions::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+}
+
+#[tokio::test]
+async fn scram_sha256_and_sha1() {
+    let server = MongoServer::start_auth();
+    let rt = runtime();
+    for (user, password, mechanism) in USERS {
+        // The mechanism the server offers for the user, and the one named in the URL.
+        for params in [String::new(), format!("authMechanism={mechanism}")] {
+            let url = server.url(Some((user, password)), "dbx", &format!("authSource=admin&{params}"));
+            let db = rt
+                .connect(&url)
+                .await
+                .unwrap_or_else(|e| panic!("{user} {params}: {e}"));
+            db.insert("t", vec![bytes(doc! {"by": *user})], true).await.unwrap();
+        }
+    }
+    // The user's database defaults to the URL's: alice is in admin.
+    let e = rt
+        .connect(&server.url(Some(("alice", "alice-pw")), "dbx", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
+    // Wrong password, wrong mechanism: authentication errors that do not show the password.
+    let e = rt
+        .connect(&server.url(Some(("alice", "wrong-pw")), "admin", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
+    assert!(!e.to_string().contains("wrong-pw"));
+    let e = rt
+        .connect(&server.url(Some(("bob", "bob-pw")), "admin", "authMechanism=SCRAM-SHA-256"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
+    let e = rt
+        .connect(&server.url(Some(("bob", "bob-pw")), "admin", "authMechanism=GSSAPI"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    // Without credentials the server refuses the work.
+    let db = rt.connect(&server.url(None, "dbx", "")).await.unwrap();
+    let e = db.find("t", bytes(doc! {}), FindOptions::default()).await.unwrap_err();
+    assert_eq!(
+        server_code(&e),
+        (ErrorKind::Permission, Some("Unauthorized".into()), Some(13))
+    );
+}
+
+#[tokio::test]
+async fn tls_from_the_first_byte() {
+    let server = MongoServer::start_tls();
+    let rt = runtime();
+    let ca = server.ca_file.display().to_string();
+    let url = |host: &str, params: &str| format!("mongodb://{host}:{}/dbx?{params}", server.port);
+
+    // Verified chain and name.
+    let db = rt
+        .connect(&url("localhost", &format!("tls=true&tlsCAFile={ca}")))
+        .await
+        .unwrap();
+    db.insert("t", vec![bytes(doc! {"a": 1})], true).await.unwrap();
+    // tlsCAFile alone turns TLS on.
+    rt.connect(&url("localhost", &format!("tlsCAFile={ca}")))
+        .await
+        .unwrap()
+        .test_connection()
+        .await
+        .unwrap();
+    // The wrong name, an unknown CA: TLS errors.
+    let e = rt
+        .connect(&url("127.0.0.1", &format!("tls=true&tlsCAFile={ca}")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+    let other = server.other_ca_file.display().to_string();
+    let e = rt
+        .connect(&url("localhost", &format!("tls=true&tlsCAFile={other}")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+    // tlsInsecure and tlsAllowInvalidCertificates accept any certificate.
+    for insecure in ["tlsInsecure=true", "tlsAllowInvalidCertificates=true"] {
+        let db = rt.connect(&url("127.0.0.1", insecure)).await.unwrap();
+        assert_eq!(db.get_collection_count("t", None).await.unwrap().count, 1);
+    }
+    // Plain TCP to a TLS server fails cleanly.
+    let e = rt.connect(&url("127.0.0.1", "tls=false")).await.unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Connection | ErrorKind::Protocol), "{e}");
+}
