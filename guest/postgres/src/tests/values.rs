@@ -123,12 +123,19 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
             Value::Json(r#"["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"]"#.into()),
         ),
         same("bytea[]", Value::Json(r#"["\\x00ff"]"#.into())),
+        // json and jsonb elements come back as strings of JSON text, so
+        // that a JSON `null` element stays apart from a NULL one.
         (
             "jsonb[]",
             Value::Json(r#"[{"a":1},null]"#.into()),
-            Value::Json(r#"[{"a": 1},null]"#.into()),
+            Value::Json(r#"["{\"a\": 1}",null]"#.into()),
         ),
-        same("json[]", Value::Json(r#"[{"a":1}]"#.into())),
+        same("jsonb[]", Value::Json(r#"["null",null,"[1, 2]"]"#.into())),
+        (
+            "json[]",
+            Value::Json(r#"[{"a":1}]"#.into()),
+            Value::Json(r#"["{\"a\":1}"]"#.into()),
+        ),
         same("oid[]", Value::Json("[1,4294967295]".into())),
         same("int2[]", Value::Json("[[[1]],[[2]]]".into())),
         // Types without a variant of their own travel as text.
