@@ -301,12 +301,40 @@ fn unescape(s: &str) -> String {
 
 /// Turns a JSON array into a PostgreSQL array literal (`[1,[2,null]]`,
 /// `["a\"b"]` → `{1,{2,NULL}}`, `{"a\"b"}`); `delim` separates elements.
+/// The object form of an array with other lower bounds,
+/// `{"lower_bounds":[0],"elements":[1,2]}`, becomes `[0:1]={1,2}`.
 pub fn json_to_literal(text: &str, delim: u8) -> Result<String> {
-    let v = json::parse(text)?;
-    if !matches!(v, Json::Array(_)) {
-        return Err(Error::invalid("an array parameter needs a JSON array"));
-    }
+    let not_array = || Error::invalid("an array parameter needs a JSON array or {\"lower_bounds\", \"elements\"}");
     let mut out = String::with_capacity(text.len() + 2);
+    let v = match json::parse(text)? {
+        Json::Object(raw) => {
+            let mut bounds = None;
+            let mut elements = None;
+            for (key, value) in json::object_members(&raw)? {
+                match (key.as_str(), value) {
+                    ("lower_bounds", Json::Array(b)) => bounds = Some(b),
+                    ("elements", e @ Json::Array(_)) => elements = Some(e),
+                    _ => return Err(not_array()),
+                }
+            }
+            let (Some(bounds), Some(elements)) = (bounds, elements) else {
+                return Err(not_array());
+            };
+            let mut level = &elements;
+            for bound in &bounds {
+                let (Json::Number(lower), Json::Array(items)) = (bound, level) else {
+                    return Err(not_array());
+                };
+                let lower: i64 = lower.parse().map_err(|_| not_array())?;
+                out.push_str(&format!("[{lower}:{}]", lower + items.len() as i64 - 1));
+                level = items.first().unwrap_or(&Json::Null);
+            }
+            out.push('=');
+            elements
+        }
+        v @ Json::Array(_) => v,
+        _ => return Err(not_array()),
+    };
     write_literal(&mut out, &v, delim as char);
     Ok(out)
 }
@@ -460,6 +488,16 @@ mod tests {
         );
         assert_eq!(json_to_literal("[true]", b';').unwrap(), "{true}");
         assert!(json_to_literal("{}", b',').is_err());
+        assert_eq!(
+            json_to_literal(r#"{"lower_bounds":[0],"elements":[1,2,3]}"#, b',').unwrap(),
+            "[0:2]={1,2,3}"
+        );
+        assert_eq!(
+            json_to_literal(r#"{"lower_bounds":[2,-1],"elements":[[1,2],[3,4]]}"#, b',').unwrap(),
+            "[2:3][-1:0]={{1,2},{3,4}}"
+        );
+        assert!(json_to_literal(r#"{"lower_bounds":[0]}"#, b',').is_err());
+        assert!(json_to_literal(r#"{"lower_bounds":["x"],"elements":[1]}"#, b',').is_err());
         assert!(json_to_literal("[1,", b',').is_err());
     }
 }

@@ -105,6 +105,14 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
         same("int8[]", Value::Json("[[1,2],[null,4]]".into())),
         same("int4[]", Value::Json("[]".into())),
         same(
+            "int4[]",
+            Value::Json(r#"{"lower_bounds":[0],"elements":[1,2,3]}"#.into()),
+        ),
+        same(
+            "int8[]",
+            Value::Json(r#"{"lower_bounds":[-2,1],"elements":[[1],[null]]}"#.into()),
+        ),
+        same(
             "text[]",
             Value::Json(r#"["a,b","\"q\"",null,"NULL","back\\slash","{}"," sp "]"#.into()),
         ),
