@@ -22,9 +22,10 @@ for component in rustfmt clippy; do
 done
 
 # clang + wasi-libc build SQLite for wasm; tmux drives the shell test;
-# the servers are what the integration tests talk to.
+# the servers are what the integration tests talk to; sqlite3 (and psql,
+# from postgresql) are the reference clients of the differential test.
 need=()
-for pkg in clang wasi-libc tmux postgresql mariadb-server openssl; do
+for pkg in clang wasi-libc tmux postgresql mariadb-server openssl sqlite3; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -40,4 +40,4 @@ pub use runtime::{
     engine_config, Capability, DriverEvent, DriverInfo, DriverWatcher, Limits, PlaceholderStyle, Runtime,
     RuntimeBuilder,
 };
-pub use value::{Column, Interval, LogicalType, QueryResult, Value};
+pub use value::{json_member, Column, Interval, LogicalType, QueryResult, Value};

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_from(cli::sql_after_separator(std::env::args_os().collect()));
     let level = match cli.verbose {
         0 => "warn",
         1 => "info",

@@ -50,29 +50,50 @@ pub struct ScriptStatement {
 }
 
 /// Splits a script at top-level `;` (respecting quotes, comments and
-/// dollar quoting, as the dialect's tokenizer does). Each statement is the
-/// original text, trimmed; empty statements are dropped.
+/// dollar quoting, as the dialect's tokenizer does, and the `BEGIN … END`
+/// bodies of SQLite triggers and PostgreSQL `BEGIN ATOMIC` routines). Each
+/// statement is the original text, trimmed; empty statements are dropped.
 pub fn split_statements(dialect: &dyn Dialect, script: &str) -> Result<Vec<ScriptStatement>, String> {
+    Ok(split_complete(dialect, script)?.0)
+}
+
+/// The byte offset just after the last `;` that ends a statement, if any:
+/// what an interactive reader may run while the rest is still being typed.
+pub fn complete_prefix(dialect: &dyn Dialect, script: &str) -> Result<Option<usize>, String> {
+    Ok(split_complete(dialect, script)?.1)
+}
+
+/// The statements, and the end of the last one that a `;` ended.
+fn split_complete(dialect: &dyn Dialect, script: &str) -> Result<(Vec<ScriptStatement>, Option<usize>), String> {
     let tokens = Tokenizer::new(dialect, script)
         .tokenize_with_location()
         .map_err(|e| e.to_string())?;
     let offsets = LineOffsets::new(script);
     let mut out = Vec::new();
+    let mut complete = None;
     // (byte offset, line) of the statement's first token, and the end of its last one.
     let mut start: Option<(usize, u64)> = None;
     let mut end = 0;
-    for t in &tokens {
+    let mut body = BodyDepth::default();
+    for (i, t) in tokens.iter().enumerate() {
         match &t.token {
-            Token::SemiColon => {
+            Token::SemiColon if body.depth == 0 => {
                 if let Some((from, line)) = start.take() {
                     out.push(ScriptStatement {
                         sql: script[from..end].trim().to_string(),
                         line,
                     });
                 }
+                body = BodyDepth::default();
+                complete = Some(offsets.byte(t.span.start.line, t.span.start.column) + 1);
             }
             Token::Whitespace(_) | Token::EOF => {}
-            _ => {
+            token => {
+                let next = tokens[i + 1..]
+                    .iter()
+                    .find(|t| !matches!(t.token, Token::Whitespace(_)))
+                    .map(|t| &t.token);
+                body.see(token, next);
                 let from = offsets.byte(t.span.start.line, t.span.start.column);
                 start.get_or_insert((from, t.span.start.line));
                 end = offsets.byte(t.span.end.line, t.span.end.column);
@@ -86,7 +107,48 @@ pub fn split_statements(dialect: &dyn Dialect, script: &str) -> Result<Vec<Scrip
         });
     }
     out.retain(|s| !s.sql.is_empty());
-    Ok(out)
+    Ok((out, complete))
+}
+
+/// How deep a statement is inside `BEGIN … END` bodies whose `;` do not
+/// end it: a `CREATE … TRIGGER … BEGIN` (SQLite) or a `BEGIN ATOMIC`
+/// (PostgreSQL routines); inside, `CASE … END` nests too.
+#[derive(Default)]
+struct BodyDepth {
+    /// The statement's first word is CREATE.
+    create: bool,
+    /// A CREATE statement has named TRIGGER.
+    trigger: bool,
+    /// Words seen in the statement.
+    words: usize,
+    depth: usize,
+}
+
+impl BodyDepth {
+    fn see(&mut self, token: &Token, next: Option<&Token>) {
+        let Token::Word(w) = token else { return };
+        if w.quote_style.is_some() {
+            self.words += 1;
+            return;
+        }
+        let word = w.value.to_ascii_uppercase();
+        if self.words == 0 {
+            self.create = word == "CREATE";
+        }
+        self.words += 1;
+        match word.as_str() {
+            "TRIGGER" if self.create && self.depth == 0 => self.trigger = true,
+            "BEGIN" if self.create => {
+                let atomic = matches!(next, Some(Token::Word(n)) if n.value.eq_ignore_ascii_case("ATOMIC"));
+                if self.depth > 0 || self.trigger || atomic {
+                    self.depth += 1;
+                }
+            }
+            "CASE" if self.depth > 0 => self.depth += 1,
+            "END" if self.depth > 0 => self.depth -= 1,
+            _ => {}
+        }
+    }
 }
 
 /// Converts the tokenizer's (line, column) — 1-based, columns in
@@ -230,6 +292,38 @@ mod tests {
         assert_eq!(s[1].sql, "select ';' as x");
         assert_eq!(s[2].line, 5);
         assert!(s[2].sql.contains("$$ select 1; $$"));
+    }
+
+    #[test]
+    fn keeps_begin_end_bodies_whole() {
+        let lite = dialect("sqlite");
+        let script = "create table a(x); create table b(y);\n\
+             create trigger tr after insert on a begin insert into b values (new.x); \
+             update b set y = case when y > 1 then y else 0 end; end;\n\
+             insert into a values (7); select * from b; begin; select 1; end;";
+        let s: Vec<String> = split_statements(&*lite, script)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.sql)
+            .collect();
+        assert_eq!(s.len(), 8, "{s:?}");
+        assert!(
+            s[2].starts_with("create trigger") && s[2].ends_with("else 0 end; end"),
+            "{s:?}"
+        );
+        assert_eq!(&s[5..], ["begin", "select 1", "end"]);
+        // An unfinished body is not complete: nothing after its inner `;` runs.
+        let partial = "select 1; create trigger t after insert on a begin insert into b values (1);";
+        assert_eq!(complete_prefix(&*lite, partial).unwrap(), Some(9));
+        assert_eq!(complete_prefix(&*lite, script).unwrap(), Some(script.len()));
+        let pg = dialect("postgresql");
+        let s = split_statements(
+            &*pg,
+            "create function f() returns int language sql begin atomic select 1; select 2; end; select f();",
+        )
+        .unwrap();
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert!(s[0].sql.ends_with("select 2; end"));
     }
 
     #[test]

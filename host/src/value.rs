@@ -8,6 +8,8 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+
+mod array;
 use serde::Serialize;
 
 /// A time span as SQL keeps it: months and days are not fixed lengths.
@@ -159,10 +161,16 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 impl Value {
     /// Text as `psql` shows this value in `column`; like `to_string`, except
-    /// that single-precision columns print single-precision digits.
+    /// that single-precision columns print single-precision digits and
+    /// PostgreSQL arrays (type names `_elem`) print as array literals
+    /// (`[0:2]={1,2,3}`).
     pub fn text_in(&self, column: &Column) -> String {
         match (self, column.logical_type) {
             (Value::Float(x), LogicalType::Float32) => format_float32(*x),
+            // A PostgreSQL array (type `_int4`, `_text` …), as its JSON.
+            (Value::Json(s), LogicalType::Json) if column.type_name.len() > 1 && column.type_name.starts_with('_') => {
+                array::postgres_array_text(s, &column.type_name[1..]).unwrap_or_else(|| s.clone())
+            }
             _ => self.to_string(),
         }
     }
@@ -388,18 +396,59 @@ fn pg_float_text(shortest: &str, precision: i32) -> String {
     out
 }
 
-/// `YYYY-MM-DD`, or `infinity`.
+/// The proleptic Gregorian (year, month, day) of a day count from
+/// 1970-01-01; year 0 is 1 BC, -1 is 2 BC. Exact for every `i64` day a
+/// PostgreSQL date or timestamp can hold.
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    // Shift to 0000-03-01 so that leap days end a year, then count whole
+    // 400-year cycles of 146 097 days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The day count from 1970-01-01 of a proleptic Gregorian date (year 0 is 1 BC).
+pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y.rem_euclid(400);
+    let m = i64::from(month);
+    let day_of_year = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// `YYYY-MM-DD` as PostgreSQL prints it (the year without an upper
+/// limit), and whether the date is BC (`0044-03-15` and `true` for 44 BC).
+fn civil_text(days: i64) -> (String, bool) {
+    let (y, m, d) = civil_from_days(days);
+    if y <= 0 {
+        (format!("{:04}-{m:02}-{d:02}", 1 - y), true)
+    } else {
+        (format!("{y:04}-{m:02}-{d:02}"), false)
+    }
+}
+
+/// `YYYY-MM-DD`, `0044-03-15 BC`, or `infinity`.
 pub(crate) fn format_date(days: i32) -> String {
     match days {
         i32::MAX => "infinity".into(),
         i32::MIN => "-infinity".into(),
-        d => {
-            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-            epoch
-                .checked_add_signed(chrono::Duration::days(d.into()))
-                .map(|d| d.format("%Y-%m-%d").to_string())
-                .unwrap_or_else(|| format!("{d} days"))
-        }
+        d => match civil_text(d.into()) {
+            (text, true) => format!("{text} BC"),
+            (text, false) => text,
+        },
     }
 }
 
@@ -426,49 +475,71 @@ fn format_timestamp(micros: i64, tz: bool) -> String {
     match micros {
         i64::MAX => "infinity".into(),
         i64::MIN => "-infinity".into(),
-        m => match DateTime::from_timestamp_micros(m) {
-            Some(t) => format!(
-                "{}{}{}",
-                t.format("%Y-%m-%d %H:%M:%S"),
-                fraction(m),
-                if tz { "+00" } else { "" }
-            ),
-            None => format!("{m}µs"),
-        },
+        m => format_timestamp_parts(m.div_euclid(MICROS_PER_DAY), m.rem_euclid(MICROS_PER_DAY), tz),
     }
 }
 
+/// `YYYY-MM-DD HH:MM:SS[.ffffff][+00][ BC]` of a day since 1970 and the
+/// microseconds into it.
+fn format_timestamp_parts(days: i64, micros: i64, tz: bool) -> String {
+    let (date, bc) = civil_text(days);
+    format!(
+        "{date} {}{}{}",
+        format_time(micros),
+        if tz { "+00" } else { "" },
+        if bc { " BC" } else { "" }
+    )
+}
+
 impl fmt::Display for Interval {
-    /// PostgreSQL's `postgres` interval style: `1 year 2 mons 3 days 04:05:06.5`.
+    /// PostgreSQL's `postgres` interval style, as its `EncodeInterval`
+    /// writes it: `1 year 2 mons 3 days 04:05:06.5`; a part after a
+    /// negative one carries its sign (`-1 years +2 mons`, `-1 days +01:00:00`);
+    /// every count but exactly 1 is plural.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts = Vec::new();
-        let (years, months) = (self.months / 12, self.months % 12);
-        let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n.abs() == 1 { one } else { many });
-        if years != 0 {
-            parts.push(plural(years.into(), "year", "years"));
+        let mut out = String::new();
+        // Whether the last part written was negative.
+        let mut before_negative = false;
+        let parts = [
+            (i64::from(self.months / 12), "year"),
+            (i64::from(self.months % 12), "mon"),
+            (i64::from(self.days), "day"),
+        ];
+        for (n, unit) in parts {
+            if n == 0 {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            let plus = if before_negative && n > 0 { "+" } else { "" };
+            out.push_str(&format!("{plus}{n} {unit}{}", if n == 1 { "" } else { "s" }));
+            before_negative = n < 0;
         }
-        if months != 0 {
-            parts.push(plural(months.into(), "mon", "mons"));
-        }
-        if self.days != 0 {
-            parts.push(plural(self.days.into(), "day", "days"));
-        }
-        if self.microseconds != 0 || parts.is_empty() {
+        if self.microseconds != 0 || out.is_empty() {
             let us = self.microseconds.unsigned_abs();
-            let sign = if self.microseconds < 0 { "-" } else { "" };
+            let sign = if self.microseconds < 0 {
+                "-"
+            } else if before_negative {
+                "+"
+            } else {
+                ""
+            };
             let (h, m, s, frac) = (
                 us / 3_600_000_000,
                 (us / 60_000_000) % 60,
                 (us / 1_000_000) % 60,
                 us % 1_000_000,
             );
-            let mut t = format!("{sign}{h:02}:{m:02}:{s:02}");
-            if frac != 0 {
-                t.push_str(format!(".{frac:06}").trim_end_matches('0'));
+            if !out.is_empty() {
+                out.push(' ');
             }
-            parts.push(t);
+            out.push_str(&format!("{sign}{h:02}:{m:02}:{s:02}"));
+            if frac != 0 {
+                out.push_str(format!(".{frac:06}").trim_end_matches('0'));
+            }
         }
-        f.write_str(&parts.join(" "))
+        f.write_str(&out)
     }
 }
 
@@ -512,7 +583,7 @@ impl QueryResult {
         self.columns.iter().position(|c| c.name == name)
     }
 
-    /// The rows as JSON objects keyed by column name.
+    /// The rows as JSON objects keyed by column name (see [`json_member`]).
     pub fn to_json_rows(&self) -> Vec<serde_json::Map<String, serde_json::Value>> {
         self.rows
             .iter()
@@ -520,10 +591,20 @@ impl QueryResult {
                 self.columns
                     .iter()
                     .zip(row)
-                    .map(|(c, v)| (c.name.clone(), v.json_in(c)))
+                    .filter_map(|(c, v)| json_member(v, c).map(|j| (c.name.clone(), j)))
                     .collect()
             })
             .collect()
+    }
+}
+
+/// A value as a member of a JSON row object: [`Value::json_in`], except
+/// that SQL NULL in a `json` column leaves the member out (`None`), so that
+/// it stays apart from the JSON value `null` (`'null'::jsonb`).
+pub fn json_member(v: &Value, column: &Column) -> Option<serde_json::Value> {
+    match (v, column.logical_type) {
+        (Value::Null, LogicalType::Json) => None,
+        _ => Some(v.json_in(column)),
     }
 }
 

@@ -40,8 +40,8 @@ const TYPES_TEXT: [(&str, &str); 24] = [
     ("u", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
     ("js", "{\"a\": [1, 2.50]}"),
     ("jb", "{\"b\": null}"),
-    ("arr", "[1,2,3]"),
-    ("tarr", "[\"x\",null]"),
+    ("arr", "{1,2,3}"),
+    ("tarr", "{x,NULL}"),
     ("nul", ""),
 ];
 
@@ -587,6 +587,188 @@ fn query_prints_notices_and_every_result() {
     assert!(r.stdout.contains(" a \n---\n 1 "), "{}", r.stdout);
     assert!(!r.stdout.contains(" c "), "{}", r.stdout);
     assert!(r.stderr.contains("42703"), "{}", r.stderr);
+}
+
+/// The faults of issue 9, each with its right value.
+#[test]
+fn values_and_statements_come_out_right() {
+    // JSON `null` and SQL NULL differ; array bounds are kept in JSON too.
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "query",
+        PG_URL,
+        "select 'null'::jsonb a, null::jsonb b, '[0:2]={1,2,3}'::int[] c, '{4}'::int[] d",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!([{"a": null, "c": {"lower_bounds": [0], "elements": [1, 2, 3]}, "d": [4]}])
+    );
+    // BC dates, bounds, intervals and the last timestamps as psql prints them.
+    assert_eq!(
+        ok(&[
+            "query",
+            PG_URL,
+            "select date '0044-03-15 BC' a, date '0001-01-01 BC' b, '[0:2]={1,2,3}'::int[] c, \
+             interval '-1 year -2 mons' d, interval '-1 day +1 hour' e, \
+             '294276-12-31 23:59:59'::timestamp f, '294276-12-31 23:59:59+00'::timestamptz g",
+            "--format",
+            "csv",
+        ]),
+        "a,b,c,d,e,f,g\n0044-03-15 BC,0001-01-01 BC,\"[0:2]={1,2,3}\",-1 years -2 mons,-1 days +01:00:00,\
+         294276-12-31 23:59:59,294276-12-31 23:59:59+00\n"
+    );
+    // SQL that starts with a comment is SQL, not an option.
+    assert_eq!(
+        ok(&["query", PG_URL, "-- note\nselect 1 as one", "--format", "csv"]),
+        "one\n1\n"
+    );
+    assert_eq!(
+        ok(&["shell", PG_URL, "-c", "-- note\nselect 2 as two", "--format", "csv"]),
+        "two\n2\n"
+    );
+    // Text the client cannot decode fails its statement, naming the column;
+    // the session goes on.
+    let r = run(&[
+        "shell",
+        PG_URL,
+        "-c",
+        "begin; set local client_encoding to 'LATIN1'; select 1 as before; select chr(233) as e; select 2 as after",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("column \"e\"") && r.stderr.contains("UTF-8"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("broken"), "{}", r.stderr);
+    let r = run(&["query", &format!("{PG_URL}&client_encoding=LATIN1"), "select 1"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("client_encoding"), "{}", r.stderr);
+    assert_eq!(pg_value("select 'still' as s"), "still");
+}
+
+/// `export` → `import` keeps every value: the empty string and NULL stay
+/// apart (`""` and an empty field), BC dates, bounds and intervals read back.
+#[test]
+fn export_then_import_keeps_every_value() {
+    let schema = PgSchema::create("dbx_roundtrip");
+    let columns = "id int, t text, d date, ts timestamp, a int[], iv interval, j jsonb";
+    pg(&format!(
+        "create table {0}.src ({columns}); create table {0}.dst ({columns}); \
+         insert into {0}.src values \
+         (1, '', date '0044-03-15 BC', '0001-01-01 00:00:00 BC', '[0:2]={{1,2,3}}', '-1 day +1 hour', 'null'), \
+         (2, null, date '0001-01-01 BC', '294276-12-31 23:59:59', '{{{{1,2}},{{3,4}}}}', '-1 year -2 mons', null), \
+         (3, 'a,\"b\"', date '10000-01-01', null, null, null, '{{\"k\": [1, 2]}}')",
+        schema.0
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("src.csv");
+    let r = run(&[
+        "export",
+        PG_URL,
+        &format!("select * from {}.src order by id", schema.0),
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let csv_text = std::fs::read_to_string(&file).unwrap();
+    assert!(csv_text.contains("1,\"\",0044-03-15 BC,"), "{csv_text}");
+    let r = run(&["import", PG_URL, &format!("{}.dst", schema.0), file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let differing = pg_value(&format!(
+        "select count(*) from (select * from {0}.src except all select * from {0}.dst) x",
+        schema.0
+    ));
+    assert_eq!(differing, "0");
+    assert_eq!(
+        pg_value(&format!("select count(*) from {}.dst where t = ''", schema.0)),
+        "1"
+    );
+    assert_eq!(
+        pg_value(&format!("select count(*) from {}.dst where t is null", schema.0)),
+        "1"
+    );
+}
+
+/// Unquoted names in `\\d`, `inspect` and `import` fold as PostgreSQL folds them.
+#[test]
+fn unquoted_names_fold_as_the_database_folds_them() {
+    let schema = PgSchema::create("dbx_fold");
+    pg(&format!("create table {}.Orders (Id int, \"Note\" text)", schema.0));
+    let upper = schema.0.to_uppercase();
+    let described = ok(&["shell", PG_URL, "-c", &format!("\\d {upper}.Orders")]);
+    assert!(described.contains("id") && described.contains("Note"), "{described}");
+    let inspected = ok(&["inspect", PG_URL, &format!("{upper}.ORDERS")]);
+    assert!(
+        inspected.contains("orders") && inspected.contains("Note"),
+        "{inspected}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("o.csv");
+    std::fs::write(&file, "id,Note\n1,x\n").unwrap();
+    let r = run(&["import", PG_URL, &format!("{upper}.Orders"), file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(pg_value(&format!("select \"Note\" from {}.orders", schema.0)), "x");
+    // A quoted name is taken as written: there is no "Orders".
+    let r = run(&["shell", PG_URL, "-c", &format!("\\d {}.\"Orders\"", schema.0)]);
+    assert!(!r.stdout.contains("Note") && r.stderr.contains("Orders"), "{r:?}");
+}
+
+/// A role's DateStyle input order is the server's to keep: the driver
+/// only asks for ISO output.
+#[test]
+fn datestyle_of_the_role_is_kept() {
+    let role = unique("dbx_dmy");
+    pg(&format!(
+        "create role {role} login; alter role {role} set datestyle = 'SQL, DMY'"
+    ));
+    let url = format!("postgres://{role}@127.0.0.1:5432/test?sslmode=disable");
+    let out = ok(&["query", &url, "select date '01/02/03' as d", "--format", "csv"]);
+    let _ = run(&["shell", PG_URL, "-c", &format!("drop role {role}")]);
+    assert_eq!(out, "d\n2003-02-01\n");
+}
+
+/// SQLite triggers keep their `BEGIN … END` body, in files and piped input.
+#[test]
+fn trigger_bodies_are_one_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("t.db").display());
+    let script = "create table a(x); create table b(y);\n\
+        create trigger tr after insert on a begin insert into b values (new.x); end;\n\
+        insert into a values (7); select * from b;\n";
+    let file = dir.path().join("t.sql");
+    std::fs::write(&file, script).unwrap();
+    let out = ok(&["shell", &url, "-f", file.to_str().unwrap(), "--format", "csv"]);
+    assert_eq!(out, "y\n7\n");
+    // Piped, line by line: the inner `;` does not end the trigger, and
+    // its `end` is not a COMMIT.
+    let url2 = format!("sqlite:{}", dir.path().join("t2.db").display());
+    let mut child = command(&["shell", &url2, "--format", "csv"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(
+                b"create table a(x);\ncreate table b(y);\ncreate trigger tr after insert on a begin\n\
+                  insert into b values (new.x);\nend;\ninsert into a values (8);\nselect * from b;\n",
+            )
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("y\n8\n"), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("error") && !stderr.contains("WARNING"), "{stderr}");
 }
 
 /// SQLite files: query, shell, import, export and inspect (no functions).

@@ -209,6 +209,7 @@ impl Connection {
         conn.send_startup(config)?;
         conn.authenticate(config)?;
         conn.finish_startup()?;
+        conn.iso_output()?;
         Ok(conn)
     }
 
@@ -273,11 +274,17 @@ impl Connection {
     }
 
     fn send_startup(&mut self, config: &ConnectConfig) -> Result<()> {
+        if let Some((_, encoding)) = config.options.iter().find(|(k, _)| k == "client_encoding") {
+            if !is_utf8_name(encoding) {
+                return Err(Error::invalid(format!(
+                    "client_encoding {encoding:?} is not supported: driverbox reads text as UTF-8 (use UTF8)"
+                )));
+            }
+        }
         let user = config.user.as_deref().unwrap_or("postgres");
         let mut params: Vec<(&str, &str)> = vec![
             ("user", user),
             ("client_encoding", "UTF8"),
-            ("DateStyle", "ISO"),
             ("IntervalStyle", "postgres"),
             ("extra_float_digits", "3"),
         ];
@@ -366,6 +373,18 @@ impl Connection {
                 other => return Err(unexpected(other)),
             }
         }
+    }
+
+    /// Dates in ISO form when the server sends text (simple-protocol
+    /// results, arrays of types without a codec): `SET DateStyle` to `ISO`
+    /// changes only the output, so a role's or database's input order
+    /// (`DMY`, `MDY`) stays as it is. Nothing to do when it is ISO already.
+    fn iso_output(&mut self) -> Result<()> {
+        let style = self.server_param("DateStyle").unwrap_or("ISO");
+        if style.trim_start().to_ascii_uppercase().starts_with("ISO") {
+            return Ok(());
+        }
+        self.run("set datestyle to 'ISO'").map(|_| ())
     }
 
     fn finish_startup(&mut self) -> Result<()> {
@@ -834,13 +853,22 @@ impl Connection {
             match t {
                 tag::DATA_ROW => {
                     if let (Some(rows), None) = (rows.as_mut(), &error) {
-                        decode_row(self.body(len), &stmt.decoders, rows)?;
+                        // A value that cannot be decoded fails the statement;
+                        // the rest is read so the session stays in step.
+                        match decode_row(self.body(len), &stmt.decoders, &stmt.columns, rows) {
+                            Err(e) if e.breaks_session() => return Err(e),
+                            Err(e) => error = Some(e),
+                            Ok(()) => {}
+                        }
                     }
                 }
                 tag::BIND_COMPLETE | tag::PARSE_COMPLETE | tag::CLOSE_COMPLETE => {}
                 tag::COMMAND_COMPLETE => tag_text = Some(message::command_tag(self.body(len))?.to_string()),
                 tag::EMPTY_QUERY | tag::PORTAL_SUSPENDED => {}
-                tag::ERROR_RESPONSE => error = Some(self.server_error(len)?),
+                tag::ERROR_RESPONSE => {
+                    let e = self.server_error(len)?;
+                    error.get_or_insert(e);
+                }
                 tag::COPY_IN_RESPONSE => self.refuse_copy_in(COPY_IN_REFUSED, true)?,
                 tag::COPY_OUT_RESPONSE | tag::COPY_DATA | tag::COPY_DONE => {}
                 tag::READY_FOR_QUERY => {
@@ -870,8 +898,11 @@ impl Connection {
                 self.cache.drain();
                 self.prepared.drain();
             }
-            Some("DEALLOCATE") => {
-                // One statement went, maybe ours: prepare all cached ones anew.
+            // One statement went, maybe ours; or the schema changed, and a
+            // cached statement's result type with it (inside a transaction
+            // the server's "cached plan must not change result type" would
+            // abort the transaction): prepare all cached ones anew.
+            Some(t) if t == "DEALLOCATE" || changes_schema(t) => {
                 for old in self.cache.drain() {
                     message::close(b'S', &old.name, &mut self.out);
                 }
@@ -1038,12 +1069,15 @@ impl Connection {
         self.send()?;
         struct Current {
             fields: Vec<FieldDescription>,
+            columns: Vec<Column>,
             rows: BatchBuilder,
         }
         let mut current: Option<Current> = None;
         let mut done: Vec<(Option<Current>, Option<String>)> = Vec::new();
         let mut error = None;
         let mut replied = false;
+        // The result a value could not be decoded in.
+        let mut failed_at = None;
         loop {
             let (t, len) = self.next_message()?;
             if t == tag::READY_FOR_QUERY && !replied {
@@ -1056,6 +1090,7 @@ impl Connection {
                     let text: Vec<Column> = fields.iter().map(|f| self.column(f, LogicalType::Text)).collect();
                     current = Some(Current {
                         rows: BatchBuilder::new(&text),
+                        columns: text,
                         fields,
                     });
                 }
@@ -1063,7 +1098,18 @@ impl Connection {
                     let cur = current
                         .as_mut()
                         .ok_or_else(|| Error::protocol("data row without row description"))?;
-                    decode_text_row(self.body(len), cur.fields.len(), &mut cur.rows)?;
+                    if failed_at.is_none() {
+                        // A value that cannot be decoded ends the results
+                        // here; the rest is read so the session stays in step.
+                        match decode_text_row(self.body(len), &cur.columns, &mut cur.rows) {
+                            Err(e) if e.breaks_session() => return Err(e),
+                            Err(e) => {
+                                failed_at = Some(done.len());
+                                error.get_or_insert(e);
+                            }
+                            Ok(()) => {}
+                        }
+                    }
                 }
                 tag::COMMAND_COMPLETE | tag::EMPTY_QUERY => {
                     let tag_text = if t == tag::COMMAND_COMPLETE {
@@ -1075,7 +1121,10 @@ impl Connection {
                     };
                     done.push((current.take(), tag_text));
                 }
-                tag::ERROR_RESPONSE => error = Some(self.server_error(len)?),
+                tag::ERROR_RESPONSE => {
+                    let e = self.server_error(len)?;
+                    error.get_or_insert(e);
+                }
                 tag::COPY_IN_RESPONSE => self.refuse_copy_in(COPY_IN_REFUSED, false)?,
                 tag::COPY_OUT_RESPONSE | tag::COPY_DATA | tag::COPY_DONE => {}
                 tag::READY_FOR_QUERY => {
@@ -1085,6 +1134,9 @@ impl Connection {
                 other => return Err(unexpected(other)),
             }
             self.stream.consume(len);
+        }
+        if let Some(n) = failed_at {
+            done.truncate(n);
         }
         let mut outcomes = Vec::with_capacity(done.len());
         for (cur, tag_text) in done {
@@ -1431,7 +1483,18 @@ impl Connection {
         loop {
             let (t, len) = self.next_message()?;
             match t {
-                tag::DATA_ROW => decode_row(self.body(len), &stmt.decoders, &mut rows)?,
+                tag::DATA_ROW => {
+                    if let Err(e) = decode_row(self.body(len), &stmt.decoders, &stmt.columns, &mut rows) {
+                        if e.breaks_session() {
+                            return Err(e);
+                        }
+                        // Read the rest of this batch, close the portal, then fail.
+                        self.stream.consume(len);
+                        self.portal = None;
+                        self.stream_close_inner(true)?;
+                        return Err(e);
+                    }
+                }
                 tag::PORTAL_SUSPENDED => {
                     self.stream.consume(len);
                     // Ask for the next batch now.
@@ -1510,6 +1573,25 @@ impl Connection {
         }
         self.broken = true;
     }
+}
+
+/// Whether a command tag is that of DDL or a `SET` (`ALTER TABLE`,
+/// `CREATE VIEW`, `DROP …`, `SET` of `search_path`), after which cached
+/// statements may describe other columns.
+fn changes_schema(tag: &str) -> bool {
+    ["ALTER ", "CREATE ", "DROP ", "COMMENT", "SET"]
+        .iter()
+        .any(|p| tag.starts_with(p))
+}
+
+/// Whether `name` is PostgreSQL's UTF8 encoding, as it spells it (`UTF8`, `utf-8`, `unicode`).
+fn is_utf8_name(name: &str) -> bool {
+    let n: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    n == "utf8" || n == "unicode"
 }
 
 fn unexpected(t: u8) -> Error {

@@ -83,6 +83,13 @@ pub fn parameters() -> Vec<UrlParameter> {
             "reported in pg_stat_activity",
         ),
         param(
+            "client_encoding",
+            &["PGCLIENTENCODING"],
+            Some("UTF8"),
+            None,
+            "only UTF8: driverbox reads text as UTF-8; any other encoding is refused at connect",
+        ),
+        param(
             "options",
             &["PGOPTIONS"],
             None,

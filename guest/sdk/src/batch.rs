@@ -442,6 +442,25 @@ impl ColumnBuilder {
         }
     }
 
+    /// Turns a 64-bit column (timestamps, times) into `dynamic` text, the
+    /// values so far written by `text` (a driver's own form, where the
+    /// ISO 8601 text of [`ColumnBuilder::push_text`]'s conversion would not
+    /// do); later values go in as pushed. Nothing happens to other columns.
+    pub fn make_dynamic_text(&mut self, text: impl Fn(i64) -> String) {
+        let Buffer::Int64(values) = &self.buffer else { return };
+        let mut d = DynamicBuilder::default();
+        for (i, v) in values.iter().enumerate() {
+            if self.validity.bits[i / 8] & (1 << (i % 8)) != 0 {
+                d.tags.push(tag::TEXT);
+                d.texts.data.extend_from_slice(text(*v).as_bytes());
+                let _ = d.texts.end_value();
+            } else {
+                d.tags.push(tag::NULL);
+            }
+        }
+        self.buffer = Buffer::Dynamic(d);
+    }
+
     /// Rewrites the values so far into a `dynamic` buffer. Only integers,
     /// floats, text and bytes exist in `dynamic`: dates, times and UUIDs
     /// are written as their ISO 8601 / hyphenated text, booleans as 0 and 1.

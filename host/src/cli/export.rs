@@ -17,7 +17,7 @@ use driverbox::arrow_array::RecordBatch;
 use driverbox::{Capability, Column, DriverCapabilities, Error, QueryDriver, Runtime, StreamingDriver, Value};
 use futures::StreamExt;
 
-use super::output::unique_names;
+use super::output::{unique_names, write_csv_record, write_csv_row};
 use super::{connect, exit_code, fail, report_in};
 
 /// Arguments of `driverbox export`.
@@ -72,7 +72,7 @@ pub struct RowWriter<W: Write> {
 }
 
 enum Inner<W: Write> {
-    Csv(Box<csv::Writer<W>>),
+    Csv(W),
     Json { out: W, names: Vec<String> },
 }
 
@@ -81,9 +81,8 @@ impl<W: Write> RowWriter<W> {
     pub fn begin(mut out: W, format: RowFormat, columns: &[Column]) -> std::io::Result<Self> {
         let inner = match format {
             RowFormat::Csv => {
-                let mut w = Box::new(csv::Writer::from_writer(out));
-                w.write_record(columns.iter().map(|c| c.name.as_str()))?;
-                Inner::Csv(w)
+                write_csv_record(&mut out, columns.iter().map(|c| Some(c.name.as_str())))?;
+                Inner::Csv(out)
             }
             RowFormat::Json => {
                 out.write_all(b"[")?;
@@ -105,7 +104,7 @@ impl<W: Write> RowWriter<W> {
         match &mut self.inner {
             Inner::Csv(w) => {
                 for row in rows {
-                    w.write_record(row.iter().zip(&self.columns).map(|(v, c)| v.text_in(c)))?;
+                    write_csv_row(w, row, &self.columns)?;
                 }
                 w.flush()?;
             }
@@ -114,8 +113,8 @@ impl<W: Write> RowWriter<W> {
                     out.write_all(if self.rows == 0 && i == 0 { b"\n" } else { b",\n" })?;
                     let object: serde_json::Map<String, serde_json::Value> = names
                         .iter()
-                        .cloned()
-                        .zip(row.iter().zip(&self.columns).map(|(v, c)| v.json_in(c)))
+                        .zip(row.iter().zip(&self.columns))
+                        .filter_map(|(n, (v, c))| driverbox::json_member(v, c).map(|j| (n.clone(), j)))
                         .collect();
                     serde_json::to_writer(&mut *out, &object)?;
                 }
@@ -134,7 +133,10 @@ impl<W: Write> RowWriter<W> {
     /// Ends the output (the JSON array's `]`), flushes and gives the writer back.
     pub fn finish(self) -> std::io::Result<W> {
         match self.inner {
-            Inner::Csv(w) => w.into_inner().map_err(|e| e.into_error()),
+            Inner::Csv(mut w) => {
+                w.flush()?;
+                Ok(w)
+            }
             Inner::Json { mut out, .. } => {
                 out.write_all(if self.rows == 0 { b"]\n" } else { b"\n]\n" })?;
                 out.flush()?;

@@ -2,8 +2,9 @@
 //! all or nothing.
 //!
 //! The header row names the table's columns (in any order). Values go to
-//! the database as text and the database converts them; an empty field is
-//! NULL unless `--empty-as-empty`. Rows are sent with `bulk_insert` in
+//! the database as text and the database converts them. As in
+//! PostgreSQL's `COPY … CSV`, an empty unquoted field is NULL and a quoted
+//! one (`""`) the empty string (`--empty-as-empty`: both empty strings). Rows are sent with `bulk_insert` in
 //! chunks inside one transaction, committed at the end: a bad row (wrong
 //! number of fields, invalid UTF-8) or a server error rolls everything
 //! back, unless `--skip-bad-rows` skips (and reports) the bad rows.
@@ -17,7 +18,7 @@ use clap::Args;
 use driverbox::{Error, Runtime, SchemaIntrospection, TransactionOptions, Value, WasmDriver};
 
 use super::output::inert;
-use super::{connect, exit_code, fail, qualified, report, report_in};
+use super::{connect, exit_code, fail, qualified_for, report, report_in};
 
 /// Rows per `bulk_insert` call: one chunk of the library's, so a driver's
 /// row number within it maps to a file line.
@@ -84,9 +85,59 @@ impl std::fmt::Display for BadRow {
     }
 }
 
-/// One CSV record as the row to insert: text values, empty fields NULL
-/// unless `empty_as_empty`.
-fn convert(record: &csv::ByteRecord, width: usize, empty_as_empty: bool) -> Result<Vec<Value>, BadRow> {
+/// Which fields of the CSV record starting at `raw` are quoted (`"…"`):
+/// fields end at a comma, the record at CR or LF, outside quotes.
+fn quoted_fields(raw: &[u8]) -> Vec<bool> {
+    let mut quoted = Vec::new();
+    let mut at_field_start = true;
+    let mut in_quotes = false;
+    for &b in raw {
+        if at_field_start {
+            quoted.push(b == b'"');
+            at_field_start = false;
+            if b == b'"' {
+                in_quotes = true;
+                continue;
+            }
+        }
+        match b {
+            // A doubled quote inside quotes toggles twice: no change.
+            b'"' => in_quotes = !in_quotes,
+            b',' if !in_quotes => at_field_start = true,
+            b'\n' | b'\r' if !in_quotes => break,
+            _ => {}
+        }
+    }
+    if at_field_start {
+        quoted.push(false);
+    }
+    quoted
+}
+
+/// The raw bytes of the record starting at byte `offset` of `file` (up to
+/// its end of line outside quotes), for [`quoted_fields`].
+fn raw_record(file: &mut std::fs::File, offset: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{BufRead, Seek};
+    file.seek(std::io::SeekFrom::Start(offset))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut raw = Vec::new();
+    loop {
+        let n = reader.read_until(b'\n', &mut raw)?;
+        // A line break inside quotes does not end the record.
+        if n == 0 || raw.iter().filter(|b| **b == b'"').count() % 2 == 0 {
+            return Ok(raw);
+        }
+    }
+}
+
+/// One CSV record as the row to insert: text values; an empty field is
+/// NULL unless it was quoted (`quoted(i)`) or `empty_as_empty`.
+fn convert(
+    record: &csv::ByteRecord,
+    width: usize,
+    empty_as_empty: bool,
+    quoted: &mut dyn FnMut(usize) -> bool,
+) -> Result<Vec<Value>, BadRow> {
     if record.len() != width {
         return Err(BadRow::FieldCount {
             expected: width,
@@ -97,7 +148,7 @@ fn convert(record: &csv::ByteRecord, width: usize, empty_as_empty: bool) -> Resu
         .iter()
         .enumerate()
         .map(|(i, field)| match std::str::from_utf8(field) {
-            Ok("") if !empty_as_empty => Ok(Value::Null),
+            Ok("") if !empty_as_empty && !quoted(i) => Ok(Value::Null),
             Ok(s) => Ok(Value::Text(s.to_string())),
             Err(_) => Err(BadRow::Utf8 { field: i + 1 }),
         })
@@ -215,7 +266,7 @@ pub async fn run(rt: &Runtime, args: &ImportArgs) -> Result<ExitCode, Error> {
         Err(_) => return Ok(fail(format!("{label}:1: the header is not valid UTF-8"))),
     };
     let db = connect(rt, &args.url).await?;
-    let (schema, table) = qualified(&args.table);
+    let (schema, table) = qualified_for(&db, &args.table);
     let columns = db.get_columns(schema.as_deref(), &table).await?;
     if columns.is_empty() {
         return Ok(fail(format!("table \"{}\" does not exist", inert(&args.table))));
@@ -262,6 +313,8 @@ async fn import(
         }
     };
     let bar = progress();
+    // A second handle on the file, to tell `""` from an empty field.
+    let mut raw_file = std::fs::File::open(&args.file).ok();
     let mut record = csv::ByteRecord::new();
     let mut chunk = Vec::with_capacity(CHUNK_ROWS);
     // The file line of each row of the chunk, for error messages.
@@ -292,7 +345,18 @@ async fn import(
         }
         if more {
             let line = record.position().map_or(0, |p| p.line());
-            match convert(&record, columns.len(), args.empty_as_empty) {
+            let offset = record.position().map_or(0, |p| p.byte());
+            let mut fields_quoted: Option<Vec<bool>> = None;
+            let mut quoted = |i: usize| {
+                let q = fields_quoted.get_or_insert_with(|| {
+                    raw_file
+                        .as_mut()
+                        .and_then(|f| raw_record(f, offset).ok())
+                        .map_or_else(Vec::new, |raw| quoted_fields(&raw))
+                });
+                q.get(i).copied().unwrap_or(false)
+            };
+            match convert(&record, columns.len(), args.empty_as_empty, &mut quoted) {
                 Ok(row) => {
                     lines.push(line);
                     chunk.push(row);
@@ -386,17 +450,40 @@ mod tests {
 
     #[test]
     fn converts_records() {
-        let record = csv::ByteRecord::from(vec!["1", "", "x"]);
+        let record = csv::ByteRecord::from(vec!["1", "", "x", ""]);
+        let mut unquoted = |_| false;
         assert_eq!(
-            convert(&record, 3, false).unwrap(),
-            [Value::Text("1".into()), Value::Null, Value::Text("x".into())]
+            convert(&record, 4, false, &mut unquoted).unwrap(),
+            [
+                Value::Text("1".into()),
+                Value::Null,
+                Value::Text("x".into()),
+                Value::Null
+            ]
         );
-        assert_eq!(convert(&record, 3, true).unwrap()[1], Value::Text(String::new()));
         assert_eq!(
-            convert(&record, 2, false),
-            Err(BadRow::FieldCount { expected: 2, found: 3 })
+            convert(&record, 4, false, &mut |i| i == 3).unwrap()[3],
+            Value::Text(String::new())
+        );
+        assert_eq!(
+            convert(&record, 4, true, &mut unquoted).unwrap()[1],
+            Value::Text(String::new())
+        );
+        assert_eq!(
+            convert(&record, 2, false, &mut unquoted),
+            Err(BadRow::FieldCount { expected: 2, found: 4 })
         );
         let bad = csv::ByteRecord::from(vec![&b"ok"[..], &b"\xff"[..]]);
-        assert_eq!(convert(&bad, 2, false), Err(BadRow::Utf8 { field: 2 }));
+        assert_eq!(convert(&bad, 2, false, &mut unquoted), Err(BadRow::Utf8 { field: 2 }));
+    }
+
+    #[test]
+    fn finds_quoted_fields() {
+        assert_eq!(
+            quoted_fields(b"1,\"\",,\"a,\"\"b\"\"\"\n2,\"\"\n"),
+            [false, true, false, true]
+        );
+        assert_eq!(quoted_fields(b"\"two\nlines\",\r\n"), [true, false]);
+        assert_eq!(quoted_fields(b""), [false]);
     }
 }

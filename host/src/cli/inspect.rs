@@ -18,7 +18,7 @@ use driverbox::{
 use serde::Serialize;
 
 use super::output::inert;
-use super::{connect, fail, qualified};
+use super::{connect, fail, qualified_for};
 
 /// Arguments of `driverbox inspect`.
 #[derive(Debug, Args)]
@@ -162,7 +162,7 @@ pub async fn inspect(db: &WasmDriver, target: Option<&str>) -> Result<Result<Dat
     };
     let (schema, table) = match target {
         None => (None, None),
-        Some(t) => match qualified(t) {
+        Some(t) => match qualified_for(db, t) {
             (Some(s), t) => (Some(s), Some(t)),
             (None, s) => (Some(s), None),
         },

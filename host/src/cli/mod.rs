@@ -70,6 +70,7 @@ pub enum Command {
     /// Runs one SQL statement and prints the result: `driverbox query [URL] SQL`.
     Query {
         /// Connection URL (default: sqlite:driverbox.db), then the SQL.
+        /// SQL may begin with `-- comment`: see [`sql_after_separator`].
         #[arg(num_args = 1..=2, value_names = ["URL", "SQL"], required = true)]
         args: Vec<String>,
         /// Output format.
@@ -94,6 +95,38 @@ static CONNECT_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::Atomic
 /// previous connection): later errors get their own exit code.
 pub(crate) fn connect_failure_handled() {
     CONNECT_FAILED.store(false, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The command line with SQL that begins with `-` (`-- note\nselect 1`)
+/// moved behind a `--`, so that it is read as the SQL argument, never as an
+/// option. An argument counts as SQL when it starts with `-`, holds white
+/// space (which no option name does) and is not the value of an option
+/// (`-c SQL`).
+pub fn sql_after_separator(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    if args.iter().any(|a| a == "--") {
+        return args;
+    }
+    let mut sql = Vec::new();
+    let mut rest: Vec<std::ffi::OsString> = Vec::with_capacity(args.len() + 1);
+    for arg in args {
+        let after_option = rest
+            .last()
+            .and_then(|p| p.to_str())
+            .is_some_and(|p| p.starts_with('-') && !p.contains('='));
+        let is_sql = arg
+            .to_str()
+            .is_some_and(|s| s.starts_with('-') && s.contains(char::is_whitespace));
+        if is_sql && !after_option {
+            sql.push(arg);
+        } else {
+            rest.push(arg);
+        }
+    }
+    if !sql.is_empty() {
+        rest.push("--".into());
+        rest.extend(sql);
+    }
+    rest
 }
 
 /// Exit codes like psql's: 1 for an error, 2 when the connection failed.
@@ -187,9 +220,29 @@ pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 /// Splits `schema.table` (either part may be double-quoted) into its parts.
 pub(crate) fn qualified(name: &str) -> (Option<String>, String) {
+    qualified_folding(name, false)
+}
+
+/// [`qualified`] as `db`'s database reads names: PostgreSQL folds unquoted
+/// names to lower case (`s.Orders` is `s.orders`, `"Orders"` stays);
+/// other databases match them as written.
+pub(crate) fn qualified_for(db: &WasmDriver, name: &str) -> (Option<String>, String) {
+    qualified_folding(name, db.info().dialect == "postgresql")
+}
+
+fn qualified_folding(name: &str, fold_unquoted: bool) -> (Option<String>, String) {
     let mut parts = Vec::new();
     let mut part = String::new();
+    // Whether the current part had a quoted section.
+    let mut any_quotes = false;
     let mut quoted = false;
+    let fold = |part: String, any_quotes: bool| {
+        if fold_unquoted && !any_quotes {
+            part.to_lowercase()
+        } else {
+            part
+        }
+    };
     let mut chars = name.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -197,11 +250,18 @@ pub(crate) fn qualified(name: &str) -> (Option<String>, String) {
                 part.push('"');
                 chars.next();
             }
-            '"' => quoted = !quoted,
-            '.' if !quoted && parts.is_empty() => parts.push(std::mem::take(&mut part)),
+            '"' => {
+                quoted = !quoted;
+                any_quotes = true;
+            }
+            '.' if !quoted && parts.is_empty() => {
+                parts.push(fold(std::mem::take(&mut part), any_quotes));
+                any_quotes = false;
+            }
             c => part.push(c),
         }
     }
+    let part = fold(part, any_quotes);
     match parts.pop() {
         Some(schema) => (Some(schema), part),
         None => (None, part),
@@ -433,5 +493,12 @@ mod tests {
         assert_eq!(qualified("s.t"), (Some("s".into()), "t".into()));
         assert_eq!(qualified("\"my.s\".\"T\"\"x\""), (Some("my.s".into()), "T\"x".into()));
         assert_eq!(qualified("s.t.u"), (Some("s".into()), "t.u".into()));
+        assert_eq!(qualified("S.Orders"), (Some("S".into()), "Orders".into()));
+        assert_eq!(qualified_folding("S.Orders", true), (Some("s".into()), "orders".into()));
+        assert_eq!(
+            qualified_folding("\"S\".\"Orders\"", true),
+            (Some("S".into()), "Orders".into())
+        );
+        assert_eq!(qualified_folding("Orders", true), (None, "orders".into()));
     }
 }

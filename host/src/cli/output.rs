@@ -39,6 +39,42 @@ pub fn inert(s: &str) -> String {
     out
 }
 
+/// Writes one CSV record as PostgreSQL's `COPY … CSV` reads it: a field
+/// is quoted when it holds a comma, quote, CR or LF, or is the empty
+/// string; NULL (`None`) is an empty, unquoted field. So `''` and NULL stay
+/// apart, and a record of one NULL is an empty line.
+pub fn write_csv_record<'a>(
+    out: &mut dyn Write,
+    fields: impl IntoIterator<Item = Option<&'a str>>,
+) -> std::io::Result<()> {
+    let mut line = String::new();
+    for (i, field) in fields.into_iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        let Some(text) = field else { continue };
+        if text.is_empty() || text.contains([',', '"', '\n', '\r']) {
+            line.push('"');
+            line.push_str(&text.replace('"', "\"\""));
+            line.push('"');
+        } else {
+            line.push_str(text);
+        }
+    }
+    line.push('\n');
+    out.write_all(line.as_bytes())
+}
+
+/// The CSV record of a row (NULL as `None`).
+pub fn write_csv_row(out: &mut dyn Write, row: &[Value], columns: &[Column]) -> std::io::Result<()> {
+    let texts: Vec<Option<String>> = row
+        .iter()
+        .zip(columns)
+        .map(|(v, c)| (!v.is_null()).then(|| v.text_in(c)))
+        .collect();
+    write_csv_record(out, texts.iter().map(Option::as_deref))
+}
+
 fn is_numeric(v: &Value) -> bool {
     matches!(v, Value::Int(_) | Value::Float(_) | Value::Decimal(_))
 }
@@ -63,6 +99,10 @@ pub(crate) fn unique_names(columns: &[Column]) -> Vec<String> {
 /// Writes `result` in `format`. A result without columns prints its row count.
 pub fn print(out: &mut dyn Write, result: &QueryResult, format: Format) -> std::io::Result<()> {
     if result.columns.is_empty() {
+        if format == Format::Csv {
+            // Only data in CSV, as `psql -q --csv` and `sqlite3 -csv` print.
+            return Ok(());
+        }
         if format == Format::Json {
             let n = result.rows_affected.unwrap_or(0);
             return writeln!(out, "{}", serde_json::json!({ "rows_affected": n }));
@@ -76,12 +116,11 @@ pub fn print(out: &mut dyn Write, result: &QueryResult, format: Format) -> std::
         Format::Table => print_table(out, result),
         Format::Expanded => print_expanded(out, result),
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(result.columns.iter().map(|c| c.name.as_str()))?;
+            write_csv_record(out, result.columns.iter().map(|c| Some(c.name.as_str())))?;
             for row in &result.rows {
-                w.write_record(row.iter().zip(&result.columns).map(|(v, c)| v.text_in(c)))?;
+                write_csv_row(out, row, &result.columns)?;
             }
-            w.flush()
+            out.flush()
         }
         Format::Json => {
             let names = unique_names(&result.columns);
@@ -92,8 +131,8 @@ pub fn print(out: &mut dyn Write, result: &QueryResult, format: Format) -> std::
                     serde_json::Value::Object(
                         names
                             .iter()
-                            .cloned()
-                            .zip(row.iter().zip(&result.columns).map(|(v, c)| v.json_in(c)))
+                            .zip(row.iter().zip(&result.columns))
+                            .filter_map(|(n, (v, c))| driverbox::json_member(v, c).map(|j| (n.clone(), j)))
                             .collect(),
                     )
                 })
@@ -173,6 +212,10 @@ mod tests {
     #[test]
     fn csv_and_json() {
         assert_eq!(render(Format::Csv), "n,n\n1,a\u{1b}[2Jb\n,\n");
+        let mut out = Vec::new();
+        write_csv_record(&mut out, [Some(""), None, Some("a,\"b\"\n")]).unwrap();
+        write_csv_record(&mut out, [None]).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "\"\",,\"a,\"\"b\"\"\n\"\n\n");
         let json: serde_json::Value = serde_json::from_str(&render(Format::Json)).unwrap();
         assert_eq!(
             json,

@@ -19,7 +19,6 @@ use driverbox::{
 };
 use rustyline::error::ReadlineError;
 use sqlparser::dialect::Dialect;
-use sqlparser::tokenizer::{Token, Tokenizer};
 
 use super::output::{self, inert, Format};
 use super::{connect, exit_code, report_in, DEFAULT_URL};
@@ -32,7 +31,13 @@ pub struct ShellArgs {
     /// Connection URL (default: sqlite:driverbox.db).
     pub url: Option<String>,
     /// Runs SQL (or one backslash command), prints the result and exits.
-    #[arg(short = 'c', long = "command", value_name = "SQL", conflicts_with = "file")]
+    #[arg(
+        short = 'c',
+        long = "command",
+        value_name = "SQL",
+        conflicts_with = "file",
+        allow_hyphen_values = true
+    )]
     pub command: Option<String>,
     /// Runs the statements of FILE and exits; stops at the first error (exit code 3).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
@@ -269,32 +274,13 @@ fn parse_meta(line: &str) -> Result<Meta, String> {
     })
 }
 
-/// Byte offset of the character at 1-based `line`/`column` (sqlparser's spans).
-fn byte_offset(text: &str, line: u64, column: u64) -> usize {
-    let start = match line {
-        0 | 1 => 0,
-        n => text
-            .match_indices('\n')
-            .nth(n as usize - 2)
-            .map_or(text.len(), |(i, _)| i + 1),
-    };
-    text[start..]
-        .char_indices()
-        .nth((column as usize).saturating_sub(1))
-        .map_or(text.len(), |(i, _)| start + i)
-}
-
 /// Takes the complete statements (up to the last top-level `;`) off the
 /// front of `buffer`, leaving the rest there. Nothing is taken while a
 /// quote, comment or dollar quote is open anywhere in the buffer.
 fn take_complete(dialect: &dyn Dialect, buffer: &mut String) -> Vec<ScriptStatement> {
-    let Ok(tokens) = Tokenizer::new(dialect, buffer).tokenize_with_location() else {
+    let Ok(Some(end)) = sql::complete_prefix(dialect, buffer) else {
         return Vec::new();
     };
-    let Some(last) = tokens.iter().rev().find(|t| t.token == Token::SemiColon) else {
-        return Vec::new();
-    };
-    let end = byte_offset(buffer, last.span.start.line, last.span.start.column) + 1;
     let statements = sql::split_statements(dialect, &buffer[..end]).unwrap_or_default();
     let rest = buffer[end..].trim_start().to_string();
     *buffer = rest;

@@ -1,7 +1,9 @@
 //! Arrays ↔ JSON: binary arrays and text array literals to JSON text,
 //! JSON arrays to PostgreSQL array literals (for array parameters).
 //!
-//! Lower bounds are dropped: a JSON array always starts at index 0.
+//! An array whose lower bounds are all 1 (PostgreSQL's default) is a JSON
+//! array, nested per dimension; any other keeps its bounds as
+//! `{"lower_bounds":[0],"elements":[1,2,3]}` (docs/values.md).
 
 use super::format::write_json_value;
 use super::json::{self, Json};
@@ -24,10 +26,11 @@ pub fn binary_to_json(buf: &[u8]) -> Result<String> {
     let codec = types::scalar_codec(elem_oid)
         .ok_or_else(|| Error::protocol(format!("unexpected array element type {elem_oid}")))?;
     let mut dims = Vec::with_capacity(ndim as usize);
+    let mut lower_bounds = Vec::with_capacity(ndim as usize);
     let mut total: usize = 1;
     for _ in 0..ndim {
         let len = r.i32()?;
-        let _lower_bound = r.i32()?;
+        lower_bounds.push(r.i32()?);
         let len = usize::try_from(len).map_err(|_| Error::protocol("negative array dimension"))?;
         total = total
             .checked_mul(len)
@@ -39,15 +42,67 @@ pub fn binary_to_json(buf: &[u8]) -> Result<String> {
         return Err(Error::protocol("array shorter than its dimensions"));
     }
     let mut out = String::with_capacity(total * 4 + 2);
+    let bounded = open_bounds(&mut out, &lower_bounds);
     if ndim == 0 {
         out.push_str("[]");
     } else {
         write_level(&mut r, &dims, codec, &mut out)?;
     }
+    if bounded {
+        out.push('}');
+    }
     if !r.is_empty() {
         return Err(Error::protocol("trailing bytes after array elements"));
     }
     Ok(out)
+}
+
+/// An ISO 8601 timestamp (`2024-01-31T12:00:00.5`, `Z` when `utc`) of µs
+/// since 2000-01-01, PostgreSQL's epoch; `infinity`/`-infinity`.
+fn iso_timestamp_since_2000(micros: i64, utc: bool) -> String {
+    use driverbox_guest_sdk::time::{format_date, format_time, MICROS_PER_DAY};
+    match micros {
+        i64::MAX => "infinity".into(),
+        i64::MIN => "-infinity".into(),
+        m => format!(
+            "{}T{}{}",
+            format_date(m.div_euclid(MICROS_PER_DAY) + i64::from(types::PG_EPOCH_DAYS)),
+            format_time(m.rem_euclid(MICROS_PER_DAY)),
+            if utc { "Z" } else { "" }
+        ),
+    }
+}
+
+/// Starts the object form when a lower bound is not 1; whether it did.
+fn open_bounds(out: &mut String, lower_bounds: &[i32]) -> bool {
+    if lower_bounds.iter().all(|b| *b == 1) {
+        return false;
+    }
+    out.push_str("{\"lower_bounds\":[");
+    for (i, b) in lower_bounds.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&b.to_string());
+    }
+    out.push_str("],\"elements\":");
+    true
+}
+
+/// The lower bounds of a text array's decoration `[l:u][l:u]=`.
+fn decoration_bounds(decoration: &str) -> Result<Vec<i32>> {
+    let bad = || Error::protocol("bad array dimensions");
+    let inner = decoration
+        .strip_prefix('[')
+        .and_then(|d| d.strip_suffix(']'))
+        .ok_or_else(bad)?;
+    inner
+        .split("][")
+        .map(|dim| {
+            let (lower, _upper) = dim.split_once(':').ok_or_else(bad)?;
+            lower.trim().parse::<i32>().map_err(|_| bad())
+        })
+        .collect()
 }
 
 fn write_level(r: &mut Reader<'_>, dims: &[usize], codec: types::Codec, out: &mut String) -> Result<()> {
@@ -61,6 +116,12 @@ fn write_level(r: &mut Reader<'_>, dims: &[usize], codec: types::Codec, out: &mu
         } else {
             match r.value()? {
                 None => out.push_str("null"),
+                // From PostgreSQL's epoch straight to text: every timestamp
+                // of its range, also those µs since 1970 cannot hold.
+                Some(b) if matches!(codec, types::Codec::Timestamp | types::Codec::Timestamptz) => {
+                    let pg = i64::from_be_bytes(b.try_into().map_err(|_| Error::protocol("bad timestamp length"))?);
+                    json::write_string(out, &iso_timestamp_since_2000(pg, codec == types::Codec::Timestamptz));
+                }
                 Some(b) => write_json_value(out, &types::decode_binary(codec, b)?),
             }
         }
@@ -75,11 +136,14 @@ fn write_level(r: &mut Reader<'_>, dims: &[usize], codec: types::Codec, out: &mu
 pub fn text_to_json(s: &str, elem_oid: u32, delim: u8) -> Result<String> {
     let bytes = s.as_bytes();
     let mut pos = 0;
-    // Skip a dimension decoration `[l:u][l:u]=`.
-    if bytes.first() == Some(&b'[') {
-        pos = s.find('=').ok_or_else(|| Error::protocol("bad array dimensions"))? + 1;
-    }
     let mut out = String::with_capacity(s.len() + 2);
+    // A dimension decoration `[l:u][l:u]=` gives the lower bounds.
+    let mut bounded = false;
+    if bytes.first() == Some(&b'[') {
+        let eq = s.find('=').ok_or_else(|| Error::protocol("bad array dimensions"))?;
+        bounded = open_bounds(&mut out, &decoration_bounds(s[..eq].trim_end())?);
+        pos = eq + 1;
+    }
     let mut p = TextArray {
         s,
         b: bytes,
@@ -92,6 +156,9 @@ pub fn text_to_json(s: &str, elem_oid: u32, delim: u8) -> Result<String> {
     p.ws();
     if p.pos != bytes.len() {
         return Err(Error::protocol("trailing characters after array literal"));
+    }
+    if bounded {
+        out.push('}');
     }
     Ok(out)
 }
@@ -234,12 +301,40 @@ fn unescape(s: &str) -> String {
 
 /// Turns a JSON array into a PostgreSQL array literal (`[1,[2,null]]`,
 /// `["a\"b"]` → `{1,{2,NULL}}`, `{"a\"b"}`); `delim` separates elements.
+/// The object form of an array with other lower bounds,
+/// `{"lower_bounds":[0],"elements":[1,2]}`, becomes `[0:1]={1,2}`.
 pub fn json_to_literal(text: &str, delim: u8) -> Result<String> {
-    let v = json::parse(text)?;
-    if !matches!(v, Json::Array(_)) {
-        return Err(Error::invalid("an array parameter needs a JSON array"));
-    }
+    let not_array = || Error::invalid("an array parameter needs a JSON array or {\"lower_bounds\", \"elements\"}");
     let mut out = String::with_capacity(text.len() + 2);
+    let v = match json::parse(text)? {
+        Json::Object(raw) => {
+            let mut bounds = None;
+            let mut elements = None;
+            for (key, value) in json::object_members(&raw)? {
+                match (key.as_str(), value) {
+                    ("lower_bounds", Json::Array(b)) => bounds = Some(b),
+                    ("elements", e @ Json::Array(_)) => elements = Some(e),
+                    _ => return Err(not_array()),
+                }
+            }
+            let (Some(bounds), Some(elements)) = (bounds, elements) else {
+                return Err(not_array());
+            };
+            let mut level = &elements;
+            for bound in &bounds {
+                let (Json::Number(lower), Json::Array(items)) = (bound, level) else {
+                    return Err(not_array());
+                };
+                let lower: i64 = lower.parse().map_err(|_| not_array())?;
+                out.push_str(&format!("[{lower}:{}]", lower + items.len() as i64 - 1));
+                level = items.first().unwrap_or(&Json::Null);
+            }
+            out.push('=');
+            elements
+        }
+        v @ Json::Array(_) => v,
+        _ => return Err(not_array()),
+    };
     write_literal(&mut out, &v, delim as char);
     Ok(out)
 }
@@ -316,15 +411,26 @@ mod tests {
                 &[Some(&one), None, None, Some(&two)]
             ))
             .unwrap(),
-            "[[1,null],[null,2]]"
+            r#"{"lower_bounds":[0,1],"elements":[[1,null],[null,2]]}"#
+        );
+        let last = 9_223_371_331_199_999_999i64.to_be_bytes();
+        let epoch = 0i64.to_be_bytes();
+        assert_eq!(
+            binary_to_json(&bin_array(oid::TIMESTAMP, &[(2, 1)], &[Some(&last), Some(&epoch)])).unwrap(),
+            r#"["+294276-12-31T23:59:59.999999","2000-01-01T00:00:00"]"#
         );
         assert_eq!(
             binary_to_json(&bin_array(oid::TEXT, &[(1, 1)], &[Some(b"a\"b")])).unwrap(),
             r#"["a\"b"]"#
         );
         assert_eq!(
-            binary_to_json(&bin_array(oid::JSONB, &[(1, 1)], &[Some(b"\x01{\"a\": 1}")])).unwrap(),
-            r#"[{"a": 1}]"#
+            binary_to_json(&bin_array(
+                oid::JSONB,
+                &[(2, 1)],
+                &[Some(b"\x01{\"a\": 1}"), Some(b"\x01null")]
+            ))
+            .unwrap(),
+            r#"["{\"a\": 1}","null"]"#
         );
         // Hostile: huge dimensions, negative, too many, unknown element type, short.
         assert!(binary_to_json(&bin_array(oid::INT4, &[(i32::MAX, 1), (i32::MAX, 1)], &[])).is_err());
@@ -340,7 +446,12 @@ mod tests {
         let t = |s, elem| text_to_json(s, elem, b',').unwrap();
         assert_eq!(t("{}", oid::INT4), "[]");
         assert_eq!(t("{1,NULL,3}", oid::INT4), "[1,null,3]");
-        assert_eq!(t("[0:1]={1,2}", oid::INT4), "[1,2]");
+        assert_eq!(t("[0:1]={1,2}", oid::INT4), r#"{"lower_bounds":[0],"elements":[1,2]}"#);
+        assert_eq!(
+            t("[-2:-1][1:1]={{1},{2}}", oid::INT4),
+            r#"{"lower_bounds":[-2,1],"elements":[[1],[2]]}"#
+        );
+        assert_eq!(t("[1:2]={1,2}", oid::INT4), "[1,2]");
         assert_eq!(t("{{1,2},{3,4}}", oid::INT8), "[[1,2],[3,4]]");
         assert_eq!(
             t(r#"{"a b","\"q\"",NULL,"NULL","\\",x\,y}"#, oid::TEXT),
@@ -348,7 +459,10 @@ mod tests {
         );
         assert_eq!(t("{NaN,Infinity,1.5}", oid::FLOAT8), r#"["NaN","Infinity",1.5]"#);
         assert_eq!(t("{t,f}", oid::BOOL), "[true,false]");
-        assert_eq!(t(r#"{"{\"a\": 1}"}"#, oid::JSONB), r#"[{"a": 1}]"#);
+        assert_eq!(
+            t(r#"{"{\"a\": 1}",NULL,"null"}"#, oid::JSONB),
+            r#"["{\"a\": 1}",null,"null"]"#
+        );
         assert_eq!(
             t(r#"{"2024-01-01 12:00:00+05:30"}"#, oid::TIMESTAMPTZ),
             r#"["2024-01-01T06:30:00Z"]"#
@@ -374,6 +488,16 @@ mod tests {
         );
         assert_eq!(json_to_literal("[true]", b';').unwrap(), "{true}");
         assert!(json_to_literal("{}", b',').is_err());
+        assert_eq!(
+            json_to_literal(r#"{"lower_bounds":[0],"elements":[1,2,3]}"#, b',').unwrap(),
+            "[0:2]={1,2,3}"
+        );
+        assert_eq!(
+            json_to_literal(r#"{"lower_bounds":[2,-1],"elements":[[1,2],[3,4]]}"#, b',').unwrap(),
+            "[2:3][-1:0]={{1,2},{3,4}}"
+        );
+        assert!(json_to_literal(r#"{"lower_bounds":[0]}"#, b',').is_err());
+        assert!(json_to_literal(r#"{"lower_bounds":["x"],"elements":[1]}"#, b',').is_err());
         assert!(json_to_literal("[1,", b',').is_err());
     }
 }

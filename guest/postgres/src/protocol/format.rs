@@ -73,15 +73,31 @@ pub fn pg_timestamp(micros: i64, utc: bool) -> String {
     match micros {
         i64::MAX => "infinity".into(),
         i64::MIN => "-infinity".into(),
-        m => {
-            let days = m.div_euclid(MICROS_PER_DAY);
-            let rest = m.rem_euclid(MICROS_PER_DAY);
-            let (y, mo, d) = civil_from_days(days);
-            let (year, bc) = if y <= 0 { (1 - y, " BC") } else { (y, "") };
-            let zone = if utc { "+00" } else { "" };
-            format!("{year:04}-{mo:02}-{d:02} {}{zone}{bc}", format_time(rest))
-        }
+        m => pg_timestamp_text(m.div_euclid(MICROS_PER_DAY), m.rem_euclid(MICROS_PER_DAY), utc),
     }
+}
+
+/// A timestamp as PostgreSQL sends it (µs since 2000-01-01) as PostgreSQL
+/// prints it: every value of its range, also those past 294247-01-10 that
+/// µs since 1970 cannot hold.
+pub fn pg_timestamp_since_2000(micros: i64, utc: bool) -> String {
+    match micros {
+        i64::MAX => "infinity".into(),
+        i64::MIN => "-infinity".into(),
+        m => pg_timestamp_text(
+            m.div_euclid(MICROS_PER_DAY) + i64::from(super::types::PG_EPOCH_DAYS),
+            m.rem_euclid(MICROS_PER_DAY),
+            utc,
+        ),
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.ffffff][+00][ BC]` of a day since 1970 and µs into it.
+fn pg_timestamp_text(days: i64, micros: i64, utc: bool) -> String {
+    let (y, mo, d) = civil_from_days(days);
+    let (year, bc) = if y <= 0 { (1 - y, " BC") } else { (y, "") };
+    let zone = if utc { "+00" } else { "" };
+    format!("{year:04}-{mo:02}-{d:02} {}{zone}{bc}", format_time(micros))
 }
 
 /// An interval in PostgreSQL's input syntax (`14 mons -2 days 7 microseconds`).
@@ -211,7 +227,9 @@ pub fn write_json_value(out: &mut String, v: &Value) {
         Value::Timestamptz(t) => json::write_string(out, &iso_timestamp(*t, true)),
         Value::Interval(iv) => json::write_string(out, &iso_interval(iv)),
         Value::Uuid(u) => json::write_string(out, &uuid_string(*u)),
-        Value::Json(s) => out.push_str(s),
+        // As a string of JSON text: a JSON `null` element stays apart
+        // from a NULL element, and the text stays as the server wrote it.
+        Value::Json(s) => json::write_string(out, s),
         Value::Document(_) => out.push_str("null"),
     }
 }

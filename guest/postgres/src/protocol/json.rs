@@ -58,6 +58,53 @@ pub fn parse(text: &str) -> Result<Json> {
     Ok(v)
 }
 
+/// The members of a JSON object given as its text (a [`Json::Object`]).
+pub fn object_members(text: &str) -> Result<Vec<(String, Json)>> {
+    let mut p = Parser {
+        s: text.as_bytes(),
+        text,
+        pos: 0,
+    };
+    p.ws();
+    if p.peek() != Some(b'{') {
+        return Err(p.err("expected an object"));
+    }
+    let mut members = Vec::new();
+    p.pos += 1;
+    p.ws();
+    if p.peek() == Some(b'}') {
+        p.pos += 1;
+    } else {
+        loop {
+            p.ws();
+            if p.peek() != Some(b'"') {
+                return Err(p.err("expected a key"));
+            }
+            let key = p.string()?;
+            p.ws();
+            if p.peek() != Some(b':') {
+                return Err(p.err("expected :"));
+            }
+            p.pos += 1;
+            members.push((key, p.value(1)?));
+            p.ws();
+            match p.peek() {
+                Some(b',') => p.pos += 1,
+                Some(b'}') => {
+                    p.pos += 1;
+                    break;
+                }
+                _ => return Err(p.err("expected , or }")),
+            }
+        }
+    }
+    p.ws();
+    if p.pos != p.s.len() {
+        return Err(p.err("trailing characters"));
+    }
+    Ok(members)
+}
+
 /// Parses a JSON array of strings (as produced for `text[]`/`name[]`
 /// columns); NULL elements are skipped.
 pub fn string_array(text: &str) -> Result<Vec<String>> {

@@ -1,6 +1,6 @@
 //! Type OIDs, type names, and binary decoding of result values.
 
-use super::{array, numeric};
+use super::{array, format, numeric};
 use driverbox_guest_sdk::batch::ColumnBuilder;
 use driverbox_guest_sdk::types::{Interval, LogicalType};
 use driverbox_guest_sdk::{client_error, Error, ErrorKind, Result, Value};
@@ -253,7 +253,7 @@ fn fixed<const N: usize>(buf: &[u8], what: &str) -> Result<[u8; N]> {
 pub fn utf8(buf: &[u8]) -> Result<String> {
     std::str::from_utf8(buf)
         .map(str::to_owned)
-        .map_err(|_| Error::protocol("server sent text that is not UTF-8"))
+        .map_err(|_| super::row::not_utf8())
 }
 
 /// A PostgreSQL date (days since 2000-01-01, infinities at i32 MIN/MAX)
@@ -382,10 +382,10 @@ impl Codec {
     }
 }
 
-fn checked_utf8<'a>(buf: &'a [u8], what: &str) -> Result<&'a [u8]> {
+fn checked_utf8(buf: &[u8]) -> Result<&[u8]> {
     std::str::from_utf8(buf)
         .map(|_| buf)
-        .map_err(|_| Error::protocol(format!("server sent {what} that is not UTF-8")))
+        .map_err(|_| super::row::not_utf8())
 }
 
 /// Decodes one binary-format value straight into its column's buffer
@@ -405,7 +405,17 @@ pub fn decode_binary_into(codec: Codec, buf: &[u8], col: &mut ColumnBuilder) -> 
         Codec::Date => col.push_i32(date_from_pg(i32::from_be_bytes(fixed(buf, "date")?))),
         Codec::Time => col.push_i64(i64::from_be_bytes(fixed(buf, "time")?)),
         Codec::Timestamp | Codec::Timestamptz => {
-            col.push_i64(timestamp_from_pg(i64::from_be_bytes(fixed(buf, "timestamp")?))?)
+            let pg = i64::from_be_bytes(fixed(buf, "timestamp")?);
+            let utc = codec == Codec::Timestamptz;
+            match timestamp_from_pg(pg) {
+                Ok(micros) if !col.is_dynamic() => col.push_i64(micros),
+                // Past 294247-01-10 (µs since 1970 overflow 64 bits): the
+                // column holds PostgreSQL's text for this batch (docs/values.md).
+                _ => {
+                    col.make_dynamic_text(|micros| format::pg_timestamp(micros, utc));
+                    col.push_text(&format::pg_timestamp_since_2000(pg, utc))
+                }
+            }
         }
         Codec::Interval => {
             let b: [u8; 16] = fixed(buf, "interval")?;
@@ -416,9 +426,9 @@ pub fn decode_binary_into(codec: Codec, buf: &[u8], col: &mut ColumnBuilder) -> 
             })
         }
         Codec::Uuid => col.push_uuid(fixed(buf, "uuid")?),
-        Codec::Json | Codec::Text => col.push_varlen(checked_utf8(buf, "text")?),
+        Codec::Json | Codec::Text => col.push_varlen(checked_utf8(buf)?),
         Codec::Jsonb => match buf.split_first() {
-            Some((1, rest)) => col.push_varlen(checked_utf8(rest, "jsonb")?),
+            Some((1, rest)) => col.push_varlen(checked_utf8(rest)?),
             _ => Err(Error::protocol("unknown jsonb format version")),
         },
         Codec::Char => col.push_str(&char_text(fixed::<1>(buf, "char")?[0])),
@@ -444,6 +454,33 @@ mod tests {
 
     fn dbg(v: Value) -> String {
         format!("{v:?}")
+    }
+
+    #[test]
+    fn timestamps_past_the_1970_range_become_postgresql_text() {
+        use driverbox_guest_sdk::batch::{column, result_rows, BatchBuilder};
+        let columns = [column("ts", LogicalType::Timestamp, "timestamp")];
+        let mut b = BatchBuilder::new(&columns);
+        // 0001-01-01 00:00:00 BC, NULL, then 294276-12-31 23:59:59.999999.
+        for v in [Some(-63_113_904_000_000_000i64), None, Some(9_223_371_331_199_999_999)] {
+            match v {
+                Some(v) => decode_binary_into(Codec::Timestamp, &v.to_be_bytes(), b.column(0)).unwrap(),
+                None => b.column(0).push_null(),
+            }
+            b.end_row();
+        }
+        let rows = result_rows(&b.into_result(columns.to_vec(), None)).unwrap();
+        assert_eq!(
+            format!("{rows:?}"),
+            format!(
+                "{:?}",
+                vec![
+                    vec![Value::Text("0001-01-01 00:00:00 BC".into())],
+                    vec![Value::Null],
+                    vec![Value::Text("294276-12-31 23:59:59.999999".into())],
+                ]
+            )
+        );
     }
 
     #[test]

@@ -252,6 +252,7 @@ fn random_values_never_panic() {
         let _ = row::decode_row(
             &b,
             &decoders,
+            &columns,
             &mut driverbox_guest_sdk::batch::BatchBuilder::new(&columns),
         );
         let s = String::from_utf8_lossy(&b).to_string();

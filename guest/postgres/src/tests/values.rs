@@ -105,6 +105,14 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
         same("int8[]", Value::Json("[[1,2],[null,4]]".into())),
         same("int4[]", Value::Json("[]".into())),
         same(
+            "int4[]",
+            Value::Json(r#"{"lower_bounds":[0],"elements":[1,2,3]}"#.into()),
+        ),
+        same(
+            "int8[]",
+            Value::Json(r#"{"lower_bounds":[-2,1],"elements":[[1],[null]]}"#.into()),
+        ),
+        same(
             "text[]",
             Value::Json(r#"["a,b","\"q\"",null,"NULL","back\\slash","{}"," sp "]"#.into()),
         ),
@@ -123,12 +131,19 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
             Value::Json(r#"["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"]"#.into()),
         ),
         same("bytea[]", Value::Json(r#"["\\x00ff"]"#.into())),
+        // json and jsonb elements come back as strings of JSON text, so
+        // that a JSON `null` element stays apart from a NULL one.
         (
             "jsonb[]",
             Value::Json(r#"[{"a":1},null]"#.into()),
-            Value::Json(r#"[{"a": 1},null]"#.into()),
+            Value::Json(r#"["{\"a\": 1}",null]"#.into()),
         ),
-        same("json[]", Value::Json(r#"[{"a":1}]"#.into())),
+        same("jsonb[]", Value::Json(r#"["null",null,"[1, 2]"]"#.into())),
+        (
+            "json[]",
+            Value::Json(r#"[{"a":1}]"#.into()),
+            Value::Json(r#"["{\"a\":1}"]"#.into()),
+        ),
         same("oid[]", Value::Json("[1,4294967295]".into())),
         same("int2[]", Value::Json("[[[1]],[[2]]]".into())),
         // Types without a variant of their own travel as text.

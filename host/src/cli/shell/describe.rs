@@ -15,7 +15,7 @@ use driverbox::{
 use super::{Ran, Shell};
 use crate::cli::inspect::{self, constraint_line, index_line};
 use crate::cli::output::{self, inert, Format};
-use crate::cli::qualified;
+use crate::cli::{qualified, qualified_for};
 
 /// Whether `name` matches a psql-style pattern (`*` any run, `?` one
 /// character), ignoring case.
@@ -250,7 +250,7 @@ impl Shell {
         let result = async {
             let tables: Vec<(String, String)> = match table {
                 Some(t) => {
-                    let (schema, name) = qualified(t);
+                    let (schema, name) = qualified_for(&self.db, t);
                     let infos = self.db.get_tables(schema.as_deref()).await?;
                     let schema = infos
                         .iter()
@@ -301,7 +301,7 @@ impl Shell {
 
     /// `\d NAME`: columns, indexes and constraints of a table, or a view's definition.
     pub(super) async fn describe(&mut self, name: &str) -> Ran {
-        let (schema, table) = qualified(name);
+        let (schema, table) = qualified_for(&self.db, name);
         let result: Result<Option<String>, Error> = async {
             let infos = self.db.get_tables(schema.as_deref()).await?;
             let Some(info) = infos.into_iter().find(|t| t.name == table) else {
