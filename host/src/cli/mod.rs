@@ -488,6 +488,35 @@ mod tests {
     }
 
     #[test]
+    fn sql_starting_with_a_dash_goes_behind_the_separator() {
+        let args = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            sql_after_separator(args(&[
+                "driverbox",
+                "query",
+                "URL",
+                "-- note\nselect 1",
+                "--format",
+                "csv"
+            ])),
+            args(&[
+                "driverbox",
+                "query",
+                "URL",
+                "--format",
+                "csv",
+                "--",
+                "-- note\nselect 1"
+            ])
+        );
+        // The value of an option stays where it is; plain options are untouched.
+        let shell = args(&["driverbox", "shell", "URL", "-c", "-- note\nselect 1"]);
+        assert_eq!(sql_after_separator(shell.clone()), shell);
+        let plain = args(&["driverbox", "query", "URL", "select 1", "-f", "csv"]);
+        assert_eq!(sql_after_separator(plain.clone()), plain);
+    }
+
+    #[test]
     fn qualified_names() {
         assert_eq!(qualified("t"), (None, "t".into()));
         assert_eq!(qualified("s.t"), (Some("s".into()), "t".into()));
