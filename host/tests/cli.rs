@@ -1101,4 +1101,79 @@ fn a_failed_export_leaves_no_partial_file() {
     ]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "g\n1\n2\n3\n");
+
+#[test]
+fn query_runs_mongodb_commands_written_in_extended_json() {
+    let server = MongoServer::start();
+    let url = server.url("shop");
+    let r = run(&[
+        "query",
+        &url,
+        r#"{"insert": "orders", "documents": [{"_id": 1, "total": 120, "at": {"$date": "2024-01-02T00:00:00Z"}}, {"_id": 2, "total": 80, "tags": ["a", "b"]}]}"#,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains(r#"{"n":2,"ok":1.0}"#), "{}", r.stdout);
+
+    // One row per document, relaxed Extended JSON with the keys in order.
+    let r = run(&["query", &url, r#"{"find": "orders", "sort": {"_id": 1}}"#]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let lines: Vec<&str> = r.stdout.lines().map(str::trim).collect();
+    assert_eq!(lines.len(), 5, "{}", r.stdout);
+    assert!(lines[1].chars().all(|c| c == '-'));
+    assert_eq!(
+        [lines[0], lines[2], lines[3], lines[4]],
+        [
+            "document",
+            r#"{"_id":1,"total":120,"at":{"$date":"2024-01-02T00:00:00Z"}}"#,
+            r#"{"_id":2,"total":80,"tags":["a","b"]}"#,
+            "(2 rows)",
+        ]
+    );
+    let r = run(&[
+        "query",
+        &url,
+        r#"{"aggregate": "orders", "pipeline": [{"$group": {"_id": null, "sum": {"$sum": "$total"}}}], "cursor": {}}"#,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        r.stdout.trim(),
+        "document\n\"{\"\"_id\"\":null,\"\"sum\"\":200}\"",
+        "{}",
+        r.all()
+    );
+
+    // inspect: collections with their indexes and the fields of a sample.
+    let r = run(&[
+        "query",
+        &url,
+        r#"{"createIndexes": "orders", "indexes": [{"key": {"total": -1}, "name": "total_-1", "unique": true}]}"#,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let r = run(&["inspect", &url]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    for line in [
+        "orders (collection, ~2 documents)",
+        r#"total_-1 {"total":-1} unique"#,
+        "fields, from 2 sampled documents",
+        "_id (2): int 2",
+        "at (1): date 1",
+        "tags[] (2): string 2",
+    ] {
+        assert!(r.stdout.contains(line), "{line} in\n{}", r.stdout);
+    }
+    let r = run(&["inspect", &url, "orders", "--format", "json", "--sample", "1"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["collections"][0]["name"], "orders");
+    assert_eq!(v["collections"][0]["sampled"], 1);
+    let r = run(&["inspect", &url, "nosuch"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+
+    // A JSON syntax error names its position; a server error its code.
+    let r = run(&["query", &url, r#"{"find": "orders",, }"#]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("line 1 column 19"), "{}", r.stderr);
+    let r = run(&["query", &url, r#"{"noSuchCommand": 1}"#]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("CommandNotFound"), "{}", r.stderr);
 }

@@ -378,3 +378,95 @@ async fn tls_from_the_first_byte() {
     let e = rt.connect(&url("127.0.0.1", "tls=false")).await.unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::Connection | ErrorKind::Protocol), "{e}");
 }
+
+/// What a scripted server answers to a request id.
+type Reply = Box<dyn Fn(i32) -> Vec<u8> + Send>;
+
+/// A one-shot server that answers the first request (the `hello`) with
+/// `reply(request_id)` and then closes.
+fn scripted_server(reply: impl Fn(i32) -> Vec<u8> + Send + 'static) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        // Each connection attempt of the pool gets the same answer.
+        for stream in listener.incoming().take(4) {
+            let Ok(mut s) = stream else { return };
+            let mut head = [0u8; 16];
+            if s.read_exact(&mut head).is_err() {
+                continue;
+            }
+            let len = i32::from_le_bytes(head[..4].try_into().unwrap()) as usize;
+            let mut rest = vec![0u8; len.saturating_sub(16)];
+            let _ = s.read_exact(&mut rest);
+            let id = i32::from_le_bytes(head[4..8].try_into().unwrap());
+            let _ = s.write_all(&reply(id));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    });
+    port
+}
+
+fn op_msg(response_to: i32, body: &[u8], length: Option<i32>) -> Vec<u8> {
+    let len = length.unwrap_or(16 + 4 + 1 + body.len() as i32);
+    let mut m = Vec::new();
+    m.extend_from_slice(&len.to_le_bytes());
+    m.extend_from_slice(&7i32.to_le_bytes());
+    m.extend_from_slice(&response_to.to_le_bytes());
+    m.extend_from_slice(&2013i32.to_le_bytes());
+    m.extend_from_slice(&0u32.to_le_bytes());
+    m.push(0);
+    m.extend_from_slice(body);
+    m
+}
+
+#[tokio::test]
+async fn bad_server_replies_are_typed_errors_never_crashes() {
+    let rt = runtime();
+    let hello = bytes(doc! {"ok": 1, "maxWireVersion": 21, "isWritablePrimary": true});
+    let cases: Vec<(&str, Reply)> = vec![
+        (
+            "longer than maxMessageSizeBytes",
+            Box::new(move |id| op_msg(id, &[5, 0, 0, 0, 0], Some(100_000_000))),
+        ),
+        (
+            "shorter than a header",
+            Box::new(move |id| op_msg(id, &[5, 0, 0, 0, 0], Some(8))),
+        ),
+        (
+            "bad BSON element type",
+            Box::new(move |id| op_msg(id, &[9, 0, 0, 0, 0x20, b'o', b'k', 0, 0], None)),
+        ),
+        (
+            "BSON length past the message",
+            Box::new(move |id| op_msg(id, &[200, 0, 0, 0, 0], None)),
+        ),
+        (
+            "a reply to another request",
+            Box::new({
+                let hello = hello.clone();
+                move |id| op_msg(id + 1, &hello, None)
+            }),
+        ),
+        ("the connection closed", Box::new(|_| Vec::new())),
+        (
+            "a server too old",
+            Box::new(|id| op_msg(id, &bytes(doc! {"ok": 1, "maxWireVersion": 2}), None)),
+        ),
+    ];
+    for (what, reply) in cases {
+        let port = scripted_server(reply);
+        let e = rt
+            .connect(&format!("mongodb://127.0.0.1:{port}/dbx?connectTimeoutMS=5000"))
+            .await
+            .expect_err(what);
+        assert!(!e.is_crash(), "{what}: {e}");
+        assert!(
+            matches!(
+                e.kind(),
+                ErrorKind::Protocol | ErrorKind::Connection | ErrorKind::Unsupported
+            ),
+            "{what}: {e}"
+        );
+    }
+}

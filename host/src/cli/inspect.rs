@@ -31,6 +31,9 @@ pub struct InspectArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value = "tree")]
     pub format: InspectFormat,
+    /// Document stores: documents sampled per collection (`$sample`) to infer its fields.
+    #[arg(long, default_value_t = super::inspect_documents::DEFAULT_SAMPLE)]
+    pub sample: u32,
 }
 
 /// Output of `inspect`.
@@ -135,6 +138,9 @@ pub struct FunctionNode {
 /// Runs `driverbox inspect`.
 pub async fn run(rt: &driverbox::Runtime, args: &InspectArgs) -> Result<ExitCode, Error> {
     let db = connect(rt, &args.url).await?;
+    if db.has_capability(Capability::NoSql) && !db.has_capability(Capability::Schema) {
+        return inspect_documents(&db, args).await;
+    }
     let result = inspect(&db, args.target.as_deref()).await;
     driverbox::ConnectionDriver::close(&db).await;
     let database = match result? {
@@ -144,6 +150,26 @@ pub async fn run(rt: &driverbox::Runtime, args: &InspectArgs) -> Result<ExitCode
     let text = match args.format {
         InspectFormat::Json => serde_json::to_string_pretty(&database).unwrap_or_default() + "\n",
         InspectFormat::Tree => render(&tree(&database)),
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Ok(fail(format!("writing output: {e}"))),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// `inspect` of a document store: collections, indexes, inferred fields.
+async fn inspect_documents(db: &WasmDriver, args: &InspectArgs) -> Result<ExitCode, Error> {
+    use super::inspect_documents as docs;
+    let result = docs::inspect(db, args.target.as_deref(), args.sample.max(1)).await;
+    driverbox::ConnectionDriver::close(db).await;
+    let database = match result? {
+        Ok(d) => d,
+        Err(message) => return Ok(fail(message)),
+    };
+    let text = match args.format {
+        InspectFormat::Json => serde_json::to_string_pretty(&database).unwrap_or_default() + "\n",
+        InspectFormat::Tree => render(&docs::tree(&database)),
     };
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
@@ -461,7 +487,7 @@ impl Node {
         }
     }
 
-    fn new(label: impl Into<String>, children: Vec<Node>) -> Node {
+    pub(crate) fn new(label: impl Into<String>, children: Vec<Node>) -> Node {
         Node {
             label: label.into(),
             children,

@@ -3,6 +3,7 @@
 pub mod export;
 pub mod import;
 pub mod inspect;
+pub mod inspect_documents;
 pub mod output;
 pub mod shell;
 

@@ -121,3 +121,48 @@ impl Drop for PgTable {
         let _ = run(&["shell", PG_URL, "-c", &format!("drop table if exists {}", self.0)]);
     }
 }
+
+/// A throwaway MongoDB-wire server (SecantusDB from `.venv-mongo`, installed
+/// by `scripts/setup.sh`), in memory, on a free port; stopped on drop.
+pub struct MongoServer {
+    pub port: u16,
+    child: std::process::Child,
+}
+
+impl MongoServer {
+    pub fn start() -> MongoServer {
+        let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv-mongo/bin/secantusd-py");
+        assert!(bin.exists(), "{} is missing: run scripts/setup.sh", bin.display());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--storage-path", ":memory:", "--standalone"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start secantusd-py");
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(child.try_wait().unwrap().is_none(), "secantusd-py exited");
+            assert!(start.elapsed().as_secs() < 60, "secantusd-py did not start");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        MongoServer { port, child }
+    }
+
+    /// `mongodb://127.0.0.1:PORT/DB`.
+    pub fn url(&self, db: &str) -> String {
+        format!("mongodb://127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+impl Drop for MongoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -10,14 +10,9 @@ use driverbox_guest_sdk::{Error, Result};
 /// keys in order. Errors: `invalid-input` naming the line and column of a
 /// syntax error, or the value that is not Extended JSON.
 pub fn parse_document(text: &str) -> Result<Document> {
-    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        Error::invalid(format!(
-            "the command is not valid JSON: {} (line {}, column {})",
-            e,
-            e.line(),
-            e.column()
-        ))
-    })?;
+    // serde_json's message ends with "at line L column C".
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| Error::invalid(format!("the command is not valid JSON: {e}")))?;
     if !json.is_object() {
         return Err(Error::invalid(
             "the command must be a JSON object, e.g. {\"find\": \"users\"}",
