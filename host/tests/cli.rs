@@ -1176,4 +1176,69 @@ fn query_runs_mongodb_commands_written_in_extended_json() {
     let r = run(&["query", &url, r#"{"noSuchCommand": 1}"#]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("CommandNotFound"), "{}", r.stderr);
+
+/// One column per MySQL type family, and its text in every format.
+const MYSQL_TYPES_SQL: &str = "select cast(-5 as signed) i, cast(18446744073709551615 as unsigned) u, \
+    2.5e0 d, cast('12.340' as decimal(10,3)) n, 'héllo' t, x'dead' b, date'2024-02-29' dt, \
+    cast('2024-02-29 13:14:15.5' as datetime(1)) ts, cast('-30:00:01' as time) tm, null nul";
+
+const MYSQL_TYPES_TEXT: [(&str, &str); 10] = [
+    ("i", "-5"),
+    ("u", "18446744073709551615"),
+    ("d", "2.5"),
+    ("n", "12.340"),
+    ("t", "héllo"),
+    ("b", "\\xdead"),
+    ("dt", "2024-02-29"),
+    ("ts", "2024-02-29 13:14:15.5"),
+    ("tm", "-30:00:01"),
+    ("nul", ""),
+];
+
+#[test]
+fn mysql_query_import_export_and_inspect() {
+    let expanded = ok(&["query", MYSQL_URL, MYSQL_TYPES_SQL, "--format", "expanded"]);
+    for (name, text) in MYSQL_TYPES_TEXT {
+        let line = format!("{name:<3} | {text}");
+        assert!(
+            expanded.lines().any(|l| l.trim_end() == line.trim_end()),
+            "expanded output lacks {line:?}:\n{expanded}"
+        );
+    }
+    let csv_text = ok(&["query", MYSQL_URL, MYSQL_TYPES_SQL, "--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows[0].iter().collect::<Vec<_>>(), MYSQL_TYPES_TEXT.map(|(_, t)| t));
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["query", MYSQL_URL, MYSQL_TYPES_SQL, "--format", "json"])).unwrap();
+    assert_eq!(
+        json[0]["u"].to_string(),
+        "18446744073709551615",
+        "every digit, as a number"
+    );
+    assert_eq!(json[0]["nul"], serde_json::Value::Null);
+
+    ok(&[
+        "query",
+        MYSQL_URL,
+        "drop table if exists dbx_cli_my; \
+         create table dbx_cli_my (id int primary key, name varchar(20) not null, price decimal(8,2))",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let csv_file = dir.path().join("in.csv");
+    std::fs::write(&csv_file, "id,name,price\n1,apple,1.50\n2,pear,2.25\n").unwrap();
+    let out = ok(&["import", MYSQL_URL, "dbx_cli_my", csv_file.to_str().unwrap()]);
+    assert!(out.contains("imported 2 rows"), "{out}");
+    let out = ok(&[
+        "export",
+        MYSQL_URL,
+        "select * from dbx_cli_my order by id",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out, "id,name,price\n1,apple,1.50\n2,pear,2.25\n");
+    let tree = ok(&["inspect", MYSQL_URL, "test.dbx_cli_my"]);
+    assert!(tree.contains("id int(11) not null primary key"), "{tree}");
+    assert!(tree.contains("price decimal(8,2)"), "{tree}");
+    ok(&["query", MYSQL_URL, "drop table dbx_cli_my"]);
 }

@@ -37,6 +37,7 @@ pub fn cache_dir() -> PathBuf {
 }
 
 pub mod mongoserver;
+pub mod myserver;
 pub mod pgserver;
 pub mod wire;
 

@@ -272,3 +272,36 @@ async fn metadata_health_scripts_streams_and_transactions() {
     assert_eq!(r.rows[0][0], Value::Int(0));
     db.execute("drop table dbx_my_tx", &[]).await.unwrap();
 }
+
+/// Whether a session is still running `marker`'s statement, polled for a few seconds.
+async fn still_running(db: &WasmDriver, marker: &str) -> bool {
+    for _ in 0..50 {
+        let r = db
+            .query(
+                "select count(*) from information_schema.processlist where info like ? and command = 'Query'",
+                &[Value::Text(format!("%{marker}%sleep%"))],
+            )
+            .await
+            .unwrap();
+        if r.rows[0][0] == Value::Int(0) {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    true
+}
+
+#[tokio::test]
+async fn a_statement_past_its_deadline_is_killed_on_the_server() {
+    let mut limits = driverbox::Limits::default();
+    limits.set("timeout=1s").unwrap();
+    let observer = db().await;
+    let db = driverbox_tests::runtime_with(limits).connect(MYSQL_URL).await.unwrap();
+    let err = db.query("select /* dbx-deadline */ sleep(60)", &[]).await.unwrap_err();
+    assert!(matches!(err, driverbox::Error::Timeout { .. }), "{err}");
+    assert!(
+        !still_running(&observer, "dbx-deadline").await,
+        "KILL QUERY stopped the statement"
+    );
+    assert!(db.query("select 1", &[]).await.is_ok());
+}

@@ -475,14 +475,14 @@ impl Connection {
             enum Got {
                 Row,
                 End(Vec<u8>),
-                Err(Error),
+                Err(Box<Error>),
             }
             let got = self.with_packet(|p| {
                 if Self::is_terminator(p) {
                     return Ok(Got::End(p.to_vec()));
                 }
                 if p.first() == Some(&0xFF) {
-                    return Ok(Got::Err(parse_err(p)));
+                    return Ok(Got::Err(Box::new(parse_err(p))));
                 }
                 if binary {
                     dec.binary_row(p, b)?;
@@ -499,7 +499,7 @@ impl Connection {
                 }
                 Got::Err(e) => {
                     self.status &= !STATUS_MORE_RESULTS;
-                    return Err(e);
+                    return Err(*e);
                 }
             }
         }

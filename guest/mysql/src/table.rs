@@ -157,16 +157,6 @@ pub fn unquote_simple(expr: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn unquotes_plain_names_only() {
-        assert_eq!(super::unquote_simple("`qty` >= 0"), "qty >= 0");
-        assert_eq!(super::unquote_simple("`a b` > `c`"), "`a b` > c");
-        assert_eq!(super::unquote_simple("`x``y` = 1"), "`x``y` = 1");
-    }
-}
-
 /// Row estimate and sizes from `information_schema.tables`; an exact
 /// count with `COUNT(*)` when asked.
 pub fn get_table_statistics(
@@ -277,5 +267,15 @@ impl TableOperations for Connection {
     }
     fn get_table_indexes(&mut self, schema: Option<String>, table: String) -> Result<Vec<IndexInfo>> {
         get_table_indexes(self, schema.as_deref(), &table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unquotes_plain_names_only() {
+        assert_eq!(super::unquote_simple("`qty` >= 0"), "qty >= 0");
+        assert_eq!(super::unquote_simple("`a b` > `c`"), "`a b` > c");
+        assert_eq!(super::unquote_simple("`x``y` = 1"), "`x``y` = 1");
     }
 }

@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The local PostgreSQL every test machine runs (trust auth).
 pub const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable";
+/// The local MariaDB (root, no password).
+#[allow(dead_code)] // used by cli.rs, not shell.rs
+pub const MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/test";
 
 /// The CLI binary cargo built for these tests.
 pub fn bin() -> &'static str {
