@@ -1101,6 +1101,7 @@ fn a_failed_export_leaves_no_partial_file() {
     ]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "g\n1\n2\n3\n");
+}
 
 #[test]
 fn query_runs_mongodb_commands_written_in_extended_json() {
@@ -1176,6 +1177,7 @@ fn query_runs_mongodb_commands_written_in_extended_json() {
     let r = run(&["query", &url, r#"{"noSuchCommand": 1}"#]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("CommandNotFound"), "{}", r.stderr);
+}
 
 /// One column per MySQL type family, and its text in every format.
 const MYSQL_TYPES_SQL: &str = "select cast(-5 as signed) i, cast(18446744073709551615 as unsigned) u, \
