@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // The same bytes as a DataRow of three columns, binary and text.
-    let columns: Vec<Column> = [LogicalType::Int, LogicalType::Text, LogicalType::Json]
+    let columns: Vec<Column> = [LogicalType::Int8, LogicalType::Text, LogicalType::Json]
         .into_iter()
         .map(|t| Column {
             name: "c".into(),
