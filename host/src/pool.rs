@@ -146,15 +146,26 @@ impl Pool {
             idle.retain(|i| !(inner.stale)(&i.conn));
             inner.retired.fetch_add(before - idle.len(), Ordering::Relaxed);
             loop {
-                let Some(candidate) = idle.pop() else { break None };
+                let Some(mut candidate) = idle.pop() else { break None };
                 let expired = inner.config.idle_timeout.is_some_and(|t| candidate.since.elapsed() > t)
                     || inner
                         .config
                         .max_lifetime
                         .is_some_and(|t| candidate.conn.created.elapsed() > t);
-                if !expired {
-                    break Some(candidate.conn);
+                if expired {
+                    continue;
                 }
+                // A server restarted or a backend killed while the
+                // connection was idle: a new connection instead of an error.
+                if candidate.conn.peer_gone() {
+                    inner.discarded.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(
+                        driver = &*inner.driver,
+                        "discarding an idle connection the server closed"
+                    );
+                    continue;
+                }
+                break Some(candidate.conn);
             }
         };
         inner.used.fetch_add(1, Ordering::Relaxed);

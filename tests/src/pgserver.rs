@@ -198,6 +198,30 @@ impl PgServer {
         assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
     }
 
+    /// Stops the server at once (`-m immediate`, as a crash would) and
+    /// starts it again with the same settings, on the same port.
+    pub fn restart(&self) {
+        let data = self.dir.join("data");
+        let out = as_postgres(
+            &self.bin.join("pg_ctl"),
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-l",
+                self.dir.join("log").to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "restart",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl restart: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// `postgres://USER:PASSWORD@HOST:PORT/postgres?PARAMS`.
     pub fn url(&self, user: &str, password: &str, host: &str, params: &str) -> String {
         format!("postgres://{user}:{password}@{host}:{}/postgres?{params}", self.port)

@@ -138,3 +138,26 @@ async fn a_reset_during_startup_is_a_connection_error() {
     let db = rt().connect(&url(&p)).await.unwrap();
     check_big(&db).await;
 }
+
+#[tokio::test]
+async fn a_backend_killed_while_idle_is_replaced_not_an_error() {
+    let db = rt()
+        .connect("postgres://postgres@127.0.0.1:5432/test?sslmode=disable&application_name=dbx_idle_kill")
+        .await
+        .unwrap();
+    let pid = db.query("select pg_backend_pid()", &[]).await.unwrap().rows[0][0].clone();
+    let killer = rt().connect(driverbox_tests::PG_URL).await.unwrap();
+    let r = killer
+        .query("select pg_terminate_backend($1::int)", std::slice::from_ref(&pid))
+        .await
+        .unwrap();
+    assert_eq!(r.rows[0][0], Value::Boolean(true));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The idle connection's server is gone: the pool opens a new one.
+    let again = db
+        .query("select pg_backend_pid()", &[])
+        .await
+        .expect("a fresh connection");
+    assert_ne!(again.rows[0][0], pid);
+    assert_eq!(db.pool_status().discarded, 1);
+}

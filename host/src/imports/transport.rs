@@ -48,6 +48,8 @@ pub struct Net {
     /// Most sockets open at once.
     pub max_sockets: usize,
     open_sockets: usize,
+    /// Table handles of the open sockets, to check them while idle.
+    sockets: Vec<u32>,
     /// Set when a socket failed: the instance must not be reused.
     pub broken: bool,
 }
@@ -61,6 +63,7 @@ impl Net {
             connect_timeout,
             max_sockets,
             open_sockets: 0,
+            sockets: Vec::new(),
             broken: false,
         }
     }
@@ -129,7 +132,40 @@ impl HostState {
             plaintext_written: 0,
         };
         self.net.open_sockets += 1;
-        Ok(Ok(self.table.push(socket)?))
+        let handle = self.table.push(socket)?;
+        self.net.sockets.push(handle.rep());
+        Ok(Ok(handle))
+    }
+
+    /// Whether the peer of an idle connection is gone: a socket at end of
+    /// stream or failed, or (plaintext) with bytes nobody asked for, such
+    /// as a server's FATAL message before it hung up. No byte is consumed
+    /// and nothing waits; a pool checks this before handing out an idle
+    /// connection.
+    pub(crate) fn peer_gone(&mut self) -> bool {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut byte = [0u8; 1];
+        for rep in &self.net.sockets {
+            let Ok(socket) = self.table.get(&Resource::<Socket>::new_own(*rep)) else {
+                continue;
+            };
+            let mut buf = tokio::io::ReadBuf::new(&mut byte);
+            let gone = match &socket.stream {
+                None => true,
+                Some(Stream::Plain(tcp)) => tcp.poll_peek(&mut cx, &mut buf).is_ready(),
+                // TLS records (a session ticket) may wait unread: only the
+                // end of the TCP stream or an error count.
+                Some(Stream::Tls(tls)) => match tls.get_ref().0.poll_peek(&mut cx, &mut buf) {
+                    std::task::Poll::Ready(Ok(n)) => n == 0,
+                    std::task::Poll::Ready(Err(_)) => true,
+                    std::task::Poll::Pending => false,
+                },
+            };
+            if gone {
+                return true;
+            }
+        }
+        false
     }
 
     // Reads and writes have no time-out of their own: the call into the
@@ -215,8 +251,10 @@ impl HostState {
     }
 
     async fn socket_drop(&mut self, this: Resource<Socket>) -> wasmtime::Result<()> {
+        let rep = this.rep();
         let socket = self.table.delete(this)?;
         self.net.open_sockets = self.net.open_sockets.saturating_sub(1);
+        self.net.sockets.retain(|r| *r != rep);
         match socket.stream {
             Some(Stream::Plain(mut s)) => {
                 let _ = s.shutdown().await;

@@ -253,6 +253,11 @@ impl Instance {
         std::mem::take(&mut self.store.data_mut().notices)
     }
 
+    /// Whether the server hung up while this connection was idle.
+    pub(crate) fn peer_gone(&mut self) -> bool {
+        self.store.data_mut().peer_gone()
+    }
+
     /// Whether this instance must be thrown away (trap, time-out, broken socket).
     pub(crate) fn is_broken(&self) -> bool {
         self.broken

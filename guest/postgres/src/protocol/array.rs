@@ -43,7 +43,9 @@ pub fn binary_to_json(buf: &[u8]) -> Result<String> {
     }
     let mut out = String::with_capacity(total * 4 + 2);
     let bounded = open_bounds(&mut out, &lower_bounds);
-    if ndim == 0 {
+    // A dimension of length 0 makes the array empty (PostgreSQL never
+    // sends one); walking the others would write `[]` billions of times.
+    if ndim == 0 || total == 0 {
         out.push_str("[]");
     } else {
         write_level(&mut r, &dims, codec, &mut out)?;
@@ -393,6 +395,16 @@ mod tests {
             }
         }
         b
+    }
+
+    /// Found by the `pg_values` fuzzer: a zero-length dimension after huge
+    /// ones made the decoder write `[]` for every outer element.
+    #[test]
+    fn a_zero_length_dimension_is_an_empty_array_at_once() {
+        let dims = [(0x3fff_ffff, 1), (0x3fff_ffff, 1), (0, 1)];
+        let started = std::time::Instant::now();
+        assert_eq!(binary_to_json(&bin_array(oid::INT4, &dims, &[])).unwrap(), "[]");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]

@@ -1,0 +1,166 @@
+//! A bounded soak: N concurrent clients × M queries against a throwaway
+//! server, while the driver is hot-swapped, backends are killed with
+//! `pg_terminate_backend` and the server is restarted. Reports errors,
+//! p50/p99 latency, RSS at start and end and the pool's largest size.
+//!
+//! The default (CI) run is short; `scripts/soak.sh` runs a long one with
+//! `SOAK_CLIENTS`, `SOAK_QUERIES`, `SOAK_EVENTS` (disturbances of each
+//! kind) and `SOAK_POOL` (pool maximum).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use driverbox::{PoolConfig, QueryDriver, Value};
+use driverbox_tests::pgserver::{PgServer, PASSWORD};
+use driverbox_tests::wire::rss_bytes;
+use driverbox_tests::{postgres_tagged, runtime};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak() {
+    let clients = env("SOAK_CLIENTS", 8);
+    let queries = env("SOAK_QUERIES", 60);
+    let events = env("SOAK_EVENTS", 1);
+    let pool_max = env("SOAK_POOL", 4);
+    let server = Arc::new(PgServer::start());
+    let rt = runtime();
+    let driver_a = std::fs::read(postgres_tagged('a')).unwrap();
+    let driver_b = std::fs::read(postgres_tagged('b')).unwrap();
+    rt.load_driver(&driver_a, "postgres-a.wasm").await.unwrap();
+    let db = rt
+        .connect_with(
+            &server.url(
+                "postgres",
+                PASSWORD,
+                "127.0.0.1",
+                "sslmode=disable&application_name=dbx_soak",
+            ),
+            PoolConfig {
+                max_size: pool_max,
+                acquire_timeout: Duration::from_secs(20),
+                ..PoolConfig::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Warm up, then measure memory from here.
+    for _ in 0..pool_max {
+        db.query("select 1", &[]).await.unwrap();
+    }
+    let rss_start = rss_bytes();
+    let done = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));
+    let largest_pool = Arc::new(AtomicUsize::new(0));
+
+    // The disturbances, spread over the run.
+    let disturber = {
+        let (rt, db, server, done) = (rt.clone(), db.clone(), server.clone(), done.clone());
+        tokio::spawn(async move {
+            for round in 0..events {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let bytes = if round % 2 == 0 { &driver_b } else { &driver_a };
+                rt.load_driver(bytes, "postgres-swap.wasm").await.expect("hot swap");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let _ = db
+                    .query(
+                        "select count(pg_terminate_backend(pid)) from pg_stat_activity \
+                         where application_name = 'dbx_soak' and pid <> pg_backend_pid()",
+                        &[],
+                    )
+                    .await;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let s = server.clone();
+                tokio::task::spawn_blocking(move || s.restart()).await.unwrap();
+                if done.load(Ordering::Relaxed) {
+                    break;
+                }
+            }
+        })
+    };
+
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (db, errors, latencies, largest) = (db.clone(), errors.clone(), latencies.clone(), largest_pool.clone());
+        tasks.push(tokio::spawn(async move {
+            for q in 0..queries {
+                let started = Instant::now();
+                let want = (c * 100_000 + q) as i64;
+                match db
+                    .query("select $1::int8 + 0, pg_sleep(0.002)", &[Value::Int(want)])
+                    .await
+                {
+                    Ok(r) => {
+                        assert_eq!(r.rows[0][0], Value::Int(want), "a result from another query");
+                        latencies.lock().unwrap().push(started.elapsed());
+                    }
+                    // Killed backends and restarts fail the queries in flight; they
+                    // must fail with a connection error, and the next ones work.
+                    Err(e) => errors.lock().unwrap().push(format!("{:?}: {e}", e.kind())),
+                }
+                let status = db.pool_status();
+                largest.fetch_max(status.size, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("a client panicked");
+    }
+    done.store(true, Ordering::Relaxed);
+    disturber.await.expect("the disturber panicked");
+    // After everything, the pool still works.
+    let r = db.query("select 42", &[]).await.expect("the pool works after the soak");
+    assert_eq!(r.rows[0][0], Value::Int(42));
+
+    let rss_end = rss_bytes();
+    let mut lat = latencies.lock().unwrap().clone();
+    lat.sort();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+    };
+    let errors = errors.lock().unwrap().clone();
+    let total = clients * queries;
+    println!(
+        "soak: {clients} clients x {queries} queries, {events} swap/kill/restart rounds: {} ok, {} errors, \
+         p50 {:?}, p99 {:?}, RSS {} MiB -> {} MiB, pool max {} (limit {pool_max}), discarded {}",
+        lat.len(),
+        errors.len(),
+        pct(0.50).unwrap_or_default(),
+        pct(0.99).unwrap_or_default(),
+        rss_start >> 20,
+        rss_end >> 20,
+        largest_pool.load(Ordering::Relaxed),
+        db.pool_status().discarded,
+    );
+    for e in errors.iter().take(10) {
+        println!("  error: {e}");
+    }
+    assert!(
+        largest_pool.load(Ordering::Relaxed) <= pool_max,
+        "the pool grew past its maximum"
+    );
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.starts_with("Connection") || e.starts_with("Timeout")),
+        "only connection errors from the disturbances: {errors:?}"
+    );
+    assert!(
+        errors.len() * 4 < total,
+        "most queries succeed: {} of {total} failed",
+        errors.len()
+    );
+    // Flat memory: the soak must not leak per query (generous: allocator noise).
+    assert!(
+        rss_end < rss_start + (200 << 20),
+        "RSS grew from {} MiB to {} MiB",
+        rss_start >> 20,
+        rss_end >> 20
+    );
+}
