@@ -645,8 +645,9 @@ fn values_and_statements_come_out_right() {
         r.stderr
     );
     assert!(!r.stderr.contains("broken"), "{}", r.stderr);
+    // Refused when connecting, so psql's exit code for a failed connection.
     let r = run(&["query", &format!("{PG_URL}&client_encoding=LATIN1"), "select 1"]);
-    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("client_encoding"), "{}", r.stderr);
     assert_eq!(pg_value("select 'still' as s"), "still");
 }
