@@ -258,26 +258,7 @@ impl Optionable for DriverboxConnection {
         }
     }
 
-    fn get_option_bytes(&self, key: OptionConnection) -> Result<Vec<u8>> {
-        Err(invalid(
-            Status::NotFound,
-            format!("driverbox: option {} is not a byte option", key.as_ref()),
-        ))
-    }
-
-    fn get_option_int(&self, key: OptionConnection) -> Result<i64> {
-        Err(invalid(
-            Status::NotFound,
-            format!("driverbox: option {} is not an integer option", key.as_ref()),
-        ))
-    }
-
-    fn get_option_double(&self, key: OptionConnection) -> Result<f64> {
-        Err(invalid(
-            Status::NotFound,
-            format!("driverbox: option {} is not a double option", key.as_ref()),
-        ))
-    }
+    crate::error::no_typed_options!(OptionConnection);
 }
 
 /// A reader over batches already in memory.

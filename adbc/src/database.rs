@@ -20,7 +20,7 @@ use adbc_core::{Database, Driver, Optionable};
 use driverbox::{Limits, Runtime};
 
 use crate::connection::DriverboxConnection;
-use crate::error::{adbc, invalid};
+use crate::error::{adbc, invalid, string_option};
 
 /// The URL used when none is set: the embedded SQLite default of the CLI.
 pub const DEFAULT_URI: &str = "sqlite:driverbox.db";
@@ -72,16 +72,6 @@ impl std::fmt::Debug for DriverboxDatabase {
             .field("drivers_dir", &self.drivers_dir)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
-    }
-}
-
-fn string(key: &str, value: OptionValue) -> Result<String> {
-    match value {
-        OptionValue::String(s) => Ok(s),
-        _ => Err(invalid(
-            Status::InvalidArguments,
-            format!("driverbox: option {key} takes a string"),
-        )),
     }
 }
 
@@ -148,18 +138,18 @@ impl Optionable for DriverboxDatabase {
         let name = key.as_ref().to_string();
         self.check_not_started(&name)?;
         match key {
-            OptionDatabase::Uri => self.uri = Some(string(&name, value)?),
+            OptionDatabase::Uri => self.uri = Some(string_option(&name, value)?),
             OptionDatabase::Other(ref k) if k == "driverbox.driver" => {
-                self.driver_file = Some(string(&name, value)?.into())
+                self.driver_file = Some(string_option(&name, value)?.into())
             }
             OptionDatabase::Other(ref k) if k == "driverbox.drivers_dir" => {
-                self.drivers_dir = Some(string(&name, value)?.into())
+                self.drivers_dir = Some(string_option(&name, value)?.into())
             }
             OptionDatabase::Other(ref k) if k.starts_with("driverbox.limit.") => {
                 let limit = k["driverbox.limit.".len()..].to_string();
                 let value = match value {
                     OptionValue::Int(i) => i.to_string(),
-                    other => string(&name, other)?,
+                    other => string_option(&name, other)?,
                 };
                 // Checked now, so a bad limit fails where it is set.
                 Limits::default().set(&format!("{limit}={value}")).map_err(adbc)?;
@@ -185,26 +175,7 @@ impl Optionable for DriverboxDatabase {
         }
     }
 
-    fn get_option_bytes(&self, key: OptionDatabase) -> Result<Vec<u8>> {
-        Err(invalid(
-            Status::NotFound,
-            format!("driverbox: option {} is not a byte option", key.as_ref()),
-        ))
-    }
-
-    fn get_option_int(&self, key: OptionDatabase) -> Result<i64> {
-        Err(invalid(
-            Status::NotFound,
-            format!("driverbox: option {} is not an integer option", key.as_ref()),
-        ))
-    }
-
-    fn get_option_double(&self, key: OptionDatabase) -> Result<f64> {
-        Err(invalid(
-            Status::NotFound,
-            format!("driverbox: option {} is not a double option", key.as_ref()),
-        ))
-    }
+    crate::error::no_typed_options!(OptionDatabase);
 }
 
 impl Database for DriverboxDatabase {

@@ -46,6 +46,45 @@ pub fn invalid(status: Status, message: impl Into<String>) -> AdbcError {
     AdbcError::with_message_and_status(message, status)
 }
 
+/// The string value of option `key`; a value of another type is an
+/// `INVALID_ARGUMENT` error.
+pub fn string_option(key: &str, value: adbc_core::options::OptionValue) -> Result<String, AdbcError> {
+    match value {
+        adbc_core::options::OptionValue::String(s) => Ok(s),
+        _ => Err(invalid(
+            Status::InvalidArguments,
+            format!("driverbox: option {key} takes a string"),
+        )),
+    }
+}
+
+/// The getters of byte, integer and double options for an `Optionable`
+/// with option type `$opt`: this driver has none, so each is `NOT_FOUND`.
+macro_rules! no_typed_options {
+    ($opt:ty) => {
+        fn get_option_bytes(&self, key: $opt) -> adbc_core::error::Result<Vec<u8>> {
+            Err(crate::error::no_option(key.as_ref(), "a byte"))
+        }
+
+        fn get_option_int(&self, key: $opt) -> adbc_core::error::Result<i64> {
+            Err(crate::error::no_option(key.as_ref(), "an integer"))
+        }
+
+        fn get_option_double(&self, key: $opt) -> adbc_core::error::Result<f64> {
+            Err(crate::error::no_option(key.as_ref(), "a double"))
+        }
+    };
+}
+pub(crate) use no_typed_options;
+
+/// The error of a getter for an option of a type this driver does not have.
+pub fn no_option(key: &str, kind: &str) -> AdbcError {
+    invalid(
+        Status::NotFound,
+        format!("driverbox: option {key} is not {kind} option"),
+    )
+}
+
 /// An Arrow error met while building a result.
 pub fn arrow(e: arrow_schema::ArrowError) -> AdbcError {
     AdbcError::with_message_and_status(format!("driverbox: {e}"), Status::Internal)

@@ -15,7 +15,7 @@ use driverbox::{
 use futures::StreamExt;
 
 use crate::connection::{reader, Session};
-use crate::error::{arrow, invalid};
+use crate::error::{arrow, invalid, string_option};
 
 /// Rows per streamed batch.
 const BATCH_ROWS: u32 = 4096;
@@ -241,16 +241,6 @@ impl DriverboxStatement {
     }
 }
 
-fn string(key: &str, value: OptionValue) -> Result<String> {
-    match value {
-        OptionValue::String(s) => Ok(s),
-        _ => Err(invalid(
-            Status::InvalidArguments,
-            format!("driverbox: option {key} takes a string"),
-        )),
-    }
-}
-
 impl Optionable for DriverboxStatement {
     type Option = OptionStatement;
 
@@ -258,10 +248,10 @@ impl Optionable for DriverboxStatement {
         let name = key.as_ref().to_string();
         match key {
             OptionStatement::TargetTable => {
-                self.ingest.table = Some(string(&name, value)?);
+                self.ingest.table = Some(string_option(&name, value)?);
                 self.sql = None;
             }
-            OptionStatement::TargetDbSchema => self.ingest.db_schema = Some(string(&name, value)?),
+            OptionStatement::TargetDbSchema => self.ingest.db_schema = Some(string_option(&name, value)?),
             OptionStatement::IngestMode => {
                 self.ingest.mode = Some(
                     IngestMode::try_from(&value)
@@ -269,7 +259,7 @@ impl Optionable for DriverboxStatement {
                 )
             }
             OptionStatement::Temporary => {
-                self.ingest.temporary = matches!(string(&name, value)?.as_str(), "true");
+                self.ingest.temporary = matches!(string_option(&name, value)?.as_str(), "true");
             }
             _ => {
                 return Err(invalid(
@@ -296,26 +286,7 @@ impl Optionable for DriverboxStatement {
         }
     }
 
-    fn get_option_bytes(&self, key: OptionStatement) -> Result<Vec<u8>> {
-        Err(invalid(
-            Status::NotFound,
-            format!("driverbox: option {} is not a byte option", key.as_ref()),
-        ))
-    }
-
-    fn get_option_int(&self, key: OptionStatement) -> Result<i64> {
-        Err(invalid(
-            Status::NotFound,
-            format!("driverbox: option {} is not an integer option", key.as_ref()),
-        ))
-    }
-
-    fn get_option_double(&self, key: OptionStatement) -> Result<f64> {
-        Err(invalid(
-            Status::NotFound,
-            format!("driverbox: option {} is not a double option", key.as_ref()),
-        ))
-    }
+    crate::error::no_typed_options!(OptionStatement);
 }
 
 impl Statement for DriverboxStatement {
