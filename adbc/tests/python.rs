@@ -13,11 +13,12 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The cdylib built beside this test binary (`target/<profile>/`).
+/// The cdylib cargo built for this test run: as a dependency of the test
+/// it stays beside the test binary (`target/<profile>/deps/`); only
+/// `cargo build` copies it up to `target/<profile>/`.
 fn driver_library() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
-    profile_dir.join("libadbc_driver_driverbox.so")
+    exe.parent().expect("target/<profile>/deps").join("libadbc_driver_driverbox.so")
 }
 
 #[test]
