@@ -63,7 +63,7 @@ fuzz_target!(|data: &[u8]| {
         Decoder::TextArray { elem: 23, delim: b',' },
     ];
     let mut batch = BatchBuilder::new(&columns);
-    let _ = decode_row(raw, &decoders, &mut batch);
+    let _ = decode_row(raw, &decoders, &columns, &mut batch);
     let mut text_batch = BatchBuilder::new(&columns);
-    let _ = decode_text_row(raw, 3, &mut text_batch);
+    let _ = decode_text_row(raw, &columns, &mut text_batch);
 });
