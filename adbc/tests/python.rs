@@ -18,7 +18,9 @@ fn repo_root() -> PathBuf {
 /// `cargo build` copies it up to `target/<profile>/`.
 fn driver_library() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    exe.parent().expect("target/<profile>/deps").join("libadbc_driver_driverbox.so")
+    exe.parent()
+        .expect("target/<profile>/deps")
+        .join("libadbc_driver_driverbox.so")
 }
 
 #[test]
