@@ -52,3 +52,42 @@ def connect(manifest_dir):
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:{tmp_path / 'adbc.db'}"
+
+
+MARIADB_URL = os.environ.get("DRIVERBOX_TEST_MYSQL_URL", "mariadb://root@127.0.0.1:3306/test")
+
+
+@pytest.fixture(scope="session")
+def mongodb_url(tmp_path_factory):
+    """A throwaway SecantusDB (MongoDB wire protocol) on a free port, from
+    the `.venv-mongo` that scripts/setup.sh makes."""
+    import socket
+    import subprocess
+    import time
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    server = root / ".venv-mongo" / "bin" / "secantusd-py"
+    assert server.exists(), f"{server} is missing: run scripts/setup.sh tests"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    d = tmp_path_factory.mktemp("mongo")
+    log = open(d / "server.log", "wb")
+    proc = subprocess.Popen(
+        [str(server), "--host", "127.0.0.1", "--port", str(port), "--standalone", "--storage-path", str(d / "data")],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, (d / "server.log").read_text()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "secantusd-py did not start"
+            time.sleep(0.1)
+    yield f"mongodb://127.0.0.1:{port}/adbc"
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()

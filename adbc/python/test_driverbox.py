@@ -308,3 +308,109 @@ def test_cancel_stops_a_running_query(connect):
     assert time.monotonic() - started < 10
     assert "cancel" in str(e.value).lower()
     cur.close()
+
+
+def test_statistics_postgres(connect):
+    conn = connect(PG_URL, autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute("drop table if exists adbc_stats")
+        cur.execute("create table adbc_stats (id int primary key, s text)")
+        cur.execute("insert into adbc_stats select g, 'row ' || g from generate_series(1, 1234) g")
+        cur.execute("analyze adbc_stats")
+    names = pa.RecordBatchReader._import_from_c(conn.adbc_connection.get_statistic_names().address).read_all()
+    assert "driverbox.statistic.total_bytes" in names.column("statistic_name").to_pylist()
+
+    def stats(approximate):
+        handle = conn.adbc_connection.get_statistics(
+            db_schema="public", table_name="adbc_stats", approximate=approximate
+        )
+        rows = pa.RecordBatchReader._import_from_c(handle.address).read_all().to_pylist()
+        assert [r["catalog_name"] for r in rows] == ["test"]
+        (schema,) = rows[0]["catalog_db_schemas"]
+        assert schema["db_schema_name"] == "public"
+        return {(s["table_name"], s["statistic_key"]): s for s in schema["db_schema_statistics"]}
+
+    exact = stats(False)
+    row_count = exact[("adbc_stats", 6)]  # adbc.statistic.row_count
+    assert row_count["statistic_value"] == 1234 and row_count["statistic_is_approximate"] is False
+    assert row_count["column_name"] is None
+    assert exact[("adbc_stats", 1024)]["statistic_value"] > 8192
+    estimated = stats(True)[("adbc_stats", 6)]
+    assert estimated["statistic_value"] == 1234  # after ANALYZE the estimate is exact
+    # A pattern that matches nothing gives no statistics, not an error.
+    handle = conn.adbc_connection.get_statistics(db_schema="public", table_name="no_such_%")
+    rows = pa.RecordBatchReader._import_from_c(handle.address).read_all().to_pylist()
+    assert rows[0]["catalog_db_schemas"][0]["db_schema_statistics"] == []
+    with conn.cursor() as cur:
+        cur.execute("drop table adbc_stats")
+
+
+def test_mariadb(connect):
+    """The MySQL/MariaDB driver through ADBC: types, parameters, ingest,
+    transactions, catalog calls, errors with the server's SQLSTATE."""
+    from conftest import MARIADB_URL
+
+    conn = connect(MARIADB_URL, autocommit=True)
+    t = fetch(
+        conn,
+        "select cast(-5 as signed) as i, cast(18446744073709551615 as unsigned) as u, "
+        "cast(12.345 as decimal(10,3)) as d, 2.5e0 as f, 'héllo' as s, x'00ff' as b, "
+        "date '2024-02-29' as day, timestamp '2024-02-29 12:34:56.5' as ts, null as n",
+    )
+    row = t.to_pylist()[0]
+    assert row["i"] == -5 and t.schema.field("i").type == pa.int64()
+    assert str(row["u"]) == "18446744073709551615"  # above i64: exact, never wrapped
+    assert str(row["d"]) == "12.345"
+    assert row["f"] == 2.5 and row["s"] == "héllo" and row["b"] == b"\x00\xff"
+    assert row["day"] == datetime.date(2024, 2, 29)
+    assert row["ts"] == datetime.datetime(2024, 2, 29, 12, 34, 56, 500000)
+    assert row["n"] is None
+    with conn.cursor() as cur:
+        cur.execute("select ? + 1 as n, ? as s", (41, "x"))
+        assert cur.fetchall() == [(42, "x")]
+        cur.execute("drop table if exists adbc_my")
+        data = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["a", None, "c"], "x": [0.5, 1.5, None]})
+        assert cur.adbc_ingest("adbc_my", data, mode="create") == 3
+        cur.execute("alter table adbc_my add primary key (id)")
+        back = fetch(conn, "select id, name, x from adbc_my order by id")
+        assert back.to_pylist() == data.to_pylist()
+        with pytest.raises(IntegrityError) as e:
+            cur.execute("insert into adbc_my (id) values (1)")
+        assert e.value.sqlstate == "23000" and e.value.vendor_code == 1062
+    tx = connect(MARIADB_URL)  # autocommit off
+    with tx.cursor() as cur:
+        cur.execute("insert into adbc_my (id) values (10)")
+        tx.rollback()
+        cur.execute("insert into adbc_my (id) values (11)")
+        tx.commit()
+    ids = fetch(conn, "select id from adbc_my order by id").column("id").to_pylist()
+    assert ids == [1, 2, 3, 11]
+    objs = conn.adbc_get_objects(depth="columns", table_name_filter="adbc_my").read_all().to_pylist()
+    tables = [t for c in objs for s in c["catalog_db_schemas"] for t in (s["db_schema_tables"] or [])]
+    assert [t["table_name"] for t in tables] == ["adbc_my"]
+    assert [c["column_name"] for c in tables[0]["table_columns"]] == ["id", "name", "x"]
+    assert conn.adbc_get_info()["vendor_name"] in ("MariaDB", "MySQL")
+    with conn.cursor() as cur:
+        cur.execute("drop table adbc_my")
+
+
+def test_mongodb(connect, mongodb_url):
+    """The MongoDB driver through ADBC: a database command as the statement's
+    text, one relaxed Extended JSON document per row."""
+    import json
+
+    conn = connect(mongodb_url, autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute('{"insert": "people", "documents": [{"_id": 1, "name": "ada", "age": 36}, {"_id": 2, "name": "alan", "age": 41}]}')
+        cur.execute('{"find": "people", "filter": {"age": {"$gt": 40}}, "sort": {"_id": 1}}')
+        t = cur.fetch_arrow_table()
+    assert t.schema.names == ["document"]
+    docs = [json.loads(d) for d in t.column("document").to_pylist()]
+    assert docs == [{"_id": 2, "name": "alan", "age": 41}]
+    with conn.cursor() as cur:
+        with pytest.raises(Exception) as e:
+            cur.execute('{"find": "people", "filter": {"age": ')
+        assert "line 1" in str(e.value)
+    objs = conn.adbc_get_objects(depth="tables").read_all().to_pylist()
+    tables = [t["table_name"] for c in objs for s in c["catalog_db_schemas"] for t in (s["db_schema_tables"] or [])]
+    assert "people" in tables

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use adbc_core::constants::{ADBC_OPTION_VALUE_DISABLED, ADBC_OPTION_VALUE_ENABLED};
-use adbc_core::error::{Error as AdbcError, Result, Status};
+use adbc_core::error::{Result, Status};
 use adbc_core::options::{InfoCode, ObjectDepth, OptionConnection, OptionValue};
 use adbc_core::{CancelHandle, Connection, Optionable};
 use arrow_array::{RecordBatch, RecordBatchIterator, RecordBatchReader};
@@ -313,21 +313,19 @@ impl Connection for DriverboxConnection {
     }
 
     fn get_statistic_names(&self) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-        let schema = adbc_core::schemas::GET_STATISTIC_NAMES_SCHEMA.clone();
-        Ok(reader(schema.clone(), vec![RecordBatch::new_empty(schema)]))
+        let batch = crate::objects::statistic_names()?;
+        Ok(reader(batch.schema(), vec![batch]))
     }
 
     fn get_statistics(
         &self,
-        _catalog: Option<&str>,
-        _db_schema: Option<&str>,
-        _table_name: Option<&str>,
-        _approximate: bool,
+        catalog: Option<&str>,
+        db_schema: Option<&str>,
+        table_name: Option<&str>,
+        approximate: bool,
     ) -> Result<Box<dyn RecordBatchReader + Send + 'static>> {
-        Err(AdbcError::with_message_and_status(
-            "driverbox: GetStatistics is not implemented yet",
-            Status::NotImplemented,
-        ))
+        let batch = crate::objects::statistics(&self.session, catalog, db_schema, table_name, approximate)?;
+        Ok(reader(batch.schema(), vec![batch]))
     }
 
     fn commit(&mut self) -> Result<()> {

@@ -251,6 +251,37 @@ fn table_details(session: &Session, catalog: &str, schema: &str, table: &str, fi
     Ok((Json::Array(columns), Json::Array(constraints)))
 }
 
+/// The one schema-less entry of a document store (MongoDB): its
+/// collections as tables of their kind (`collection`, `view`,
+/// `timeseries`), with no columns (documents have no fixed ones) and no
+/// constraints.
+fn collections(session: &Session, depth: ObjectDepth, filter: &Filter) -> Result<Json> {
+    use driverbox::NoSqlOperations;
+    let tables = if depth == ObjectDepth::Schemas {
+        Json::Null
+    } else {
+        let list = session.block(session.driver.list_collections(None))?;
+        let detail = depth != ObjectDepth::Tables;
+        Json::Array(
+            list.into_iter()
+                .filter(|c| {
+                    like(filter.table_name, &c.name)
+                        && filter.table_type.as_ref().is_none_or(|t| t.contains(&c.kind.as_str()))
+                })
+                .map(|c| {
+                    json!({
+                        "table_name": c.name,
+                        "table_type": c.kind,
+                        "table_columns": if detail { json!([]) } else { Json::Null },
+                        "table_constraints": if detail { json!([]) } else { Json::Null },
+                    })
+                })
+                .collect(),
+        )
+    };
+    Ok(json!({"db_schema_name": Json::Null, "db_schema_tables": tables}))
+}
+
 /// `GetObjects` at `depth` with the filters applied. The catalog is the
 /// connection's database (`main` for file databases).
 pub(crate) fn objects(session: &Session, depth: ObjectDepth, filter: &Filter) -> Result<RecordBatch> {
@@ -261,7 +292,18 @@ pub(crate) fn objects(session: &Session, depth: ObjectDepth, filter: &Filter) ->
             Json::Null
         } else {
             let mut out = Vec::new();
-            for s in session.block(session.driver.get_schemas())? {
+            let schemas = match session.block(session.driver.get_schemas()) {
+                Ok(list) => list,
+                // A document store: no schemas; its collections are the tables.
+                Err(e) if e.status == Status::NotImplemented => {
+                    if filter.db_schema.is_none() {
+                        out.push(collections(session, depth, filter)?);
+                    }
+                    Vec::new()
+                }
+                Err(e) => return Err(e),
+            };
+            for s in schemas {
                 if !like(filter.db_schema, &s.name) {
                     continue;
                 }
@@ -310,6 +352,185 @@ pub(crate) fn objects(session: &Session, depth: ObjectDepth, filter: &Filter) ->
         .flush()
         .map_err(arrow)?
         .unwrap_or_else(|| RecordBatch::new_empty(schema)))
+}
+
+/// `GetStatisticNames`: the driver-specific statistics `GetStatistics`
+/// reports beside ADBC's standard ones (keys from 1024, as ADBC reserves
+/// 0–1023 for itself).
+pub(crate) const STATISTIC_TOTAL_BYTES: (&str, i16) = ("driverbox.statistic.total_bytes", 1024);
+
+/// `GetStatisticNames`.
+pub(crate) fn statistic_names() -> Result<RecordBatch> {
+    RecordBatch::try_new(
+        schemas::GET_STATISTIC_NAMES_SCHEMA.clone(),
+        vec![
+            Arc::new(StringArray::from(vec![STATISTIC_TOTAL_BYTES.0])),
+            Arc::new(arrow_array::Int16Array::from(vec![STATISTIC_TOTAL_BYTES.1])),
+        ],
+    )
+    .map_err(arrow)
+}
+
+/// One statistic of one table (table-level: no column).
+struct Statistic {
+    table: String,
+    key: i16,
+    value: i64,
+    approximate: bool,
+}
+
+/// `GetStatistics`: per table, `adbc.statistic.row_count` (the planner's
+/// estimate when `approximate`, else a count; a table the server has no
+/// estimate for is counted) and the total size on disk in bytes
+/// ([`STATISTIC_TOTAL_BYTES`]) where the driver reports it. Tables only
+/// (views have no statistics); `db_schema` and `table_name` are `LIKE`
+/// patterns. A driver without the `table` interface gives `NotImplemented`.
+pub(crate) fn statistics(
+    session: &Session,
+    catalog: Option<&str>,
+    db_schema: Option<&str>,
+    table_name: Option<&str>,
+    approximate: bool,
+) -> Result<RecordBatch> {
+    use adbc_core::constants::ADBC_STATISTIC_ROW_COUNT_KEY;
+    let d = &session.driver;
+    let catalog_name = catalog_name(session);
+    let mut per_schema: Vec<(String, Vec<Statistic>)> = Vec::new();
+    if like(catalog, &catalog_name) {
+        for s in session.block(d.get_schemas())? {
+            if !like(db_schema, &s.name) {
+                continue;
+            }
+            let mut stats = Vec::new();
+            for t in session.block(d.get_tables(Some(&s.name)))? {
+                if !matches!(t.kind, TableKind::Table | TableKind::PartitionedTable) || !like(table_name, &t.name) {
+                    continue;
+                }
+                let mut st = session.block(d.get_table_statistics(Some(&s.name), &t.name, !approximate))?;
+                if st.exact_rows.is_none() && st.estimated_rows.is_none() {
+                    st = session.block(d.get_table_statistics(Some(&s.name), &t.name, true))?;
+                }
+                let rows = match (st.exact_rows, st.estimated_rows) {
+                    (Some(n), _) => Some((n, false)),
+                    (None, Some(n)) => Some((n, true)),
+                    _ => None,
+                };
+                if let Some((n, approx)) = rows {
+                    stats.push(Statistic {
+                        table: t.name.clone(),
+                        key: ADBC_STATISTIC_ROW_COUNT_KEY,
+                        value: i64::try_from(n).unwrap_or(i64::MAX),
+                        approximate: approx,
+                    });
+                }
+                if let Some(bytes) = st.total_size_bytes {
+                    stats.push(Statistic {
+                        table: t.name.clone(),
+                        key: STATISTIC_TOTAL_BYTES.1,
+                        value: i64::try_from(bytes).unwrap_or(i64::MAX),
+                        approximate: true,
+                    });
+                }
+            }
+            per_schema.push((s.name, stats));
+        }
+    }
+    statistics_batch(&catalog_name, per_schema, like(catalog, &catalog_name))
+}
+
+/// Nests the statistics as `adbc_core::schemas::GET_STATISTICS_SCHEMA`
+/// says: one catalog row, its schemas, their statistics (values in the
+/// dense union's `int64` member).
+fn statistics_batch(catalog: &str, per_schema: Vec<(String, Vec<Statistic>)>, any: bool) -> Result<RecordBatch> {
+    use arrow_array::{Int16Array, ListArray, StructArray};
+    use arrow_buffer::OffsetBuffer;
+    let schema = schemas::GET_STATISTICS_SCHEMA.clone();
+    if !any {
+        return Ok(RecordBatch::new_empty(schema));
+    }
+    let (DataType::Struct(stat_fields), DataType::Struct(schema_fields)) =
+        (&*schemas::STATISTICS_SCHEMA, &*schemas::STATISTICS_DB_SCHEMA_SCHEMA)
+    else {
+        return Err(invalid(
+            Status::Internal,
+            "driverbox: GetStatistics schema is not a struct",
+        ));
+    };
+    let DataType::Union(union_fields, _) = &*schemas::STATISTIC_VALUE_SCHEMA else {
+        return Err(invalid(Status::Internal, "driverbox: statistic value is not a union"));
+    };
+    let all: Vec<&Statistic> = per_schema.iter().flat_map(|(_, s)| s).collect();
+    let n = all.len();
+    let values: ArrayRef = Arc::new(
+        UnionArray::try_new(
+            union_fields.clone(),
+            ScalarBuffer::from(vec![0i8; n]),
+            Some(ScalarBuffer::from((0..n as i32).collect::<Vec<_>>())),
+            union_fields
+                .iter()
+                .map(|(id, f)| -> ArrayRef {
+                    if id == 0 {
+                        Arc::new(Int64Array::from(all.iter().map(|s| s.value).collect::<Vec<_>>()))
+                    } else {
+                        new_empty_array(f.data_type())
+                    }
+                })
+                .collect(),
+        )
+        .map_err(arrow)?,
+    );
+    let stats = StructArray::try_new(
+        stat_fields.clone(),
+        vec![
+            Arc::new(StringArray::from(
+                all.iter().map(|s| s.table.as_str()).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(vec![None::<&str>; n])),
+            Arc::new(Int16Array::from(all.iter().map(|s| s.key).collect::<Vec<_>>())),
+            values,
+            Arc::new(BooleanArray::from(
+                all.iter().map(|s| s.approximate).collect::<Vec<_>>(),
+            )),
+        ],
+        None,
+    )
+    .map_err(arrow)?;
+    let DataType::List(stat_item) = schema_fields[1].data_type() else {
+        return Err(invalid(Status::Internal, "driverbox: statistics list type"));
+    };
+    let stat_lists = ListArray::try_new(
+        stat_item.clone(),
+        OffsetBuffer::from_lengths(per_schema.iter().map(|(_, s)| s.len())),
+        Arc::new(stats),
+        None,
+    )
+    .map_err(arrow)?;
+    let schemas_arr = StructArray::try_new(
+        schema_fields.clone(),
+        vec![
+            Arc::new(StringArray::from(
+                per_schema.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(),
+            )),
+            Arc::new(stat_lists),
+        ],
+        None,
+    )
+    .map_err(arrow)?;
+    let DataType::List(schema_item) = schema.field(1).data_type() else {
+        return Err(invalid(Status::Internal, "driverbox: db schemas list type"));
+    };
+    let catalogs = ListArray::try_new(
+        schema_item.clone(),
+        OffsetBuffer::from_lengths([per_schema.len()]),
+        Arc::new(schemas_arr),
+        None,
+    )
+    .map_err(arrow)?;
+    RecordBatch::try_new(
+        schema,
+        vec![Arc::new(StringArray::from(vec![catalog])), Arc::new(catalogs)],
+    )
+    .map_err(arrow)
 }
 
 /// `GetTableSchema`: the Arrow schema of the table's rows, as a query of

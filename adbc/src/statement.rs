@@ -107,7 +107,9 @@ pub(crate) fn sql_type(database: &str, t: &DataType) -> Option<String> {
         DataType::Float64 if pg => "DOUBLE PRECISION".into(),
         DataType::Float64 => "DOUBLE".into(),
         DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("NUMERIC({p},{s})"),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "TEXT".into(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View if pg => "TEXT".into(),
+        // MySQL's TEXT holds 64 KiB; Arrow strings may be longer.
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "LONGTEXT".into(),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView if pg => "BYTEA".into(),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "LONGBLOB".into(),
         DataType::Date32 | DataType::Date64 => "DATE".into(),

@@ -9,6 +9,7 @@
 //! driverbox-bench [--quick] [--rounds N] [--only W1,W3] [--out DIR] [--pg-url URL] [--batch N]
 //! ```
 
+mod arrow;
 mod chart;
 mod data;
 mod pg;
@@ -54,6 +55,10 @@ struct Args {
     /// Rows per batch for driverbox's `stream_query` (W3).
     #[arg(long, default_value_t = 1000)]
     batch: u32,
+    /// The official ADBC PostgreSQL driver (`libadbc_driver_postgresql.so`), W3's
+    /// Arrow peer; default: the one `scripts/setup.sh tests` installs in `.venv-adbc`.
+    #[arg(long, env = "BENCH_ADBC_POSTGRESQL")]
+    adbc_postgresql: Option<PathBuf>,
     /// Run only these contenders (e.g. `driverbox` to profile it alone); ratios need both sides.
     #[arg(long, value_delimiter = ',')]
     contender: Vec<String>,
@@ -309,6 +314,7 @@ async fn run(args: Args) -> Result<()> {
         tables: Tables::new(),
         rt: driverbox::Runtime::new()?,
     };
+    let adbc_lib = args.adbc_postgresql.clone().or_else(arrow::default_adbc_postgresql);
     let machine = machine(&ctx.pg_url).await;
     eprintln!(
         "driverbox-bench: {} mode, {} round(s) + warm-up, workloads {}; {} ({} cores), {}",
@@ -342,7 +348,10 @@ async fn run(args: Args) -> Result<()> {
             let r = match w {
                 "W1" => pg::w1(&ctx, &mut res).await,
                 "W2" => pg::w2(&ctx, &mut res).await,
-                "W3" => pg::w3(&ctx, &mut res).await,
+                "W3" => match pg::w3(&ctx, &mut res).await {
+                    Ok(()) => arrow::w3_arrow(&ctx, &mut res, adbc_lib.as_deref()).await,
+                    e => e,
+                },
                 "W4" => pg::w4(&ctx, &mut res).await,
                 "W5" => startup::w5(&ctx, &mut res).await,
                 _ => swap::w6(&ctx, &mut res).await,

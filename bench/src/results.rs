@@ -58,6 +58,7 @@ pub const PAIRS: &[(&str, &str)] = &[
     ("driverbox stream", "sqlx"),
     ("driverbox query", "tokio-postgres"),
     ("driverbox query", "sqlx"),
+    ("driverbox arrow", "adbc-postgresql"),
     ("driverbox-sqlite", "rusqlite"),
     ("driverbox near swaps", "driverbox away from swaps"),
 ];
