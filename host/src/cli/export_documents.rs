@@ -42,7 +42,7 @@ fn invalid(message: String) -> Error {
 pub fn target(text: &str) -> Result<(String, CursorRequest, Option<u32>), Error> {
     let looks_like_name = !text.contains(['(', '{', ' ', '\n']);
     let op = match mongosh::parse_statement(text) {
-        Ok(Statement::Operation(op)) => op,
+        Ok(Statement::Operation(op)) => *op,
         Ok(_) => {
             return Err(invalid(
                 "export takes a collection, or a find or aggregate statement".into(),

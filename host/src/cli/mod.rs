@@ -434,7 +434,7 @@ async fn mongosh_query(db: &WasmDriver, text: &str, format: mongosh::DocumentFor
     let mut out = std::io::stdout().lock();
     for statement in statements {
         let outcome = match statement {
-            Statement::Operation(op) => mongosh::run(db, op).await,
+            Statement::Operation(op) => mongosh::run(db, *op).await,
             Statement::ShowDatabases
             | Statement::ShowCollections
             | Statement::Use(_)

@@ -67,7 +67,7 @@ pub enum Statement {
     It,
     /// `exit`, `quit`, `exit()`, `quit()`.
     Exit,
-    Operation(Operation),
+    Operation(Box<Operation>),
 }
 
 /// Paging and shaping of a `find`, from its arguments and cursor methods.
@@ -431,7 +431,7 @@ impl<'a> Parser<'a> {
         match word.as_str() {
             "db" => {
                 let links = self.chain()?;
-                resolve(self.text, start, links).map(Statement::Operation)
+                resolve(self.text, start, links).map(|op| Statement::Operation(Box::new(op)))
             }
             "show" => {
                 self.skip_blank()?;
@@ -1549,7 +1549,7 @@ mod tests {
 
     fn op(text: &str) -> Operation {
         match parse_statement(text) {
-            Ok(Statement::Operation(op)) => op,
+            Ok(Statement::Operation(op)) => *op,
             other => panic!("{text}: {other:?}"),
         }
     }

@@ -71,7 +71,7 @@ impl Shell {
             },
             Statement::Operation(op) => {
                 let db = self.db.clone();
-                let mut task = tokio::spawn(async move { mongosh::run(&db, op).await });
+                let mut task = tokio::spawn(async move { mongosh::run(&db, *op).await });
                 let joined = tokio::select! {
                     joined = &mut task => joined,
                     Ok(()) = tokio::signal::ctrl_c() => {
