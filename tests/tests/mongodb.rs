@@ -1,6 +1,7 @@
 //! The MongoDB driver against throwaway SecantusDB servers: CRUD, cursors,
 //! indexes, collections, transactions, commands as text, errors,
 //! SCRAM-SHA-256 and SCRAM-SHA-1, and TLS; answers compared with pymongo.
+//! OP_MSG checksums and cancel (`killOp`) against a scripted server.
 
 use bson::{doc, Bson, Document};
 use driverbox::api::nosql::FindOptions;
@@ -469,4 +470,128 @@ async fn bad_server_replies_are_typed_errors_never_crashes() {
             "{what}: {e}"
         );
     }
+}
+
+/// `op_msg` with flag bit 0 and the CRC-32C of the message after it;
+/// `corrupt` flips a bit of the body after the sum is taken.
+fn op_msg_with_checksum(response_to: i32, body: &[u8], corrupt: bool) -> Vec<u8> {
+    let mut m = op_msg(response_to, body, Some(16 + 4 + 1 + body.len() as i32 + 4));
+    m[16] = 1;
+    let sum = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI).checksum(&m);
+    m.extend_from_slice(&sum.to_le_bytes());
+    if corrupt {
+        m[22] ^= 1;
+    }
+    m
+}
+
+#[tokio::test]
+async fn checksummed_replies_are_checked() {
+    let rt = runtime();
+    let hello = bytes(doc! {"ok": 1, "maxWireVersion": 21, "isWritablePrimary": true});
+    // A good sum: the handshake goes on (the scripted server then hangs up).
+    let port = scripted_server({
+        let hello = hello.clone();
+        move |id| op_msg_with_checksum(id, &hello, false)
+    });
+    let e = rt
+        .connect(&format!("mongodb://127.0.0.1:{port}/dbx?connectTimeoutMS=5000"))
+        .await
+        .err();
+    if let Some(e) = &e {
+        assert!(!e.to_string().contains("checksum"), "a good checksum was refused: {e}");
+    }
+    // A changed byte: a protocol error naming the checksum.
+    let port = scripted_server(move |id| op_msg_with_checksum(id, &hello, true));
+    let e = rt
+        .connect(&format!("mongodb://127.0.0.1:{port}/dbx?connectTimeoutMS=5000"))
+        .await
+        .expect_err("a corrupt message");
+    assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+    assert!(e.to_string().contains("checksum mismatch"), "{e}");
+}
+
+/// A server that answers every command of every connection: `hello` with
+/// connection id 42 on the first connection (7 on later ones), `find`
+/// never, `currentOp` with an operation of connection 42, and `killOp`
+/// recorded; anything else `{ok: 1}`.
+fn killop_server() -> (u16, std::sync::mpsc::Receiver<Bson>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (killed, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().take(8).enumerate() {
+            let Ok(mut s) = stream else { return };
+            let killed = killed.clone();
+            std::thread::spawn(move || loop {
+                let mut head = [0u8; 16];
+                if s.read_exact(&mut head).is_err() {
+                    return;
+                }
+                let len = i32::from_le_bytes(head[..4].try_into().unwrap()) as usize;
+                let mut rest = vec![0u8; len.saturating_sub(16)];
+                if s.read_exact(&mut rest).is_err() {
+                    return;
+                }
+                let id = i32::from_le_bytes(head[4..8].try_into().unwrap());
+                let Ok(cmd) = Document::from_reader(&rest[5..]) else {
+                    return;
+                };
+                let name = cmd.keys().next().cloned().unwrap_or_default();
+                let reply = match name.as_str() {
+                    "hello" => doc! {"ok": 1, "maxWireVersion": 21, "isWritablePrimary": true,
+                    "connectionId": if n == 0 { 42 } else { 7 }},
+                    "find" => {
+                        std::thread::sleep(std::time::Duration::from_secs(30));
+                        return;
+                    }
+                    "currentOp" => doc! {"ok": 1, "inprog": [
+                        {"opid": 5, "connectionId": 7, "active": true, "op": "command"},
+                        {"opid": 99, "connectionId": 42, "active": true, "op": "query"},
+                    ]},
+                    "killOp" => {
+                        let _ = killed.send(cmd.get("op").cloned().unwrap_or(Bson::Null));
+                        doc! {"ok": 1, "info": "operation killed"}
+                    }
+                    _ => doc! {"ok": 1},
+                };
+                if s.write_all(&op_msg(id, &bytes(reply), None)).is_err() {
+                    return;
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test]
+async fn a_command_past_its_deadline_is_killed_with_kill_op() {
+    let (port, killed) = killop_server();
+    let mut limits = driverbox::Limits::default();
+    limits.set("timeout=1s").unwrap();
+    let db = driverbox_tests::runtime_with(limits)
+        .connect_with(
+            &format!("mongodb://127.0.0.1:{port}/dbx"),
+            driverbox::PoolConfig {
+                max_size: 1,
+                ..driverbox::PoolConfig::default()
+            },
+        )
+        .await
+        .unwrap();
+    let start = std::time::Instant::now();
+    let e = db.query(r#"{"find": "c"}"#, &[]).await.unwrap_err();
+    assert!(matches!(e, driverbox::Error::Timeout { .. }), "{e}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    // The fresh connection found connection 42's operation and killed only it.
+    let op = tokio::task::spawn_blocking(move || killed.recv_timeout(std::time::Duration::from_secs(10)))
+        .await
+        .unwrap()
+        .expect("a killOp");
+    assert_eq!(op, Bson::Int32(99));
+
+    // The pool goes on with a fresh connection.
+    let e = db.query(r#"{"ping": 1}"#, &[]).await;
+    assert!(e.is_ok(), "{e:?}");
 }

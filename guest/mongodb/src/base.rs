@@ -3,7 +3,9 @@
 //! runs it on the connection's database (`"$db"` names another) and gives
 //! one row per result document — every batch of a cursor — in one `json`
 //! column of relaxed Extended JSON; a command without a cursor gives its
-//! reply as the one row.
+//! reply as the one row. Cancel: the server's id of the connection (from
+//! `hello`) is the token; a fresh connection finds that connection's
+//! operations with `currentOp` and stops them with `killOp`.
 
 use bson::Document;
 use driverbox_guest_sdk::batch::{column, BatchBuilder};
@@ -50,6 +52,63 @@ pub fn run_text(conn: &mut Connection, text: &str, params: &[Value]) -> Result<(
         id = next.id;
     }
     Ok((body, Some(docs)))
+}
+
+/// The cancel token: the server's `connectionId` from `hello` (8 bytes,
+/// little-endian); none when the server does not say it.
+pub fn cancel_token(conn: &Connection) -> Option<Vec<u8>> {
+    let id = match conn.hello.get("connectionId")? {
+        bson::Bson::Int32(n) => i64::from(*n),
+        bson::Bson::Int64(n) => *n,
+        bson::Bson::Double(f) if f.fract() == 0.0 => *f as i64,
+        _ => return None,
+    };
+    Some(id.to_le_bytes().to_vec())
+}
+
+/// The operation ids (`opid`) of connection `id` in a `currentOp` reply,
+/// apart from the `currentOp` itself.
+pub fn operations_of(current_op: &Document, id: i64) -> Vec<bson::Bson> {
+    let Ok(inprog) = current_op.get_array("inprog") else {
+        return Vec::new();
+    };
+    inprog
+        .iter()
+        .filter_map(|op| match op {
+            bson::Bson::Document(op) => Some(op),
+            _ => None,
+        })
+        .filter(|op| {
+            let conn = match op.get("connectionId") {
+                Some(bson::Bson::Int32(n)) => Some(i64::from(*n)),
+                Some(bson::Bson::Int64(n)) => Some(*n),
+                Some(bson::Bson::Double(f)) => Some(*f as i64),
+                _ => None,
+            };
+            conn == Some(id) && op.get_bool("active").unwrap_or(true)
+        })
+        .filter_map(|op| op.get("opid").cloned())
+        .collect()
+}
+
+/// `killOp` of every operation of the connection that gave `token`, from
+/// a fresh connection with the same settings.
+pub fn cancel(config: &ConnectConfig, token: &[u8]) -> Result<()> {
+    let id = match <[u8; 8]>::try_from(token) {
+        Ok(b) => i64::from_le_bytes(b),
+        Err(_) => return Err(Error::invalid("a MongoDB cancel token is 8 bytes")),
+    };
+    let mut conn = Connection::open(config)?;
+    let result = (|| {
+        let body = conn.command("admin", bson::doc! {"currentOp": 1, "connectionId": id})?;
+        let ops = operations_of(&reply::document(&body)?, id);
+        for op in ops {
+            conn.command("admin", bson::doc! {"killOp": 1, "op": op})?;
+        }
+        Ok(())
+    })();
+    conn.close();
+    result
 }
 
 /// Documents back to back as a one-column result of relaxed Extended JSON.
@@ -101,5 +160,33 @@ impl Driver for Connection {
 
     fn health_check(&mut self) -> Result<Health> {
         crate::traits::health(self)
+    }
+
+    fn cancel_token(&self) -> Option<Vec<u8>> {
+        cancel_token(self)
+    }
+
+    fn cancel(config: ConnectConfig, token: Vec<u8>) -> Result<()> {
+        cancel(&config, &token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_of_one_connection() {
+        let reply = bson::doc! {"inprog": [
+            {"opid": 1, "connectionId": 7, "active": true, "op": "query"},
+            {"opid": 2, "connectionId": 8, "active": true},
+            {"opid": 3, "connectionId": 7i64, "active": false},
+            {"opid": "shard:4", "connectionId": 7},
+        ], "ok": 1};
+        assert_eq!(
+            operations_of(&reply, 7),
+            vec![bson::Bson::Int32(1), bson::Bson::String("shard:4".into())]
+        );
+        assert!(operations_of(&bson::doc! {"ok": 1}, 7).is_empty());
     }
 }

@@ -25,15 +25,23 @@ use super::{connect, exit_code, fail, report_in};
 pub struct ExportArgs {
     /// Connection URL.
     pub url: String,
-    /// The query.
+    /// The query; for a document store a collection, or a mongosh
+    /// `db.c.find(…)` or `db.c.aggregate([…])`.
     pub sql: String,
-    /// Output format.
-    #[arg(long, short, value_enum, default_value = "csv")]
-    pub format: ExportFormat,
+    /// Output format [default: csv; for a document store ndjson].
+    #[arg(long, short, value_enum)]
+    pub format: Option<ExportFormat>,
+    /// Document stores, CSV: the columns, as field paths (`a,b.c`); by
+    /// default the top-level fields of the first batch.
+    #[arg(long, value_delimiter = ',', value_name = "FIELDS")]
+    pub fields: Option<Vec<String>>,
+    /// Document stores, JSON: canonical Extended JSON instead of relaxed.
+    #[arg(long)]
+    pub canonical: bool,
     /// Write to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Rows fetched per round trip.
+    /// Rows (documents) fetched per round trip.
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: u32,
 }
@@ -45,6 +53,8 @@ pub enum ExportFormat {
     Csv,
     /// One array of objects, one object per line.
     Json,
+    /// One JSON object per line (document stores: Extended JSON).
+    Ndjson,
     /// An Arrow IPC stream (the columns' Arrow types: see `driverbox::arrow`).
     Arrow,
     /// A Parquet file (Snappy-compressed).
@@ -62,6 +72,8 @@ type Out = Box<dyn Write + Send>;
 pub enum RowFormat {
     Csv,
     Json,
+    /// One JSON object per line, no array.
+    Ndjson,
 }
 
 /// Writes rows as they come: CSV with a header, or a JSON array of objects.
@@ -73,7 +85,7 @@ pub struct RowWriter<W: Write> {
 
 enum Inner<W: Write> {
     Csv(W),
-    Json { out: W, names: Vec<String> },
+    Json { out: W, names: Vec<String>, lines: bool },
 }
 
 impl<W: Write> RowWriter<W> {
@@ -84,11 +96,15 @@ impl<W: Write> RowWriter<W> {
                 write_csv_record(&mut out, columns.iter().map(|c| Some(c.name.as_str())))?;
                 Inner::Csv(out)
             }
-            RowFormat::Json => {
-                out.write_all(b"[")?;
+            RowFormat::Json | RowFormat::Ndjson => {
+                let lines = format == RowFormat::Ndjson;
+                if !lines {
+                    out.write_all(b"[")?;
+                }
                 Inner::Json {
                     out,
                     names: unique_names(columns),
+                    lines,
                 }
             }
         };
@@ -108,15 +124,20 @@ impl<W: Write> RowWriter<W> {
                 }
                 w.flush()?;
             }
-            Inner::Json { out, names } => {
+            Inner::Json { out, names, lines } => {
                 for (i, row) in rows.iter().enumerate() {
-                    out.write_all(if self.rows == 0 && i == 0 { b"\n" } else { b",\n" })?;
+                    if !*lines {
+                        out.write_all(if self.rows == 0 && i == 0 { b"\n" } else { b",\n" })?;
+                    }
                     let object: serde_json::Map<String, serde_json::Value> = names
                         .iter()
                         .zip(row.iter().zip(&self.columns))
                         .filter_map(|(n, (v, c))| driverbox::json_member(v, c).map(|j| (n.clone(), j)))
                         .collect();
                     serde_json::to_writer(&mut *out, &object)?;
+                    if *lines {
+                        out.write_all(b"\n")?;
+                    }
                 }
                 out.flush()?;
             }
@@ -137,8 +158,10 @@ impl<W: Write> RowWriter<W> {
                 w.flush()?;
                 Ok(w)
             }
-            Inner::Json { mut out, .. } => {
-                out.write_all(if self.rows == 0 { b"]\n" } else { b"\n]\n" })?;
+            Inner::Json { mut out, lines, .. } => {
+                if !lines {
+                    out.write_all(if self.rows == 0 { b"]\n" } else { b"\n]\n" })?;
+                }
                 out.flush()?;
                 Ok(out)
             }
@@ -157,6 +180,15 @@ enum Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         Failure::Db(e)
+    }
+}
+
+impl From<super::mongosh::PrintError> for Failure {
+    fn from(e: super::mongosh::PrintError) -> Self {
+        match e {
+            super::mongosh::PrintError::Database(e) => Failure::Db(e),
+            super::mongosh::PrintError::Output(e) => Failure::Io(e),
+        }
     }
 }
 
@@ -205,7 +237,12 @@ pub async fn run(rt: &Runtime, args: &ExportArgs) -> Result<ExitCode, Error> {
         Ok(rows) => {
             if let Some(path) = &args.output {
                 eprintln!(
-                    "exported {rows} rows to {} in {:.2} s",
+                    "exported {rows} {} to {} in {:.2} s",
+                    if super::mongosh::is_document_store(&db) {
+                        "documents"
+                    } else {
+                        "rows"
+                    },
                     path.display(),
                     start.elapsed().as_secs_f64()
                 );
@@ -215,7 +252,9 @@ pub async fn run(rt: &Runtime, args: &ExportArgs) -> Result<ExitCode, Error> {
         // A closed pipe (`| head`) is not an error.
         Err(Failure::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
         Err(Failure::Io(e)) => Ok(fail(format!("writing output: {e}"))),
-        Err(Failure::Format(e)) => Ok(fail(format!("writing {:?} output: {e}", args.format).to_lowercase())),
+        Err(Failure::Format(e)) => Ok(fail(
+            format!("writing {:?} output: {e}", args.sql_format()).to_lowercase(),
+        )),
         Err(Failure::Db(e)) => {
             report_in(&e, Some(&args.sql), "");
             Ok(ExitCode::from(exit_code(&e)))
@@ -233,15 +272,40 @@ fn partial_name(path: &std::path::Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.partial", std::process::id()))
 }
 
+impl ExportArgs {
+    /// The format of a SQL export (CSV unless one is asked for).
+    fn sql_format(&self) -> ExportFormat {
+        self.format.unwrap_or(ExportFormat::Csv)
+    }
+}
+
 /// Streams the rows into `out`; gives the number of rows.
-async fn export(db: &driverbox::WasmDriver, args: &ExportArgs, out: Out) -> Result<u64, Failure> {
-    if matches!(args.format, ExportFormat::Arrow | ExportFormat::Parquet) {
+async fn export(db: &driverbox::WasmDriver, args: &ExportArgs, mut out: Out) -> Result<u64, Failure> {
+    if super::mongosh::is_document_store(db) {
+        use super::export_documents::{self as docs, DocumentExport};
+        let format = match args.format {
+            None | Some(ExportFormat::Ndjson) => DocumentExport::Ndjson,
+            Some(ExportFormat::Json) => DocumentExport::Json,
+            Some(ExportFormat::Csv) => DocumentExport::Csv,
+            Some(other) => {
+                return Err(Failure::Db(Error::Client {
+                    driver: "export".into(),
+                    kind: driverbox::ErrorKind::InvalidInput,
+                    message: format!("{other:?} output is not offered for document stores (ndjson, json or csv)")
+                        .to_lowercase(),
+                }))
+            }
+        };
+        let fields = args.fields.clone();
+        return Ok(docs::export(db, &args.sql, format, fields, args.canonical, args.batch_size, &mut out).await?);
+    }
+    if matches!(args.sql_format(), ExportFormat::Arrow | ExportFormat::Parquet) {
         return export_columnar(db, args, out).await;
     }
-    let format = if args.format == ExportFormat::Json {
-        RowFormat::Json
-    } else {
-        RowFormat::Csv
+    let format = match args.sql_format() {
+        ExportFormat::Json => RowFormat::Json,
+        ExportFormat::Ndjson => RowFormat::Ndjson,
+        _ => RowFormat::Csv,
     };
     if !db.has_capability(Capability::Streaming) {
         let result = db.query(&args.sql, &[]).await?;
@@ -310,13 +374,13 @@ async fn export_columnar(db: &driverbox::WasmDriver, args: &ExportArgs, out: Out
     let mut rows = 0u64;
     if !db.has_capability(Capability::Streaming) {
         let r = db.query_arrow(&args.sql, &[]).await?;
-        let mut w = BatchWriter::begin(args.format, out, &r.batch.schema())?;
+        let mut w = BatchWriter::begin(args.sql_format(), out, &r.batch.schema())?;
         w.write(&r.batch)?;
         w.finish()?;
         return Ok(r.batch.num_rows() as u64);
     }
     let mut stream = db.stream_arrow(&args.sql, &[], args.batch_size).await?;
-    let mut w = BatchWriter::begin(args.format, out, &stream.schema())?;
+    let mut w = BatchWriter::begin(args.sql_format(), out, &stream.schema())?;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
         rows += batch.num_rows() as u64;

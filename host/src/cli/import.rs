@@ -29,10 +29,15 @@ const CHUNK_ROWS: usize = driverbox::BULK_CHUNK_ROWS;
 pub struct ImportArgs {
     /// Connection URL.
     pub url: String,
-    /// Target table, optionally `schema.table`.
+    /// Target table, optionally `schema.table` (for a document store, the collection).
     pub table: String,
-    /// CSV file whose header row names the table's columns.
+    /// CSV file whose header row names the table's columns; for a document
+    /// store also NDJSON or a JSON array of Extended JSON documents.
     pub file: PathBuf,
+    /// The file's format [default: from its extension, else csv]; json and
+    /// ndjson are for document stores.
+    #[arg(long, value_enum)]
+    pub format: Option<super::import_documents::ImportFormat>,
     /// Import empty fields as empty strings instead of NULL.
     #[arg(long)]
     pub empty_as_empty: bool,
@@ -244,7 +249,24 @@ enum Outcome {
 
 /// Runs `driverbox import`.
 pub async fn run(rt: &Runtime, args: &ImportArgs) -> Result<ExitCode, Error> {
+    use super::import_documents::{self as documents, ImportFormat};
     let label = inert(&args.file.display().to_string());
+    let format = args
+        .format
+        .or_else(|| ImportFormat::from_path(&args.file))
+        .unwrap_or(ImportFormat::Csv);
+    if format != ImportFormat::Csv {
+        let db = connect(rt, &args.url).await?;
+        let code = if super::mongosh::is_document_store(&db) {
+            documents::import(&db, &args.table, &args.file, format).await
+        } else {
+            fail(format!(
+                "{label}: JSON is imported into document stores only; a table takes CSV"
+            ))
+        };
+        driverbox::ConnectionDriver::close(&db).await;
+        return Ok(code);
+    }
     let file = match std::fs::File::open(&args.file) {
         Ok(f) => f,
         Err(e) => return Ok(fail(format!("{label}: {e}"))),
@@ -266,6 +288,11 @@ pub async fn run(rt: &Runtime, args: &ImportArgs) -> Result<ExitCode, Error> {
         Err(_) => return Ok(fail(format!("{label}:1: the header is not valid UTF-8"))),
     };
     let db = connect(rt, &args.url).await?;
+    if super::mongosh::is_document_store(&db) {
+        let code = documents::import(&db, &args.table, &args.file, format).await;
+        driverbox::ConnectionDriver::close(&db).await;
+        return Ok(code);
+    }
     let (schema, table) = qualified_for(&db, &args.table);
     let columns = db.get_columns(schema.as_deref(), &table).await?;
     if columns.is_empty() {

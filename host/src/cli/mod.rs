@@ -1,9 +1,12 @@
 //! The `driverbox` command line.
 
 pub mod export;
+pub mod export_documents;
 pub mod import;
+pub mod import_documents;
 pub mod inspect;
 pub mod inspect_documents;
+pub mod mongosh;
 pub mod output;
 pub mod shell;
 
@@ -69,22 +72,26 @@ pub enum Command {
     #[command(subcommand)]
     Drivers(DriversCommand),
     /// Runs one SQL statement and prints the result: `driverbox query [URL] SQL`.
+    /// For a document store (mongodb://) the statement is mongosh's
+    /// (`db.users.find({age: {$gt: 30}})`) or a command as Extended JSON.
     Query {
         /// Connection URL (default: sqlite:driverbox.db), then the SQL.
         /// SQL may begin with `-- comment`: see [`sql_after_separator`].
         #[arg(num_args = 1..=2, value_names = ["URL", "SQL"], required = true)]
         args: Vec<String>,
-        /// Output format.
-        #[arg(long, short, value_enum, default_value = "table")]
-        format: Format,
+        /// Output format [default: table; for a document store's mongosh
+        /// statements relaxed Extended JSON, with json canonical Extended JSON].
+        #[arg(long, short, value_enum)]
+        format: Option<Format>,
     },
     /// Interactive SQL shell with psql-style backslash commands: `driverbox shell [URL]`.
     Shell(shell::ShellArgs),
     /// Prints the structure of a database as a tree (or JSON).
     Inspect(inspect::InspectArgs),
-    /// Loads a CSV file into a table, all or nothing.
+    /// Loads a CSV file into a table, all or nothing; into a document store's
+    /// collection NDJSON, a JSON array or CSV.
     Import(import::ImportArgs),
-    /// Streams the result of a query as CSV or JSON.
+    /// Streams the result of a query (a collection's documents) as CSV or JSON.
     Export(export::ExportArgs),
 }
 
@@ -329,7 +336,11 @@ impl Cli {
                     _ => unreachable!("clap allows one or two"),
                 };
                 let db = connect(&rt, url).await?;
-                let code = query(&db, sql, *format).await;
+                let code = if mongosh::is_document_store(&db) && !sql.trim_start().starts_with('{') {
+                    mongosh_query(&db, sql, mongosh::DocumentFormat::from_option(*format)).await
+                } else {
+                    query(&db, sql, format.unwrap_or(Format::Table)).await
+                };
                 driverbox::ConnectionDriver::close(&db).await;
                 Ok(code)
             }
@@ -404,6 +415,55 @@ async fn query(db: &WasmDriver, sql: &str, format: output::Format) -> ExitCode {
         }
         None => ExitCode::SUCCESS,
     }
+}
+
+/// `driverbox query` of a document store: mongosh statements, each
+/// printed in turn, up to the first error.
+async fn mongosh_query(db: &WasmDriver, text: &str, format: mongosh::DocumentFormat) -> ExitCode {
+    use mongosh::Statement;
+    let mut statements = Vec::new();
+    for (offset, part) in mongosh::syntax::split_statements(text) {
+        match mongosh::parse_statement(part) {
+            Ok(s) => statements.push(s),
+            Err(e) => {
+                eprint!("{}", mongosh::syntax_error_text(&e.shifted(text, offset), text, ""));
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    for statement in statements {
+        let outcome = match statement {
+            Statement::Operation(op) => mongosh::run(db, *op).await,
+            Statement::ShowDatabases
+            | Statement::ShowCollections
+            | Statement::Use(_)
+            | Statement::It
+            | Statement::Exit => {
+                eprintln!("error: show, use, it and exit are shell commands: run them in driverbox shell");
+                return ExitCode::from(1);
+            }
+        };
+        let printed = match outcome {
+            Ok(outcome) => mongosh::print_outcome(&mut out, outcome, format).await,
+            Err(e) => Err(mongosh::PrintError::Database(e)),
+        };
+        match printed {
+            Ok(()) => {}
+            Err(mongosh::PrintError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                return ExitCode::SUCCESS
+            }
+            Err(mongosh::PrintError::Output(e)) => {
+                eprintln!("error: writing output: {e}");
+                return ExitCode::from(1);
+            }
+            Err(mongosh::PrintError::Database(e)) => {
+                report(&e);
+                return ExitCode::from(exit_code(&e));
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 async fn read_component(file: &std::path::Path) -> Result<Vec<u8>, Error> {

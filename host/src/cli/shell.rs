@@ -24,6 +24,7 @@ use super::output::{self, inert, Format};
 use super::{connect, exit_code, report_in, DEFAULT_URL};
 
 mod describe;
+mod documents;
 
 /// Arguments of `driverbox shell`.
 #[derive(Debug, Args)]
@@ -42,9 +43,10 @@ pub struct ShellArgs {
     /// Runs the statements of FILE and exits; stops at the first error (exit code 3).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    /// Output format [default: table; for a document store relaxed
+    /// Extended JSON, with json canonical Extended JSON].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 }
 
 /// Exit code of a script that stopped at an error (psql's `ON_ERROR_STOP`).
@@ -63,10 +65,12 @@ pub async fn run(rt: &Runtime, args: &ShellArgs) -> Result<ExitCode, Error> {
         rt: rt.clone(),
         db,
         url,
-        format: args.format,
+        format: args.format.unwrap_or(Format::Table),
+        format_chosen: args.format.is_some(),
         timing: false,
         out: Box::new(std::io::stdout()),
         tx: None,
+        cursor: None,
     };
     let code = if let Some(command) = &args.command {
         match shell.run_text(command, None).await {
@@ -186,6 +190,12 @@ Formatting
   \format FORMAT     table, expanded, csv or json
   \timing [on|off]   toggle the time taken by each statement
 Statements end with `;`. Ctrl-C cancels a running statement, or clears the line.
+Document stores (mongodb://): mongosh's statements, run at the end of a line
+  db.<collection>.find({…}).sort({…}).limit(n), findOne, aggregate([…]),
+  countDocuments, estimatedDocumentCount, insertOne/Many, updateOne/Many,
+  replaceOne, deleteOne/Many, distinct, createIndex, getIndexes, dropIndex, drop
+  db.runCommand({…}), db.getCollectionNames(), db.createCollection(NAME)
+  show dbs, show collections, use DB, it (more of the last cursor), exit
 ";
 
 /// Splits the arguments of a backslash command at blanks; `'...'` and
@@ -410,11 +420,16 @@ struct Shell {
     db: WasmDriver,
     url: String,
     format: Format,
+    /// A format was asked for (`--format`, `\format`, `\x`); until then a
+    /// document store prints relaxed Extended JSON.
+    format_chosen: bool,
     timing: bool,
     /// Results go here (`\o`).
     out: Box<dyn Write + Send>,
     /// The transaction opened by `BEGIN`, until `COMMIT` or `ROLLBACK`.
     tx: Option<Transaction>,
+    /// A document store's last cursor with documents left, for `it`.
+    cursor: Option<super::mongosh::Cursor>,
 }
 
 impl Shell {
@@ -467,7 +482,14 @@ impl Shell {
             let name = prompt_name(&self.db);
             // psql's `%/%R%x%# `: `-` continues a statement, `*` marks a transaction.
             let mark = if self.tx.is_some() { "*" } else { "" };
-            let prompt = if buffer.is_empty() {
+            let prompt = if super::mongosh::is_document_store(&self.db) {
+                // mongosh's `test> `, and `... ` while a statement goes on.
+                if buffer.is_empty() {
+                    format!("{name}> ")
+                } else {
+                    "... ".to_string()
+                }
+            } else if buffer.is_empty() {
                 format!("{name}={mark}> ")
             } else {
                 format!("{name}-{mark}> ")
@@ -523,7 +545,10 @@ impl Shell {
             }
         }
         // Like psql, a last statement without `;` still runs at the end of input.
-        if !buffer.trim().is_empty() {
+        if !buffer.trim().is_empty() && super::mongosh::is_document_store(&self.db) {
+            let text = std::mem::take(&mut buffer);
+            self.document_text(&text, None).await;
+        } else if !buffer.trim().is_empty() {
             buffer.push(';');
             for st in take_complete(&*self.dialect(), &mut buffer) {
                 self.statement(&st.sql, "").await;
@@ -551,6 +576,9 @@ impl Shell {
         if buffer.is_empty() && line.trim().is_empty() {
             return Flow::Continue;
         }
+        if super::mongosh::is_document_store(&self.db) {
+            return self.document_line(line, buffer).await;
+        }
         buffer.push_str(line);
         buffer.push('\n');
         let statements = take_complete(&*self.dialect(), buffer);
@@ -572,6 +600,9 @@ impl Shell {
                     Ran::Failed(1)
                 }
             };
+        }
+        if super::mongosh::is_document_store(&self.db) {
+            return self.document_text(text, label).await.1;
         }
         let statements = match sql::split_statements(&*self.dialect(), text) {
             Ok(s) => s,
@@ -739,6 +770,7 @@ impl Shell {
             Meta::Expanded(on) => {
                 let on = on.unwrap_or(self.format != Format::Expanded);
                 self.format = if on { Format::Expanded } else { Format::Table };
+                self.format_chosen = true;
                 println!("Expanded display is {}.", if on { "on" } else { "off" });
                 Ran::Ok
             }
@@ -749,6 +781,7 @@ impl Shell {
             }
             Meta::Format(format) => {
                 self.format = format;
+                self.format_chosen = true;
                 let name = clap::ValueEnum::to_possible_value(&format).map(|v| v.get_name().to_string());
                 println!("Output format is {}.", name.unwrap_or_default());
                 Ran::Ok
@@ -757,7 +790,11 @@ impl Shell {
             // Boxed: a script may include another.
             Meta::Include(file) => Box::pin(self.include(std::path::Path::new(&file))).await,
             Meta::Connect(url) => self.reconnect(url).await,
+            Meta::Databases if super::mongosh::is_document_store(&self.db) => self.show_databases("").await,
             Meta::Databases => self.databases().await,
+            Meta::Tables(None) | Meta::Describe(None) if super::mongosh::is_document_store(&self.db) => {
+                self.show_collections("").await
+            }
             Meta::Schemas(pattern) => self.schemas(pattern.as_deref()).await,
             Meta::Describe(None) => self.relations(None, "relations", |_| true).await,
             Meta::Describe(Some(name)) => self.describe(&name).await,

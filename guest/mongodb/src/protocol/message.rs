@@ -2,7 +2,9 @@
 //! (length, request id, response-to, op code, little-endian), flag bits,
 //! then sections: kind 0 is the one body document, kind 1 a named sequence
 //! of documents (`documents` of an insert), and a CRC-32C checksum when
-//! flag bit 0 is set. No I/O: the connection reads and writes the bytes.
+//! flag bit 0 is set (checked on every reply that has one; requests carry
+//! one when asked, [`encode_with_checksum`]). No I/O: the connection reads
+//! and writes the bytes.
 
 use driverbox_guest_sdk::{Error, Result};
 
@@ -17,6 +19,8 @@ pub const HEADER_LEN: usize = 16;
 pub const DEFAULT_MAX_MESSAGE: usize = 48_000_000;
 
 const CHECKSUM_PRESENT: u32 = 1;
+/// CRC-32C (Castagnoli), the checksum of OP_MSG.
+const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
 const MORE_TO_COME: u32 = 1 << 1;
 /// Bits 0–15 are "required": an unknown one must make the reader fail.
 const KNOWN_REQUIRED: u32 = CHECKSUM_PRESENT | MORE_TO_COME;
@@ -53,6 +57,18 @@ pub fn parse_header(bytes: &[u8; HEADER_LEN], max: usize) -> Result<Header> {
     Ok(header)
 }
 
+impl Header {
+    /// The header's 16 bytes as they are on the wire.
+    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0u8; HEADER_LEN];
+        out[..4].copy_from_slice(&(self.length as i32).to_le_bytes());
+        out[4..8].copy_from_slice(&self.request_id.to_le_bytes());
+        out[8..12].copy_from_slice(&self.response_to.to_le_bytes());
+        out[12..].copy_from_slice(&self.op_code.to_le_bytes());
+        out
+    }
+}
+
 /// A document sequence section (kind 1): an identifier and BSON documents
 /// back to back.
 pub struct Sequence<'a> {
@@ -85,6 +101,18 @@ pub fn encode(request_id: i32, body: &[u8], sequences: &[Sequence<'_>]) -> Resul
         out.push(0);
         out.extend_from_slice(s.documents);
     }
+    Ok(out)
+}
+
+/// [`encode`] with flag bit 0 set and the CRC-32C of the message
+/// (header included) after the sections.
+pub fn encode_with_checksum(request_id: i32, body: &[u8], sequences: &[Sequence<'_>]) -> Result<Vec<u8>> {
+    let mut out = encode(request_id, body, sequences)?;
+    let total = i32::try_from(out.len() + 4).map_err(|_| Error::invalid("the message is larger than 2 GiB"))?;
+    out[..4].copy_from_slice(&total.to_le_bytes());
+    out[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&CHECKSUM_PRESENT.to_le_bytes());
+    let sum = CRC32C.checksum(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
     Ok(out)
 }
 
@@ -139,11 +167,20 @@ pub fn decode(header: &Header, payload: &[u8]) -> Result<Reply> {
     }
     let mut end = payload.len();
     if flags & CHECKSUM_PRESENT != 0 {
-        // The checksum guards against corruption on the way; TCP and TLS
-        // do that here, so it is skipped, not checked.
         end = end
             .checked_sub(4)
+            .filter(|e| *e >= 4)
             .ok_or_else(|| Error::protocol("OP_MSG too short for its checksum"))?;
+        let sent = u32::from_le_bytes([payload[end], payload[end + 1], payload[end + 2], payload[end + 3]]);
+        let mut digest = CRC32C.digest();
+        digest.update(&header.to_bytes());
+        digest.update(&payload[..end]);
+        let computed = digest.finalize();
+        if computed != sent {
+            return Err(Error::protocol(format!(
+                "OP_MSG checksum mismatch: the message says {sent:#010x}, its bytes give {computed:#010x}"
+            )));
+        }
     }
     let mut at = 4;
     let mut reply = Reply {
@@ -230,14 +267,38 @@ mod tests {
     }
 
     #[test]
-    fn skips_checksum_and_reads_more_to_come() {
+    fn checks_checksums_and_reads_more_to_come() {
+        // The CRC-32C check value of "123456789" (RFC 3720's parameters).
+        assert_eq!(CRC32C.checksum(b"123456789"), 0xe306_9283);
         let body = doc! {"ok": 1}.to_vec().unwrap();
-        let mut msg = encode(1, &body, &[]).unwrap();
-        msg[16] = 0b11;
-        msg.extend_from_slice(&[1, 2, 3, 4]);
-        let len = msg.len() as i32;
-        msg[..4].copy_from_slice(&len.to_le_bytes());
-        let reply = decode(&header_of(&msg), &msg[16..]).unwrap();
+        let d = doc! {"a": 1}.to_vec().unwrap();
+        let seq = [Sequence {
+            identifier: "documents",
+            documents: &d,
+        }];
+        let msg = encode_with_checksum(5, &body, &seq).unwrap();
+        let h = header_of(&msg);
+        assert_eq!(h.length, msg.len());
+        let reply = decode(&h, &msg[16..]).unwrap();
+        assert_eq!((reply.body.clone(), reply.sequences.len()), (body.clone(), 1));
+        // Any changed byte, in the header, a section or the sum, is refused.
+        for at in [8, 16 + 4 + 6, msg.len() - 1] {
+            let mut bad = msg.clone();
+            bad[at] ^= 0x20;
+            let e = decode(&header_of(&bad), &bad[16..]).unwrap_err();
+            assert!(e.message().contains("checksum mismatch"), "{at}: {}", e.message());
+        }
+        let mut short = encode(1, &body, &[]).unwrap();
+        short[16] = 1;
+        assert!(decode(&header_of(&short), &short[16..20]).is_err());
+        // moreToCome with a checksum.
+        let mut more = encode(1, &body, &[]).unwrap();
+        let total = (more.len() + 4) as i32;
+        more[..4].copy_from_slice(&total.to_le_bytes());
+        more[16] = 0b11;
+        let sum = CRC32C.checksum(&more);
+        more.extend_from_slice(&sum.to_le_bytes());
+        let reply = decode(&header_of(&more), &more[16..]).unwrap();
         assert_eq!(reply.body, body);
         assert!(reply.more_to_come);
     }
