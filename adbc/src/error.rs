@@ -25,6 +25,10 @@ pub fn status(kind: ErrorKind) -> Status {
     }
 }
 
+/// The error detail (`AdbcErrorGetDetail`) holding the server's numeric
+/// code as decimal text, e.g. MySQL's `1062`.
+pub const VENDOR_CODE_DETAIL: &str = "driverbox.vendor_code";
+
 /// Converts a driverbox error: its message (which names the driver), the
 /// status of its kind, the SQLSTATE and the vendor code when the server
 /// gave them.
@@ -32,6 +36,11 @@ pub fn adbc(e: Error) -> AdbcError {
     let mut out = AdbcError::with_message_and_status(e.to_string(), status(e.kind()));
     if let Some(server) = e.as_server_error() {
         out.vendor_code = server.vendor_code.unwrap_or(0);
+        // Under ADBC 1.1 the C `vendor_code` slot signals "details
+        // available", so the server's code also travels as a detail.
+        if let Some(code) = server.vendor_code {
+            out.details = Some(vec![(VENDOR_CODE_DETAIL.to_string(), code.to_string().into_bytes())]);
+        }
         if server.code.len() == 5 && server.code.is_ascii() {
             for (slot, b) in out.sqlstate.iter_mut().zip(server.code.bytes()) {
                 *slot = b as std::ffi::c_char;

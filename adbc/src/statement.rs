@@ -10,7 +10,8 @@ use adbc_core::{CancelHandle, Optionable, PartitionedResult, Statement};
 use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_schema::{DataType, Schema, SchemaRef, TimeUnit};
 use driverbox::{
-    ArrowStream, BulkOperationsDriver, PlaceholderStyle, PreparedStatementDriver, QueryDriver, StreamingDriver, Value,
+    ArrowStream, BulkOperationsDriver, DriverMetadata, PlaceholderStyle, PreparedStatementDriver, QueryDriver,
+    StreamingDriver, Value,
 };
 use futures::StreamExt;
 
@@ -312,7 +313,7 @@ impl Statement for DriverboxStatement {
         let rows = self.param_rows()?;
         let session = self.session.clone();
         let mut tx = session.engine.rt.block_on(session.tx.lock());
-        if tx.is_none() && rows.len() == 1 && self.returns_rows(&sql) {
+        if tx.is_none() && rows.len() == 1 && session.driver.supports_streaming() && self.returns_rows(&sql) {
             drop(tx);
             let stream = session.block(session.driver.stream_arrow(&sql, &rows[0], BATCH_ROWS))?;
             let schema = stream.schema();
