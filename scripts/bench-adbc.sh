@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh tests
-cargo build --release -p driverbox-adbc
+# The workspace build: `-p driverbox-adbc` alone unifies features differently and rebuilds the host.
+cargo build --release --workspace
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 lib="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/libadbc_driver_driverbox.so"

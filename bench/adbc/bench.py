@@ -18,15 +18,6 @@ from adbc_driver_manager import dbapi
 PG = os.environ.get("DRIVERBOX_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def best(rounds, f):
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def data(n):
     return pa.table(
         {
@@ -50,13 +41,24 @@ def ingest(conn, table):
 
 
 def run(name, conns, rows, rounds, read_sql, table):
-    out = {}
-    for driver, conn in conns.items():
-        assert read(conn, read_sql) == rows
-        out[driver] = {
-            "read_s": best(rounds, lambda: read(conn, read_sql)),
-            "ingest_s": best(rounds, lambda: ingest(conn, table)),
-        }
+    """Alternates the drivers round by round (order rotating), after one
+    unrecorded warm-up round each; keeps the best round of each."""
+    names = list(conns)
+    times = {n: {"read_s": [], "ingest_s": []} for n in names}
+    for r in range(rounds + 1):
+        for k in range(len(names)):
+            n = names[(k + r) % len(names)]
+            conn = conns[n]
+            t = time.perf_counter()
+            assert read(conn, read_sql) == rows
+            read_s = time.perf_counter() - t
+            t = time.perf_counter()
+            ingest(conn, table)
+            ingest_s = time.perf_counter() - t
+            if r > 0:
+                times[n]["read_s"].append(read_s)
+                times[n]["ingest_s"].append(ingest_s)
+    out = {n: {k: min(v) for k, v in t.items()} for n, t in times.items()}
     d, peer = out["driverbox"], out["official"]
     print(f"{name}: read {rows} rows  driverbox {d['read_s']:.3f}s  official {peer['read_s']:.3f}s  "
           f"ratio {peer['read_s'] / d['read_s']:.2f}x")
