@@ -424,10 +424,9 @@ impl ConnectOptions {
         // endpoint made from it (`https://service.{region}.example.com`):
         // the authority names the region, not a host.
         if let (Some(p), [(h, None)]) = (settings.parameter("region"), raw.hosts.as_slice()) {
-            let templated = settings
-                .parameters
-                .iter()
-                .any(|q| q.setting == Some(Setting::Host) && q.default.as_deref().is_some_and(|d| d.contains("{region}")));
+            let templated = settings.parameters.iter().any(|q| {
+                q.setting == Some(Setting::Host) && q.default.as_deref().is_some_and(|d| d.contains("{region}"))
+            });
             if templated && looks_like_region(h) && !given.iter().any(|(q, _)| q.name == p.name) {
                 given.push((p, h.clone()));
                 raw.hosts.clear();
@@ -917,7 +916,12 @@ mod tests {
                 p("password", &["AWS_SECRET_ACCESS_KEY"], None, Some(Setting::Password)),
                 p("session_token", &["AWS_SESSION_TOKEN"], None, None),
                 p("tls", &[], Some("verify-full"), Some(Setting::TlsMode)),
-                p("ca-file", &["AWS_CA_BUNDLE"], Some("system"), Some(Setting::TlsRootCert)),
+                p(
+                    "ca-file",
+                    &["AWS_CA_BUNDLE"],
+                    Some("system"),
+                    Some(Setting::TlsRootCert),
+                ),
             ],
         }
     }
@@ -928,7 +932,10 @@ mod tests {
         let o = ConnectOptions::parse_with_env("dynamodb://AKID:s%2Fecret@eu-west-3", &dynamodb(), no_env).unwrap();
         assert_eq!((o.host(), o.port()), ("dynamodb.eu-west-3.amazonaws.com", Some(443)));
         assert_eq!(o.param("region"), Some("eu-west-3"));
-        assert_eq!((o.tls, o.tls_root_cert.as_deref()), (TlsMode::VerifyFull, Some("system")));
+        assert_eq!(
+            (o.tls, o.tls_root_cert.as_deref()),
+            (TlsMode::VerifyFull, Some("system"))
+        );
         assert_eq!((o.user.as_deref(), o.password()), (Some("AKID"), Some("s/ecret")));
         let o = ConnectOptions::parse_with_env("dynamodb://us-gov-west-1", &dynamodb(), no_env).unwrap();
         assert_eq!(o.host(), "dynamodb.us-gov-west-1.amazonaws.com");
@@ -963,7 +970,10 @@ mod tests {
         assert_eq!((o.host(), o.port(), o.tls), ("localhost", Some(4566), TlsMode::Disable));
         let o = ConnectOptions::parse_with_env("dynamodb://?endpoint=https%3A%2F%2Fddb.example", &dynamodb(), no_env)
             .unwrap();
-        assert_eq!((o.host(), o.port(), o.tls), ("ddb.example", Some(443), TlsMode::VerifyFull));
+        assert_eq!(
+            (o.host(), o.port(), o.tls),
+            ("ddb.example", Some(443), TlsMode::VerifyFull)
+        );
         let o = ConnectOptions::parse_with_env("dynamodb://?endpoint=http://[::1]&tls=require", &dynamodb(), no_env)
             .unwrap();
         assert_eq!((o.host(), o.port(), o.tls), ("::1", Some(80), TlsMode::Require));

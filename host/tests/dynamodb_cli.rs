@@ -16,7 +16,9 @@ struct Moto {
 }
 
 fn venv(bin: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv-dynamodb/bin").join(bin)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../.venv-dynamodb/bin")
+        .join(bin)
 }
 
 impl Moto {
@@ -87,11 +89,18 @@ fn query_inspect_import_export() {
     assert!(r.stdout.contains("(1 row)"), "{}", r.stdout);
     let r = run(&["query", &url, "SELECT name FROM \"users\"", "--format", "json"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains("\"name\"") && r.stdout.contains("\"Ann\""), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("\"name\"") && r.stdout.contains("\"Ann\""),
+        "{}",
+        r.stdout
+    );
     // A missing table: exit 1, the AWS error named, the secret never shown.
     let r = run(&["query", &url, "SELECT * FROM \"nothere\""]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains("ResourceNotFoundException") || r.stderr.contains("not found"), "{r:?}");
+    assert!(
+        r.stderr.contains("ResourceNotFoundException") || r.stderr.contains("not found"),
+        "{r:?}"
+    );
     assert!(!r.all().contains("cli-secret-value"));
 
     // inspect: the table, its key and indexes.
@@ -115,23 +124,35 @@ fn query_inspect_import_export() {
     let r = run(&["import", &url, "users", ndjson.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(
-        moto.boto3("print(c.scan(TableName='users', Select='COUNT')['Count'])").trim(),
+        moto.boto3("print(c.scan(TableName='users', Select='COUNT')['Count'])")
+            .trim(),
         "31"
     );
-    let item = moto.boto3("print(json.dumps(c.get_item(TableName='users', Key={'pk':{'S':'u07'}})['Item'], sort_keys=True))");
+    let item =
+        moto.boto3("print(json.dumps(c.get_item(TableName='users', Key={'pk':{'S':'u07'}})['Item'], sort_keys=True))");
     let item: serde_json::Value = serde_json::from_str(item.trim()).unwrap();
-    assert_eq!((item["n"]["N"].as_str(), item["price"]["N"].as_str()), (Some("7"), Some("0.10")));
+    assert_eq!(
+        (item["n"]["N"].as_str(), item["price"]["N"].as_str()),
+        (Some("7"), Some("0.10"))
+    );
     let csv = dir.path().join("more.csv");
     std::fs::write(&csv, "pk,city\nc1,Paris\nc2,Oslo\n").unwrap();
     let r = run(&["import", &url, "users", csv.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(
-        moto.boto3("print(c.get_item(TableName='users', Key={'pk':{'S':'c2'}})['Item']['city']['S'])").trim(),
+        moto.boto3("print(c.get_item(TableName='users', Key={'pk':{'S':'c2'}})['Item']['city']['S'])")
+            .trim(),
         "Oslo"
     );
 
     // export of a PartiQL query, streamed.
-    let r = run(&["export", &url, "SELECT pk, n FROM \"users\" WHERE n >= 28", "--format", "csv"]);
+    let r = run(&[
+        "export",
+        &url,
+        "SELECT pk, n FROM \"users\" WHERE n >= 28",
+        "--format",
+        "csv",
+    ]);
     assert_eq!(r.code, 0, "{r:?}");
     let mut rows: Vec<&str> = r.stdout.lines().collect();
     rows.sort();

@@ -20,6 +20,18 @@ use driverbox_tests::dynamoserver::{python, DynamoServer, SECRET_KEY};
 use driverbox_tests::runtime;
 use futures::StreamExt;
 
+fn b(d: Document) -> Vec<u8> {
+    d.to_vec().unwrap()
+}
+
+fn parse(raw: &[Vec<u8>]) -> Vec<Document> {
+    raw.iter().map(|x| Document::from_reader(&x[..]).unwrap()).collect()
+}
+
+fn one(raw: &[u8]) -> Document {
+    Document::from_reader(raw).unwrap()
+}
+
 async fn connect(server: &DynamoServer) -> WasmDriver {
     runtime().connect(&server.url("")).await.unwrap()
 }
@@ -52,7 +64,10 @@ async fn partiql_with_typed_parameters_and_results() {
     }
     db.test_connection().await.unwrap();
     let h = db.health_check().await.unwrap();
-    assert!(h.details.iter().any(|(k, v)| k == "region" && v == "us-east-1"), "{h:?}");
+    assert!(
+        h.details.iter().any(|(k, v)| k == "region" && v == "us-east-1"),
+        "{h:?}"
+    );
 
     let r = db
         .query("SELECT * FROM \"users\" WHERE pk = ?", &[Value::from("a")])
@@ -60,7 +75,11 @@ async fn partiql_with_typed_parameters_and_results() {
         .unwrap();
     assert_eq!(r.rows.len(), 1);
     let cell = |name: &str| {
-        let i = r.columns.iter().position(|c| c.name == name).unwrap_or_else(|| panic!("{name}"));
+        let i = r
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .unwrap_or_else(|| panic!("{name}"));
         (r.columns[i].database_type.clone(), r.rows[0][i].clone())
     };
     assert_eq!(cell("pk"), ("S".into(), Value::Text("a".into())));
@@ -90,11 +109,15 @@ async fn partiql_with_typed_parameters_and_results() {
     assert_eq!(n, 1);
     db.execute(
         "UPDATE \"users\" SET n = ? WHERE pk = ?",
-        &[Value::Decimal("99.000000000000000000000000000001".into()), Value::from("c")],
+        &[
+            Value::Decimal("99.000000000000000000000000000001".into()),
+            Value::from("c"),
+        ],
     )
     .await
     .unwrap();
-    let got = server.boto3("print(json.dumps(c.get_item(TableName='users', Key={'pk':{'S':'c'}})['Item'], sort_keys=True))");
+    let got =
+        server.boto3("print(json.dumps(c.get_item(TableName='users', Key={'pk':{'S':'c'}})['Item'], sort_keys=True))");
     let got: serde_json::Value = serde_json::from_str(got.trim()).unwrap();
     assert_eq!(got["n"]["N"], "99.000000000000000000000000000001");
     assert_eq!(got["name"]["S"], "Cé");
@@ -106,7 +129,9 @@ async fn partiql_with_typed_parameters_and_results() {
         .await
         .unwrap();
     assert_eq!(
-        server.boto3("print(c.scan(TableName='users', Select='COUNT')['Count'])").trim(),
+        server
+            .boto3("print(c.scan(TableName='users', Select='COUNT')['Count'])")
+            .trim(),
         "2"
     );
 
@@ -120,23 +145,35 @@ async fn partiql_with_typed_parameters_and_results() {
 
     // Transactions: writes collected, sent at commit, dropped by rollback.
     let mut tx = db.transaction(TransactionOptions::default()).await.unwrap();
-    tx.execute("INSERT INTO \"users\" VALUE {'pk': 'tx1'}", &[]).await.unwrap();
-    tx.execute("INSERT INTO \"users\" VALUE {'pk': 'tx2'}", &[]).await.unwrap();
+    tx.execute("INSERT INTO \"users\" VALUE {'pk': 'tx1'}", &[])
+        .await
+        .unwrap();
+    tx.execute("INSERT INTO \"users\" VALUE {'pk': 'tx2'}", &[])
+        .await
+        .unwrap();
     assert_eq!(
-        server.boto3("print(c.scan(TableName='users', Select='COUNT')['Count'])").trim(),
+        server
+            .boto3("print(c.scan(TableName='users', Select='COUNT')['Count'])")
+            .trim(),
         "2",
         "nothing written before commit"
     );
     tx.commit().await.unwrap();
     assert_eq!(
-        server.boto3("print(c.scan(TableName='users', Select='COUNT')['Count'])").trim(),
+        server
+            .boto3("print(c.scan(TableName='users', Select='COUNT')['Count'])")
+            .trim(),
         "4"
     );
     let mut tx = db.transaction(TransactionOptions::default()).await.unwrap();
-    tx.execute("INSERT INTO \"users\" VALUE {'pk': 'tx3'}", &[]).await.unwrap();
+    tx.execute("INSERT INTO \"users\" VALUE {'pk': 'tx3'}", &[])
+        .await
+        .unwrap();
     tx.rollback().await.unwrap();
     assert_eq!(
-        server.boto3("print(c.scan(TableName='users', Select='COUNT')['Count'])").trim(),
+        server
+            .boto3("print(c.scan(TableName='users', Select='COUNT')['Count'])")
+            .trim(),
         "4"
     );
 }
@@ -145,8 +182,13 @@ async fn partiql_with_typed_parameters_and_results() {
 async fn tables_as_collections() {
     let server = DynamoServer::start();
     let db = connect(&server).await;
-    db.create_collection("items", doc! {"key": {"id": "N"}}).await.unwrap();
-    let e = db.create_collection("items", doc! {"key": {"id": "N"}}).await.unwrap_err();
+    db.create_collection("items", b(doc! {"key": {"id": "N"}}))
+        .await
+        .unwrap();
+    let e = db
+        .create_collection("items", b(doc! {"key": {"id": "N"}}))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DuplicateObject, "{e}");
     assert!(db
         .list_collections(None)
@@ -156,72 +198,99 @@ async fn tables_as_collections() {
         .any(|c| c.name == "items"));
 
     // 60 items: three BatchWriteItem calls of at most 25.
-    let docs: Vec<Document> = (0..60)
+    let docs: Vec<Vec<u8>> = (0..60)
         .map(|i| {
-            doc! {"id": i, "group": i % 3, "name": format!("n{i:02}"), "price": Bson::Decimal128("1.25".parse().unwrap()), "tags": {"$SS": ["a", "b"]}}
+            b(doc! {"id": i, "group": i % 3, "name": format!("n{i:02}"), "price": Bson::Decimal128("1.25".parse().unwrap()), "tags": {"$SS": ["a", "b"]}})
         })
         .collect();
     assert_eq!(db.insert("items", docs, true).await.unwrap(), 60);
     assert_eq!(
-        server.boto3("print(c.scan(TableName='items', Select='COUNT')['Count'])").trim(),
+        server
+            .boto3("print(c.scan(TableName='items', Select='COUNT')['Count'])")
+            .trim(),
         "60"
     );
-    let typed = server.boto3(
-        "print(json.dumps(c.get_item(TableName='items', Key={'id':{'N':'7'}})['Item'], sort_keys=True))",
-    );
+    let typed =
+        server.boto3("print(json.dumps(c.get_item(TableName='items', Key={'id':{'N':'7'}})['Item'], sort_keys=True))");
     let typed: serde_json::Value = serde_json::from_str(typed.trim()).unwrap();
     assert_eq!(typed["price"]["N"], "1.25", "Decimal128 as N");
     assert_eq!(typed["tags"]["SS"].as_array().unwrap().len(), 2, "a set stays a set");
 
     let c = db.get_collection_count("items", None).await.unwrap();
     assert_eq!((c.count, c.estimated), (60, false));
-    let c = db.get_collection_count("items", Some(doc! {"group": 1})).await.unwrap();
+    let c = db
+        .get_collection_count("items", Some(b(doc! {"group": 1})))
+        .await
+        .unwrap();
     assert_eq!(c.count, 20);
     assert_eq!(db.get_collection_count("nothing", None).await.unwrap().count, 0);
 
     let found = db
         .find(
             "items",
-            doc! {"id": {"$gte": 30}, "group": {"$in": [0, 2]}},
+            b(doc! {"id": {"$gte": 30}, "group": {"$in": [0, 2]}}),
             FindOptions {
-                projection: Some(doc! {"id": 1, "_id": 0}),
-                sort: Some(doc! {"id": -1}),
+                projection: Some(b(doc! {"id": 1, "_id": 0})),
+                sort: Some(b(doc! {"id": -1})),
                 limit: Some(4),
                 skip: Some(1),
             },
         )
         .await
         .unwrap();
+    let found = parse(&found);
     let ids: Vec<i32> = found.iter().map(|d| d.get_i32("id").unwrap()).collect();
     assert_eq!(ids, [57, 56, 54, 53]);
     assert_eq!(found[0].keys().collect::<Vec<_>>(), ["id"]);
     // The whole key: a GetItem, types kept.
-    let one = db.find("items", doc! {"id": 7}, FindOptions::default()).await.unwrap();
-    assert_eq!(one.len(), 1);
-    assert_eq!(one[0].get_str("name").unwrap(), "n07");
-    assert_eq!(one[0].get_document("tags").unwrap(), &doc! {"$SS": ["a", "b"]});
-    assert!(matches!(one[0].get("price"), Some(Bson::Decimal128(_))));
+    let hit = parse(
+        &db.find("items", b(doc! {"id": 7}), FindOptions::default())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(hit.len(), 1);
+    assert_eq!(hit[0].get_str("name").unwrap(), "n07");
+    assert_eq!(hit[0].get_document("tags").unwrap(), &doc! {"$SS": ["a", "b"]});
+    assert!(matches!(hit[0].get("price"), Some(Bson::Decimal128(_))));
 
     let page = db.get_collection_data("items", 10, 55).await.unwrap();
     assert_eq!(page.len(), 5);
 
     let u = db
-        .update("items", doc! {"group": 0}, doc! {"$set": {"flag": true}}, false, false)
+        .update(
+            "items",
+            b(doc! {"group": 0}),
+            b(doc! {"$set": {"flag": true}}),
+            false,
+            false,
+        )
         .await
         .unwrap();
     assert_eq!((u.matched, u.modified), (1, 1));
     let u = db
-        .update("items", doc! {"group": 0}, doc! {"$set": {"flag": true}}, true, false)
+        .update(
+            "items",
+            b(doc! {"group": 0}),
+            b(doc! {"$set": {"flag": true}}),
+            true,
+            false,
+        )
         .await
         .unwrap();
     assert_eq!((u.matched, u.modified), (20, 19), "one was set already");
     let u = db
-        .update("items", doc! {"id": 1000}, doc! {"$set": {"name": "new"}}, false, true)
+        .update(
+            "items",
+            b(doc! {"id": 1000}),
+            b(doc! {"$set": {"name": "new"}}),
+            false,
+            true,
+        )
         .await
         .unwrap();
-    assert_eq!(u.upserted_id, Some(doc! {"id": 1000}));
+    assert_eq!(u.upserted_id.map(|d| one(&d)), Some(doc! {"id": 1000}));
     let e = db
-        .update("items", doc! {"id": 1}, doc! {"$set": {"id": 2}}, false, false)
+        .update("items", b(doc! {"id": 1}), b(doc! {"$set": {"id": 2}}), false, false)
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
@@ -232,37 +301,38 @@ async fn tables_as_collections() {
         "20"
     );
 
-    assert_eq!(db.delete("items", doc! {"group": 2}, false).await.unwrap(), 1);
-    assert_eq!(db.delete("items", doc! {"group": 2}, true).await.unwrap(), 19);
-    assert_eq!(db.delete("items", doc! {"id": 1000}, false).await.unwrap(), 1);
+    assert_eq!(db.delete("items", b(doc! {"group": 2}), false).await.unwrap(), 1);
+    assert_eq!(db.delete("items", b(doc! {"group": 2}), true).await.unwrap(), 19);
+    assert_eq!(db.delete("items", b(doc! {"id": 1000}), false).await.unwrap(), 1);
     assert_eq!(db.get_collection_count("items", None).await.unwrap().count, 40);
 
     let groups = db
         .aggregate(
             "items",
             vec![
-                doc! {"$group": {"_id": "$group", "total": {"$sum": "$id"}, "n": {"$count": {}}}},
-                doc! {"$sort": {"_id": 1}},
+                b(doc! {"$group": {"_id": "$group", "total": {"$sum": "$id"}, "n": {"$count": {}}}}),
+                b(doc! {"$sort": {"_id": 1}}),
             ],
         )
         .await
         .unwrap();
+    let groups = parse(&groups);
     assert_eq!(groups.len(), 2);
     assert_eq!(groups[0].get_i32("_id").unwrap(), 0);
     assert_eq!(groups[0].get_i32("n").unwrap(), 20);
 
     // A secondary index (GSI), listed beside the primary key.
     let name = db
-        .create_index("items", doc! {"name": 1}, doc! {"types": {"name": "S"}})
+        .create_index("items", b(doc! {"name": 1}), b(doc! {"types": {"name": "S"}}))
         .await
         .unwrap();
     assert_eq!(name, "name_1");
-    let idx = db.list_indexes("items").await.unwrap();
+    let idx = parse(&db.list_indexes("items").await.unwrap());
     let names: Vec<&str> = idx.iter().map(|d| d.get_str("name").unwrap()).collect();
     assert_eq!(names, ["PRIMARY", "name_1"]);
     assert_eq!(idx[0].get_document("key").unwrap(), &doc! {"id": 1});
     let e = db
-        .create_index("items", doc! {"x": 1}, doc! {"unique": true})
+        .create_index("items", b(doc! {"x": 1}), b(doc! {"unique": true}))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
@@ -270,7 +340,7 @@ async fn tables_as_collections() {
     let e = db.drop_index("items", "name_1").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UndefinedObject, "{e}");
 
-    let stats = db.collection_stats("items").await.unwrap();
+    let stats = one(&db.collection_stats("items").await.unwrap());
     assert_eq!(stats.get_str("TableName").unwrap(), "items");
     db.drop_collection("items").await.unwrap();
     let e = db.collection_stats("items").await.unwrap_err();
@@ -300,7 +370,12 @@ async fn introspection_keys_indexes_statistics() {
         .collect();
     assert_eq!(
         shape,
-        [("customer", "S", true), ("at", "N", true), ("status", "S", false), ("total", "N", false)]
+        [
+            ("customer", "S", true),
+            ("at", "N", true),
+            ("status", "S", false),
+            ("total", "N", false)
+        ]
     );
     let idx = db.get_table_indexes(None, "orders").await.unwrap();
     let shape: Vec<(&str, Vec<String>, Option<&str>, bool)> = idx
@@ -310,9 +385,19 @@ async fn introspection_keys_indexes_statistics() {
     assert_eq!(
         shape,
         [
-            ("PRIMARY", vec!["customer".to_string(), "at".to_string()], Some("hash"), true),
+            (
+                "PRIMARY",
+                vec!["customer".to_string(), "at".to_string()],
+                Some("hash"),
+                true
+            ),
             ("by_status", vec!["status".to_string()], Some("GSI"), false),
-            ("by_total", vec!["customer".to_string(), "total".to_string()], Some("LSI"), false),
+            (
+                "by_total",
+                vec!["customer".to_string(), "total".to_string()],
+                Some("LSI"),
+                false
+            ),
         ]
     );
     let stats = db.get_table_statistics(None, "orders", true).await.unwrap();
@@ -332,26 +417,33 @@ async fn errors_have_kinds_and_secrets_stay_hidden() {
     create_users(&server);
     let db = connect(&server).await;
     let e = db.query("SELECT * FROM \"nothere\"", &[]).await.unwrap_err();
-    assert_eq!((e.kind(), e.code()), (ErrorKind::UndefinedObject, Some("ResourceNotFoundException")));
+    assert_eq!(
+        (e.kind(), e.code()),
+        (ErrorKind::UndefinedObject, Some("ResourceNotFoundException"))
+    );
     // ConditionalCheckFailed, through a raw operation.
     let e = db
         .run_command(
             None,
-            doc! {"PutItem": {"TableName": "users", "Item": {"pk": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(pk)"}},
+            b(doc! {"PutItem": {"TableName": "users", "Item": {"pk": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(pk)"}}),
         )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::CheckViolation, "{e}");
     // A key of the wrong type: ValidationException.
-    let e = db.insert("users", vec![doc! {"pk": 5}], true).await.unwrap_err();
-    assert_eq!((e.kind(), e.code()), (ErrorKind::InvalidInput, Some("ValidationException")), "{e}");
+    let e = db.insert("users", vec![b(doc! {"pk": 5})], true).await.unwrap_err();
+    assert_eq!(
+        (e.kind(), e.code()),
+        (ErrorKind::InvalidInput, Some("ValidationException")),
+        "{e}"
+    );
     // Bad filters and documents never reach the server.
     let e = db
-        .find("users", doc! {"n": {"$nosuchop": 1}}, FindOptions::default())
+        .find("users", b(doc! {"n": {"$nosuchop": 1}}), FindOptions::default())
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
-    let e = db.find("x", doc! {}, FindOptions::default()).await.unwrap_err();
+    let e = db.find("x", b(doc! {}), FindOptions::default()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
     // Still usable.
     assert_eq!(db.get_collection_count("users", None).await.unwrap().count, 2);
@@ -369,7 +461,10 @@ async fn errors_have_kinds_and_secrets_stay_hidden() {
     for secret in [SECRET_KEY, "dbx-test%2Fsecret"] {
         assert!(!shown.contains(secret), "{shown}");
     }
-    let with_token = runtime().parse_url(&server.url("session_token=tok-SECRET-1")).await.unwrap();
+    let with_token = runtime()
+        .parse_url(&server.url("session_token=tok-SECRET-1"))
+        .await
+        .unwrap();
     assert!(!format!("{with_token:?} {with_token}").contains("tok-SECRET-1"));
 }
 

@@ -69,7 +69,10 @@ pub fn cell(c: &Column, v: Option<&Json>) -> Result<Value> {
     }
     let fits = matches!(
         (c.logical_type, tag),
-        (LogicalType::Text, "S") | (LogicalType::Decimal, "N") | (LogicalType::Bytes, "B") | (LogicalType::Boolean, "BOOL")
+        (LogicalType::Text, "S")
+            | (LogicalType::Decimal, "N")
+            | (LogicalType::Bytes, "B")
+            | (LogicalType::Boolean, "BOOL")
     );
     if fits {
         return item::to_value(v);
@@ -197,7 +200,8 @@ impl Driver for Connection {
     }
 
     fn test_connection(&mut self) -> Result<()> {
-        self.call("ListTables", json!({"Limit": 1}), Idempotent::Yes).map(|_| ())
+        self.call("ListTables", json!({"Limit": 1}), Idempotent::Yes)
+            .map(|_| ())
     }
 
     /// A SELECT gives the number of items; an INSERT, UPDATE or DELETE that
@@ -243,7 +247,11 @@ mod tests {
     use super::*;
 
     fn items(v: Json) -> Vec<Item> {
-        v.as_array().unwrap().iter().map(|i| i.as_object().unwrap().clone()).collect()
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_object().unwrap().clone())
+            .collect()
     }
 
     #[test]

@@ -118,9 +118,7 @@ fn unix_now() -> i64 {
 pub fn kind_of(error_type: &str, message: &str) -> ErrorKind {
     match error_type {
         "ConditionalCheckFailedException" => ErrorKind::CheckViolation,
-        "ResourceNotFoundException" | "TableNotFoundException" | "IndexNotFoundException" => {
-            ErrorKind::UndefinedObject
-        }
+        "ResourceNotFoundException" | "TableNotFoundException" | "IndexNotFoundException" => ErrorKind::UndefinedObject,
         "ResourceInUseException" | "TableAlreadyExistsException" => {
             if message.contains("not found") || message.contains("being") {
                 ErrorKind::Other
@@ -237,10 +235,10 @@ pub fn error_of(resp: &Response) -> Option<(Error, String)> {
             _ => ErrorKind::Other,
         };
     }
-    let detail = match parsed.as_ref().and_then(|j| j.get("CancellationReasons")) {
-        Some(reasons) => Some(format!("cancellation reasons: {reasons}")),
-        None => None,
-    };
+    let detail = parsed
+        .as_ref()
+        .and_then(|j| j.get("CancellationReasons"))
+        .map(|reasons| format!("cancellation reasons: {reasons}"));
     let error = Error::Server(ServerError {
         kind,
         code: error_type.clone(),
@@ -520,6 +518,9 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Authentication);
         config.user = Some("AKID".into());
         config.options = vec![("region".into(), "us-east-1\r\nX: y".into())];
-        assert_eq!(Settings::from_config(&config).unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            Settings::from_config(&config).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
     }
 }

@@ -295,9 +295,7 @@ pub fn items_of(r: &Json) -> Result<Vec<Item>> {
     let Some(items) = r.get("Items") else {
         return Ok(Vec::new());
     };
-    let items = items
-        .as_array()
-        .ok_or_else(|| Error::protocol("Items is not a list"))?;
+    let items = items.as_array().ok_or_else(|| Error::protocol("Items is not a list"))?;
     items
         .iter()
         .map(|i| {
@@ -317,10 +315,7 @@ pub fn is_select(statement: &str) -> bool {
 /// Checks a table name as DynamoDB allows them (3-255 of `a-zA-Z0-9_.-`).
 /// Errors: `invalid-input`.
 pub fn check_table(name: &str) -> Result<()> {
-    if name.len() < 3
-        || name.len() > 255
-        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-    {
+    if name.len() < 3 || name.len() > 255 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) {
         return Err(Error::invalid(format!(
             "bad table name {name:?}: 3 to 255 characters of a-z, A-Z, 0-9, _, - and ."
         )));

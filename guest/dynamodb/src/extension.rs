@@ -29,7 +29,10 @@ impl Connection {
             let (statement, params, token, limit) =
                 (s.statement.clone(), s.parameters.clone(), s.next_token.clone(), s.limit);
             let (items, next) = self.statement_page(&statement, &params, token.as_deref(), Some(limit))?;
-            let s = self.stream.as_mut().ok_or_else(|| Error::invalid("no stream is open"))?;
+            let s = self
+                .stream
+                .as_mut()
+                .ok_or_else(|| Error::invalid("no stream is open"))?;
             s.done = next.is_none() || next == token;
             s.next_token = next;
             s.pending = Some(items);
@@ -59,7 +62,11 @@ impl Extension for Connection {
                 return Err(e);
             }
         };
-        let order = self.stream.as_ref().map(|s| projection_order(&s.statement)).unwrap_or_default();
+        let order = self
+            .stream
+            .as_ref()
+            .map(|s| projection_order(&s.statement))
+            .unwrap_or_default();
         let columns = reorder(columns_of(&first), &order);
         if let Some(s) = self.stream.as_mut() {
             s.columns = columns.clone();
@@ -92,7 +99,13 @@ impl Extension for Connection {
 
     /// Each row an item of its non-NULL columns (a NULL leaves the
     /// attribute out); existing items with the same key are replaced.
-    fn bulk_insert(&mut self, _schema: Option<String>, table: String, columns: Vec<Column>, data: Batch) -> Result<u64> {
+    fn bulk_insert(
+        &mut self,
+        _schema: Option<String>,
+        table: String,
+        columns: Vec<Column>,
+        data: Batch,
+    ) -> Result<u64> {
         let reader = BatchReader::new(&columns, &data)?;
         let mut requests = Vec::with_capacity(reader.rows());
         for row in 0..reader.rows() {

@@ -246,9 +246,22 @@ pub fn sort(docs: &mut [Document], spec: &Document) -> Result<()> {
 /// Applies a projection: inclusion (`{a: 1}`, keeps `_id` unless
 /// `_id: 0`) or exclusion (`{a: 0}`), top-level fields.
 pub fn project(doc: &Document, spec: &Document) -> Result<Document> {
-    let on = |v: &Bson| !matches!(v, Bson::Int32(0) | Bson::Int64(0) | Bson::Boolean(false) | Bson::Double(0.0));
-    let including: Vec<&String> = spec.iter().filter(|(k, v)| *k != "_id" && on(v)).map(|(k, _)| k).collect();
-    let excluding: Vec<&String> = spec.iter().filter(|(k, v)| *k != "_id" && !on(v)).map(|(k, _)| k).collect();
+    let on = |v: &Bson| {
+        !matches!(
+            v,
+            Bson::Int32(0) | Bson::Int64(0) | Bson::Boolean(false) | Bson::Double(0.0)
+        )
+    };
+    let including: Vec<&String> = spec
+        .iter()
+        .filter(|(k, v)| *k != "_id" && on(v))
+        .map(|(k, _)| k)
+        .collect();
+    let excluding: Vec<&String> = spec
+        .iter()
+        .filter(|(k, v)| *k != "_id" && !on(v))
+        .map(|(k, _)| k)
+        .collect();
     if !including.is_empty() && !excluding.is_empty() {
         return Err(Error::invalid("a projection cannot mix inclusion and exclusion"));
     }
@@ -413,6 +426,9 @@ mod tests {
         let u = apply_update(&d, &doc! {"$set": {"c": 3}, "$unset": {"b": ""}, "$inc": {"a": 2}}).unwrap();
         assert_eq!(u, doc! {"_id": 1, "a": 3, "c": 3});
         assert!(apply_update(&d, &doc! {"$push": {"a": 1}}).is_err());
-        assert_eq!(equalities(&doc! {"_id": 5, "n": {"$gt": 1}, "k": {"$eq": "x"}}), doc! {"_id": 5, "k": "x"});
+        assert_eq!(
+            equalities(&doc! {"_id": 5, "n": {"$gt": 1}, "k": {"$eq": "x"}}),
+            doc! {"_id": 5, "k": "x"}
+        );
     }
 }

@@ -89,17 +89,21 @@ fn parse_head(buf: &[u8], max_body: usize) -> Result<Option<Head>> {
             .map_err(|_| Error::protocol(format!("HTTP header {} is not UTF-8", h.name)))?;
         out.push((h.name.to_ascii_lowercase(), v.trim().to_string()));
     }
-    let get = |n: &str| out.iter().filter(|(k, _)| k == n).map(|(_, v)| v.as_str());
-    let connection: Vec<String> = get("connection").map(|v| v.to_ascii_lowercase()).collect();
+    fn get<'a>(out: &'a [(String, String)], n: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        out.iter().filter(move |(k, _)| k == n).map(|(_, v)| v.as_str())
+    }
+    let connection: Vec<String> = get(&out, "connection").map(|v| v.to_ascii_lowercase()).collect();
     let close = connection.iter().any(|v| v.contains("close"))
         || (version == 0 && !connection.iter().any(|v| v.contains("keep-alive")));
-    let chunked = get("transfer-encoding").any(|v| v.to_ascii_lowercase().contains("chunked"));
-    let lengths: Vec<&str> = get("content-length").collect();
+    let chunked = get(&out, "transfer-encoding").any(|v| v.to_ascii_lowercase().contains("chunked"));
+    let lengths: Vec<&str> = get(&out, "content-length").collect();
     let framing = if chunked {
         Framing::Chunked
     } else if let Some(first) = lengths.first() {
         if lengths.iter().any(|l| l != first) {
-            return Err(Error::protocol("the HTTP response has conflicting Content-Length headers"));
+            return Err(Error::protocol(
+                "the HTTP response has conflicting Content-Length headers",
+            ));
         }
         let n: usize = first
             .parse()
@@ -294,7 +298,10 @@ mod tests {
                 b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n",
                 ErrorKind::Protocol,
             ),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n", ErrorKind::Protocol),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n",
+                ErrorKind::Protocol,
+            ),
         ];
         for (raw, kind) in cases {
             let e = parse_response(raw, false, MAX).unwrap_err();
@@ -319,7 +326,10 @@ mod tests {
         let raw = b"HTTP/1.0 500 Oops\r\n\r\nbroken";
         assert!(parse_response(raw, false, MAX).unwrap().is_none());
         let (r, _) = parse_response(raw, true, MAX).unwrap().unwrap();
-        assert_eq!((r.status, r.reason.as_str(), r.body.as_slice(), r.close), (500, "Oops", &b"broken"[..], true));
+        assert_eq!(
+            (r.status, r.reason.as_str(), r.body.as_slice(), r.close),
+            (500, "Oops", &b"broken"[..], true)
+        );
     }
 
     #[test]

@@ -57,9 +57,17 @@ pub fn number_to_bson(n: &str) -> Result<Bson> {
             Err(_) => Bson::Int64(i),
         });
     }
-    let d: Decimal128 = n
-        .parse()
-        .map_err(|_| Error::protocol(format!("DynamoDB number {n:?} is not a decimal")))?;
+    let too_long = || {
+        driverbox_guest_sdk::client_error(
+            driverbox_guest_sdk::ErrorKind::Data,
+            format!("DynamoDB number {n} has more digits than BSON Decimal128 holds (34); read it with PartiQL (exact text)"),
+        )
+    };
+    let d: Decimal128 = match n.parse() {
+        Ok(d) => d,
+        Err(_) if check_decimal(n, "N").is_ok() => return Err(too_long()),
+        Err(_) => return Err(Error::protocol(format!("DynamoDB number {n:?} is not a decimal"))),
+    };
     // Decimal128 rounds past 34 digits: refuse rather than change a value.
     if !same_number(&d.to_string(), n) {
         return Err(driverbox_guest_sdk::client_error(
@@ -117,7 +125,9 @@ pub fn to_bson(v: &Json) -> Result<Bson> {
             bytes,
         }))
     };
-    let list_of = |x: &Json| x.as_array().ok_or_else(|| protocol(tag, v));
+    fn list_of<'a>(x: &'a Json, tag: &str, v: &Json) -> Result<&'a Vec<Json>> {
+        x.as_array().ok_or_else(|| protocol(tag, v))
+    }
     Ok(match tag {
         "S" => Bson::String(str_of(inner)?),
         "N" => number_to_bson(&str_of(inner)?)?,
@@ -125,9 +135,9 @@ pub fn to_bson(v: &Json) -> Result<Bson> {
         "BOOL" => Bson::Boolean(inner.as_bool().ok_or_else(|| protocol(tag, v))?),
         "NULL" => Bson::Null,
         "M" => Bson::Document(item_to_document(inner.as_object().ok_or_else(|| protocol(tag, v))?)?),
-        "L" => Bson::Array(list_of(inner)?.iter().map(to_bson).collect::<Result<_>>()?),
+        "L" => Bson::Array(list_of(inner, tag, v)?.iter().map(to_bson).collect::<Result<_>>()?),
         "SS" | "NS" | "BS" => {
-            let members = list_of(inner)?
+            let members = list_of(inner, tag, v)?
                 .iter()
                 .map(|m| match tag {
                     "SS" => str_of(m).map(Bson::String),
@@ -238,7 +248,10 @@ fn set_of(d: &Document, what: &str) -> Result<Option<Json>> {
         let a = from_bson(m, what)?;
         let (t, inner) = tag_of(&a)?;
         if t != &tag[..1] {
-            return Err(Error::invalid(format!("{what}: a member of {k} is not of type {}", &tag[..1])));
+            return Err(Error::invalid(format!(
+                "{what}: a member of {k} is not of type {}",
+                &tag[..1]
+            )));
         }
         out.push(inner.clone());
     }
@@ -366,7 +379,11 @@ pub fn to_plain_json(v: &Json, out: &mut String) -> Result<()> {
                 write_json_string(out, n);
             }
         }
-        "BOOL" => out.push_str(if inner.as_bool().ok_or_else(bad)? { "true" } else { "false" }),
+        "BOOL" => out.push_str(if inner.as_bool().ok_or_else(bad)? {
+            "true"
+        } else {
+            "false"
+        }),
         "NULL" => out.push_str("null"),
         "M" => {
             out.push('{');

@@ -61,7 +61,8 @@ fn documents(bytes: &[u8], what: &str) -> Result<Vec<Document>> {
 }
 
 fn encode(d: &Document) -> Result<Vec<u8>> {
-    d.to_vec().map_err(|e| Error::protocol(format!("cannot encode a document: {e}")))
+    d.to_vec()
+        .map_err(|e| Error::protocol(format!("cannot encode a document: {e}")))
 }
 
 /// JSON (an AWS answer) as BSON: integers as Int64 (Int32 when they fit).
@@ -234,7 +235,12 @@ impl Connection {
             expr += &format!(" REMOVE {}", removes.join(", "));
         }
         names.insert("#k".into(), json!(keys[0]));
-        let key = item::document_to_item(&keys.iter().filter_map(|k| Some((k.clone(), old.get(k)?.clone()))).collect())?;
+        let key = item::document_to_item(
+            &keys
+                .iter()
+                .filter_map(|k| Some((k.clone(), old.get(k)?.clone())))
+                .collect(),
+        )?;
         let mut body = json!({
             "TableName": table,
             "Key": key,
@@ -342,9 +348,23 @@ fn add(a: &Bson, b: &Bson) -> Bson {
             .map(Bson::Int32)
             .unwrap_or(Bson::Int64(*x as i64 + *y as i64)),
         (Bson::Int32(_) | Bson::Int64(_), Bson::Int32(_) | Bson::Int64(_)) => {
-            let x = if let Bson::Int32(x) = a { *x as i64 } else if let Bson::Int64(x) = a { *x } else { 0 };
-            let y = if let Bson::Int32(y) = b { *y as i64 } else if let Bson::Int64(y) = b { *y } else { 0 };
-            x.checked_add(y).map(Bson::Int64).unwrap_or(Bson::Double(x as f64 + y as f64))
+            let x = if let Bson::Int32(x) = a {
+                *x as i64
+            } else if let Bson::Int64(x) = a {
+                *x
+            } else {
+                0
+            };
+            let y = if let Bson::Int32(y) = b {
+                *y as i64
+            } else if let Bson::Int64(y) = b {
+                *y
+            } else {
+                0
+            };
+            x.checked_add(y)
+                .map(Bson::Int64)
+                .unwrap_or(Bson::Double(x as f64 + y as f64))
         }
         _ => {
             let f = |v: &Bson| match v {
@@ -369,7 +389,9 @@ fn group(docs: &[Document], spec: &Document) -> Result<Vec<Document>> {
     let mut groups: Vec<(Bson, Document, Vec<u64>)> = Vec::new();
     for d in docs {
         let key = match id {
-            Bson::Document(fields) => Bson::Document(fields.iter().map(|(k, e)| (k.clone(), expr_value(d, e))).collect()),
+            Bson::Document(fields) => {
+                Bson::Document(fields.iter().map(|(k, e)| (k.clone(), expr_value(d, e))).collect())
+            }
             e => expr_value(d, e),
         };
         let at = match groups.iter().position(|(k, _, _)| filter::compare(k, &key).is_eq()) {
@@ -390,7 +412,17 @@ fn group(docs: &[Document], spec: &Document) -> Result<Vec<Document>> {
             let v = expr_value(d, e);
             let cur = out.get(field).cloned();
             let next = match op.as_str() {
-                "$sum" => add(&cur.unwrap_or(Bson::Int32(0)), if matches!(v, Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_)) { &v } else { &Bson::Int32(0) }),
+                "$sum" => add(
+                    &cur.unwrap_or(Bson::Int32(0)),
+                    if matches!(
+                        v,
+                        Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_)
+                    ) {
+                        &v
+                    } else {
+                        &Bson::Int32(0)
+                    },
+                ),
                 "$count" => add(&cur.unwrap_or(Bson::Int32(0)), &Bson::Int32(1)),
                 "$min" => match cur {
                     Some(c) if v == Bson::Null || filter::compare(&c, &v).is_le() => c,
@@ -538,7 +570,10 @@ impl NoSqlOperations for Connection {
                     }
                 }
             }
-            let id: Document = keys.iter().filter_map(|k| Some((k.clone(), new.get(k)?.clone()))).collect();
+            let id: Document = keys
+                .iter()
+                .filter_map(|k| Some((k.clone(), new.get(k)?.clone())))
+                .collect();
             self.call(
                 "PutItem",
                 json!({
@@ -593,7 +628,11 @@ impl NoSqlOperations for Connection {
         }
         if requests.len() == 1 {
             let key = requests[0]["DeleteRequest"]["Key"].clone();
-            self.call("DeleteItem", json!({"TableName": &collection, "Key": key}), Idempotent::Yes)?;
+            self.call(
+                "DeleteItem",
+                json!({"TableName": &collection, "Key": key}),
+                Idempotent::Yes,
+            )?;
             return Ok(1);
         }
         self.batch_write(&collection, requests)
@@ -728,7 +767,9 @@ impl NoSqlOperations for Connection {
         check_table(&collection)?;
         let keys = document(&keys, "index keys")?;
         if keys.is_empty() || keys.len() > 2 {
-            return Err(Error::invalid("a DynamoDB index has a partition key and at most one sort key"));
+            return Err(Error::invalid(
+                "a DynamoDB index has a partition key and at most one sort key",
+            ));
         }
         let options = if options.is_empty() {
             Document::new()
@@ -775,7 +816,10 @@ impl NoSqlOperations for Connection {
 
     fn drop_index(&mut self, collection: String, name: String) -> Result<()> {
         let t = self.describe(&collection)?;
-        if !crate::schema::secondary_indexes(&t).iter().any(|(n, kind, _, _)| n == &name && *kind == "GSI") {
+        if !crate::schema::secondary_indexes(&t)
+            .iter()
+            .any(|(n, kind, _, _)| n == &name && *kind == "GSI")
+        {
             return Err(driverbox_guest_sdk::client_error(
                 ErrorKind::UndefinedObject,
                 format!("table {collection} has no global secondary index {name}"),
@@ -811,18 +855,25 @@ impl NoSqlOperations for Connection {
         };
         let key = match options.remove("key") {
             Some(Bson::Document(k)) => k,
-            Some(_) => return Err(Error::invalid("option key takes a document {attribute: \"S\"|\"N\"|\"B\"}")),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "option key takes a document {attribute: \"S\"|\"N\"|\"B\"}",
+                ))
+            }
             None => doc! {"_id": "S"},
         };
         if key.is_empty() || key.len() > 2 {
-            return Err(Error::invalid("a table key has a partition key and at most one sort key"));
+            return Err(Error::invalid(
+                "a table key has a partition key and at most one sort key",
+            ));
         }
         let mut schema = Vec::new();
         let mut definitions = Vec::new();
         for (i, (k, t)) in key.iter().enumerate() {
-            let t = t.as_str().filter(|t| matches!(*t, "S" | "N" | "B")).ok_or_else(|| {
-                Error::invalid(format!("key attribute {k} must have type \"S\", \"N\" or \"B\""))
-            })?;
+            let t = t
+                .as_str()
+                .filter(|t| matches!(*t, "S" | "N" | "B"))
+                .ok_or_else(|| Error::invalid(format!("key attribute {k} must have type \"S\", \"N\" or \"B\"")))?;
             schema.push(json!({"AttributeName": k, "KeyType": if i == 0 { "HASH" } else { "RANGE" }}));
             definitions.push(json!({"AttributeName": k, "AttributeType": t}));
         }

@@ -5,8 +5,8 @@
 //! about every six hours; an exact count is a Scan).
 
 use driverbox_guest_sdk::types::{
-    ColumnInfo, ConstraintInfo, ConstraintKind, DatabaseInfo, IndexInfo, QueryResult, SchemaInfo, TableInfo,
-    TableKind, TableStatistics,
+    ColumnInfo, ConstraintInfo, ConstraintKind, DatabaseInfo, IndexInfo, QueryResult, SchemaInfo, TableInfo, TableKind,
+    TableStatistics,
 };
 use driverbox_guest_sdk::{Result, SchemaIntrospection, TableOperations};
 use serde_json::Value as Json;
@@ -120,7 +120,13 @@ impl SchemaIntrospection for Connection {
 
 impl TableOperations for Connection {
     /// Items of a Scan, `offset` skipped, at most `limit`, in the Scan's order.
-    fn get_table_data(&mut self, _schema: Option<String>, table: String, limit: u64, offset: u64) -> Result<QueryResult> {
+    fn get_table_data(
+        &mut self,
+        _schema: Option<String>,
+        table: String,
+        limit: u64,
+        offset: u64,
+    ) -> Result<QueryResult> {
         let items = self.scan_window(&table, limit, offset)?;
         crate::base::items_result(&items, None)
     }
@@ -136,7 +142,12 @@ impl TableOperations for Connection {
         }])
     }
 
-    fn get_table_statistics(&mut self, _schema: Option<String>, table: String, exact_count: bool) -> Result<TableStatistics> {
+    fn get_table_statistics(
+        &mut self,
+        _schema: Option<String>,
+        table: String,
+        exact_count: bool,
+    ) -> Result<TableStatistics> {
         let t = self.describe(&table)?;
         let index_size: u64 = ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"]
             .iter()
@@ -144,7 +155,11 @@ impl TableOperations for Connection {
             .filter_map(|i| u64_of(&i, "IndexSizeBytes"))
             .sum();
         let table_size = u64_of(&t, "TableSizeBytes");
-        let exact_rows = if exact_count { Some(self.count_items(&table)?) } else { None };
+        let exact_rows = if exact_count {
+            Some(self.count_items(&table)?)
+        } else {
+            None
+        };
         Ok(TableStatistics {
             estimated_rows: u64_of(&t, "ItemCount"),
             exact_rows,

@@ -115,7 +115,10 @@ pub fn authorization(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         sha256_hex(request.as_bytes())
     );
-    let k_date = hmac(format!("AWS4{}", credentials.secret_access_key).as_bytes(), date.as_bytes());
+    let k_date = hmac(
+        format!("AWS4{}", credentials.secret_access_key).as_bytes(),
+        date.as_bytes(),
+    );
     let k_region = hmac(&k_date, region.as_bytes());
     let k_service = hmac(&k_region, service.as_bytes());
     let k_signing = hmac(&k_service, b"aws4_request");
@@ -156,7 +159,10 @@ mod tests {
             ("Content-Type".to_string(), "application/x-amz-json-1.0".to_string()),
             ("Host".to_string(), "127.0.0.1:8000".to_string()),
             ("X-Amz-Date".to_string(), "20261130T230509Z".to_string()),
-            ("X-Amz-Target".to_string(), "DynamoDB_20120810.ExecuteStatement".to_string()),
+            (
+                "X-Amz-Target".to_string(),
+                "DynamoDB_20120810.ExecuteStatement".to_string(),
+            ),
             (
                 "X-Amz-Security-Token".to_string(),
                 "FwoGZXIvYXdzEXAMPLE//session+token==".to_string(),
