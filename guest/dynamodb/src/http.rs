@@ -105,15 +105,15 @@ fn parse_head(buf: &[u8], max_body: usize) -> Result<Option<Head>> {
                 "the HTTP response has conflicting Content-Length headers",
             ));
         }
-        let n: usize = first
+        let n: u64 = first
             .parse()
             .map_err(|_| Error::protocol(format!("bad HTTP Content-Length {first:?}")))?;
-        if n > max_body {
+        if n > max_body as u64 {
             return Err(Error::protocol(format!(
                 "the HTTP response body of {n} bytes is larger than the limit of {max_body} bytes"
             )));
         }
-        Framing::Length(n)
+        Framing::Length(n as usize)
     } else if status == 204 || status == 304 || (100..200).contains(&status) {
         Framing::Length(0)
     } else {
