@@ -1,5 +1,5 @@
-//! `schema` and `table`: tables of the region (one database, named after
-//! the region, with no schemas), key schema and attribute definitions as
+//! `schema` and `table`: tables of the region (one database and one
+//! schema, both named after the region), key schema and attribute definitions as
 //! columns, the primary key and secondary indexes (GSIs, LSIs), and the
 //! table's item count and size as statistics (DynamoDB refreshes them
 //! about every six hours; an exact count is a Scan).
@@ -60,16 +60,24 @@ impl SchemaIntrospection for Connection {
         }])
     }
 
+    /// One schema, named after the region (the tables of an account in a region).
     fn get_schemas(&mut self) -> Result<Vec<SchemaInfo>> {
-        Ok(Vec::new())
+        Ok(vec![SchemaInfo {
+            name: self.region().to_string(),
+            owner: None,
+        }])
     }
 
-    fn get_tables(&mut self, _schema: Option<String>) -> Result<Vec<TableInfo>> {
+    fn get_tables(&mut self, schema: Option<String>) -> Result<Vec<TableInfo>> {
+        if schema.as_deref().is_some_and(|s| s != self.region()) {
+            return Ok(Vec::new());
+        }
+        let region = self.region().to_string();
         Ok(self
             .list_tables()?
             .into_iter()
             .map(|name| TableInfo {
-                schema: String::new(),
+                schema: region.clone(),
                 name,
                 kind: TableKind::Table,
                 comment: None,
