@@ -923,8 +923,3 @@ impl NoSqlOperations for Connection {
         }
     }
 }
-
-/// Items back to documents, for the modules that need them.
-pub fn item_documents(items: &[Item]) -> Result<Vec<Document>> {
-    items.iter().map(item::item_to_document).collect()
-}
