@@ -6,6 +6,7 @@ fn main() {
         ("driverbox-sqlite", "guest/sqlite", "sqlite.wasm"),
         ("driverbox-mysql", "guest/mysql", "mysql.wasm"),
         ("driverbox-mongodb", "guest/mongodb", "mongodb.wasm"),
+        ("driverbox-dynamodb", "guest/dynamodb", "dynamodb.wasm"),
     ] {
         if std::env::var_os("DRIVERBOX_SKIP_GUESTS").is_some() {
             // Development only: embed nothing; loading the built-in fails clearly.

@@ -79,3 +79,14 @@ if $for_tests && { [ ! -x "$venv/bin/secantusd-py" ] || ! "$venv/bin/python" -c 
   echo "setup: installing SecantusDB and pymongo into $venv" >&2
   "$venv/bin/pip" install -q --pre secantusdb==0.7.0b3 pymongo
 fi
+
+# DynamoDB-compatible test server: moto in server mode (Flask), with
+# botocore, the reference SigV4 signer the tests compare against. The
+# DynamoDB tests start their own throwaway servers on free ports.
+venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-dynamodb"
+if $for_tests && { [ ! -x "$venv/bin/moto_server" ] || ! "$venv/bin/python" -c 'import botocore, flask_cors' 2>/dev/null; }; then
+  python3 -m venv --help >/dev/null 2>&1 || $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  echo "setup: installing moto (DynamoDB server mode) into $venv" >&2
+  "$venv/bin/pip" install -q 'moto[dynamodb,server]==5.2.5' flask flask-cors
+fi

@@ -160,7 +160,14 @@ impl fmt::Debug for ConnectOptions {
             .field("tls_root_cert", &self.tls_root_cert)
             .field("connect_timeout", &self.connect_timeout)
             .field("application_name", &self.application_name)
-            .field("params", &self.params)
+            .field(
+                "params",
+                &self
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), if is_secret(k) { "<redacted>" } else { v.as_str() }))
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -368,7 +375,7 @@ impl ConnectOptions {
             )));
         }
         let rest = &url[scheme.len() + 1..];
-        let raw = parse_raw(rest, settings.file_based).map_err(|e| match e {
+        let mut raw = parse_raw(rest, settings.file_based).map_err(|e| match e {
             Error::Config(m) => Error::Config(format!("`{}`: {m}", redact(url))),
             other => other,
         })?;
@@ -413,6 +420,18 @@ impl ConnectOptions {
             given.retain(|(q, _)| q.name != p.name);
             given.push((p, v.clone()));
         }
+        // `scheme://REGION` for a driver with a `region` parameter and an
+        // endpoint made from it (`https://service.{region}.example.com`):
+        // the authority names the region, not a host.
+        if let (Some(p), [(h, None)]) = (settings.parameter("region"), raw.hosts.as_slice()) {
+            let templated = settings.parameters.iter().any(|q| {
+                q.setting == Some(Setting::Host) && q.default.as_deref().is_some_and(|d| d.contains("{region}"))
+            });
+            if templated && looks_like_region(h) && !given.iter().any(|(q, _)| q.name == p.name) {
+                given.push((p, h.clone()));
+                raw.hosts.clear();
+            }
+        }
         // What the URL's own parts say counts as given.
         let in_url = |s: Setting| match s {
             Setting::User => raw.user.is_some(),
@@ -422,6 +441,7 @@ impl ConnectOptions {
             _ => false,
         };
         let mut explicit_tls = false;
+        let mut explicit_root = false;
         let mut hosts_param: Option<String> = None;
         let mut port_param: Option<String> = None;
         for p in &settings.parameters {
@@ -466,7 +486,10 @@ impl ConnectOptions {
                         explicit_tls = true;
                     }
                 }
-                Some(Setting::TlsRootCert) => o.tls_root_cert = Some(value),
+                Some(Setting::TlsRootCert) => {
+                    explicit_root |= explicit;
+                    o.tls_root_cert = Some(value)
+                }
                 Some(Setting::ConnectTimeoutSeconds | Setting::ConnectTimeoutMilliseconds) => {
                     let n: u64 = value
                         .parse()
@@ -487,8 +510,32 @@ impl ConnectOptions {
         }
         // A root certificate without an explicit mode checks the CA
         // (libpq's rule for `sslrootcert`; MySQL's for `ssl-ca`).
-        if o.tls_root_cert.is_some() && !explicit_tls {
+        // A driver's default root store (`system`) is no such request.
+        if o.tls_root_cert.is_some() && explicit_root && !explicit_tls {
             o.tls = TlsMode::VerifyCa;
+        }
+        // A host parameter given as an HTTP URL (`https://h[:p]`, HTTP
+        // databases): `{name}` filled from the driver's parameters, the
+        // scheme giving the default port and, unless the TLS mode is
+        // explicit, TLS (`https`: verify-full, `http`: none).
+        if let Some(h) = hosts_param.take() {
+            let h = fill_template(&h, &o.params, url)?;
+            hosts_param = Some(match http_endpoint(&h)? {
+                Some((https, authority)) => {
+                    if !explicit_tls {
+                        o.tls = if https { TlsMode::VerifyFull } else { TlsMode::Disable };
+                    }
+                    let has_port = match authority.strip_prefix('[') {
+                        Some(v6) => v6.contains("]:"),
+                        None => authority.contains(':'),
+                    };
+                    if port_param.is_none() && !has_port {
+                        port_param = Some(if https { "443" } else { "80" }.to_string());
+                    }
+                    authority
+                }
+                None => h,
+            });
         }
 
         if settings.file_based {
@@ -571,6 +618,72 @@ impl ConnectOptions {
     pub fn param(&self, key: &str) -> Option<&str> {
         self.params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
+}
+
+/// Whether a URL authority is an AWS-style region name (`us-east-1`,
+/// `eu-central-2`, `us-gov-west-1`) rather than a host.
+fn looks_like_region(h: &str) -> bool {
+    let parts: Vec<&str> = h.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok()
+}
+
+/// Fills `{name}` in a parameter value with the resolved driver parameter
+/// `name`; one that is not given is an error naming it and where it comes from.
+fn fill_template(value: &str, params: &[(String, String)], url: &str) -> Result<String> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..]
+            .find('}')
+            .map(|c| open + c)
+            .ok_or_else(|| Error::Config(format!("`{}`: unclosed `{{` in the endpoint", redact_value(value))))?;
+        let name = &rest[open + 1..close];
+        let v = params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "`{}` needs the {name} for its endpoint: give it in the URL (`?{name}=…`) or its environment variable",
+                    redact(url)
+                ))
+            })?;
+        if !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(Error::Config(format!("{name}={}: not a name", redact_value(v))));
+        }
+        out.push_str(&rest[..open]);
+        out.push_str(v);
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// `http://authority[/]` or `https://authority[/]`: whether TLS, and the
+/// authority; `None` for a value that is not an HTTP URL.
+fn http_endpoint(value: &str) -> Result<Option<(bool, String)>> {
+    let lower = value.to_ascii_lowercase();
+    let (https, rest) = if lower.starts_with("https://") {
+        (true, &value[8..])
+    } else if lower.starts_with("http://") {
+        (false, &value[7..])
+    } else {
+        return Ok(None);
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.is_empty() || authority.contains(['/', '?', '#', '@', ',']) {
+        return Err(Error::Config(format!(
+            "endpoint `{}`: expected http(s)://host[:port] with no path, query or credentials",
+            redact_value(value)
+        )));
+    }
+    Ok(Some((https, authority.to_string())))
 }
 
 /// The scheme of a URL, lower case.
@@ -775,6 +888,105 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    /// The DynamoDB driver's table (as `guest/dynamodb/src/traits.rs` declares it).
+    fn dynamodb() -> ConnectionSettings {
+        let p = |name: &str, env: &[&str], default: Option<&str>, setting: Option<Setting>| UrlParameter {
+            name: name.into(),
+            aliases: Vec::new(),
+            env: env.iter().map(|e| e.to_string()).collect(),
+            default: default.map(String::from),
+            description: String::new(),
+            setting,
+        };
+        ConnectionSettings {
+            schemes: vec!["dynamodb".into()],
+            default_port: Some(443),
+            file_based: false,
+            parameters: vec![
+                p("region", &["AWS_REGION", "AWS_DEFAULT_REGION"], None, None),
+                p(
+                    "endpoint",
+                    &["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"],
+                    Some("https://dynamodb.{region}.amazonaws.com"),
+                    Some(Setting::Host),
+                ),
+                p("user", &["AWS_ACCESS_KEY_ID"], None, Some(Setting::User)),
+                p("password", &["AWS_SECRET_ACCESS_KEY"], None, Some(Setting::Password)),
+                p("session_token", &["AWS_SESSION_TOKEN"], None, None),
+                p("tls", &[], Some("verify-full"), Some(Setting::TlsMode)),
+                p(
+                    "ca-file",
+                    &["AWS_CA_BUNDLE"],
+                    Some("system"),
+                    Some(Setting::TlsRootCert),
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn dynamodb_urls() {
+        // The real service: the authority is the region.
+        let o = ConnectOptions::parse_with_env("dynamodb://AKID:s%2Fecret@eu-west-3", &dynamodb(), no_env).unwrap();
+        assert_eq!((o.host(), o.port()), ("dynamodb.eu-west-3.amazonaws.com", Some(443)));
+        assert_eq!(o.param("region"), Some("eu-west-3"));
+        assert_eq!(
+            (o.tls, o.tls_root_cert.as_deref()),
+            (TlsMode::VerifyFull, Some("system"))
+        );
+        assert_eq!((o.user.as_deref(), o.password()), (Some("AKID"), Some("s/ecret")));
+        let o = ConnectOptions::parse_with_env("dynamodb://us-gov-west-1", &dynamodb(), no_env).unwrap();
+        assert_eq!(o.host(), "dynamodb.us-gov-west-1.amazonaws.com");
+        // Region and credentials from the environment.
+        let env = |k: &str| match k {
+            "AWS_REGION" => Some("ap-southeast-2".to_string()),
+            "AWS_ACCESS_KEY_ID" => Some("AKENV".to_string()),
+            "AWS_SECRET_ACCESS_KEY" => Some("secret-env".to_string()),
+            "AWS_SESSION_TOKEN" => Some("token-env".to_string()),
+            _ => None,
+        };
+        let o = ConnectOptions::parse_with_env("dynamodb://", &dynamodb(), env).unwrap();
+        assert_eq!(o.host(), "dynamodb.ap-southeast-2.amazonaws.com");
+        assert_eq!((o.user.as_deref(), o.password()), (Some("AKENV"), Some("secret-env")));
+        assert_eq!(o.param("session_token"), Some("token-env"));
+        let shown = format!("{o:?} {o}");
+        assert!(!shown.contains("secret-env") && !shown.contains("token-env"), "{shown}");
+        // A local server: host and port, TLS as asked.
+        let o = ConnectOptions::parse_with_env(
+            "dynamodb://a:b@127.0.0.1:8000?region=us-east-1&tls=disable",
+            &dynamodb(),
+            no_env,
+        )
+        .unwrap();
+        assert_eq!((o.host(), o.port(), o.tls), ("127.0.0.1", Some(8000), TlsMode::Disable));
+        // Without `tls`, an endpoint host gets verify-full (system roots), not verify-ca.
+        let o = ConnectOptions::parse_with_env("dynamodb://a:b@db.internal:8443", &dynamodb(), no_env).unwrap();
+        assert_eq!((o.port(), o.tls), (Some(8443), TlsMode::VerifyFull));
+        // An endpoint URL: its scheme gives TLS and the port.
+        let env = |k: &str| (k == "AWS_ENDPOINT_URL_DYNAMODB").then(|| "http://localhost:4566/".to_string());
+        let o = ConnectOptions::parse_with_env("dynamodb://a:b@", &dynamodb(), env).unwrap();
+        assert_eq!((o.host(), o.port(), o.tls), ("localhost", Some(4566), TlsMode::Disable));
+        let o = ConnectOptions::parse_with_env("dynamodb://?endpoint=https%3A%2F%2Fddb.example", &dynamodb(), no_env)
+            .unwrap();
+        assert_eq!(
+            (o.host(), o.port(), o.tls),
+            ("ddb.example", Some(443), TlsMode::VerifyFull)
+        );
+        let o = ConnectOptions::parse_with_env("dynamodb://?endpoint=http://[::1]&tls=require", &dynamodb(), no_env)
+            .unwrap();
+        assert_eq!((o.host(), o.port(), o.tls), ("::1", Some(80), TlsMode::Require));
+        // Errors name what is missing or wrong.
+        let e = ConnectOptions::parse_with_env("dynamodb://", &dynamodb(), no_env).unwrap_err();
+        assert!(e.to_string().contains("region"), "{e}");
+        let e = ConnectOptions::parse_with_env("dynamodb://?region=x.evil.com%2F", &dynamodb(), no_env).unwrap_err();
+        assert!(e.to_string().contains("not a name"), "{e}");
+        let e = ConnectOptions::parse_with_env("dynamodb://?endpoint=https://h/path", &dynamodb(), no_env).unwrap_err();
+        assert!(e.to_string().contains("no path"), "{e}");
+        // A host that is no region stays a host.
+        assert!(!looks_like_region("localhost") && !looks_like_region("db-1") && !looks_like_region("a-b-c"));
+        assert!(looks_like_region("eu-central-1") && looks_like_region("us-gov-east-1"));
     }
 
     #[test]

@@ -42,3 +42,10 @@ async fn mongodb_passes_the_nosql_conformance_suite() {
     let url = server.url(None, MONGODB.database, "");
     NoSqlSuite::new(&runtime(), &url, MONGODB).await.run().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_passes_the_nosql_conformance_suite() {
+    use driverbox_tests::conformance::nosql::{NoSqlSuite, DYNAMODB};
+    let server = driverbox_tests::dynamoserver::DynamoServer::start();
+    NoSqlSuite::new(&runtime(), &server.url(""), DYNAMODB).await.run().await;
+}

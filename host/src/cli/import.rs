@@ -257,7 +257,7 @@ pub async fn run(rt: &Runtime, args: &ImportArgs) -> Result<ExitCode, Error> {
         .unwrap_or(ImportFormat::Csv);
     if format != ImportFormat::Csv {
         let db = connect(rt, &args.url).await?;
-        let code = if super::mongosh::is_document_store(&db) {
+        let code = if super::mongosh::takes_documents(&db) {
             documents::import(&db, &args.table, &args.file, format).await
         } else {
             fail(format!(
@@ -288,7 +288,7 @@ pub async fn run(rt: &Runtime, args: &ImportArgs) -> Result<ExitCode, Error> {
         Err(_) => return Ok(fail(format!("{label}:1: the header is not valid UTF-8"))),
     };
     let db = connect(rt, &args.url).await?;
-    if super::mongosh::is_document_store(&db) {
+    if super::mongosh::takes_documents(&db) {
         let code = documents::import(&db, &args.table, &args.file, format).await;
         driverbox::ConnectionDriver::close(&db).await;
         return Ok(code);

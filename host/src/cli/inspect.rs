@@ -194,6 +194,12 @@ pub async fn inspect(db: &WasmDriver, target: Option<&str>) -> Result<Result<Dat
         },
     };
     let names: Vec<String> = db.get_schemas().await?.into_iter().map(|s| s.name).collect();
+    // One name that is no schema, where there is only one (DynamoDB's
+    // region): a table of it.
+    let (schema, table) = match (schema, table) {
+        (Some(s), None) if names.len() == 1 && !names.contains(&s) => (Some(names[0].clone()), Some(s)),
+        other => other,
+    };
     let names = match &schema {
         None => names,
         Some(s) if names.contains(s) => vec![s.clone()],

@@ -137,6 +137,11 @@ const BUILTINS: &[Builtin] = &[
         schemes: &["mongodb"],
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/mongodb.wasm")),
     },
+    Builtin {
+        name: "dynamodb",
+        schemes: &["dynamodb"],
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/dynamodb.wasm")),
+    },
 ];
 
 /// The driver currently serving a URL scheme. Pools hold the slot, so a

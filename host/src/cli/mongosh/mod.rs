@@ -31,6 +31,13 @@ pub fn is_document_store(db: &WasmDriver) -> bool {
     db.has_capability(driverbox::Capability::NoSql) && !db.has_capability(driverbox::Capability::Schema)
 }
 
+/// Whether `import` loads documents through `nosql` (every driver that
+/// exports it; DynamoDB also has tables for SQL-style introspection, and
+/// its items take any attributes, which a CSV header maps onto).
+pub fn takes_documents(db: &WasmDriver) -> bool {
+    db.has_capability(driverbox::Capability::NoSql)
+}
+
 /// The text of a syntax error: the message, then the line with a caret
 /// under the column, as psql shows a server's position.
 pub fn syntax_error_text(e: &SyntaxError, text: &str, prefix: &str) -> String {
