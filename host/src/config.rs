@@ -103,6 +103,17 @@ pub struct ConnectionSettings {
     /// The database is a file (`scheme:PATH`).
     pub file_based: bool,
     pub parameters: Vec<UrlParameter>,
+    /// Defaults for one scheme only, before the parameter's own default
+    /// (`mongodb+srv` implies `tls=true`).
+    pub scheme_defaults: Vec<SchemeDefault>,
+}
+
+/// A parameter's default for URLs of one scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SchemeDefault {
+    pub scheme: String,
+    pub parameter: String,
+    pub value: String,
 }
 
 impl ConnectionSettings {
@@ -118,6 +129,9 @@ impl ConnectionSettings {
 pub struct HostPort {
     pub host: String,
     pub port: u16,
+    /// Whether the URL (or a port parameter) named the port; `false`: the
+    /// driver's default.
+    pub port_given: bool,
 }
 
 /// Connection settings parsed from a URL with the driver's parameter
@@ -421,6 +435,16 @@ impl ConnectOptions {
             Setting::Database => raw.target.is_some() && !settings.file_based,
             _ => false,
         };
+        // A scheme's own default comes before the parameter's.
+        let scheme = o.scheme.clone();
+        let default_of = |p: &UrlParameter| -> Option<&str> {
+            settings
+                .scheme_defaults
+                .iter()
+                .find(|d| d.scheme == scheme && d.parameter.eq_ignore_ascii_case(&p.name))
+                .map(|d| d.value.as_str())
+                .or(p.default.as_deref())
+        };
         let mut explicit_tls = false;
         let mut hosts_param: Option<String> = None;
         let mut port_param: Option<String> = None;
@@ -436,11 +460,11 @@ impl ConnectOptions {
                     .filter_map(|e| env(e))
                     // A PGHOST naming a socket directory is no TCP host: skipped.
                     .find(|v| !(v.is_empty() || p.setting == Some(Setting::Host) && v.starts_with('/')))
-                    .or_else(|| p.default.clone()),
+                    .or_else(|| default_of(p).map(String::from)),
             };
             let Some(value) = value else { continue };
             let key = p.name.as_str();
-            let explicit = given.iter().any(|(q, _)| q.name == p.name) || p.default.as_deref() != Some(value.as_str());
+            let explicit = given.iter().any(|(q, _)| q.name == p.name) || default_of(p) != Some(value.as_str());
             match p.setting {
                 None => o.params.push((p.name.clone(), value)),
                 Some(Setting::Host) => hosts_param = Some(value),
@@ -507,6 +531,7 @@ impl ConnectOptions {
         if o.database.is_none() {
             o.database = raw.target.clone();
         }
+        let port_from_param = port_param.is_some();
         let default_port = match &port_param {
             Some(p) => Some(
                 p.parse::<u16>()
@@ -536,10 +561,11 @@ impl ConnectOptions {
             if host.is_empty() {
                 return Err(Error::Config("a host of the URL is empty".into()));
             }
+            let port_given = port.is_some() || port_from_param;
             let port = port
                 .or(default_port)
                 .ok_or_else(|| Error::Config(format!("{host}: no port given and the driver has no default")))?;
-            o.hosts.push(HostPort { host, port });
+            o.hosts.push(HostPort { host, port, port_given });
         }
         if o.hosts.is_empty() {
             return Err(Error::Config(format!("`{}` names no host", redact(url))));
@@ -761,6 +787,7 @@ mod tests {
             default_port: Some(5432),
             file_based: false,
             parameters: legacy_parameters(false, true).conv(),
+            scheme_defaults: Vec::new(),
         }
     }
 
@@ -770,6 +797,7 @@ mod tests {
             default_port: None,
             file_based: true,
             parameters: legacy_parameters(true, false).conv(),
+            scheme_defaults: Vec::new(),
         }
     }
 

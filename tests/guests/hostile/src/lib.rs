@@ -157,6 +157,7 @@ impl Driver for Hostile {
                     description: "TLS mode, as libpq's".into(),
                     setting: Some(Setting::TlsMode),
                 }],
+                scheme_defaults: Vec::new(),
             },
             max_connections: None,
             features: vec![],
