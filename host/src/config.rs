@@ -281,6 +281,16 @@ fn parse_host(entry: &str) -> Result<(String, Option<u16>)> {
     }
 }
 
+/// A parameter's default for URLs of `scheme`: the scheme's own, else the parameter's.
+fn default_of<'a>(settings: &'a ConnectionSettings, scheme: &str, p: &'a UrlParameter) -> Option<&'a str> {
+    settings
+        .scheme_defaults
+        .iter()
+        .find(|d| d.scheme == scheme && d.parameter.eq_ignore_ascii_case(&p.name))
+        .map(|d| d.value.as_str())
+        .or(p.default.as_deref())
+}
+
 /// What a URL says before defaults: userinfo, hosts, database or path, parameters.
 #[derive(Default)]
 struct RawUrl {
@@ -435,16 +445,6 @@ impl ConnectOptions {
             Setting::Database => raw.target.is_some() && !settings.file_based,
             _ => false,
         };
-        // A scheme's own default comes before the parameter's.
-        let scheme = o.scheme.clone();
-        let default_of = |p: &UrlParameter| -> Option<&str> {
-            settings
-                .scheme_defaults
-                .iter()
-                .find(|d| d.scheme == scheme && d.parameter.eq_ignore_ascii_case(&p.name))
-                .map(|d| d.value.as_str())
-                .or(p.default.as_deref())
-        };
         let mut explicit_tls = false;
         let mut hosts_param: Option<String> = None;
         let mut port_param: Option<String> = None;
@@ -460,11 +460,11 @@ impl ConnectOptions {
                     .filter_map(|e| env(e))
                     // A PGHOST naming a socket directory is no TCP host: skipped.
                     .find(|v| !(v.is_empty() || p.setting == Some(Setting::Host) && v.starts_with('/')))
-                    .or_else(|| default_of(p).map(String::from)),
+                    .or_else(|| default_of(settings, &o.scheme, p).map(String::from)),
             };
             let Some(value) = value else { continue };
             let key = p.name.as_str();
-            let explicit = given.iter().any(|(q, _)| q.name == p.name) || default_of(p) != Some(value.as_str());
+            let explicit = given.iter().any(|(q, _)| q.name == p.name) || default_of(settings, &o.scheme, p) != Some(value.as_str());
             match p.setting {
                 None => o.params.push((p.name.clone(), value)),
                 Some(Setting::Host) => hosts_param = Some(value),
@@ -825,6 +825,29 @@ mod tests {
         let debug = format!("{o:?}");
         assert!(!debug.contains("p@ss") && debug.contains("<redacted>"));
         assert_eq!(o.to_string(), "postgresql://alice@db.example:6543/shop");
+    }
+
+    #[test]
+    fn scheme_defaults_and_given_ports() {
+        let mut s = pg();
+        s.schemes.push("pgs".into());
+        s.scheme_defaults = vec![SchemeDefault {
+            scheme: "pgs".into(),
+            parameter: "SSLMODE".into(),
+            value: "require".into(),
+        }];
+        let o = ConnectOptions::parse_with_env("pgs://h/db", &s, no_env).unwrap();
+        assert_eq!(o.tls, TlsMode::Require, "the scheme's default");
+        assert!(!o.hosts[0].port_given);
+        assert_eq!(o.hosts[0].port, 5432);
+        let o = ConnectOptions::parse_with_env("pgs://h/db?sslmode=disable", &s, no_env).unwrap();
+        assert_eq!(o.tls, TlsMode::Disable, "the URL wins");
+        let o = ConnectOptions::parse_with_env("postgres://h:5432,g/db", &s, no_env).unwrap();
+        assert_eq!(o.tls, TlsMode::Prefer, "other schemes keep the parameter's default");
+        let given: Vec<bool> = o.hosts.iter().map(|h| h.port_given).collect();
+        assert_eq!(given, vec![true, false]);
+        let o = ConnectOptions::parse_with_env("postgres://h/db?port=6000", &s, no_env).unwrap();
+        assert!(o.hosts[0].port_given, "a port parameter names the port too");
     }
 
     #[test]

@@ -749,3 +749,25 @@ async fn mongodb_srv_rules_give_clear_errors() {
     assert!(e.to_string().contains("mongodb+srv"), "{e}");
     assert_eq!(dns.queries(), before, "nothing was looked up for a URL that breaks a rule");
 }
+
+/// `dns` is imported only by the driver that needs it; components without
+/// it (0.2 drivers, the 0.1 fixture) load and run as before.
+#[tokio::test]
+async fn only_the_mongodb_driver_imports_dns() {
+    let rt = runtime();
+    let drivers = rt.drivers().await.unwrap();
+    let imports_dns = |name: &str| {
+        let d = drivers.iter().find(|d| d.name == name).unwrap_or_else(|| panic!("{name} is built in"));
+        d.imports.iter().any(|i| i.starts_with("driverbox:driver/dns@"))
+    };
+    assert!(imports_dns("mongodb"));
+    for other in ["postgres", "sqlite", "mysql"] {
+        assert!(!imports_dns(other), "{other}");
+    }
+    let mongodb = drivers.iter().find(|d| d.name == "mongodb").unwrap();
+    assert!(mongodb.schemes.contains(&"mongodb+srv".to_string()));
+    let fixture = rt.load_driver_file(&driverbox_tests::postgres_v01_fixture()).await.unwrap();
+    assert_eq!(fixture.contract, "0.1.0");
+    let pg = rt.connect(driverbox_tests::PG_URL).await.unwrap();
+    pg.test_connection().await.unwrap();
+}

@@ -84,8 +84,8 @@ impl Options {
                 _ => {}
             }
         }
-        let srv = config.scheme == srv::SCHEME;
-        if srv && o.direct_connection == Some(true) {
+        let is_srv = config.scheme == srv::SCHEME;
+        if is_srv && o.direct_connection == Some(true) {
             return Err(Error::invalid(format!(
                 "directConnection=true cannot be used with {}:// (it names a seed list)",
                 srv::SCHEME

@@ -18,7 +18,7 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub(crate) use self::driverbox::driver::{log, transport, types};
+pub(crate) use self::driverbox::driver::{dns, log, transport, types};
 pub(crate) use self::exports::driverbox::driver::{
     base, capabilities, column, extension, function, nosql, schema, table, traits, view,
 };

@@ -187,28 +187,30 @@ async fn query_udp(server: SocketAddr, packet: &[u8], id: u16, name: &Name, rtyp
     ))
 }
 
-async fn query_tcp(server: SocketAddr, packet: &[u8], id: u16, name: &Name, rtype: RecordType, deadline: Instant) -> DnsResult<Message> {
+async fn tcp_exchange(server: SocketAddr, packet: &[u8], id: u16, name: &Name, rtype: RecordType) -> DnsResult<Message> {
     let io = |e: std::io::Error| fail(ErrorKind::Connection, format!("DNS server {server} (TCP): {e}"));
-    let exchange = async {
-        let mut tcp = TcpStream::connect(server).await.map_err(io)?;
-        let len = u16::try_from(packet.len()).map_err(|_| fail(ErrorKind::InvalidInput, "DNS query too long"))?;
-        let mut framed = len.to_be_bytes().to_vec();
-        framed.extend_from_slice(packet);
-        tcp.write_all(&framed).await.map_err(io)?;
-        let mut len = [0u8; 2];
-        tcp.read_exact(&mut len).await.map_err(io)?;
-        // At most 64 KiB: the length prefix is 16 bits.
-        let mut body = vec![0u8; u16::from_be_bytes(len) as usize];
-        tcp.read_exact(&mut body).await.map_err(io)?;
-        check_reply(&body, id, name, rtype)?
-            .ok_or_else(|| fail(ErrorKind::Protocol, format!("the DNS answer for {name} has another id")))
-    };
-    timeout_at(deadline, exchange).await.unwrap_or_else(|_| {
-        Err(fail(
+    let mut tcp = TcpStream::connect(server).await.map_err(io)?;
+    let len = u16::try_from(packet.len()).map_err(|_| fail(ErrorKind::InvalidInput, "DNS query too long"))?;
+    let mut framed = len.to_be_bytes().to_vec();
+    framed.extend_from_slice(packet);
+    tcp.write_all(&framed).await.map_err(io)?;
+    let mut len = [0u8; 2];
+    tcp.read_exact(&mut len).await.map_err(io)?;
+    // At most 64 KiB: the length prefix is 16 bits.
+    let mut body = vec![0u8; u16::from_be_bytes(len) as usize];
+    tcp.read_exact(&mut body).await.map_err(io)?;
+    check_reply(&body, id, name, rtype)?
+        .ok_or_else(|| fail(ErrorKind::Protocol, format!("the DNS answer for {name} has another id")))
+}
+
+async fn query_tcp(server: SocketAddr, packet: &[u8], id: u16, name: &Name, rtype: RecordType, deadline: Instant) -> DnsResult<Message> {
+    match timeout_at(deadline, tcp_exchange(server, packet, id, name, rtype)).await {
+        Ok(result) => result,
+        Err(_) => Err(fail(
             ErrorKind::Timeout,
             format!("DNS lookup of {name} ({rtype}) at {server} timed out"),
-        ))
-    })
+        )),
+    }
 }
 
 /// Asks `server` for the `rtype` records of `name` and gives the answer
@@ -361,7 +363,7 @@ impl HostState {
         for r in &records {
             self.net.allow.discover(&r.target, r.port);
         }
-        tracing::debug!(driver = &*self.driver, name, records = records.len(), "SRV lookup");
+        tracing::debug!(driver = &*self.driver, name = %name, records = records.len(), "SRV lookup");
         Ok(records)
     }
 
