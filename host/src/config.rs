@@ -446,6 +446,7 @@ impl ConnectOptions {
             _ => false,
         };
         let mut explicit_tls = false;
+        let mut tls_enabled = false;
         let mut hosts_param: Option<String> = None;
         let mut port_param: Option<String> = None;
         for p in &settings.parameters {
@@ -482,6 +483,7 @@ impl ConnectOptions {
                     if explicit || on {
                         o.tls = if on { TlsMode::VerifyFull } else { TlsMode::Disable };
                         explicit_tls |= explicit;
+                        tls_enabled = on;
                     }
                 }
                 Some(Setting::TlsInsecure) => {
@@ -513,6 +515,11 @@ impl ConnectOptions {
         // (libpq's rule for `sslrootcert`; MySQL's for `ssl-ca`).
         if o.tls_root_cert.is_some() && !explicit_tls {
             o.tls = TlsMode::VerifyCa;
+        }
+        // A boolean TLS switch (MongoDB's `tls=true`) checks against the
+        // system's roots unless a CA file is given.
+        if tls_enabled && o.tls == TlsMode::VerifyFull && o.tls_root_cert.is_none() {
+            o.tls_root_cert = Some("system".into());
         }
 
         if settings.file_based {

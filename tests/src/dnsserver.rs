@@ -1,7 +1,7 @@
 //! A tiny authoritative DNS server for the tests, on 127.0.0.1 (UDP, and
 //! TCP for answers too long for UDP): it answers from a fixed list of
 //! records, built and parsed with `hickory-proto`. A name with no record
-//! at all is NXDOMAIN; names under `refused.` get REFUSED; a name with
+//! at or below it is NXDOMAIN; names under `refused.` get REFUSED; a name with
 //! records of other types is an empty answer. Answers longer than 512
 //! bytes over UDP are sent truncated (TC), as a server without EDNS
 //! would, so the client must retry over TCP.
@@ -129,7 +129,9 @@ fn answer(records: &[Record], query: &[u8], limit: Option<usize>) -> Option<Vec<
     let name = question.name();
     if name.to_ascii().to_ascii_lowercase().ends_with("refused.") {
         reply.metadata.response_code = ResponseCode::Refused;
-    } else if !records.iter().any(|r| &r.name == name) {
+    } else if !records.iter().any(|r| name.zone_of(&r.name)) {
+        // No record at or under the name (a name with records below it
+        // exists: an empty answer).
         reply.metadata.response_code = ResponseCode::NXDomain;
     } else {
         for r in records.iter().filter(|r| &r.name == name && r.record_type() == question.query_type()) {

@@ -214,9 +214,15 @@ async fn query_tcp(server: SocketAddr, packet: &[u8], id: u16, name: &Name, rtyp
 }
 
 /// Asks `server` for the `rtype` records of `name` and gives the answer
-/// section's data. NXDOMAIN, a refusal or a server failure is an error
-/// naming it; no data is an empty list.
-pub async fn lookup(server: SocketAddr, name: &str, rtype: RecordType, deadline: Instant) -> DnsResult<Vec<(Name, RData)>> {
+/// section's data. NXDOMAIN (unless `nxdomain_is_empty`), a refusal or a
+/// server failure is an error naming it; no data is an empty list.
+pub async fn lookup(
+    server: SocketAddr,
+    name: &str,
+    rtype: RecordType,
+    deadline: Instant,
+    nxdomain_is_empty: bool,
+) -> DnsResult<Vec<(Name, RData)>> {
     let qname = fqdn(name)?;
     let mut id = [0u8; 2];
     getrandom::fill(&mut id).map_err(|e| fail(ErrorKind::Other, format!("no randomness for a DNS id: {e}")))?;
@@ -229,6 +235,7 @@ pub async fn lookup(server: SocketAddr, name: &str, rtype: RecordType, deadline:
     let shown = name_text(&qname);
     match reply.metadata.response_code {
         ResponseCode::NoError => {}
+        ResponseCode::NXDomain if nxdomain_is_empty => return Ok(Vec::new()),
         ResponseCode::NXDomain => {
             return Err(fail(
                 ErrorKind::Connection,
@@ -275,7 +282,7 @@ pub async fn lookup(server: SocketAddr, name: &str, rtype: RecordType, deadline:
 /// The SRV records of `name`.
 pub async fn srv(server: SocketAddr, name: &str, deadline: Instant) -> DnsResult<Vec<Srv>> {
     let qname = fqdn(name)?;
-    Ok(lookup(server, name, RecordType::SRV, deadline)
+    Ok(lookup(server, name, RecordType::SRV, deadline, false)
         .await?
         .into_iter()
         .filter(|(owner, _)| *owner == qname)
@@ -292,12 +299,14 @@ pub async fn srv(server: SocketAddr, name: &str, deadline: Instant) -> DnsResult
 }
 
 /// The TXT records of `name`: per record its strings (invalid UTF-8
-/// replaced), at most 16 KiB of text in all.
+/// replaced), at most 16 KiB of text in all. A name without TXT records,
+/// even one that does not exist (NXDOMAIN), has none: TXT options are
+/// optional.
 pub async fn txt(server: SocketAddr, name: &str, deadline: Instant) -> DnsResult<Vec<Vec<String>>> {
     let qname = fqdn(name)?;
     let mut total = 0usize;
     let mut out = Vec::new();
-    for (owner, data) in lookup(server, name, RecordType::TXT, deadline).await? {
+    for (owner, data) in lookup(server, name, RecordType::TXT, deadline, true).await? {
         let RData::TXT(t) = data else { continue };
         if owner != qname {
             continue;
@@ -321,7 +330,7 @@ pub async fn addresses(server: SocketAddr, name: &str, port: u16, deadline: Inst
     let mut addrs = Vec::new();
     let mut last = None;
     for rtype in [RecordType::A, RecordType::AAAA] {
-        match lookup(server, name, rtype, deadline).await {
+        match lookup(server, name, rtype, deadline, false).await {
             Ok(records) => addrs.extend(records.into_iter().filter_map(|(_, d)| match d {
                 RData::A(a) => Some(SocketAddr::new(IpAddr::V4(a.0), port)),
                 RData::AAAA(a) => Some(SocketAddr::new(IpAddr::V6(a.0), port)),
