@@ -465,7 +465,8 @@ impl ConnectOptions {
             };
             let Some(value) = value else { continue };
             let key = p.name.as_str();
-            let explicit = given.iter().any(|(q, _)| q.name == p.name) || default_of(settings, &o.scheme, p) != Some(value.as_str());
+            let explicit = given.iter().any(|(q, _)| q.name == p.name)
+                || default_of(settings, &o.scheme, p) != Some(value.as_str());
             match p.setting {
                 None => o.params.push((p.name.clone(), value)),
                 Some(Setting::Host) => hosts_param = Some(value),

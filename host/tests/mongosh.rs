@@ -442,10 +442,18 @@ fn query_through_mongodb_srv() {
     let server = MongoServer::start();
     let lo = std::net::Ipv4Addr::LOCALHOST;
     let dns = dnsserver::DnsServer::start(vec![
-        dnsserver::srv("_mongodb._tcp.cluster0.driverbox.test", server.port, "db1.driverbox.test"),
+        dnsserver::srv(
+            "_mongodb._tcp.cluster0.driverbox.test",
+            server.port,
+            "db1.driverbox.test",
+        ),
         dnsserver::txt("cluster0.driverbox.test", &["authSource=admin"]),
         dnsserver::a("db1.driverbox.test", lo),
-        dnsserver::srv("_mongodb._tcp.outside.driverbox.test", server.port, "db1.elsewhere.test"),
+        dnsserver::srv(
+            "_mongodb._tcp.outside.driverbox.test",
+            server.port,
+            "db1.elsewhere.test",
+        ),
         dnsserver::a("db1.elsewhere.test", lo),
     ]);
     let run = |url: &str, text: &str| {
@@ -460,7 +468,10 @@ fn query_through_mongodb_srv() {
         }
     };
     let url = "mongodb+srv://cluster0.driverbox.test/shop?tls=false";
-    let r = run(url, "db.items.insertMany([{_id: 1, name: 'pen'}, {_id: 2, name: 'ink'}])");
+    let r = run(
+        url,
+        "db.items.insertMany([{_id: 1, name: 'pen'}, {_id: 2, name: 'ink'}])",
+    );
     assert_eq!(r.code, 0, "{}", r.all());
     let r = run(url, "db.items.find({}).sort({_id: 1})");
     assert_eq!(r.code, 0, "{}", r.all());
@@ -472,7 +483,14 @@ fn query_through_mongodb_srv() {
     let seen = pymongo(&server, "print(sorted(d['name'] for d in c.shop.items.find()))");
     assert_eq!(seen.trim(), "['ink', 'pen']");
 
-    let r = run("mongodb+srv://outside.driverbox.test/shop?tls=false", "db.items.find({})");
+    let r = run(
+        "mongodb+srv://outside.driverbox.test/shop?tls=false",
+        "db.items.find({})",
+    );
     assert_eq!(r.code, 2, "{}", r.all());
-    assert!(r.stderr.contains("db1.elsewhere.test") && r.stderr.contains("not under driverbox.test"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("db1.elsewhere.test") && r.stderr.contains("not under driverbox.test"),
+        "{}",
+        r.stderr
+    );
 }

@@ -23,7 +23,10 @@ pub fn srv(name: &str, port: u16, target: &str) -> Record {
 
 /// A TXT record of one or more strings.
 pub fn txt(name: &str, strings: &[&str]) -> Record {
-    record(name, RData::TXT(TXT::new(strings.iter().map(|s| s.to_string()).collect())))
+    record(
+        name,
+        RData::TXT(TXT::new(strings.iter().map(|s| s.to_string()).collect())),
+    )
 }
 
 /// An A record.
@@ -134,7 +137,10 @@ fn answer(records: &[Record], query: &[u8], limit: Option<usize>) -> Option<Vec<
         // exists: an empty answer).
         reply.metadata.response_code = ResponseCode::NXDomain;
     } else {
-        for r in records.iter().filter(|r| &r.name == name && r.record_type() == question.query_type()) {
+        for r in records
+            .iter()
+            .filter(|r| &r.name == name && r.record_type() == question.query_type())
+        {
             reply.add_answer(r.clone());
         }
     }

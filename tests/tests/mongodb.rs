@@ -598,7 +598,11 @@ async fn a_command_past_its_deadline_is_killed_with_kill_op() {
 
 /// A port nothing listens on.
 fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The zone of the `mongodb+srv` tests, under `driverbox.test`: `cluster0`
@@ -652,9 +656,15 @@ async fn mongodb_srv_finds_the_servers_through_dns() {
     let written: Vec<Vec<u8>> = (1..=3).map(|i| bytes(doc! {"_id": i, "via": "srv"})).collect();
     assert_eq!(db.insert("things", written.clone(), true).await.unwrap(), 3);
     let plain = runtime().connect(&server.url(None, "srvdb", "")).await.unwrap();
-    let read = plain.find("things", bytes(doc! {}), FindOptions::default()).await.unwrap();
+    let read = plain
+        .find("things", bytes(doc! {}), FindOptions::default())
+        .await
+        .unwrap();
     assert_eq!(read, written, "what went in through mongodb+srv is on the server");
-    let back = db.find("things", bytes(doc! {"_id": 2}), FindOptions::default()).await.unwrap();
+    let back = db
+        .find("things", bytes(doc! {"_id": 2}), FindOptions::default())
+        .await
+        .unwrap();
     assert_eq!(docs(&back), vec![doc! {"_id": 2, "via": "srv"}]);
 
     // srvServiceName names the SRV record; a truncated UDP answer is asked again over TCP.
@@ -740,9 +750,15 @@ async fn mongodb_srv_rules_give_clear_errors() {
     let before = dns.queries();
     for (url, says) in [
         ("mongodb+srv://cluster0.driverbox.test:27017/srvdb?tls=false", "no port"),
-        ("mongodb+srv://a.driverbox.test,b.driverbox.test/srvdb?tls=false", "exactly one host"),
+        (
+            "mongodb+srv://a.driverbox.test,b.driverbox.test/srvdb?tls=false",
+            "exactly one host",
+        ),
         ("mongodb+srv://127.0.0.1/srvdb?tls=false", "host name"),
-        ("mongodb+srv://cluster0.driverbox.test/srvdb?tls=false&srvServiceName=bad_name", "srvServiceName"),
+        (
+            "mongodb+srv://cluster0.driverbox.test/srvdb?tls=false&srvServiceName=bad_name",
+            "srvServiceName",
+        ),
     ] {
         let e = rt.connect(url).await.map(|_| ()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{url}: {e}");
@@ -754,7 +770,11 @@ async fn mongodb_srv_rules_give_clear_errors() {
         .map(|_| ())
         .unwrap_err();
     assert!(e.to_string().contains("mongodb+srv"), "{e}");
-    assert_eq!(dns.queries(), before, "nothing was looked up for a URL that breaks a rule");
+    assert_eq!(
+        dns.queries(),
+        before,
+        "nothing was looked up for a URL that breaks a rule"
+    );
 }
 
 /// `dns` is imported only by the driver that needs it; components without
@@ -764,7 +784,10 @@ async fn only_the_mongodb_driver_imports_dns() {
     let rt = runtime();
     let drivers = rt.drivers().await.unwrap();
     let imports_dns = |name: &str| {
-        let d = drivers.iter().find(|d| d.name == name).unwrap_or_else(|| panic!("{name} is built in"));
+        let d = drivers
+            .iter()
+            .find(|d| d.name == name)
+            .unwrap_or_else(|| panic!("{name} is built in"));
         d.imports.iter().any(|i| i.starts_with("driverbox:driver/dns@"))
     };
     assert!(imports_dns("mongodb"));
@@ -773,7 +796,10 @@ async fn only_the_mongodb_driver_imports_dns() {
     }
     let mongodb = drivers.iter().find(|d| d.name == "mongodb").unwrap();
     assert!(mongodb.schemes.contains(&"mongodb+srv".to_string()));
-    let fixture = rt.load_driver_file(&driverbox_tests::postgres_v01_fixture()).await.unwrap();
+    let fixture = rt
+        .load_driver_file(&driverbox_tests::postgres_v01_fixture())
+        .await
+        .unwrap();
     assert_eq!(fixture.contract, "0.1.0");
     let pg = rt.connect(driverbox_tests::PG_URL).await.unwrap();
     pg.test_connection().await.unwrap();

@@ -101,13 +101,17 @@ impl Options {
         }
         if o.load_balanced == Some(true) {
             if config.hosts.len() > 1 {
-                return Err(Error::invalid("loadBalanced=true needs exactly one host (one load balancer)"));
+                return Err(Error::invalid(
+                    "loadBalanced=true needs exactly one host (one load balancer)",
+                ));
             }
             if o.replica_set.is_some() {
                 return Err(Error::invalid("loadBalanced=true cannot be used with replicaSet"));
             }
             if o.direct_connection == Some(true) {
-                return Err(Error::invalid("loadBalanced=true cannot be used with directConnection=true"));
+                return Err(Error::invalid(
+                    "loadBalanced=true cannot be used with directConnection=true",
+                ));
             }
             return Err(Error::unsupported(
                 "loadBalanced=true (a load balancer in front of mongos) is not supported",
@@ -209,7 +213,11 @@ mod tests {
             let v = if k == "srvMaxHosts" { "2" } else { "mongodb" };
             let e = Options::from_config(&config(&[(k, v)], 1, None, None)).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput);
-            assert!(e.message().contains(k) && e.message().contains("mongodb+srv"), "{}", e.message());
+            assert!(
+                e.message().contains(k) && e.message().contains("mongodb+srv"),
+                "{}",
+                e.message()
+            );
             assert!(Options::from_config(&srv_config(&[(k, v)], 3)).is_ok());
         }
         assert!(Options::from_config(&srv_config(&[("srvMaxHosts", "-2")], 1)).is_err());
@@ -236,8 +244,8 @@ mod tests {
         // The combinations the specifications forbid, then the mode itself.
         let e = Options::from_config(&config(&[("loadBalanced", "true")], 2, None, None)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
-        let e = Options::from_config(&config(&[("loadBalanced", "true"), ("replicaSet", "r")], 1, None, None))
-            .unwrap_err();
+        let e =
+            Options::from_config(&config(&[("loadBalanced", "true"), ("replicaSet", "r")], 1, None, None)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         let e = Options::from_config(&config(&[("loadBalanced", "true")], 1, None, None)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unsupported);

@@ -106,8 +106,8 @@ pub fn name_server(configured: Option<SocketAddr>) -> DnsResult<SocketAddr> {
 
 /// A DNS name as a fully qualified `Name` (no search domains).
 fn fqdn(name: &str) -> DnsResult<Name> {
-    let mut n = Name::from_utf8(name)
-        .map_err(|e| fail(ErrorKind::InvalidInput, format!("`{name}` is not a DNS name: {e}")))?;
+    let mut n =
+        Name::from_utf8(name).map_err(|e| fail(ErrorKind::InvalidInput, format!("`{name}` is not a DNS name: {e}")))?;
     n.set_fqdn(true);
     Ok(n)
 }
@@ -125,8 +125,12 @@ fn request(id: u16, name: &Name, rtype: RecordType) -> DnsResult<Vec<u8>> {
     let mut edns = Edns::new();
     edns.set_max_payload(UDP_PAYLOAD);
     m.set_edns(edns);
-    m.to_vec()
-        .map_err(|e| fail(ErrorKind::InvalidInput, format!("cannot encode a DNS query for {name}: {e}")))
+    m.to_vec().map_err(|e| {
+        fail(
+            ErrorKind::InvalidInput,
+            format!("cannot encode a DNS query for {name}: {e}"),
+        )
+    })
 }
 
 /// A reply that answers our question, or why not. `Ok(None)`: not a reply
@@ -147,7 +151,14 @@ fn check_reply(bytes: &[u8], id: u16, name: &Name, rtype: RecordType) -> DnsResu
     Ok(Some(m))
 }
 
-async fn query_udp(server: SocketAddr, packet: &[u8], id: u16, name: &Name, rtype: RecordType, deadline: Instant) -> DnsResult<Message> {
+async fn query_udp(
+    server: SocketAddr,
+    packet: &[u8],
+    id: u16,
+    name: &Name,
+    rtype: RecordType,
+    deadline: Instant,
+) -> DnsResult<Message> {
     let local: SocketAddr = if server.is_ipv4() {
         (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
     } else {
@@ -187,7 +198,13 @@ async fn query_udp(server: SocketAddr, packet: &[u8], id: u16, name: &Name, rtyp
     ))
 }
 
-async fn tcp_exchange(server: SocketAddr, packet: &[u8], id: u16, name: &Name, rtype: RecordType) -> DnsResult<Message> {
+async fn tcp_exchange(
+    server: SocketAddr,
+    packet: &[u8],
+    id: u16,
+    name: &Name,
+    rtype: RecordType,
+) -> DnsResult<Message> {
     let io = |e: std::io::Error| fail(ErrorKind::Connection, format!("DNS server {server} (TCP): {e}"));
     let mut tcp = TcpStream::connect(server).await.map_err(io)?;
     let len = u16::try_from(packet.len()).map_err(|_| fail(ErrorKind::InvalidInput, "DNS query too long"))?;
@@ -203,7 +220,14 @@ async fn tcp_exchange(server: SocketAddr, packet: &[u8], id: u16, name: &Name, r
         .ok_or_else(|| fail(ErrorKind::Protocol, format!("the DNS answer for {name} has another id")))
 }
 
-async fn query_tcp(server: SocketAddr, packet: &[u8], id: u16, name: &Name, rtype: RecordType, deadline: Instant) -> DnsResult<Message> {
+async fn query_tcp(
+    server: SocketAddr,
+    packet: &[u8],
+    id: u16,
+    name: &Name,
+    rtype: RecordType,
+    deadline: Instant,
+) -> DnsResult<Message> {
     match timeout_at(deadline, tcp_exchange(server, packet, id, name, rtype)).await {
         Ok(result) => result,
         Err(_) => Err(fail(
@@ -311,7 +335,11 @@ pub async fn txt(server: SocketAddr, name: &str, deadline: Instant) -> DnsResult
         if owner != qname {
             continue;
         }
-        let strings: Vec<String> = t.txt_data.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect();
+        let strings: Vec<String> = t
+            .txt_data
+            .iter()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect();
         total += strings.iter().map(String::len).sum::<usize>();
         if total > MAX_TXT_BYTES {
             return Err(fail(
@@ -407,7 +435,8 @@ impl crate::bindings::v0_2::dns::Host for HostState {
     async fn resolve_srv(
         &mut self,
         name: String,
-    ) -> wasmtime::Result<Result<Vec<crate::bindings::v0_2::types::SrvRecord>, crate::bindings::v0_2::types::Error>> {
+    ) -> wasmtime::Result<Result<Vec<crate::bindings::v0_2::types::SrvRecord>, crate::bindings::v0_2::types::Error>>
+    {
         Ok(self
             .dns_srv(name)
             .await
@@ -485,7 +514,9 @@ mod tests {
             let _ = check_reply(&bytes[..n], 7, &name, RecordType::SRV);
         }
         assert_eq!(
-            check_reply(b"\x00\x07\x80", 7, &name, RecordType::SRV).unwrap_err().kind(),
+            check_reply(b"\x00\x07\x80", 7, &name, RecordType::SRV)
+                .unwrap_err()
+                .kind(),
             ErrorKind::Protocol
         );
     }

@@ -66,7 +66,10 @@ pub fn check_hosts(hosts: &[Endpoint]) -> Result<SrvHost> {
     }
     let labels: Vec<&str> = hostname.split('.').collect();
     if labels.iter().any(|l| l.is_empty() || l.len() > 63) || hostname.len() > 253 {
-        return Err(Error::invalid(format!("{SCHEME}:// host `{}` is not a DNS name", host.host)));
+        return Err(Error::invalid(format!(
+            "{SCHEME}:// host `{}` is not a DNS name",
+            host.host
+        )));
     }
     let domain = if labels.len() >= 3 {
         labels[1..].join(".")
@@ -104,9 +107,9 @@ pub fn srv_name(service: &str, host: &SrvHost) -> String {
 /// Checks one SRV target: a name under the URL's `{domainname}`.
 pub fn check_target(host: &SrvHost, target: &str) -> Result<String> {
     let t = target.trim_end_matches('.').to_ascii_lowercase();
-    let under = t
-        .strip_suffix(&host.domain)
-        .is_some_and(|head| head.len() > 1 && head.ends_with('.') && !head[..head.len() - 1].split('.').any(str::is_empty));
+    let under = t.strip_suffix(&host.domain).is_some_and(|head| {
+        head.len() > 1 && head.ends_with('.') && !head[..head.len() - 1].split('.').any(str::is_empty)
+    });
     if !under {
         return Err(Error::connection(format!(
             "the SRV record of {} names {target}, which is not under {}: not connecting to it",
@@ -206,7 +209,9 @@ pub fn txt_options(hostname: &str, records: &[Vec<String>]) -> Result<Vec<(Strin
         };
         let value = percent_decode(value)?;
         if value.is_empty() {
-            return Err(Error::invalid(format!("the TXT record of {hostname} gives {name} no value")));
+            return Err(Error::invalid(format!(
+                "the TXT record of {hostname} gives {name} no value"
+            )));
         }
         options.retain(|(k, _)| k != name);
         options.push((name.to_string(), value));
@@ -317,8 +322,11 @@ mod tests {
                 domain: "shop.example.org".into()
             }
         );
-        let two = check_hosts(&[endpoint("a.example.org", 27017, false), endpoint("b.example.org", 27017, false)])
-            .unwrap_err();
+        let two = check_hosts(&[
+            endpoint("a.example.org", 27017, false),
+            endpoint("b.example.org", 27017, false),
+        ])
+        .unwrap_err();
         assert_eq!(two.kind(), ErrorKind::InvalidInput);
         assert!(two.message().contains("exactly one host"), "{}", two.message());
         assert!(check_hosts(&[]).is_err());
@@ -341,7 +349,10 @@ mod tests {
     #[test]
     fn targets_must_be_under_the_domain() {
         let h = host("cluster7.shop.example.org");
-        assert_eq!(check_target(&h, "node1.shop.example.org.").unwrap(), "node1.shop.example.org");
+        assert_eq!(
+            check_target(&h, "node1.shop.example.org.").unwrap(),
+            "node1.shop.example.org"
+        );
         assert!(check_target(&h, "a.b.shop.example.org").is_ok());
         assert!(check_target(&h, "NODE1.SHOP.EXAMPLE.ORG").is_ok());
         // A sibling of the host is fine, the host itself too (it is under the domain).
@@ -382,15 +393,26 @@ mod tests {
             assert!(check_service_name(ok).is_ok(), "{ok}");
         }
         for bad in ["", "-a", "a-", "a--b", "123", "a_b", "a.b", &"s".repeat(63)] {
-            assert_eq!(check_service_name(bad).unwrap_err().kind(), ErrorKind::InvalidInput, "{bad}");
+            assert_eq!(
+                check_service_name(bad).unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{bad}"
+            );
         }
-        assert_eq!(srv_name("mongodb", &host("c.example.org")), "_mongodb._tcp.c.example.org");
+        assert_eq!(
+            srv_name("mongodb", &host("c.example.org")),
+            "_mongodb._tcp.c.example.org"
+        );
     }
 
     #[test]
     fn seed_list_from_the_answer() {
         let h = host("c.example.org");
-        let records = [srv(27018, "n1.example.org."), srv(27019, "n2.example.org"), srv(27018, "n1.example.org")];
+        let records = [
+            srv(27018, "n1.example.org."),
+            srv(27019, "n2.example.org"),
+            srv(27018, "n1.example.org"),
+        ];
         let s = seeds(&h, "q", &records, 0, |_| 0).unwrap();
         let got: Vec<(&str, u16)> = s.iter().map(|e| (e.host.as_str(), e.port)).collect();
         assert_eq!(got, vec![("n1.example.org", 27018), ("n2.example.org", 27019)]);
@@ -450,12 +472,21 @@ mod tests {
         // Two records, another option (TLS included), or a malformed pair: errors.
         let two = txt_options("h", &[vec!["authSource=a".into()], vec!["replicaSet=b".into()]]).unwrap_err();
         assert!(two.message().contains("2 TXT records"), "{}", two.message());
-        for bad in ["connectTimeoutMS=300000", "tls=false", "ssl=false", "authSource", "authSource=", "replicaSet=%zz"] {
+        for bad in [
+            "connectTimeoutMS=300000",
+            "tls=false",
+            "ssl=false",
+            "authSource",
+            "authSource=",
+            "replicaSet=%zz",
+        ] {
             let e = txt_options("h", &one(&[bad])).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
         }
         let e = txt_options("h", &one(&["authSource=a&socketTimeoutMS=1"])).unwrap_err();
-        assert!(e.message().contains("socketTimeoutMS") && e.message().contains("authSource, replicaSet, loadBalanced"));
+        assert!(
+            e.message().contains("socketTimeoutMS") && e.message().contains("authSource, replicaSet, loadBalanced")
+        );
     }
 
     #[test]
@@ -530,7 +561,11 @@ mod tests {
         let c = config("c0.example.org", &[]);
         let e = resolve(
             &c,
-            |_| Err(Error::connection("DNS: _mongodb._tcp.c0.example.org does not exist (NXDOMAIN)")),
+            |_| {
+                Err(Error::connection(
+                    "DNS: _mongodb._tcp.c0.example.org does not exist (NXDOMAIN)",
+                ))
+            },
             never_txt,
             |_| 0,
         )
