@@ -47,9 +47,11 @@ fuzz_target!(|data: &[u8]| {
         chunk: 1 + (first as usize % 64),
     };
     let config = ConnectConfig {
+        scheme: "postgres".into(),
         hosts: vec![Endpoint {
             host: "fuzz".into(),
             port: 5432,
+            port_given: true,
         }],
         user: Some("postgres".into()),
         password: Some("pw".into()),

@@ -103,6 +103,17 @@ pub struct ConnectionSettings {
     /// The database is a file (`scheme:PATH`).
     pub file_based: bool,
     pub parameters: Vec<UrlParameter>,
+    /// Defaults for one scheme only, before the parameter's own default
+    /// (`mongodb+srv` implies `tls=true`).
+    pub scheme_defaults: Vec<SchemeDefault>,
+}
+
+/// A parameter's default for URLs of one scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SchemeDefault {
+    pub scheme: String,
+    pub parameter: String,
+    pub value: String,
 }
 
 impl ConnectionSettings {
@@ -118,6 +129,9 @@ impl ConnectionSettings {
 pub struct HostPort {
     pub host: String,
     pub port: u16,
+    /// Whether the URL (or a port parameter) named the port; `false`: the
+    /// driver's default.
+    pub port_given: bool,
 }
 
 /// Connection settings parsed from a URL with the driver's parameter
@@ -272,6 +286,16 @@ fn parse_host(entry: &str) -> Result<(String, Option<u16>)> {
         Some((h, p)) => Ok((decode(h)?, Some(port(p)?))),
         None => Ok((decode(entry)?, None)),
     }
+}
+
+/// A parameter's default for URLs of `scheme`: the scheme's own, else the parameter's.
+fn default_of<'a>(settings: &'a ConnectionSettings, scheme: &str, p: &'a UrlParameter) -> Option<&'a str> {
+    settings
+        .scheme_defaults
+        .iter()
+        .find(|d| d.scheme == scheme && d.parameter.eq_ignore_ascii_case(&p.name))
+        .map(|d| d.value.as_str())
+        .or(p.default.as_deref())
 }
 
 /// What a URL says before defaults: userinfo, hosts, database or path, parameters.
@@ -442,6 +466,7 @@ impl ConnectOptions {
         };
         let mut explicit_tls = false;
         let mut explicit_root = false;
+        let mut tls_enabled = false;
         let mut hosts_param: Option<String> = None;
         let mut port_param: Option<String> = None;
         for p in &settings.parameters {
@@ -456,11 +481,12 @@ impl ConnectOptions {
                     .filter_map(|e| env(e))
                     // A PGHOST naming a socket directory is no TCP host: skipped.
                     .find(|v| !(v.is_empty() || p.setting == Some(Setting::Host) && v.starts_with('/')))
-                    .or_else(|| p.default.clone()),
+                    .or_else(|| default_of(settings, &o.scheme, p).map(String::from)),
             };
             let Some(value) = value else { continue };
             let key = p.name.as_str();
-            let explicit = given.iter().any(|(q, _)| q.name == p.name) || p.default.as_deref() != Some(value.as_str());
+            let explicit = given.iter().any(|(q, _)| q.name == p.name)
+                || default_of(settings, &o.scheme, p) != Some(value.as_str());
             match p.setting {
                 None => o.params.push((p.name.clone(), value)),
                 Some(Setting::Host) => hosts_param = Some(value),
@@ -478,6 +504,7 @@ impl ConnectOptions {
                     if explicit || on {
                         o.tls = if on { TlsMode::VerifyFull } else { TlsMode::Disable };
                         explicit_tls |= explicit;
+                        tls_enabled = on;
                     }
                 }
                 Some(Setting::TlsInsecure) => {
@@ -513,6 +540,11 @@ impl ConnectOptions {
         // A driver's default root store (`system`) is no such request.
         if o.tls_root_cert.is_some() && explicit_root && !explicit_tls {
             o.tls = TlsMode::VerifyCa;
+        }
+        // A boolean TLS switch (MongoDB's `tls=true`) checks against the
+        // system's roots unless a CA file is given.
+        if tls_enabled && o.tls == TlsMode::VerifyFull && o.tls_root_cert.is_none() {
+            o.tls_root_cert = Some("system".into());
         }
         // A host parameter given as an HTTP URL (`https://h[:p]`, HTTP
         // databases): `{name}` filled from the driver's parameters, the
@@ -554,6 +586,7 @@ impl ConnectOptions {
         if o.database.is_none() {
             o.database = raw.target.clone();
         }
+        let port_from_param = port_param.is_some();
         let default_port = match &port_param {
             Some(p) => Some(
                 p.parse::<u16>()
@@ -583,10 +616,11 @@ impl ConnectOptions {
             if host.is_empty() {
                 return Err(Error::Config("a host of the URL is empty".into()));
             }
+            let port_given = port.is_some() || port_from_param;
             let port = port
                 .or(default_port)
                 .ok_or_else(|| Error::Config(format!("{host}: no port given and the driver has no default")))?;
-            o.hosts.push(HostPort { host, port });
+            o.hosts.push(HostPort { host, port, port_given });
         }
         if o.hosts.is_empty() {
             return Err(Error::Config(format!("`{}` names no host", redact(url))));
@@ -874,6 +908,7 @@ mod tests {
             default_port: Some(5432),
             file_based: false,
             parameters: legacy_parameters(false, true).conv(),
+            scheme_defaults: Vec::new(),
         }
     }
 
@@ -883,6 +918,7 @@ mod tests {
             default_port: None,
             file_based: true,
             parameters: legacy_parameters(true, false).conv(),
+            scheme_defaults: Vec::new(),
         }
     }
 
@@ -1009,6 +1045,29 @@ mod tests {
         let debug = format!("{o:?}");
         assert!(!debug.contains("p@ss") && debug.contains("<redacted>"));
         assert_eq!(o.to_string(), "postgresql://alice@db.example:6543/shop");
+    }
+
+    #[test]
+    fn scheme_defaults_and_given_ports() {
+        let mut s = pg();
+        s.schemes.push("pgs".into());
+        s.scheme_defaults = vec![SchemeDefault {
+            scheme: "pgs".into(),
+            parameter: "SSLMODE".into(),
+            value: "require".into(),
+        }];
+        let o = ConnectOptions::parse_with_env("pgs://h/db", &s, no_env).unwrap();
+        assert_eq!(o.tls, TlsMode::Require, "the scheme's default");
+        assert!(!o.hosts[0].port_given);
+        assert_eq!(o.hosts[0].port, 5432);
+        let o = ConnectOptions::parse_with_env("pgs://h/db?sslmode=disable", &s, no_env).unwrap();
+        assert_eq!(o.tls, TlsMode::Disable, "the URL wins");
+        let o = ConnectOptions::parse_with_env("postgres://h:5432,g/db", &s, no_env).unwrap();
+        assert_eq!(o.tls, TlsMode::Prefer, "other schemes keep the parameter's default");
+        let given: Vec<bool> = o.hosts.iter().map(|h| h.port_given).collect();
+        assert_eq!(given, vec![true, false]);
+        let o = ConnectOptions::parse_with_env("postgres://h/db?port=6000", &s, no_env).unwrap();
+        assert!(o.hosts[0].port_given, "a port parameter names the port too");
     }
 
     #[test]

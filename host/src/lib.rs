@@ -33,7 +33,7 @@ pub use api::*;
 pub use arrow_array;
 pub use arrow_schema;
 pub use bindings::CONTRACT_VERSIONS;
-pub use config::{ConnectOptions, ConnectionSettings, HostPort, Setting, TlsMode, UrlParameter};
+pub use config::{ConnectOptions, ConnectionSettings, HostPort, SchemeDefault, Setting, TlsMode, UrlParameter};
 pub use error::{Error, ErrorKind, Result, ServerError};
 pub use pool::{PoolConfig, PoolStatus};
 pub use runtime::{

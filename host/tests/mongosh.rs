@@ -6,6 +6,11 @@
 
 mod common;
 
+/// The test DNS server of the integration tests (mongodb+srv).
+#[path = "../../tests/src/dnsserver.rs"]
+#[allow(dead_code)]
+mod dnsserver;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -427,4 +432,65 @@ fn import_and_export_documents() {
         "a = list(c.io.docs.find().sort('_id', 1)); b = list(c.io.copy.find().sort('_id', 1)); print(a == b, len(b))",
     );
     assert_eq!(same.trim(), "True 7");
+}
+
+/// `driverbox query mongodb+srv://…`: the host looks up SRV (and TXT) at
+/// the DNS server `DRIVERBOX_DNS_SERVER` names, the driver connects to
+/// the seed list; a target outside the URL's domain is refused.
+#[test]
+fn query_through_mongodb_srv() {
+    let server = MongoServer::start();
+    let lo = std::net::Ipv4Addr::LOCALHOST;
+    let dns = dnsserver::DnsServer::start(vec![
+        dnsserver::srv(
+            "_mongodb._tcp.cluster0.driverbox.test",
+            server.port,
+            "db1.driverbox.test",
+        ),
+        dnsserver::txt("cluster0.driverbox.test", &["authSource=admin"]),
+        dnsserver::a("db1.driverbox.test", lo),
+        dnsserver::srv(
+            "_mongodb._tcp.outside.driverbox.test",
+            server.port,
+            "db1.elsewhere.test",
+        ),
+        dnsserver::a("db1.elsewhere.test", lo),
+    ]);
+    let run = |url: &str, text: &str| {
+        let out = command(&["query", url, text])
+            .env("DRIVERBOX_DNS_SERVER", dns.addr.to_string())
+            .output()
+            .expect("driverbox runs");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    let url = "mongodb+srv://cluster0.driverbox.test/shop?tls=false";
+    let r = run(
+        url,
+        "db.items.insertMany([{_id: 1, name: 'pen'}, {_id: 2, name: 'ink'}])",
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let r = run(url, "db.items.find({}).sort({_id: 1})");
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        r.stdout.lines().collect::<Vec<_>>(),
+        [r#"{"_id":1,"name":"pen"}"#, r#"{"_id":2,"name":"ink"}"#]
+    );
+    // The same documents through a plain URL, by pymongo.
+    let seen = pymongo(&server, "print(sorted(d['name'] for d in c.shop.items.find()))");
+    assert_eq!(seen.trim(), "['ink', 'pen']");
+
+    let r = run(
+        "mongodb+srv://outside.driverbox.test/shop?tls=false",
+        "db.items.find({})",
+    );
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains("db1.elsewhere.test") && r.stderr.contains("not under driverbox.test"),
+        "{}",
+        r.stderr
+    );
 }

@@ -36,6 +36,7 @@ pub fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-cache")
 }
 
+pub mod dnsserver;
 pub mod dynamoserver;
 pub mod mongoserver;
 pub mod myserver;

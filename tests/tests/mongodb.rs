@@ -595,3 +595,212 @@ async fn a_command_past_its_deadline_is_killed_with_kill_op() {
     let e = db.query(r#"{"ping": 1}"#, &[]).await;
     assert!(e.is_ok(), "{e:?}");
 }
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The zone of the `mongodb+srv` tests, under `driverbox.test`: `cluster0`
+/// lists a dead seed and then the server, every other name breaks one rule.
+fn srv_zone(port: u16, tls_port: u16, dead: u16) -> Vec<hickory_proto::rr::Record> {
+    use driverbox_tests::dnsserver::{a, srv, txt};
+    let lo = std::net::Ipv4Addr::LOCALHOST;
+    let mut zone = vec![
+        srv("_mongodb._tcp.cluster0.driverbox.test", dead, "dead.driverbox.test"),
+        srv("_mongodb._tcp.cluster0.driverbox.test", port, "db1.driverbox.test"),
+        txt("cluster0.driverbox.test", &["authSource=admin"]),
+        a("dead.driverbox.test", lo),
+        a("db1.driverbox.test", lo),
+        srv("_mongodb._tcp.secure.driverbox.test", tls_port, "db1.driverbox.test"),
+        srv("_custom._tcp.svc.driverbox.test", port, "db1.driverbox.test"),
+        srv("_mongodb._tcp.outside.driverbox.test", port, "db1.elsewhere.test"),
+        a("db1.elsewhere.test", lo),
+        srv("_mongodb._tcp.twotxt.driverbox.test", port, "db1.driverbox.test"),
+        txt("twotxt.driverbox.test", &["authSource=admin"]),
+        txt("twotxt.driverbox.test", &["replicaSet=rs0"]),
+        srv("_mongodb._tcp.badtxt.driverbox.test", port, "db1.driverbox.test"),
+        txt("badtxt.driverbox.test", &["authSource=admin&connectTimeoutMS=300000"]),
+        srv("_mongodb._tcp.noaddr.driverbox.test", port, "gone.driverbox.test"),
+    ];
+    // More records than fit in 512 bytes: the answer comes truncated over UDP, whole over TCP.
+    for i in 0..24 {
+        let name = format!("node{i:02}-with-a-rather-long-label.driverbox.test");
+        zone.push(srv("_mongodb._tcp.big.driverbox.test", port, &name));
+        zone.push(a(&name, lo));
+    }
+    zone
+}
+
+#[tokio::test]
+async fn mongodb_srv_finds_the_servers_through_dns() {
+    use driverbox_tests::dnsserver::DnsServer;
+    let server = MongoServer::start();
+    let tls_server = MongoServer::start_tls();
+    let dns = DnsServer::start(srv_zone(server.port, tls_server.port, closed_port()));
+    let rt = driverbox::Runtime::builder()
+        .cache_dir(Some(driverbox_tests::cache_dir()))
+        .dns_server(dns.addr)
+        .build()
+        .unwrap();
+
+    // SRV and TXT looked up by the host, the dead seed skipped, documents written and read back.
+    let db = rt
+        .connect("mongodb+srv://cluster0.driverbox.test/srvdb?tls=false")
+        .await
+        .unwrap();
+    let written: Vec<Vec<u8>> = (1..=3).map(|i| bytes(doc! {"_id": i, "via": "srv"})).collect();
+    assert_eq!(db.insert("things", written.clone(), true).await.unwrap(), 3);
+    let plain = runtime().connect(&server.url(None, "srvdb", "")).await.unwrap();
+    let read = plain
+        .find("things", bytes(doc! {}), FindOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(read, written, "what went in through mongodb+srv is on the server");
+    let back = db
+        .find("things", bytes(doc! {"_id": 2}), FindOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(docs(&back), vec![doc! {"_id": 2, "via": "srv"}]);
+
+    // srvServiceName names the SRV record; a truncated UDP answer is asked again over TCP.
+    for url in [
+        "mongodb+srv://svc.driverbox.test/srvdb?tls=false&srvServiceName=custom",
+        "mongodb+srv://big.driverbox.test/srvdb?tls=false&srvMaxHosts=2",
+    ] {
+        let db = rt.connect(url).await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(db.get_collection_count("things", None).await.unwrap().count, 3, "{url}");
+    }
+
+    // TLS is on by default: the plain server cannot be reached without tls=false,
+    // the TLS server can (its certificate names localhost, so tlsInsecure here).
+    // (A plain server reads the TLS ClientHello as the start of a message and waits.)
+    let e = rt
+        .connect("mongodb+srv://cluster0.driverbox.test/srvdb?connectTimeoutMS=1500")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Tls | ErrorKind::Connection | ErrorKind::Timeout),
+        "{e}"
+    );
+    let secure = rt
+        .connect("mongodb+srv://secure.driverbox.test/srvdb?tlsInsecure=true")
+        .await
+        .unwrap();
+    secure.insert("t", vec![bytes(doc! {"a": 1})], true).await.unwrap();
+    let e = rt
+        .connect("mongodb+srv://secure.driverbox.test/srvdb?tls=false")
+        .await
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Connection | ErrorKind::Protocol), "{e}");
+}
+
+#[tokio::test]
+async fn mongodb_srv_rules_give_clear_errors() {
+    use driverbox_tests::dnsserver::DnsServer;
+    let server = MongoServer::start();
+    let dns = DnsServer::start(srv_zone(server.port, server.port, closed_port()));
+    let rt = driverbox::Runtime::builder()
+        .cache_dir(Some(driverbox_tests::cache_dir()))
+        .dns_server(dns.addr)
+        .build()
+        .unwrap();
+    let fails = |host: &'static str, params: &'static str| {
+        let rt = rt.clone();
+        async move {
+            rt.connect(&format!("mongodb+srv://{host}/srvdb?tls=false{params}"))
+                .await
+                .map(|_| ())
+                .unwrap_err()
+        }
+    };
+
+    let e = fails("outside.driverbox.test", "").await;
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert!(
+        e.to_string().contains("db1.elsewhere.test") && e.to_string().contains("not under driverbox.test"),
+        "{e}"
+    );
+    let e = fails("twotxt.driverbox.test", "").await;
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains("2 TXT records"), "{e}");
+    let e = fails("badtxt.driverbox.test", "").await;
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains("connectTimeoutMS"), "{e}");
+    let e = fails("missing.driverbox.test", "").await;
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert!(
+        e.to_string().contains("NXDOMAIN") && e.to_string().contains("_mongodb._tcp.missing.driverbox.test"),
+        "{e}"
+    );
+    let e = fails("x.refused", "").await;
+    assert!(e.to_string().contains("refused"), "{e}");
+    let e = fails("noaddr.driverbox.test", "").await;
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert!(e.to_string().contains("gone.driverbox.test"), "{e}");
+    // srvMaxHosts with replicaSet: refused once the lookups are done.
+    let e = fails("cluster0.driverbox.test", "&srvMaxHosts=1&replicaSet=rs0").await;
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+
+    // A port, two hosts or an srv option on mongodb://: refused before any lookup.
+    let before = dns.queries();
+    for (url, says) in [
+        ("mongodb+srv://cluster0.driverbox.test:27017/srvdb?tls=false", "no port"),
+        (
+            "mongodb+srv://a.driverbox.test,b.driverbox.test/srvdb?tls=false",
+            "exactly one host",
+        ),
+        ("mongodb+srv://127.0.0.1/srvdb?tls=false", "host name"),
+        (
+            "mongodb+srv://cluster0.driverbox.test/srvdb?tls=false&srvServiceName=bad_name",
+            "srvServiceName",
+        ),
+    ] {
+        let e = rt.connect(url).await.map(|_| ()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{url}: {e}");
+        assert!(e.to_string().contains(says), "{url}: {e}");
+    }
+    let e = rt
+        .connect(&server.url(None, "srvdb", "srvMaxHosts=2"))
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert!(e.to_string().contains("mongodb+srv"), "{e}");
+    assert_eq!(
+        dns.queries(),
+        before,
+        "nothing was looked up for a URL that breaks a rule"
+    );
+}
+
+/// `dns` is imported only by the driver that needs it; components without
+/// it (0.2 drivers, the 0.1 fixture) load and run as before.
+#[tokio::test]
+async fn only_the_mongodb_driver_imports_dns() {
+    let rt = runtime();
+    let drivers = rt.drivers().await.unwrap();
+    let imports_dns = |name: &str| {
+        let d = drivers
+            .iter()
+            .find(|d| d.name == name)
+            .unwrap_or_else(|| panic!("{name} is built in"));
+        d.imports.iter().any(|i| i.starts_with("driverbox:driver/dns@"))
+    };
+    assert!(imports_dns("mongodb"));
+    for other in ["postgres", "sqlite", "mysql"] {
+        assert!(!imports_dns(other), "{other}");
+    }
+    let mongodb = drivers.iter().find(|d| d.name == "mongodb").unwrap();
+    assert!(mongodb.schemes.contains(&"mongodb+srv".to_string()));
+    let fixture = rt
+        .load_driver_file(&driverbox_tests::postgres_v01_fixture())
+        .await
+        .unwrap();
+    assert_eq!(fixture.contract, "0.1.0");
+    let pg = rt.connect(driverbox_tests::PG_URL).await.unwrap();
+    pg.test_connection().await.unwrap();
+}

@@ -284,3 +284,25 @@ async fn a_call_dropped_midway_never_returns_its_connection() {
     assert_eq!((status.used, status.discarded), (0, 1), "{status:?}");
     assert_eq!(text(&db.query("next", &[]).await.unwrap()), "next");
 }
+
+/// The `dns` import under the allow-list: a driver looks up only SRV and
+/// TXT names of its own hosts; any other name, or an address, is refused
+/// before a query leaves the host.
+#[tokio::test]
+async fn dns_lookups_of_other_names_are_refused() {
+    let endpoint = server("127.0.0.1");
+    let rt = runtime();
+    let db = hostile(&rt, &endpoint).await;
+    for lookup in [
+        "srv _mongodb._tcp.cluster0.example.com",
+        "txt example.com",
+        "srv _mongodb._tcp.127.0.0.1",
+        "txt 127.0.0.1",
+        "srv metadata.google.internal",
+    ] {
+        let e = db.query(lookup, &[]).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Permission, "{lookup}: {e}");
+        assert!(e.to_string().contains("DNS lookup refused"), "{lookup}: {e}");
+    }
+    assert_eq!(text(&db.query("still here", &[]).await.unwrap()), "still here");
+}

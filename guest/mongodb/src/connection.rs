@@ -13,6 +13,7 @@ use crate::options::Options;
 use crate::protocol::message::{self, Header, Reply, Sequence, DEFAULT_MAX_MESSAGE, HEADER_LEN};
 use crate::protocol::reply::{self, CursorBatch};
 use crate::protocol::scram::{Mechanism, ScramClient};
+use crate::protocol::srv;
 
 /// Where a transaction is (the "Transactions" specification's states).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +69,21 @@ fn encode(doc: &Document) -> Result<Vec<u8>> {
         .map_err(|e| Error::invalid(format!("cannot encode the command as BSON: {e}")))
 }
 
+/// A `mongodb+srv` config with its seed list: SRV and TXT looked up by the
+/// host (`dns` import), the rules applied by `protocol::srv`.
+fn seed_list(config: &ConnectConfig) -> Result<ConnectConfig> {
+    srv::resolve(
+        config,
+        driverbox_guest_sdk::dns::resolve_srv,
+        driverbox_guest_sdk::dns::resolve_txt,
+        |n| {
+            let r = u64::from_le_bytes(random_bytes::<8>().unwrap_or([0; 8]));
+            // `n` is small (at most the host's bound on records): the bias is negligible.
+            (r % n.max(1) as u64) as usize
+        },
+    )
+}
+
 /// The database and collection of a namespace `db.collection`.
 pub fn split_ns(ns: &str) -> (&str, &str) {
     ns.split_once('.').unwrap_or((ns, ""))
@@ -79,6 +95,13 @@ impl Connection {
     /// and authentication. A server that answered and refused (bad
     /// password) is final.
     pub fn open(config: &ConnectConfig) -> Result<Connection> {
+        let seeded;
+        let config = if config.scheme == srv::SCHEME {
+            seeded = seed_list(config)?;
+            &seeded
+        } else {
+            config
+        };
         let options = Options::from_config(config)?;
         let tls = config.tls != TlsMode::Disable;
         let mut last = None;

@@ -8,6 +8,8 @@
 use driverbox_guest_sdk::types::ConnectConfig;
 use driverbox_guest_sdk::{Error, Result};
 
+use crate::protocol::srv;
+
 /// The driver's own options, checked.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -16,6 +18,9 @@ pub struct Options {
     pub replica_set: Option<String>,
     pub direct_connection: Option<bool>,
     pub read_preference: Option<String>,
+    pub load_balanced: Option<bool>,
+    /// `srvMaxHosts` (`mongodb+srv` only; the seed list is cut in `protocol::srv`).
+    pub srv_max_hosts: Option<u32>,
 }
 
 fn boolean(key: &str, v: &str) -> Result<bool> {
@@ -62,8 +67,55 @@ impl Options {
                     }
                     o.read_preference = Some(v.clone())
                 }
+                "loadBalanced" => o.load_balanced = Some(boolean(k, v)?),
+                "srvMaxHosts" | "srvServiceName" if config.scheme != srv::SCHEME => {
+                    return Err(Error::invalid(format!(
+                        "{k} is an option of {}:// URLs only",
+                        srv::SCHEME
+                    )))
+                }
+                "srvMaxHosts" => {
+                    o.srv_max_hosts = Some(
+                        v.parse()
+                            .map_err(|_| Error::invalid(format!("srvMaxHosts={v}: expected a non-negative integer")))?,
+                    )
+                }
+                "srvServiceName" => srv::check_service_name(v)?,
                 _ => {}
             }
+        }
+        let is_srv = config.scheme == srv::SCHEME;
+        if is_srv && o.direct_connection == Some(true) {
+            return Err(Error::invalid(format!(
+                "directConnection=true cannot be used with {}:// (it names a seed list)",
+                srv::SCHEME
+            )));
+        }
+        if o.srv_max_hosts.unwrap_or(0) > 0 {
+            if o.replica_set.is_some() {
+                return Err(Error::invalid("srvMaxHosts cannot be used with replicaSet"));
+            }
+            if o.load_balanced == Some(true) {
+                return Err(Error::invalid("srvMaxHosts cannot be used with loadBalanced=true"));
+            }
+        }
+        if o.load_balanced == Some(true) {
+            if config.hosts.len() > 1 {
+                return Err(Error::invalid(
+                    "loadBalanced=true needs exactly one host (one load balancer)",
+                ));
+            }
+            if o.replica_set.is_some() {
+                return Err(Error::invalid("loadBalanced=true cannot be used with replicaSet"));
+            }
+            if o.direct_connection == Some(true) {
+                return Err(Error::invalid(
+                    "loadBalanced=true cannot be used with directConnection=true",
+                ));
+            }
+            return Err(Error::unsupported(
+                "loadBalanced=true (a load balancer in front of mongos) is not supported",
+            ));
         }
         if o.direct_connection == Some(true) && config.hosts.len() > 1 {
             return Err(Error::invalid(
@@ -94,10 +146,12 @@ mod tests {
 
     fn config(options: &[(&str, &str)], hosts: usize, user: Option<&str>, db: Option<&str>) -> ConnectConfig {
         ConnectConfig {
+            scheme: "mongodb".into(),
             hosts: (0..hosts)
                 .map(|i| Endpoint {
                     host: format!("h{i}"),
                     port: 27017,
+                    port_given: false,
                 })
                 .collect(),
             user: user.map(String::from),
@@ -144,5 +198,56 @@ mod tests {
         assert!(Options::from_config(&config(&[("directConnection", "true")], 1, None, None)).is_ok());
         assert!(Options::from_config(&config(&[("directConnection", "yes")], 1, None, None)).is_err());
         assert!(Options::from_config(&config(&[("readPreference", "fastest")], 1, None, None)).is_err());
+    }
+
+    fn srv_config(options: &[(&str, &str)], hosts: usize) -> ConnectConfig {
+        ConnectConfig {
+            scheme: srv::SCHEME.into(),
+            ..config(options, hosts, None, None)
+        }
+    }
+
+    #[test]
+    fn srv_options_only_with_mongodb_srv() {
+        for k in ["srvMaxHosts", "srvServiceName"] {
+            let v = if k == "srvMaxHosts" { "2" } else { "mongodb" };
+            let e = Options::from_config(&config(&[(k, v)], 1, None, None)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput);
+            assert!(
+                e.message().contains(k) && e.message().contains("mongodb+srv"),
+                "{}",
+                e.message()
+            );
+            assert!(Options::from_config(&srv_config(&[(k, v)], 3)).is_ok());
+        }
+        assert!(Options::from_config(&srv_config(&[("srvMaxHosts", "-2")], 1)).is_err());
+        assert!(Options::from_config(&srv_config(&[("srvServiceName", "a_b")], 1)).is_err());
+    }
+
+    #[test]
+    fn srv_combinations() {
+        // directConnection=true is refused with mongodb+srv, even with one seed.
+        assert!(Options::from_config(&srv_config(&[("directConnection", "true")], 1)).is_err());
+        assert!(Options::from_config(&srv_config(&[("directConnection", "false")], 1)).is_ok());
+        // srvMaxHosts > 0 excludes replicaSet and loadBalanced=true; 0 does not.
+        let e = Options::from_config(&srv_config(&[("srvMaxHosts", "1"), ("replicaSet", "rs0")], 2)).unwrap_err();
+        assert!(e.message().contains("replicaSet"));
+        assert!(Options::from_config(&srv_config(&[("srvMaxHosts", "0"), ("replicaSet", "rs0")], 2)).is_ok());
+        let e = Options::from_config(&srv_config(&[("srvMaxHosts", "1"), ("loadBalanced", "true")], 1)).unwrap_err();
+        assert!(e.message().contains("loadBalanced"));
+    }
+
+    #[test]
+    fn load_balanced() {
+        assert!(Options::from_config(&config(&[("loadBalanced", "false")], 2, None, None)).is_ok());
+        assert!(Options::from_config(&config(&[("loadBalanced", "maybe")], 1, None, None)).is_err());
+        // The combinations the specifications forbid, then the mode itself.
+        let e = Options::from_config(&config(&[("loadBalanced", "true")], 2, None, None)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let e =
+            Options::from_config(&config(&[("loadBalanced", "true"), ("replicaSet", "r")], 1, None, None)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let e = Options::from_config(&config(&[("loadBalanced", "true")], 1, None, None)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
     }
 }

@@ -1,7 +1,7 @@
 //! `traits`: driver metadata (with the URI option table) and health.
 
 use driverbox_guest_sdk::types::{
-    ConnectionSettings, DriverMetadata, Feature, Health, PlaceholderStyle, Setting, UrlParameter,
+    ConnectionSettings, DriverMetadata, Feature, Health, PlaceholderStyle, SchemeDefault, Setting, UrlParameter,
 };
 use driverbox_guest_sdk::Result;
 
@@ -107,6 +107,27 @@ pub fn parameters() -> Vec<UrlParameter> {
             None,
             "primary, primaryPreferred, secondary, secondaryPreferred or nearest",
         ),
+        param(
+            "loadBalanced",
+            &[],
+            None,
+            None,
+            "true: a load balancer in front of mongos (not supported; checked)",
+        ),
+        param(
+            "srvServiceName",
+            &[],
+            None,
+            None,
+            "mongodb+srv: the SRV service looked up, _NAME._tcp.HOST; default mongodb",
+        ),
+        param(
+            "srvMaxHosts",
+            &[],
+            None,
+            None,
+            "mongodb+srv: at most this many SRV hosts, picked at random; default 0 (all)",
+        ),
     ]
 }
 
@@ -120,10 +141,16 @@ pub fn metadata() -> DriverMetadata {
         placeholder_style: PlaceholderStyle::None,
         identifier_quote: String::new(),
         connection: ConnectionSettings {
-            schemes: vec!["mongodb".into()],
+            schemes: vec!["mongodb".into(), crate::protocol::srv::SCHEME.into()],
             default_port: Some(27017),
             file_based: false,
             parameters: parameters(),
+            // The seedlist specification: mongodb+srv turns TLS on unless the URL says tls=false.
+            scheme_defaults: vec![SchemeDefault {
+                scheme: crate::protocol::srv::SCHEME.into(),
+                parameter: "tls".into(),
+                value: "true".into(),
+            }],
         },
         max_connections: None,
         // Document cursors stream through `nosql`; `streaming` names SQL streams (`extension`).

@@ -91,9 +91,11 @@ const OK: [u8; 7] = [0, 0, 0, 2, 0, 0, 0];
 
 fn config(tls: TlsMode) -> ConnectConfig {
     ConnectConfig {
+        scheme: "mysql".into(),
         hosts: vec![Endpoint {
             host: "db".into(),
             port: 3306,
+            port_given: true,
         }],
         user: Some("app".into()),
         password: Some(PASSWORD.into()),

@@ -114,6 +114,7 @@ pub fn metadata() -> DriverMetadata {
             default_port: Some(3306),
             file_based: false,
             parameters: parameters(),
+            scheme_defaults: Vec::new(),
         },
         max_connections: None,
         features: vec![

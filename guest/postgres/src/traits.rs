@@ -120,6 +120,7 @@ pub fn metadata() -> DriverMetadata {
             default_port: Some(5432),
             file_based: false,
             parameters: parameters(),
+            scheme_defaults: Vec::new(),
         },
         max_connections: None,
         features: vec![

@@ -36,7 +36,7 @@ wit_bindgen::generate!({
 /// The version of the `driverbox:driver` contract this SDK builds.
 pub const WIT_VERSION: &str = "0.2.0";
 
-pub use driverbox::driver::{log as host_log, transport, types};
+pub use driverbox::driver::{dns, log as host_log, transport, types};
 
 pub mod batch;
 pub mod cache;

@@ -45,6 +45,7 @@ pub fn metadata() -> DriverMetadata {
             default_port: None,
             file_based: true,
             parameters: parameters(),
+            scheme_defaults: Vec::new(),
         },
         max_connections: Some(1),
         features: vec![

@@ -186,12 +186,14 @@ impl Runtime {
         let tls = Arc::new(TlsSettings::new(options.tls, options.tls_root_cert.as_deref()).map_err(Error::Config)?);
         let sandbox = FileSandbox::for_options(&options)?;
         let config = w::ConnectConfig {
+            scheme: options.scheme.clone(),
             hosts: options
                 .hosts
                 .iter()
                 .map(|h| w::Endpoint {
                     host: h.host.clone(),
                     port: h.port,
+                    port_given: h.port_given,
                 })
                 .collect(),
             user: options.user.clone(),
@@ -222,7 +224,8 @@ impl Runtime {
             let (rt, config, allow, tls, sandbox) =
                 (rt.clone(), config.clone(), allow.clone(), tls.clone(), sandbox.clone());
             Box::pin(async move {
-                let net = Net::new(allow, tls, connect_timeout, max_handles);
+                let mut net = Net::new(allow, tls, connect_timeout, max_handles);
+                net.dns_server = rt.dns_server;
                 let (wasi, file_lock) = match &sandbox {
                     Some(files) => (files.wasi()?, files.lock(&drv.name)?),
                     None => (WasiCtxBuilder::new(), None),

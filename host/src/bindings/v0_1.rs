@@ -489,6 +489,7 @@ impl Traits {
                 schemes: m.schemes,
                 default_port: m.default_port,
                 file_based,
+                scheme_defaults: Vec::new(),
             },
             name: m.name,
             version: m.version,

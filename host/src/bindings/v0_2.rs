@@ -18,7 +18,7 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub(crate) use self::driverbox::driver::{log, transport, types};
+pub(crate) use self::driverbox::driver::{dns, log, transport, types};
 pub(crate) use self::exports::driverbox::driver::{
     base, capabilities, column, extension, function, nosql, schema, table, traits, view,
 };
@@ -122,7 +122,7 @@ mod h {
     pub use crate::api::traits::Health;
     pub use crate::api::view::ViewInfo;
     pub use crate::api::Notice;
-    pub use crate::config::{ConnectionSettings, Setting, TlsMode, UrlParameter};
+    pub use crate::config::{ConnectionSettings, SchemeDefault, Setting, TlsMode, UrlParameter};
     pub use crate::error::{ErrorKind, ServerError};
     pub use crate::runtime::PlaceholderStyle;
     pub use crate::value::{Interval, LogicalType};
@@ -153,7 +153,8 @@ record! {
         constraint_name, context
     }
     w::UrlParameter => h::UrlParameter { name, aliases, env, default, description, setting }
-    w::ConnectionSettings => h::ConnectionSettings { schemes, default_port, file_based, parameters }
+    w::ConnectionSettings => h::ConnectionSettings { schemes, default_port, file_based, parameters, scheme_defaults }
+    w::SchemeDefault => h::SchemeDefault { scheme, parameter, value }
     h::TransactionOptions => w::TransactionOptions { isolation, read_only, deferrable }
     h::ColumnDefinition => w::ColumnDefinition { name, data_type, nullable, default }
     h::ColumnChange => w::ColumnChange { rename_to, data_type, using, nullable, default }

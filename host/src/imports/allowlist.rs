@@ -1,5 +1,7 @@
 //! Which network endpoints a driver instance may reach: only those of its
-//! own connection config, checked on resolved addresses.
+//! own connection config, checked on resolved addresses; which DNS names
+//! it may look up (`dns`): only SRV and TXT names of its own hosts; and the
+//! endpoints an SRV answer for those names adds.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -8,6 +10,18 @@ use std::net::SocketAddr;
 #[derive(Debug, Clone, Default)]
 pub struct AllowList {
     endpoints: Vec<(String, u16)>,
+    /// Targets of SRV answers for this connection's own names (lower
+    /// case, without the final dot); their addresses come from the host's
+    /// DNS client (`imports::dns`), not from the system resolver.
+    discovered: Vec<(String, u16)>,
+}
+
+/// Most endpoints SRV answers may add to one connection.
+const MAX_DISCOVERED: usize = 256;
+
+/// A DNS name compared as DNS compares it: ASCII case-insensitive, final dot ignored.
+fn dns_name(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
 }
 
 impl AllowList {
@@ -18,7 +32,47 @@ impl AllowList {
                 .into_iter()
                 .map(|(h, p)| (h.to_ascii_lowercase(), p))
                 .collect(),
+            discovered: Vec::new(),
         }
+    }
+
+    /// Whether a driver may look up `name`: for SRV `_SERVICE._tcp.HOST`,
+    /// for TXT `HOST`, where HOST is a host name (not an address) of this
+    /// connection and SERVICE one label of letters, digits and `-`.
+    pub fn may_look_up(&self, name: &str, srv: bool) -> bool {
+        let name = dns_name(name);
+        let host = if srv {
+            let Some((service, rest)) = name.split_once('.') else {
+                return false;
+            };
+            let label_ok = service.len() >= 2
+                && service.len() <= 63
+                && service.starts_with('_')
+                && service[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            match rest.strip_prefix("_tcp.") {
+                Some(host) if label_ok => host.to_string(),
+                _ => return false,
+            }
+        } else {
+            name
+        };
+        !host.is_empty()
+            && host.parse::<std::net::IpAddr>().is_err()
+            && self.endpoints.iter().any(|(h, _)| dns_name(h) == host)
+    }
+
+    /// Adds an endpoint named by an SRV answer (bounded; more are ignored).
+    pub fn discover(&mut self, host: &str, port: u16) {
+        let entry = (dns_name(host), port);
+        if self.discovered.len() < MAX_DISCOVERED && !self.discovered.contains(&entry) {
+            self.discovered.push(entry);
+        }
+    }
+
+    /// Whether `host:port` was named by an SRV answer of this connection.
+    pub fn is_discovered(&self, host: &str, port: u16) -> bool {
+        let entry = (dns_name(host), port);
+        self.discovered.contains(&entry)
     }
 
     /// No endpoint at all (file databases, tests).
@@ -77,6 +131,36 @@ async fn lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dns_names_of_its_own_hosts_only() {
+        let mut allow = AllowList::of([("Cluster0.Example.COM", 27017), ("127.0.0.1", 27017)]);
+        assert!(allow.may_look_up("_mongodb._tcp.cluster0.example.com", true));
+        assert!(allow.may_look_up("_mongodb._tcp.cluster0.example.com.", true));
+        assert!(allow.may_look_up("_custom-svc._tcp.CLUSTER0.example.com", true));
+        assert!(allow.may_look_up("cluster0.example.com", false));
+        // Not its host, not SRV-shaped, or an address.
+        assert!(!allow.may_look_up("_mongodb._tcp.other.example.com", true));
+        assert!(!allow.may_look_up("_mongodb._udp.cluster0.example.com", true));
+        assert!(!allow.may_look_up("mongodb._tcp.cluster0.example.com", true));
+        assert!(!allow.may_look_up("_._tcp.cluster0.example.com", true));
+        assert!(!allow.may_look_up("_a.b._tcp.cluster0.example.com", true));
+        assert!(!allow.may_look_up("cluster0.example.com", true));
+        assert!(!allow.may_look_up("_mongodb._tcp.cluster0.example.com", false));
+        assert!(!allow.may_look_up("x.cluster0.example.com", false));
+        assert!(!allow.may_look_up("127.0.0.1", false));
+        assert!(!allow.may_look_up("_mongodb._tcp.127.0.0.1", true));
+        assert!(!AllowList::none().may_look_up("example.com", false));
+        // SRV targets become endpoints, with their port only.
+        assert!(!allow.is_discovered("db1.example.com", 27018));
+        allow.discover("DB1.example.com.", 27018);
+        assert!(allow.is_discovered("db1.example.com", 27018));
+        assert!(!allow.is_discovered("db1.example.com", 27017));
+        for i in 0..1000 {
+            allow.discover(&format!("h{i}.example.com"), 1);
+        }
+        assert!(allow.discovered.len() <= MAX_DISCOVERED);
+    }
 
     #[tokio::test]
     async fn only_its_own_endpoint() {

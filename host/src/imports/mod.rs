@@ -1,7 +1,9 @@
 //! What the host gives drivers: `transport` (sockets, TLS, allow-list),
-//! `log`, and for file databases their directory (`files`).
+//! `dns` (SRV and TXT lookups), `log`, and for file databases their
+//! directory (`files`).
 
 pub mod allowlist;
+pub mod dns;
 pub mod files;
 pub mod log;
 pub mod tls;

@@ -52,6 +52,9 @@ pub struct Net {
     sockets: Vec<u32>,
     /// Set when a socket failed: the instance must not be reused.
     pub broken: bool,
+    /// The name server of the `dns` import; `None`: `DRIVERBOX_DNS_SERVER`,
+    /// else `/etc/resolv.conf`.
+    pub dns_server: Option<std::net::SocketAddr>,
 }
 
 impl Net {
@@ -65,6 +68,7 @@ impl Net {
             open_sockets: 0,
             sockets: Vec::new(),
             broken: false,
+            dns_server: None,
         }
     }
 }
@@ -89,7 +93,16 @@ impl HostState {
                 format!("too many open sockets (limit {})", self.net.max_sockets),
             )));
         }
-        let addrs = match self.net.allow.resolve(&host, port).await {
+        let deadline = (Instant::now() + self.net.connect_timeout).min(self.deadline);
+        // An endpoint an SRV answer named: its addresses from the same DNS client.
+        let discovered =
+            super::dns::discovered_addresses(&self.net.allow, self.net.dns_server, &host, port, deadline).await;
+        let resolved = match discovered {
+            Some(Ok(addrs)) => Ok(addrs),
+            Some(Err(e)) => return Ok(Err(e)),
+            None => self.net.allow.resolve(&host, port).await,
+        };
+        let addrs = match resolved {
             Ok(addrs) => addrs,
             Err(Refusal::Unresolved(why)) => {
                 tracing::debug!(driver = &*self.driver, "connect failed: {why}");
@@ -100,7 +113,6 @@ impl HostState {
                 return Ok(Err(err(ErrorKind::Permission, format!("connect refused: {why}"))));
             }
         };
-        let deadline = (Instant::now() + self.net.connect_timeout).min(self.deadline);
         let tcp = match timeout_at(deadline, TcpStream::connect(&addrs[..])).await {
             Ok(Ok(tcp)) => tcp,
             Ok(Err(e)) => {

@@ -250,6 +250,20 @@ fn check_metadata(m: &Metadata) -> std::result::Result<(), String> {
             return Err(format!("metadata: bad environment variables for {:?}", p.name));
         }
     }
+    for d in &c.scheme_defaults {
+        if !c.schemes.contains(&d.scheme) {
+            return Err(format!(
+                "metadata: a default for scheme {:?}, which the driver does not serve",
+                d.scheme
+            ));
+        }
+        if !c.parameters.iter().any(|p| p.name.eq_ignore_ascii_case(&d.parameter)) {
+            return Err(format!(
+                "metadata: a scheme default for unknown parameter {:?}",
+                d.parameter
+            ));
+        }
+    }
     if !["postgresql", "mysql", "sqlite", "generic", "none"].contains(&m.dialect.as_str()) {
         return Err(format!("metadata: unknown dialect {:?}", m.dialect));
     }

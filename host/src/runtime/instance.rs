@@ -78,7 +78,8 @@ impl Canceller {
     }
 
     async fn run(&self) {
-        let net = Net::new(self.allow.clone(), self.tls.clone(), self.connect_timeout, 1);
+        let mut net = Net::new(self.allow.clone(), self.tls.clone(), self.connect_timeout, 1);
+        net.dns_server = self.rt.dns_server;
         let state = HostState::new(self.driver.name.clone(), net, WasiCtxBuilder::new());
         let mut store = self.rt.new_store(state);
         let work = async {

@@ -134,7 +134,7 @@ const BUILTINS: &[Builtin] = &[
     },
     Builtin {
         name: "mongodb",
-        schemes: &["mongodb"],
+        schemes: &["mongodb", "mongodb+srv"],
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/mongodb.wasm")),
     },
     Builtin {
@@ -185,6 +185,8 @@ pub(crate) struct RuntimeInner {
     pub engine: Engine,
     pub linker: Linker<HostState>,
     pub limits: Limits,
+    /// The `dns` import's name server, when set by the builder.
+    pub dns_server: Option<std::net::SocketAddr>,
     pub cache: Option<cache::ArtifactCache>,
     registry: tokio::sync::Mutex<Registry>,
     events: tokio::sync::broadcast::Sender<DriverEvent>,
@@ -272,6 +274,7 @@ pub struct RuntimeBuilder {
     limits: Limits,
     cache_dir: Option<PathBuf>,
     builtins: bool,
+    dns_server: Option<std::net::SocketAddr>,
 }
 
 impl Default for RuntimeBuilder {
@@ -280,6 +283,7 @@ impl Default for RuntimeBuilder {
             limits: Limits::default(),
             cache_dir: dirs::cache_dir().map(|d| d.join("driverbox")),
             builtins: true,
+            dns_server: None,
         }
     }
 }
@@ -294,6 +298,14 @@ impl RuntimeBuilder {
     /// Directory for precompiled artifacts; `None` disables the cache.
     pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.cache_dir = dir;
+        self
+    }
+
+    /// The name server of the drivers' `dns` import (SRV and TXT lookups,
+    /// `mongodb+srv://`). Default: `DRIVERBOX_DNS_SERVER=ip[:port]`, else
+    /// the first `nameserver` of `/etc/resolv.conf`.
+    pub fn dns_server(mut self, server: std::net::SocketAddr) -> Self {
+        self.dns_server = Some(server);
         self
     }
 
@@ -343,6 +355,7 @@ impl RuntimeBuilder {
                 engine,
                 linker,
                 limits: self.limits,
+                dns_server: self.dns_server,
                 cache,
                 registry: tokio::sync::Mutex::new(registry),
                 events: tokio::sync::broadcast::channel(64).0,

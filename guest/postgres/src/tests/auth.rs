@@ -92,9 +92,11 @@ impl Throwaway {
 
     fn config(&self, user: &str, password: Option<&str>) -> ConnectConfig {
         ConnectConfig {
+            scheme: "postgres".into(),
             hosts: vec![driverbox_guest_sdk::types::Endpoint {
                 host: "127.0.0.1".into(),
                 port: self.port,
+                port_given: true,
             }],
             user: Some(user.into()),
             password: password.map(Into::into),

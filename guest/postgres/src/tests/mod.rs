@@ -37,9 +37,11 @@ pub fn port() -> u16 {
 
 pub fn config() -> ConnectConfig {
     ConnectConfig {
+        scheme: "postgres".into(),
         hosts: vec![Endpoint {
             host: host(),
             port: port(),
+            port_given: true,
         }],
         user: Some("postgres".into()),
         password: None,

@@ -12,6 +12,7 @@ use driverbox_sqlite::connection::{open, Conn};
 /// A connect config for `path` with the given options.
 pub fn config(path: &str, options: &[(&str, &str)]) -> ConnectConfig {
     ConnectConfig {
+        scheme: "sqlite".into(),
         hosts: Vec::new(),
         user: None,
         password: None,

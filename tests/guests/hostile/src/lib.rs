@@ -92,6 +92,22 @@ impl Hostile {
                 transport::connect(&host, port, false)?;
                 text_result(vec!["connected".into()])
             }
+            // DNS lookups of any name it likes (the allow-list says no).
+            "srv" => {
+                let name: String = arg(&words, 1)?;
+                let records = driverbox_guest_sdk::dns::resolve_srv(&name)?;
+                text_result(
+                    records
+                        .into_iter()
+                        .map(|r| format!("{}:{}", r.target, r.port))
+                        .collect(),
+                )
+            }
+            "txt" => {
+                let name: String = arg(&words, 1)?;
+                let records = driverbox_guest_sdk::dns::resolve_txt(&name)?;
+                text_result(records.into_iter().map(|r| r.concat()).collect())
+            }
             "sockets" => {
                 let n: usize = arg(&words, 1)?;
                 let (host, port) = self.endpoint();
@@ -157,6 +173,7 @@ impl Driver for Hostile {
                     description: "TLS mode, as libpq's".into(),
                     setting: Some(Setting::TlsMode),
                 }],
+                scheme_defaults: Vec::new(),
             },
             max_connections: None,
             features: vec![],

@@ -32,6 +32,7 @@ impl Driver for Echo {
                 default_port: None,
                 file_based: false,
                 parameters: Vec::new(),
+                scheme_defaults: Vec::new(),
             },
             max_connections: None,
             features: Vec::new(),
