@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
-use wasmtime_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -333,7 +333,7 @@ async fn tls_inside_the_adapter_follows_sslmode() {
     let mut wasi = loopback_only();
     wasi.env("DRIVERBOX_SSLMODE", "verify-ca")
         .env("DRIVERBOX_SSLROOTCERT", "/certs/ca.pem")
-        .preopened_dir(dir.path(), "/certs", DirPerms::READ, FilePerms::READ)
+        .preopened_dir(dir.path(), "/certs", FsPerms::ReadOnly)
         .unwrap();
     assert!(connect_with(&mut wasi, "127.0.0.1", TlsMode::Require).await.unwrap());
 
@@ -395,7 +395,7 @@ async fn the_wasi_host_network_policy_and_time_outs_hold() {
 async fn sqlite_in_a_preopened_directory() {
     let dir = tempfile::tempdir().unwrap();
     let mut wasi = WasiCtxBuilder::new();
-    wasi.preopened_dir(dir.path(), "/data", DirPerms::all(), FilePerms::all())
+    wasi.preopened_dir(dir.path(), "/data", FsPerms::ReadWrite)
         .unwrap();
     let (mut store, db) = instance("sqlite", &mut wasi).await;
     let base = db.driverbox_driver_base();

@@ -22,6 +22,7 @@ wit_bindgen::generate!({
         }
     "#,
     path: "../../wit/v0.2.0",
+    generate_all,
 });
 
 pub mod json;
