@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
+use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 mod bindings {
@@ -81,12 +82,23 @@ async fn instance(name: &'static str, wasi: &mut WasiCtxBuilder) -> (Store<State
     (store, driver)
 }
 
+/// The network policy: a connect only to a loopback address (and, with
+/// `port`, that port); the implicit bind before a connect (wasmtime checks
+/// it on the wildcard address) only without a port of its own.
+fn allow(addr: std::net::SocketAddr, use_: SocketAddrUse, port: Option<u16>) -> bool {
+    match use_ {
+        SocketAddrUse::TcpConnect => addr.ip().is_loopback() && port.is_none_or(|p| p == addr.port()),
+        SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
+        _ => false,
+    }
+}
+
 /// WASI settings with TCP and name lookup allowed to loopback addresses only.
 fn loopback_only() -> WasiCtxBuilder {
     let mut wasi = WasiCtxBuilder::new();
     wasi.allow_tcp(true)
         .allow_ip_name_lookup(true)
-        .socket_addr_check(|addr, _| Box::pin(async move { addr.ip().is_loopback() }));
+        .socket_addr_check(|addr, use_| Box::pin(async move { allow(addr, use_, None) }));
     wasi
 }
 
@@ -357,7 +369,7 @@ async fn the_wasi_host_network_policy_and_time_outs_hold() {
     wasi.allow_tcp(true)
         .allow_ip_name_lookup(true)
         .env("DRIVERBOX_SSLMODE", "disable")
-        .socket_addr_check(|addr, _| Box::pin(async move { addr.ip().is_loopback() && addr.port() == 5432 }));
+        .socket_addr_check(|addr, use_| Box::pin(async move { allow(addr, use_, Some(5432)) }));
     let (mut store, pg) = instance("postgres", &mut wasi).await;
     let mut config = pg_config("127.0.0.1", TlsMode::Disable);
     config.hosts[0].port = 5433;

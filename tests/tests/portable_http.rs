@@ -12,6 +12,7 @@ use hyper::server::conn::http1;
 use tokio::net::{TcpListener, TcpStream};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
+use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -52,7 +53,16 @@ fn client_state() -> Client {
     wasi.inherit_stderr()
         .allow_tcp(true)
         .allow_ip_name_lookup(true)
-        .socket_addr_check(|addr, _| Box::pin(async move { addr.ip().is_loopback() }))
+        .socket_addr_check(|addr, use_| {
+            // Connects to loopback only; the implicit bind before a connect
+            // is checked on the wildcard address.
+            let ok = match use_ {
+                SocketAddrUse::TcpConnect => addr.ip().is_loopback(),
+                SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
+                _ => false,
+            };
+            Box::pin(async move { ok })
+        })
         .env("PGHOST", "127.0.0.1")
         .env("PGUSER", "postgres")
         .env("PGDATABASE", "test")
