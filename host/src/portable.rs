@@ -208,7 +208,10 @@ pub fn link_app(app: &[u8], driver: &[u8], what: &str) -> Result<Vec<u8>> {
         return Err(fail(what, "imports no driverbox:driver interface"));
     }
     if let Some(missing) = wanted.iter().find(|n| !driver_surface.exports.contains(n)) {
-        return Err(fail(what, format!("imports {missing}, which the driver does not export")));
+        return Err(fail(
+            what,
+            format!("imports {missing}, which the driver does not export"),
+        ));
     }
     let (app_node, _) = wire(&mut graph, p, d, &wanted, what)?;
     for name in &app_surface.exports {

@@ -185,7 +185,10 @@ async fn postgres_connect_query_transaction_and_errors() {
         .await
         .unwrap()
         .expect("query");
-    assert_eq!(r.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["n", "t", "nothing"]);
+    assert_eq!(
+        r.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["n", "t", "nothing"]
+    );
     assert_eq!(r.batch.rows, 1);
     assert_eq!(ints(&r, 0), [42]);
     assert_eq!(texts(&r, 1), ["héllo!"]);
@@ -193,7 +196,11 @@ async fn postgres_connect_query_transaction_and_errors() {
 
     // More rows than one read brings.
     let r = base
-        .call_query(&mut store, "select g, repeat('x', 100) from generate_series(1, 20000) g", &[])
+        .call_query(
+            &mut store,
+            "select g, repeat('x', 100) from generate_series(1, 20000) g",
+            &[],
+        )
         .await
         .unwrap()
         .expect("big query");
@@ -201,10 +208,14 @@ async fn postgres_connect_query_transaction_and_errors() {
     assert_eq!(ints(&r, 0).iter().sum::<i64>(), 20000 * 20001 / 2);
 
     // A transaction: rolled back, then committed.
-    base.call_execute(&mut store, "create temp table portable_t (id int primary key, name text)", &[])
-        .await
-        .unwrap()
-        .expect("create");
+    base.call_execute(
+        &mut store,
+        "create temp table portable_t (id int primary key, name text)",
+        &[],
+    )
+    .await
+    .unwrap()
+    .expect("create");
     let caps = pg.driverbox_driver_capabilities();
     let opts = TransactionOptions {
         isolation: None,
@@ -259,13 +270,12 @@ async fn postgres_connect_query_transaction_and_errors() {
         .unwrap()
         .unwrap_err();
     let Error::Server(server) = &e else { panic!("{e:?}") };
-    assert_eq!((server.code.as_str(), server.kind), ("23505", ErrorKind::UniqueViolation));
+    assert_eq!(
+        (server.code.as_str(), server.kind),
+        ("23505", ErrorKind::UniqueViolation)
+    );
     assert_eq!(server.constraint_name.as_deref(), Some("portable_t_pkey"));
-    let e = base
-        .call_query(&mut store, "selec 1", &[])
-        .await
-        .unwrap()
-        .unwrap_err();
+    let e = base.call_query(&mut store, "selec 1", &[]).await.unwrap().unwrap_err();
     assert_eq!(kind(&e), ErrorKind::Syntax, "{e:?}");
     let e = base
         .call_query(&mut store, "select * from no_such_table_here", &[])
@@ -273,7 +283,10 @@ async fn postgres_connect_query_transaction_and_errors() {
         .unwrap()
         .unwrap_err();
     assert_eq!(kind(&e), ErrorKind::UndefinedObject, "{e:?}");
-    base.call_test_connection(&mut store).await.unwrap().expect("still connected");
+    base.call_test_connection(&mut store)
+        .await
+        .unwrap()
+        .expect("still connected");
     base.call_close(&mut store).await.unwrap();
 }
 
@@ -288,12 +301,19 @@ async fn server_certificate() -> String {
         .unwrap()
         .unwrap();
     let r = base
-        .call_query(&mut store, "select current_setting('ssl'), current_setting('ssl_cert_file')", &[])
+        .call_query(
+            &mut store,
+            "select current_setting('ssl'), current_setting('ssl_cert_file')",
+            &[],
+        )
         .await
         .unwrap()
         .unwrap();
     let row = [texts(&r, 0).remove(0), texts(&r, 1).remove(0)];
-    assert_eq!(row[0], "on", "the local PostgreSQL serves TLS (Debian's default, snakeoil certificate)");
+    assert_eq!(
+        row[0], "on",
+        "the local PostgreSQL serves TLS (Debian's default, snakeoil certificate)"
+    );
     std::fs::read_to_string(&row[1]).unwrap_or_else(|e| panic!("read {}: {e}", row[1]))
 }
 
@@ -303,7 +323,11 @@ async fn connect_with(wasi: &mut WasiCtxBuilder, host: &str, tls: TlsMode) -> Re
     let base = pg.driverbox_driver_base();
     base.call_connect(&mut store, &pg_config(host, tls)).await.unwrap()?;
     let r = base
-        .call_query(&mut store, "select ssl from pg_stat_ssl where pid = pg_backend_pid()", &[])
+        .call_query(
+            &mut store,
+            "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+            &[],
+        )
         .await
         .unwrap()?;
     Ok(bools(&r, 0)[0])
@@ -331,7 +355,10 @@ async fn tls_inside_the_adapter_follows_sslmode() {
     // verify-full with the server's certificate as root, by its name.
     let mut wasi = loopback_only();
     wasi.env("DRIVERBOX_SSLROOTCERT_PEM", &pem);
-    assert!(connect_with(&mut wasi, "localhost", TlsMode::Prefer).await.unwrap(), "TLS in use");
+    assert!(
+        connect_with(&mut wasi, "localhost", TlsMode::Prefer).await.unwrap(),
+        "TLS in use"
+    );
 
     // The same by address: the name does not match.
     let mut wasi = loopback_only();
@@ -387,7 +414,8 @@ async fn the_wasi_host_network_policy_and_time_outs_hold() {
     let port = listener.local_addr().unwrap().port();
     let holder = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
     let mut wasi = loopback_only();
-    wasi.env("DRIVERBOX_SSLMODE", "disable").env("DRIVERBOX_IO_TIMEOUT", "1");
+    wasi.env("DRIVERBOX_SSLMODE", "disable")
+        .env("DRIVERBOX_IO_TIMEOUT", "1");
     let (mut store, pg) = instance("postgres", &mut wasi).await;
     let mut config = pg_config("127.0.0.1", TlsMode::Disable);
     config.hosts[0].port = port;
@@ -407,8 +435,7 @@ async fn the_wasi_host_network_policy_and_time_outs_hold() {
 async fn sqlite_in_a_preopened_directory() {
     let dir = tempfile::tempdir().unwrap();
     let mut wasi = WasiCtxBuilder::new();
-    wasi.preopened_dir(dir.path(), "/data", FsPerms::ReadWrite)
-        .unwrap();
+    wasi.preopened_dir(dir.path(), "/data", FsPerms::ReadWrite).unwrap();
     let (mut store, db) = instance("sqlite", &mut wasi).await;
     let base = db.driverbox_driver_base();
     let config = ConnectConfig {
@@ -421,10 +448,14 @@ async fn sqlite_in_a_preopened_directory() {
         options: Vec::new(),
     };
     base.call_connect(&mut store, &config).await.unwrap().expect("open");
-    base.call_execute(&mut store, "create table t (id integer primary key, name text not null)", &[])
-        .await
-        .unwrap()
-        .unwrap();
+    base.call_execute(
+        &mut store,
+        "create table t (id integer primary key, name text not null)",
+        &[],
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let caps = db.driverbox_driver_capabilities();
     let opts = TransactionOptions {
         isolation: None,
@@ -444,10 +475,17 @@ async fn sqlite_in_a_preopened_directory() {
     }
     caps.call_commit(&mut store).await.unwrap().unwrap();
     caps.call_begin_transaction(&mut store, opts).await.unwrap().unwrap();
-    base.call_execute(&mut store, "delete from t", &[]).await.unwrap().unwrap();
+    base.call_execute(&mut store, "delete from t", &[])
+        .await
+        .unwrap()
+        .unwrap();
     caps.call_rollback(&mut store).await.unwrap().unwrap();
     let r = base
-        .call_query(&mut store, "select id, name from t where id >= ? order by id", &[Value::Int(1)])
+        .call_query(
+            &mut store,
+            "select id, name from t where id >= ? order by id",
+            &[Value::Int(1)],
+        )
         .await
         .unwrap()
         .unwrap();

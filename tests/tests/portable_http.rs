@@ -86,7 +86,10 @@ async fn handle(
     let out = store.data_mut().http().new_response_outparam(sender)?;
     let task = tokio::task::spawn(async move {
         let proxy = pre.instantiate_async(&mut store).await?;
-        proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
+        proxy
+            .wasi_http_incoming_handler()
+            .call_handle(&mut store, req, out)
+            .await
     });
     match receiver.await {
         Ok(Ok(response)) => Ok(response),
@@ -102,7 +105,9 @@ async fn handle(
 /// GET `path` from the server: status and body.
 async fn get(port: u16, path: &str) -> (u16, serde_json::Value) {
     let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
     tokio::spawn(conn);
     let req = hyper::Request::get(path)
         .header("host", format!("127.0.0.1:{port}"))
@@ -129,7 +134,10 @@ async fn http_query_example_answers_over_http() {
     let surface = driverbox::portable::surface(&composed, "app").unwrap();
     assert!(surface.imports_only_wasi(), "{:?}", surface.imports);
     assert!(
-        surface.exports.iter().any(|e| e.starts_with("wasi:http/incoming-handler@0.2")),
+        surface
+            .exports
+            .iter()
+            .any(|e| e.starts_with("wasi:http/incoming-handler@0.2")),
         "{:?}",
         surface.exports
     );
@@ -148,11 +156,15 @@ async fn http_query_example_answers_over_http() {
     let pre = Arc::new(pre);
     let server = tokio::spawn(async move {
         loop {
-            let Ok((client, _)) = listener.accept().await else { break };
+            let Ok((client, _)) = listener.accept().await else {
+                break;
+            };
             let pre = pre.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| handle((*pre).clone(), req));
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(client), service).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(client), service)
+                    .await;
             });
         }
     });

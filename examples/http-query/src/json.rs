@@ -113,7 +113,12 @@ fn timestamp(micros: i64, utc: bool) -> J {
     }
     let day = micros.div_euclid(86_400_000_000);
     let rest = micros.rem_euclid(86_400_000_000);
-    J::String(format!("{}T{}{}", date(day), time_of_day(rest), if utc { "Z" } else { "" }))
+    J::String(format!(
+        "{}T{}{}",
+        date(day),
+        time_of_day(rest),
+        if utc { "Z" } else { "" }
+    ))
 }
 
 /// Reads one column value by value; `dynamic` columns keep their position
@@ -191,7 +196,14 @@ impl Reader {
             ColumnData::Uuid(bytes) => match bytes.get(row * 16..row * 16 + 16) {
                 Some(b) => {
                     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-                    J::String(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]))
+                    J::String(format!(
+                        "{}-{}-{}-{}-{}",
+                        &h[..8],
+                        &h[8..12],
+                        &h[12..16],
+                        &h[16..20],
+                        &h[20..]
+                    ))
                 }
                 None => J::Null,
             },
@@ -209,7 +221,10 @@ mod tests {
         assert_eq!(date(0), "1970-01-01");
         assert_eq!(date(19_782), "2024-02-29");
         assert_eq!(date(-1), "1969-12-31");
-        assert_eq!(timestamp(1_709_212_455_500_000, true), J::from("2024-02-29T13:14:15.500000Z"));
+        assert_eq!(
+            timestamp(1_709_212_455_500_000, true),
+            J::from("2024-02-29T13:14:15.500000Z")
+        );
         assert_eq!(time_of_day(3_600_000_000 + 61_000_000), "01:01:01");
     }
 

@@ -105,7 +105,10 @@ pub fn answer(method_is_get: bool, path_with_query: &str) -> (u16, String) {
         return (405, json::error_message("method-not-allowed", "use GET"));
     }
     let Some(sql) = query_param(path_with_query, "sql") else {
-        return (400, json::error_message("invalid-input", "missing or malformed ?sql= parameter"));
+        return (
+            400,
+            json::error_message("invalid-input", "missing or malformed ?sql= parameter"),
+        );
     };
     let config = match config_from(|k| std::env::var(k).ok()) {
         Ok(c) => c,

@@ -65,7 +65,12 @@ impl Guest for Adapter {
         } else {
             LogLevel::Info
         };
-        let mut line = format!("{} {}: {}", clean(&notice.severity), clean(&notice.code), clean(&notice.message));
+        let mut line = format!(
+            "{} {}: {}",
+            clean(&notice.severity),
+            clean(&notice.code),
+            clean(&notice.message)
+        );
         if let Some(detail) = &notice.detail {
             line.push_str(&format!(" DETAIL: {}", clean(detail)));
         }

@@ -177,7 +177,11 @@ mod tests {
         assert_eq!(s.roots, Roots::File("/certs/ca.pem".into()));
         assert_eq!(s.connect_timeout_secs, 3);
         assert_eq!(s.log, LogLevel::Debug);
-        let pem = settings(&[("DRIVERBOX_SSLROOTCERT", "x"), ("DRIVERBOX_SSLROOTCERT_PEM", "-----BEGIN")]).unwrap();
+        let pem = settings(&[
+            ("DRIVERBOX_SSLROOTCERT", "x"),
+            ("DRIVERBOX_SSLROOTCERT_PEM", "-----BEGIN"),
+        ])
+        .unwrap();
         assert_eq!(pem.roots, Roots::Pem("-----BEGIN".into()));
 
         let e = settings(&[("DRIVERBOX_SSLMODE", "allow")]).unwrap_err();

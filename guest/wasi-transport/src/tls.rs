@@ -31,7 +31,8 @@ fn tls_err(what: &str, e: impl std::fmt::Display) -> AdapterError {
 }
 
 fn read_pem_file(path: &str) -> Result<Vec<u8>, AdapterError> {
-    let cannot = |e: &dyn std::fmt::Display| AdapterError::Tls(format!("cannot read DRIVERBOX_SSLROOTCERT {path}: {e}"));
+    let cannot =
+        |e: &dyn std::fmt::Display| AdapterError::Tls(format!("cannot read DRIVERBOX_SSLROOTCERT {path}: {e}"));
     let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
     if !meta.is_file() {
         return Err(cannot(&"not a regular file"));
@@ -106,7 +107,11 @@ pub fn client_config(settings: &Settings) -> Result<Option<Arc<ClientConfig>>, A
 }
 
 /// Runs the TLS handshake over `tcp` for `server_name`.
-pub fn handshake(config: Arc<ClientConfig>, tcp: &mut Tcp, server_name: &str) -> Result<ClientConnection, AdapterError> {
+pub fn handshake(
+    config: Arc<ClientConfig>,
+    tcp: &mut Tcp,
+    server_name: &str,
+) -> Result<ClientConnection, AdapterError> {
     let bare = server_name
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
@@ -224,8 +229,15 @@ mod tests {
 
     #[test]
     fn modes_build_configs() {
-        assert!(client_config(&settings(SslMode::Disable, Roots::BuiltIn)).unwrap().is_none());
-        for mode in [SslMode::Prefer, SslMode::Require, SslMode::VerifyCa, SslMode::VerifyFull] {
+        assert!(client_config(&settings(SslMode::Disable, Roots::BuiltIn))
+            .unwrap()
+            .is_none());
+        for mode in [
+            SslMode::Prefer,
+            SslMode::Require,
+            SslMode::VerifyCa,
+            SslMode::VerifyFull,
+        ] {
             assert!(client_config(&settings(mode, Roots::BuiltIn)).unwrap().is_some());
         }
         assert!(root_store(&Roots::BuiltIn).unwrap().len() > 50);

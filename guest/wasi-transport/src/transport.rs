@@ -149,7 +149,9 @@ impl GuestSocket for Conn {
     fn upgrade_tls(&self) -> Result<(), Error> {
         let policy = policy()?;
         if policy.tls.is_none() {
-            return Err(AdapterError::Policy("TLS is disabled for this connection (DRIVERBOX_SSLMODE=disable)".into()).into());
+            return Err(
+                AdapterError::Policy("TLS is disabled for this connection (DRIVERBOX_SSLMODE=disable)".into()).into(),
+            );
         }
         let mut state = self.state.borrow_mut();
         let tcp = match state.stream.take() {

@@ -362,8 +362,7 @@ impl LoadedDriver {
             .map_err(|e| fail(format!("metadata() failed: {e:#}")))?
             .conv();
         check_metadata(&metadata).map_err(fail)?;
-        let imports =
-            check_imports(&component, &rt.engine, metadata.connection.file_based, portable).map_err(fail)?;
+        let imports = check_imports(&component, &rt.engine, metadata.connection.file_based, portable).map_err(fail)?;
         let exports = indices.exported();
 
         let info = DriverInfo {
