@@ -39,4 +39,7 @@ mod transport;
 /// The adapter component's exports.
 pub struct Adapter;
 
+// Exported symbols only in the component: their names (`driverbox:driver/…`)
+// do not link as a native library, where the unit tests run.
+#[cfg(target_arch = "wasm32")]
 export!(Adapter);
