@@ -7,6 +7,12 @@ fn main() {
         ("driverbox-mysql", "guest/mysql", "mysql.wasm"),
         ("driverbox-mongodb", "guest/mongodb", "mongodb.wasm"),
         ("driverbox-dynamodb", "guest/dynamodb", "dynamodb.wasm"),
+        // The transport adapter of portable drivers (`drivers portable`).
+        (
+            "driverbox-wasi-transport",
+            "guest/wasi-transport",
+            "wasi-transport.wasm",
+        ),
     ] {
         if std::env::var_os("DRIVERBOX_SKIP_GUESTS").is_some() {
             // Development only: embed nothing; loading the built-in fails clearly.

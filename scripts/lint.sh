@@ -10,4 +10,5 @@ scripts/setup.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --target wasm32-wasip2 -p driverbox-guest-sdk -p driverbox-postgres -p driverbox-sqlite -p driverbox-mysql \
-  -p driverbox-mongodb -p driverbox-dynamodb -p driverbox-minimal -p driverbox-hostile -- -D warnings
+  -p driverbox-mongodb -p driverbox-dynamodb -p driverbox-minimal -p driverbox-hostile -p driverbox-wasi-transport -p driverbox-http-query \
+  -- -D warnings

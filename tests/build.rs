@@ -2,6 +2,9 @@
 
 fn main() {
     let hostile = build_support::build_guest("driverbox-hostile", "tests/guests/hostile");
+    // The wasi:http example application (tests/portable_http.rs).
+    let http_query = build_support::build_guest("driverbox-http-query", "examples/http-query");
+    println!("cargo:rustc-env=HTTP_QUERY_WASM={}", http_query.display());
     println!("cargo:rustc-env=HOSTILE_WASM={}", hostile.display());
     // Two builds reporting different versions, for the swap tests.
     for tag in ["a", "b"] {

@@ -24,6 +24,7 @@ pub mod config;
 pub mod error;
 mod imports;
 pub mod pool;
+pub mod portable;
 mod runtime;
 pub mod sql;
 pub mod value;

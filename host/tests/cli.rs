@@ -1245,3 +1245,74 @@ fn mysql_query_import_export_and_inspect() {
     assert!(tree.contains("price decimal(8,2)"), "{tree}");
     ok(&["query", MYSQL_URL, "drop table dbx_cli_my"]);
 }
+
+#[test]
+fn drivers_portable_makes_a_wasi_only_driver_that_inspect_recognises() {
+    let dir = tempfile::tempdir().unwrap();
+    // From a file, as a user holding a driver component would.
+    let component = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/guests/wasm32-wasip2/guest/driverbox_postgres.wasm");
+    let out = dir.path().join("pg-portable.wasm");
+    let made = run_in(
+        dir.path(),
+        &[
+            "drivers",
+            "portable",
+            component.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(made.code, 0, "{made:?}");
+    assert!(
+        made.stdout.contains("portable driver postgres") && made.stdout.contains("imports only wasi:*"),
+        "{}",
+        made.stdout
+    );
+    let inspect = run_in(dir.path(), &["drivers", "inspect", out.to_str().unwrap()]);
+    assert_eq!(inspect.code, 0, "{}", inspect.stderr);
+    let info: serde_json::Value = serde_json::from_str(&inspect.stdout).unwrap();
+    assert_eq!(info["portable"], true);
+    assert_eq!(info["name"], "postgres");
+    let imports: Vec<&str> = info["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap())
+        .collect();
+    assert!(imports.iter().all(|i| i.starts_with("wasi:")), "{imports:?}");
+    assert!(imports.iter().any(|i| i.starts_with("wasi:sockets/tcp")), "{imports:?}");
+    // The driver it was made from is not portable.
+    let inspect = run_in(dir.path(), &["drivers", "inspect", component.to_str().unwrap()]);
+    let info: serde_json::Value = serde_json::from_str(&inspect.stdout).unwrap();
+    assert_eq!(info["portable"], false);
+
+    // A built-in by name.
+    let sqlite = dir.path().join("sqlite-portable.wasm");
+    ok(&["drivers", "portable", "sqlite", "-o", sqlite.to_str().unwrap()]);
+    let bytes = std::fs::read(&sqlite).unwrap();
+    assert!(bytes.starts_with(b"\0asm"));
+
+    // driverbox itself serves only drivers that import its transport.
+    let check = run_in(dir.path(), &["drivers", "check", out.to_str().unwrap()]);
+    assert_ne!(check.code, 0, "{check:?}");
+    assert!(check.stderr.contains("portable driver"), "{}", check.stderr);
+    let query = run_in(
+        dir.path(),
+        &["--driver", out.to_str().unwrap(), "query", PG_URL, "select 1"],
+    );
+    assert_ne!(query.code, 0, "{query:?}");
+    assert!(query.stderr.contains("portable driver"), "{}", query.stderr);
+
+    // Twice is refused, and so is a component that is not a driver.
+    let again = run_in(
+        dir.path(),
+        &["drivers", "portable", out.to_str().unwrap(), "-o", "x.wasm"],
+    );
+    assert_ne!(again.code, 0);
+    assert!(again.stderr.contains("already portable"), "{}", again.stderr);
+    std::fs::write(dir.path().join("junk.wasm"), b"junk").unwrap();
+    let junk = run_in(dir.path(), &["drivers", "portable", "junk.wasm", "-o", "y.wasm"]);
+    assert_ne!(junk.code, 0);
+    assert!(junk.stderr.contains("not a valid component"), "{}", junk.stderr);
+}

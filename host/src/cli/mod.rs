@@ -57,6 +57,21 @@ pub enum DriversCommand {
     Inspect { file: std::path::PathBuf },
     /// Validates a component as the host would before loading it (exit 0 when valid).
     Check { file: std::path::PathBuf },
+    /// Makes a portable driver: composes a driver component (a file, or a
+    /// built-in by name: postgres, sqlite, mysql, mongodb) with the WASI
+    /// transport adapter; the result imports only wasi:* and runs in any
+    /// WASI 0.2 host (wasmtime serve, Spin, wasmCloud, jco). See docs/portable.md.
+    Portable {
+        /// The driver: a .wasm file or a built-in driver's name.
+        driver: String,
+        /// Where to write the portable component.
+        #[arg(short, long, value_name = "OUT.wasm")]
+        output: std::path::PathBuf,
+        /// Also compose it into this application component, which imports
+        /// the driver's interfaces (e.g. examples/http-query): OUT is then the app.
+        #[arg(long, value_name = "APP.wasm")]
+        app: Option<std::path::PathBuf>,
+    },
 }
 
 /// Output of `drivers list`.
@@ -519,12 +534,53 @@ async fn drivers(rt: &Runtime, cmd: &DriversCommand) -> Result<ExitCode, Error> 
             let info = rt
                 .inspect(&read_component(file).await?, &file.display().to_string())
                 .await?;
+            if info.portable {
+                return Err(Error::Load {
+                    name: file.display().to_string(),
+                    message: "is a portable driver: it runs in any WASI 0.2 host, not as a driverbox plugin \
+                              (load the driver it was made from)"
+                        .into(),
+                });
+            }
             let _ = writeln!(
                 out,
                 "ok: {} {} ({}; contract {})",
                 info.name,
                 info.version,
                 info.schemes.join(", "),
+                info.contract
+            );
+        }
+        DriversCommand::Portable { driver, output, app } => {
+            let path = std::path::Path::new(driver);
+            let bytes = match driverbox::portable::builtin_driver(driver) {
+                Some(bytes) if !path.exists() => bytes.to_vec(),
+                _ => read_component(path).await?,
+            };
+            let portable = driverbox::portable::make_portable(&bytes, driver)?;
+            let info = rt.inspect(&portable, &output.display().to_string()).await?;
+            let written = match app {
+                None => portable,
+                Some(app_path) => {
+                    let app_bytes = read_component(app_path).await?;
+                    driverbox::portable::link_app(&app_bytes, &portable, &app_path.display().to_string())?
+                }
+            };
+            tokio::fs::write(output, &written).await.map_err(|e| Error::Load {
+                name: output.display().to_string(),
+                message: format!("cannot write: {e}"),
+            })?;
+            let what = match app {
+                None => "portable driver".to_string(),
+                Some(app) => format!("{} with the portable driver", app.display()),
+            };
+            let _ = writeln!(
+                out,
+                "wrote {} ({} bytes): {what} {} {} (contract {}), imports only wasi:*",
+                output.display(),
+                written.len(),
+                info.name,
+                info.version,
                 info.contract
             );
         }

@@ -97,6 +97,11 @@ pub struct DriverInfo {
     pub imports: Vec<String>,
     /// SHA-256 of the component bytes.
     pub content_hash: String,
+    /// A portable driver (`drivers portable`): it carries its transport
+    /// inside and imports only `wasi:*`, so it runs in any WASI 0.2 host.
+    /// driverbox inspects it but serves only drivers that import its
+    /// transport.
+    pub portable: bool,
     /// Where it came from: `builtin` or a file path.
     pub source: String,
 }
@@ -186,12 +191,18 @@ fn check_imports(
     component: &Component,
     engine: &wasmtime::Engine,
     files: bool,
+    portable: bool,
 ) -> std::result::Result<Vec<String>, String> {
     let mut names = Vec::new();
     for (name, _) in component.component_type().imports(engine) {
         let ours = name.starts_with(&format!("{WIT_PACKAGE}/"));
-        let allowed =
-            ours || ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p)) || (files && name.starts_with(FILE_IMPORTS));
+        // A portable driver (inspected, never served) has its adapter's
+        // imports: sockets, and files for a CA certificate.
+        let adapter = portable && (name.starts_with("wasi:sockets/") || name.starts_with(FILE_IMPORTS));
+        let allowed = ours
+            || adapter
+            || ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p))
+            || (files && name.starts_with(FILE_IMPORTS));
         if !allowed {
             let why = if name.starts_with(FILE_IMPORTS) {
                 "a network driver may not touch files"
@@ -287,9 +298,38 @@ fn first_line(e: &wasmtime::Error) -> String {
     line.split(" - expected=").next().unwrap_or(line).to_string()
 }
 
+/// Whether a component is a portable driver: it exports the contract but
+/// imports none of it (its transport adapter is inside) and only `wasi:*`.
+fn is_portable(component: &Component, engine: &wasmtime::Engine) -> bool {
+    let ty = component.component_type();
+    let exports_contract = ty
+        .exports(engine)
+        .any(|(n, _)| n.starts_with(&format!("{WIT_PACKAGE}/base@")));
+    exports_contract && ty.imports(engine).all(|(n, _)| n.starts_with("wasi:"))
+}
+
+/// What a driver is loaded for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// To serve connections.
+    Serve,
+    /// To describe it (`drivers inspect`): portable drivers are accepted.
+    Inspect,
+}
+
 impl LoadedDriver {
     /// Compiles (or loads from the cache) and validates `bytes`.
     pub(crate) async fn load(rt: &RuntimeInner, bytes: &[u8], source: &str) -> Result<LoadedDriver> {
+        LoadedDriver::load_for(rt, bytes, source, Purpose::Serve).await
+    }
+
+    /// [`LoadedDriver::load`] for a purpose.
+    pub(crate) async fn load_for(
+        rt: &RuntimeInner,
+        bytes: &[u8],
+        source: &str,
+        purpose: Purpose,
+    ) -> Result<LoadedDriver> {
         let fail = |message: String| Error::Load {
             name: source.to_string(),
             message,
@@ -308,6 +348,14 @@ impl LoadedDriver {
             None => Component::new(&rt.engine, bytes)
                 .map_err(|e| fail(format!("not a valid component: {}", first_line(&e))))?,
         };
+        let portable = is_portable(&component, &rt.engine);
+        if portable && purpose == Purpose::Serve {
+            return Err(fail(
+                "is a portable driver (its transport over wasi:sockets is inside): it runs in any WASI 0.2 host, \
+                 while driverbox serves drivers that import driverbox:driver/transport; load the driver it was made from"
+                    .into(),
+            ));
+        }
         let contract = contract_version(&component, &rt.engine).map_err(fail)?;
         let pre = rt
             .linker
@@ -328,7 +376,7 @@ impl LoadedDriver {
             .map_err(|e| fail(format!("metadata() failed: {e:#}")))?
             .conv();
         check_metadata(&metadata).map_err(fail)?;
-        let imports = check_imports(&component, &rt.engine, metadata.connection.file_based).map_err(fail)?;
+        let imports = check_imports(&component, &rt.engine, metadata.connection.file_based, portable).map_err(fail)?;
         let exports = indices.exported();
 
         let info = DriverInfo {
@@ -336,6 +384,7 @@ impl LoadedDriver {
             exports: exports.into_iter().map(String::from).collect(),
             imports,
             content_hash: hash,
+            portable,
             source: source.to_string(),
             name: metadata.name,
             version: metadata.version,

@@ -144,6 +144,15 @@ const BUILTINS: &[Builtin] = &[
     },
 ];
 
+/// The component bytes of the built-in driver `name` (`postgres`, `sqlite`,
+/// `mysql`, `mongodb`); `None` for another name or a build without them.
+pub(crate) fn builtin_bytes(name: &str) -> Option<&'static [u8]> {
+    BUILTINS
+        .iter()
+        .find(|b| b.name == name && !b.bytes.is_empty())
+        .map(|b| b.bytes)
+}
+
 /// The driver currently serving a URL scheme. Pools hold the slot, so a
 /// swap reaches them: new connections use the new driver, connections of
 /// the old one finish what they are doing and are retired.
@@ -468,7 +477,8 @@ impl Runtime {
 
     /// Validates a component and reports what it is, without registering it.
     pub async fn inspect(&self, bytes: &[u8], source: &str) -> Result<DriverInfo> {
-        Ok((*LoadedDriver::load(&self.inner, bytes, source).await?.info).clone())
+        let driver = LoadedDriver::load_for(&self.inner, bytes, source, component::Purpose::Inspect).await?;
+        Ok((*driver.info).clone())
     }
 
     /// Loads a driver component from a file.
