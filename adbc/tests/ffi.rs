@@ -20,7 +20,7 @@ use adbc_core::error::AdbcStatusCode;
 use adbc_driver_driverbox::AdbcDriverDriverboxInit;
 use adbc_ffi::{FFI_AdbcConnection, FFI_AdbcDatabase, FFI_AdbcDriver, FFI_AdbcError, FFI_AdbcStatement};
 use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
-use arrow_array::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
+use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::{Array, Int64Array};
 
 fn driver() -> FFI_AdbcDriver {
@@ -40,7 +40,10 @@ fn message(err: &FFI_AdbcError) -> String {
 fn expect(status: AdbcStatusCode, want: AdbcStatusCode, err: &mut FFI_AdbcError, needle: &str) {
     let msg = message(err);
     assert_eq!(status, want, "status {status} for: {msg}");
-    assert!(msg.to_lowercase().contains(&needle.to_lowercase()), "{needle:?} not in {msg:?}");
+    assert!(
+        msg.to_lowercase().contains(&needle.to_lowercase()),
+        "{needle:?} not in {msg:?}"
+    );
     *err = FFI_AdbcError::default();
 }
 
@@ -61,7 +64,10 @@ fn database(drv: &FFI_AdbcDriver, options: &[(&str, &str)]) -> FFI_AdbcDatabase 
     unsafe {
         ok(drv.DatabaseNew.unwrap()(&mut db, &mut err), &err);
         for (k, v) in options {
-            ok(drv.DatabaseSetOption.unwrap()(&mut db, c(k).as_ptr(), c(v).as_ptr(), &mut err), &err);
+            ok(
+                drv.DatabaseSetOption.unwrap()(&mut db, c(k).as_ptr(), c(v).as_ptr(), &mut err),
+                &err,
+            );
         }
         ok(drv.DatabaseInit.unwrap()(&mut db, &mut err), &err);
     }
@@ -89,10 +95,20 @@ fn query(
     let mut out = FFI_ArrowArrayStream::empty();
     unsafe {
         ok(drv.StatementNew.unwrap()(conn, &mut stmt, &mut err), &err);
-        ok(drv.StatementSetSqlQuery.unwrap()(&mut stmt, c(sql).as_ptr(), &mut err), &err);
+        ok(
+            drv.StatementSetSqlQuery.unwrap()(&mut stmt, c(sql).as_ptr(), &mut err),
+            &err,
+        );
         let status = drv.StatementExecuteQuery.unwrap()(&mut stmt, &mut out, null_mut(), &mut err);
-        let result = if status == ADBC_STATUS_OK { Ok(out) } else { Err((status, message(&err))) };
-        ok(drv.StatementRelease.unwrap()(&mut stmt, &mut FFI_AdbcError::default()), &err);
+        let result = if status == ADBC_STATUS_OK {
+            Ok(out)
+        } else {
+            Err((status, message(&err)))
+        };
+        ok(
+            drv.StatementRelease.unwrap()(&mut stmt, &mut FFI_AdbcError::default()),
+            &err,
+        );
         result
     }
 }
@@ -100,7 +116,7 @@ fn query(
 /// The first column of the first row of a query, as an i64.
 fn scalar(drv: &FFI_AdbcDriver, conn: &mut FFI_AdbcConnection, sql: &str) -> i64 {
     let stream = query(drv, conn, sql).unwrap_or_else(|(s, m)| panic!("{sql}: status {s}: {m}"));
-    let mut reader = ArrowArrayStreamReader::try_new(stream).unwrap();
+    let mut reader = RecordBatchStreamReader::try_new(stream).unwrap();
     let batch = reader.next().expect("a batch").unwrap();
     let col = arrow_cast_i64(batch.column(0).as_ref());
     col.value(0)
@@ -186,11 +202,14 @@ fn released_streams_arrays_and_handles_are_refused() {
     unsafe {
         let mut stmt = FFI_AdbcStatement::default();
         ok(drv.StatementNew.unwrap()(&mut conn, &mut stmt, &mut err), &err);
-        ok(drv.StatementSetSqlQuery.unwrap()(&mut stmt, c("select ?").as_ptr(), &mut err), &err);
+        ok(
+            drv.StatementSetSqlQuery.unwrap()(&mut stmt, c("select ?").as_ptr(), &mut err),
+            &err,
+        );
 
         // A stream whose producer already released it.
         let mut released = FFI_ArrowArrayStream::empty();
-        assert!(released.release.is_none());
+        assert!(released.release().is_none());
         let s = drv.StatementBindStream.unwrap()(&mut stmt, &mut released, &mut err);
         assert_ne!(s, ADBC_STATUS_OK);
         assert!(message(&err).contains("released"), "{}", message(&err));
@@ -214,10 +233,10 @@ fn released_streams_arrays_and_handles_are_refused() {
         // A result stream read after the consumer released it is the
         // consumer's bug; releasing it early must not disturb the connection.
         let mut stream = query(&drv, &mut conn, "select 1 union all select 2").unwrap();
-        if let Some(release) = stream.release {
+        if let Some(release) = stream.release() {
             release(&mut stream);
         }
-        assert!(stream.release.is_none());
+        assert!(stream.release().is_none());
         assert_eq!(scalar(&drv, &mut conn, "select 5"), 5);
 
         ok(drv.ConnectionRelease.unwrap()(&mut conn, &mut err), &err);
@@ -303,7 +322,7 @@ fn a_trapping_driver_fails_that_call_only() {
     assert!(msg.contains("panics on purpose"), "{msg}");
     // The same connection, the same driver: the next call works.
     let stream = query(&drv, &mut conn, "echo after the trap").unwrap();
-    let mut reader = ArrowArrayStreamReader::try_new(stream).unwrap();
+    let mut reader = RecordBatchStreamReader::try_new(stream).unwrap();
     let batch = reader.next().expect("a batch").unwrap();
     let text = batch
         .column(0)

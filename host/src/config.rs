@@ -959,6 +959,7 @@ mod tests {
                     Some(Setting::TlsRootCert),
                 ),
             ],
+            scheme_defaults: Vec::new(),
         }
     }
 

@@ -107,6 +107,7 @@ fn pg_config(host: &str, tls: TlsMode) -> ConnectConfig {
         hosts: vec![Endpoint {
             host: host.to_string(),
             port: 5432,
+            port_given: false,
         }],
         user: Some("postgres".into()),
         password: None,
@@ -114,6 +115,7 @@ fn pg_config(host: &str, tls: TlsMode) -> ConnectConfig {
         tls,
         application_name: Some("driverbox-portable-test".into()),
         options: Vec::new(),
+        scheme: "postgres".into(),
     }
 }
 
@@ -446,6 +448,7 @@ async fn sqlite_in_a_preopened_directory() {
         tls: TlsMode::Disable,
         application_name: None,
         options: Vec::new(),
+        scheme: "sqlite".into(),
     };
     base.call_connect(&mut store, &config).await.unwrap().expect("open");
     base.call_execute(

@@ -88,6 +88,7 @@ pub fn config_from(get: impl Fn(&str) -> Option<String>) -> Result<ConnectConfig
         hosts: vec![Endpoint {
             host: get("PGHOST").unwrap_or_else(|| "127.0.0.1".into()),
             port,
+            port_given: true,
         }],
         database: Some(get("PGDATABASE").unwrap_or_else(|| user.clone())),
         user: Some(user),
@@ -95,6 +96,7 @@ pub fn config_from(get: impl Fn(&str) -> Option<String>) -> Result<ConnectConfig
         tls,
         application_name: Some("driverbox-http-query".into()),
         options: Vec::new(),
+        scheme: "postgres".into(),
     })
 }
 

@@ -496,6 +496,7 @@ mod tests {
             hosts: vec![Endpoint {
                 host: "dynamodb.eu-west-3.amazonaws.com".into(),
                 port: 443,
+                port_given: false,
             }],
             user: Some("AKID".into()),
             password: Some("secret".into()),
@@ -503,6 +504,7 @@ mod tests {
             tls: TlsMode::VerifyFull,
             application_name: None,
             options: vec![("region".into(), "eu-west-3".into())],
+            scheme: "dynamodb".into(),
         };
         let s = Settings::from_config(&config).unwrap();
         assert_eq!(s.host_header(), "dynamodb.eu-west-3.amazonaws.com");
@@ -510,6 +512,7 @@ mod tests {
         config.hosts[0] = Endpoint {
             host: "127.0.0.1".into(),
             port: 8000,
+            port_given: true,
         };
         config.tls = TlsMode::Disable;
         assert_eq!(Settings::from_config(&config).unwrap().host_header(), "127.0.0.1:8000");

@@ -15,7 +15,7 @@ use driverbox_guest_sdk::{Error, ErrorKind, NoSqlOperations, Result};
 use serde_json::{json, Map, Value as Json};
 
 use crate::client::Idempotent;
-use crate::connection::{check_table, key_names, Connection, DocCursor, Item};
+use crate::connection::{check_table, key_names, Connection, DocCursor};
 use crate::filter;
 use crate::item;
 

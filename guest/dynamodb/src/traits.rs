@@ -119,6 +119,7 @@ pub fn metadata() -> DriverMetadata {
             default_port: Some(443),
             file_based: false,
             parameters: parameters(),
+            scheme_defaults: Vec::new(),
         },
         max_connections: None,
         features: vec![Feature::Transactions, Feature::Streaming, Feature::BulkInsert],
