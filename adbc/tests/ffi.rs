@@ -262,8 +262,12 @@ fn wrong_option_types_and_wrong_states_are_errors() {
         assert_ne!(s, ADBC_STATUS_OK);
         assert!(!message(&err).is_empty());
         err = FFI_AdbcError::default();
-        // The URI as an integer, a limit that is no limit.
-        let s = drv.DatabaseSetOptionInt.unwrap()(&mut db, c("uri").as_ptr(), 5, &mut err);
+        // The URI as an integer: kept until initialisation, which refuses it.
+        ok(
+            drv.DatabaseSetOptionInt.unwrap()(&mut db, c("uri").as_ptr(), 5, &mut err),
+            &err,
+        );
+        let s = drv.DatabaseInit.unwrap()(&mut db, &mut err);
         assert_ne!(s, ADBC_STATUS_OK);
         assert!(!message(&err).is_empty());
         err = FFI_AdbcError::default();
