@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 
@@ -23,25 +23,9 @@ fn venv(bin: &str) -> PathBuf {
 
 impl Moto {
     fn start() -> Moto {
-        let bin = venv("moto_server");
-        assert!(bin.exists(), "{} is missing: run scripts/setup.sh", bin.display());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto_server");
-        let start = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(child.try_wait().unwrap().is_none(), "moto_server exited");
-            assert!(start.elapsed().as_secs() < 60, "moto_server did not start");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        let (port, child) = spawn_server(&venv("moto_server"), |port| {
+            vec!["-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()]
+        });
         Moto { port, child }
     }
 

@@ -125,6 +125,31 @@ impl Drop for PgTable {
     }
 }
 
+/// Starts `bin` (installed by `scripts/setup.sh`) listening on a free
+/// 127.0.0.1 port with the arguments `args(port)` gives, and waits up to
+/// 60 s until it accepts connections: the port and the child.
+pub fn spawn_server(bin: &std::path::Path, args: impl Fn(u16) -> Vec<String>) -> (u16, std::process::Child) {
+    assert!(bin.exists(), "{} is missing: run scripts/setup.sh", bin.display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(bin)
+        .args(args(port))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(child.try_wait().unwrap().is_none(), "{} exited", bin.display());
+        assert!(start.elapsed().as_secs() < 60, "{} did not start", bin.display());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (port, child)
+}
+
 /// A throwaway MongoDB-wire server (SecantusDB from `.venv-mongo`, installed
 /// by `scripts/setup.sh`), in memory, on a free port; stopped on drop.
 pub struct MongoServer {
@@ -135,25 +160,17 @@ pub struct MongoServer {
 impl MongoServer {
     pub fn start() -> MongoServer {
         let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv-mongo/bin/secantusd-py");
-        assert!(bin.exists(), "{} is missing: run scripts/setup.sh", bin.display());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(bin)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--storage-path", ":memory:", "--standalone"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start secantusd-py");
-        let start = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(child.try_wait().unwrap().is_none(), "secantusd-py exited");
-            assert!(start.elapsed().as_secs() < 60, "secantusd-py did not start");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        let (port, child) = spawn_server(&bin, |port| {
+            vec![
+                "--host".into(),
+                "127.0.0.1".into(),
+                "--port".into(),
+                port.to_string(),
+                "--storage-path".into(),
+                ":memory:".into(),
+                "--standalone".into(),
+            ]
+        });
         MongoServer { port, child }
     }
 
