@@ -405,6 +405,7 @@ pub async fn memprobe(which: &str, k: usize, pg_url: &str) -> Result<f64> {
             drop(probe);
             settle().await;
             let before = rss_bytes();
+            let mappings = crate::stats::rss_by_mapping();
             let cfg = PoolConfig {
                 max_size: k,
                 ..Default::default()
@@ -420,6 +421,14 @@ pub async fn memprobe(which: &str, k: usize, pg_url: &str) -> Result<f64> {
             }
             settle().await;
             let after = rss_bytes();
+            // Where the growth is (the profile behind the idle-memory figure), on stderr.
+            let grown = crate::stats::rss_growth_by_mapping(&mappings, &crate::stats::rss_by_mapping());
+            for (name, start, bytes) in grown.iter().take(8) {
+                eprintln!(
+                    "memprobe: {:>8.1} KiB per connection in {name} at {start:#x}",
+                    *bytes as f64 / 1024.0 / k as f64
+                );
+            }
             let status = db.pool_status();
             anyhow::ensure!(status.idle == k, "expected {k} idle connections: {status:?}");
             Ok(after.saturating_sub(before) as f64 / k as f64)

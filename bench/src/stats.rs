@@ -24,6 +24,49 @@ pub fn rss_bytes() -> u64 {
     pages * page
 }
 
+/// Resident bytes per mapping (`/proc/self/smaps`), keyed by the
+/// mapping's start address and name: what [`rss_growth_by_mapping`] compares.
+pub fn rss_by_mapping() -> std::collections::BTreeMap<(u64, String), u64> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let mut out = std::collections::BTreeMap::new();
+    let mut key = None;
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or_default();
+        if let Some((start, _)) = first
+            .split_once('-')
+            .filter(|(s, _)| u64::from_str_radix(s, 16).is_ok())
+        {
+            let name = line.split_whitespace().nth(5).unwrap_or("[anon]").to_string();
+            key = Some((u64::from_str_radix(start, 16).unwrap_or(0), name));
+        } else if first == "Rss:" {
+            let kib: u64 = words.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            if let Some(k) = key.take() {
+                out.insert(k, kib * 1024);
+            }
+        }
+    }
+    out
+}
+
+/// The mappings that grew most between two [`rss_by_mapping`] readings:
+/// `(name, start address, bytes grown)`, largest first. Mappings are told apart
+/// by name and start address; a new mapping counts from zero.
+pub fn rss_growth_by_mapping(
+    before: &std::collections::BTreeMap<(u64, String), u64>,
+    after: &std::collections::BTreeMap<(u64, String), u64>,
+) -> Vec<(String, u64, u64)> {
+    let mut grown: Vec<(String, u64, u64)> = after
+        .iter()
+        .filter_map(|((start, name), &rss)| {
+            let was = before.get(&(*start, name.clone())).copied().unwrap_or(0);
+            (rss > was).then(|| (name.clone(), *start, rss - was))
+        })
+        .collect();
+    grown.sort_by(|a, b| b.2.cmp(&a.2));
+    grown
+}
+
 /// Nearest-rank percentile (`p` in 0..=100) of unsorted samples.
 pub fn percentile(samples: &[f64], p: f64) -> f64 {
     if samples.is_empty() {

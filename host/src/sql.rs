@@ -4,7 +4,7 @@
 use sqlparser::ast::Statement;
 use sqlparser::dialect::{Dialect, GenericDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Token, Tokenizer};
+use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
 /// The sqlparser dialect a driver's metadata names.
 pub fn dialect(name: &str) -> Box<dyn Dialect> {
@@ -110,6 +110,83 @@ fn split_complete(dialect: &dyn Dialect, script: &str) -> Result<(Vec<ScriptStat
     Ok((out, complete))
 }
 
+/// Statements split at `delimiter` instead of `;`, as the mysql client's
+/// `DELIMITER` command asks: a delimiter ends a statement anywhere outside
+/// quotes, quoted identifiers and comments (so `END$$` ends one), and a
+/// `;` is plain text. Returns the statements (the unfinished tail last)
+/// and the byte offset just after the last delimiter, if any. With `;`,
+/// this is [`split_statements`] and [`complete_prefix`] at once.
+///
+/// Errors: the tokenizer's, e.g. a quote still open.
+pub fn split_at_delimiter(
+    dialect: &dyn Dialect,
+    script: &str,
+    delimiter: &str,
+) -> Result<(Vec<ScriptStatement>, Option<usize>), String> {
+    if delimiter == ";" || delimiter.is_empty() {
+        return split_complete(dialect, script);
+    }
+    let tokens = Tokenizer::new(dialect, script)
+        .tokenize_with_location()
+        .map_err(|e| e.to_string())?;
+    let offsets = LineOffsets::new(script);
+    // Byte ranges where a delimiter is text: literals, quoted names, comments.
+    let inert: Vec<(usize, usize)> = tokens
+        .iter()
+        .filter(|t| match &t.token {
+            Token::Whitespace(w) => !matches!(w, Whitespace::Space | Whitespace::Newline | Whitespace::Tab),
+            Token::EOF => false,
+            Token::DollarQuotedString(_) => true,
+            _ => {
+                let text = t.token.to_string();
+                text.contains(['\'', '"', '`'])
+            }
+        })
+        .map(|t| {
+            (
+                offsets.byte(t.span.start.line, t.span.start.column),
+                offsets.byte(t.span.end.line, t.span.end.column),
+            )
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut from = 0;
+    let mut complete = None;
+    let push = |from: usize, to: usize, out: &mut Vec<ScriptStatement>| {
+        let text = &script[from..to];
+        let sql = text.trim();
+        if !sql.is_empty() {
+            let first = from + (text.len() - text.trim_start().len());
+            out.push(ScriptStatement {
+                sql: sql.to_string(),
+                line: offsets.line_of(first),
+            });
+        }
+    };
+    for (at, _) in script.match_indices(delimiter) {
+        if at < from || inert.iter().any(|&(start, end)| start <= at && at < end) {
+            continue;
+        }
+        push(from, at, &mut out);
+        from = at + delimiter.len();
+        complete = Some(from);
+    }
+    push(from, script.len(), &mut out);
+    Ok((out, complete))
+}
+
+/// Whether `text` ends outside any quote and line comment, so that what
+/// follows it (a `\G` typed after a statement) is a command, not text.
+pub fn ends_in_the_open(dialect: &dyn Dialect, text: &str) -> bool {
+    match Tokenizer::new(dialect, text).tokenize() {
+        Ok(tokens) => !matches!(
+            tokens.iter().rev().find(|t| !matches!(t, Token::EOF)),
+            Some(Token::Whitespace(Whitespace::SingleLineComment { .. }))
+        ),
+        Err(_) => false,
+    }
+}
+
 /// How deep a statement is inside `BEGIN … END` bodies whose `;` do not
 /// end it: a `CREATE … TRIGGER … BEGIN` (SQLite) or a `BEGIN ATOMIC`
 /// (PostgreSQL routines); inside, `CASE … END` nests too.
@@ -173,6 +250,11 @@ impl<'a> LineOffsets<'a> {
             .char_indices()
             .nth((column as usize).saturating_sub(1))
             .map_or(self.text.len(), |(i, _)| line_start + i)
+    }
+
+    /// The 1-based line holding byte `at`.
+    fn line_of(&self, at: usize) -> u64 {
+        self.starts.partition_point(|&s| s <= at) as u64
     }
 }
 
@@ -324,6 +406,35 @@ mod tests {
         .unwrap();
         assert_eq!(s.len(), 2, "{s:?}");
         assert!(s[0].sql.ends_with("select 2; end"));
+    }
+
+    #[test]
+    fn splits_at_a_chosen_delimiter() {
+        let my = dialect("mysql");
+        let script = "create procedure p()\nbegin\n  select 'a//b', `x//y`; -- no // here\n  select 1;\nend//\nselect 2 //select 3";
+        let (s, complete) = split_at_delimiter(&*my, script, "//").unwrap();
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert!(s[0].sql.starts_with("create procedure") && s[0].sql.ends_with("select 1;\nend"));
+        assert_eq!((s[0].line, s[1].line, s[1].sql.as_str()), (1, 6, "select 2"));
+        assert_eq!(s[2].sql, "select 3", "the unfinished tail comes last");
+        assert_eq!(complete, Some(script.len() - "select 3".len()));
+        // `$$` glued to a word still ends the statement, as in the mysql client.
+        let (s, complete) = split_at_delimiter(&*my, "begin select 1; end$$", "$$").unwrap();
+        assert_eq!((s[0].sql.as_str(), complete), ("begin select 1; end", Some(21)));
+        // An open quote: nothing is complete yet.
+        assert!(split_at_delimiter(&*my, "select 'a// ", "//").is_err());
+        // `;` is the ordinary splitter.
+        let (s, complete) = split_at_delimiter(&*my, "select 1; select", ";").unwrap();
+        assert_eq!((s.len(), complete), (2, Some(9)));
+    }
+
+    #[test]
+    fn knows_whether_text_ends_in_the_open() {
+        let my = dialect("mysql");
+        assert!(ends_in_the_open(&*my, "select 1 "));
+        assert!(ends_in_the_open(&*my, "select 'it\\'s' /* c */"));
+        assert!(!ends_in_the_open(&*my, "select 'open "));
+        assert!(!ends_in_the_open(&*my, "select 1 -- note "));
     }
 
     #[test]

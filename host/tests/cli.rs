@@ -1246,6 +1246,94 @@ fn mysql_query_import_export_and_inspect() {
     ok(&["query", MYSQL_URL, "drop table dbx_cli_my"]);
 }
 
+/// The `mysql` client's rows in vertical form, as `mariadb -E` prints them.
+fn mariadb_vertical(sql: &str) -> String {
+    let out = std::process::Command::new("mariadb")
+        .args(["-h", "127.0.0.1", "-u", "root", "test", "-E", "-e", sql])
+        .output()
+        .expect("the mariadb client runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn mysql_shell_has_the_mysql_clients_habits() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("routine.sql");
+    std::fs::write(
+        &script,
+        "drop procedure if exists dbx_shell_p;\n\
+         drop table if exists dbx_shell_my;\n\
+         create table dbx_shell_my (id int primary key, name varchar(20) not null, note text);\n\
+         create index dbx_shell_my_name on dbx_shell_my (name);\n\
+         insert into dbx_shell_my values (1, 'a;b', null), (2, 'c//d', 'x');\n\
+         DELIMITER //\n\
+         create procedure dbx_shell_p(in n int)\n\
+         begin\n\
+         \x20 -- a ; in a comment, and one in a string: ';'\n\
+         \x20 update dbx_shell_my set note = concat('seen;', n) where id = n;\n\
+         end //\n\
+         call dbx_shell_p(2)//\n\
+         DELIMITER ;\n\
+         select id, name, note from dbx_shell_my order by id\\G\n\
+         select count(*) as n from dbx_shell_my;\n",
+    )
+    .unwrap();
+    let out = ok(&["shell", MYSQL_URL, "-f", script.to_str().unwrap()]);
+    // `\G` prints exactly what the mysql client prints, then its count.
+    let vertical = mariadb_vertical("select id, name, note from dbx_shell_my order by id");
+    assert!(
+        out.contains(&format!("{vertical}2 rows in set\n")),
+        "expected the mariadb client's\n{vertical}in\n{out}"
+    );
+    assert!(vertical.contains("note: seen;2"), "the routine ran: {vertical}");
+    // The next statement is back in the session's format.
+    assert!(out.contains("2 rows in set\n n \n---\n 2 \n(1 row)"), "{out}");
+
+    // The `\d` family reads the database's catalog.
+    let listed = ok(&["shell", MYSQL_URL, "-c", "\\dt dbx_shell*"]);
+    assert!(listed.contains("dbx_shell_my"), "{listed}");
+    let described = ok(&["shell", MYSQL_URL, "-c", "\\d dbx_shell_my"]);
+    for part in ["id", "int(11)", "varchar(20)", "not null", "dbx_shell_my_name"] {
+        assert!(described.contains(part), "\\d lacks {part}:\n{described}");
+    }
+    let indexes = ok(&["shell", MYSQL_URL, "-c", "\\di dbx_shell_my"]);
+    assert!(indexes.contains("dbx_shell_my_name"), "{indexes}");
+    let functions = ok(&["shell", MYSQL_URL, "-c", "\\df dbx_shell*"]);
+    assert!(functions.contains("dbx_shell_p"), "{functions}");
+    let databases = ok(&["shell", MYSQL_URL, "-c", "\\l"]);
+    assert!(
+        databases.lines().any(|l| l.trim() == "test" || l.contains(" test ")),
+        "{databases}"
+    );
+
+    // `\gx` and `\g` on the command line; a bad DELIMITER names its line.
+    let out = ok(&["shell", MYSQL_URL, "-c", "select 1 as a \\gx"]);
+    assert!(out.contains("-[ RECORD 1 ]") && out.contains("a | 1"), "{out}");
+    std::fs::write(&script, "select 1;\nDELIMITER\nselect 2;\n").unwrap();
+    let r = run(&["shell", MYSQL_URL, "-f", script.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stderr.contains(&format!("{}:2: error: DELIMITER", script.display())),
+        "{}",
+        r.stderr
+    );
+    // An error inside a routine body reports the line the statement starts on.
+    std::fs::write(
+        &script,
+        "DELIMITER $$\nselect 1$$\ncreate procedure dbx_shell_q()\nbegin\n  selec 1;\nend$$\n",
+    )
+    .unwrap();
+    let r = run(&["shell", MYSQL_URL, "-f", script.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains(&format!("{}:3: ", script.display())), "{}", r.stderr);
+    ok(&[
+        "query",
+        MYSQL_URL,
+        "drop procedure dbx_shell_p; drop table dbx_shell_my",
+    ]);
+}
+
 #[test]
 fn drivers_portable_makes_a_wasi_only_driver_that_inspect_recognises() {
     let dir = tempfile::tempdir().unwrap();

@@ -16,6 +16,8 @@ pub enum Format {
     Table,
     /// One record per block, like psql's `\x`.
     Expanded,
+    /// One record per block, like the mysql client's `\G` and `--vertical`.
+    Vertical,
     /// RFC 4180 with a header row.
     Csv,
     /// An array of objects.
@@ -115,6 +117,7 @@ pub fn print(out: &mut dyn Write, result: &QueryResult, format: Format) -> std::
     match format {
         Format::Table => print_table(out, result),
         Format::Expanded => print_expanded(out, result),
+        Format::Vertical => print_vertical(out, result),
         Format::Csv => {
             write_csv_record(out, result.columns.iter().map(|c| Some(c.name.as_str())))?;
             for row in &result.rows {
@@ -176,6 +179,29 @@ fn print_expanded(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<
     Ok(())
 }
 
+/// The mysql client's vertical layout: a starred header per row, names
+/// aligned to the right, NULL spelled out, then `N rows in set`.
+fn print_vertical(out: &mut dyn Write, result: &QueryResult) -> std::io::Result<()> {
+    let width = result.columns.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
+    let stars = "*".repeat(27);
+    for (i, row) in result.rows.iter().enumerate() {
+        writeln!(out, "{stars} {}. row {stars}", i + 1)?;
+        for (c, v) in result.columns.iter().zip(row) {
+            let text = if matches!(v, Value::Null) {
+                "NULL".to_string()
+            } else {
+                inert(&v.text_in(c))
+            };
+            writeln!(out, "{:>width$}: {text}", inert(&c.name))?;
+        }
+    }
+    match result.rows.len() {
+        0 => writeln!(out, "Empty set"),
+        1 => writeln!(out, "1 row in set"),
+        n => writeln!(out, "{n} rows in set"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +233,15 @@ mod tests {
         assert!(!t.contains('\u{1b}') && t.contains("a\\u{1b}[2Jb"), "{t}");
         assert!(t.contains("(2 rows)"));
         assert!(!render(Format::Expanded).contains('\u{1b}'));
+    }
+
+    #[test]
+    fn vertical_as_the_mysql_client() {
+        let stars = "*".repeat(27);
+        assert_eq!(
+            render(Format::Vertical),
+            format!("{stars} 1. row {stars}\nn: 1\nn: a\\u{{1b}}[2Jb\n{stars} 2. row {stars}\nn: NULL\nn: NULL\n2 rows in set\n")
+        );
     }
 
     #[test]

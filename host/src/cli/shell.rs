@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use driverbox::sql::{self, ScriptStatement};
+use driverbox::sql;
 use driverbox::{
     Error, IsolationLevel, QueryDriver, QueryResult, Runtime, Transaction, TransactionOptions, WasmDriver,
 };
@@ -25,6 +25,9 @@ use super::{connect, exit_code, report_in, DEFAULT_URL};
 
 mod describe;
 mod documents;
+mod input;
+
+use input::Input;
 
 /// Arguments of `driverbox shell`.
 #[derive(Debug, Args)]
@@ -71,6 +74,7 @@ pub async fn run(rt: &Runtime, args: &ShellArgs) -> Result<ExitCode, Error> {
         out: Box::new(std::io::stdout()),
         tx: None,
         cursor: None,
+        input: Input::default(),
     };
     let code = if let Some(command) = &args.command {
         match shell.run_text(command, None).await {
@@ -152,7 +156,7 @@ enum Meta {
     Expanded(Option<bool>),
     /// `\timing [on|off]`
     Timing(Option<bool>),
-    /// `\format table|expanded|csv|json`
+    /// `\format table|expanded|vertical|csv|json`
     Format(Format),
     /// `\c [URL]`
     Connect(Option<String>),
@@ -173,6 +177,9 @@ const HELP: &str = r"General
   \?                 this help
   \c [URL]           connect to another database (or reconnect)
 Query buffer and files
+  \g                 run the query buffer (ends a statement, like `;`)
+  \gx                run it with expanded output (psql)
+  \G                 run it with vertical output (mysql)
   \i FILE            run the statements of FILE
   \o [FILE]          send results to FILE, or back to stdout
   \r                 reset (clear) the query buffer
@@ -187,9 +194,11 @@ Informational (PATTERN: * and ? wildcards, optionally SCHEMA.PATTERN)
   \di [TABLE]        list the indexes of TABLE, or of every table in the schema
 Formatting
   \x [on|off]        toggle expanded output
-  \format FORMAT     table, expanded, csv or json
+  \format FORMAT     table, expanded, vertical, csv or json
   \timing [on|off]   toggle the time taken by each statement
 Statements end with `;`. Ctrl-C cancels a running statement, or clears the line.
+MySQL databases: `DELIMITER //` makes `//` end statements (for routine bodies
+  holding `;`), `DELIMITER ;` restores it, as in the mysql client.
 Document stores (mongodb://): mongosh's statements, run at the end of a line
   db.<collection>.find({…}).sort({…}).limit(n), findOne, aggregate([…]),
   countDocuments, estimatedDocumentCount, insertOne/Many, updateOne/Many,
@@ -269,9 +278,10 @@ fn parse_meta(line: &str) -> Result<Meta, String> {
         "timing" => Meta::Timing(on_off(args.first())?),
         "format" | "pset" if name == "format" || args.first().map(String::as_str) == Some("format") => {
             let value = if name == "pset" { args.get(1).cloned() } else { arg };
-            let value = value.ok_or("\\format: expected table, expanded, csv or json")?;
-            let format = <Format as clap::ValueEnum>::from_str(&value, true)
-                .map_err(|_| format!("\\format: unknown format \"{value}\": expected table, expanded, csv or json"))?;
+            let value = value.ok_or("\\format: expected table, expanded, vertical, csv or json")?;
+            let format = <Format as clap::ValueEnum>::from_str(&value, true).map_err(|_| {
+                format!("\\format: unknown format \"{value}\": expected table, expanded, vertical, csv or json")
+            })?;
             Meta::Format(format)
         }
         "c" | "connect" => Meta::Connect(arg),
@@ -282,19 +292,6 @@ fn parse_meta(line: &str) -> Result<Meta, String> {
         "?" | "h" | "help" => Meta::Help,
         _ => return Err(format!("invalid command \\{name}\nTry \\? for help.")),
     })
-}
-
-/// Takes the complete statements (up to the last top-level `;`) off the
-/// front of `buffer`, leaving the rest there. Nothing is taken while a
-/// quote, comment or dollar quote is open anywhere in the buffer.
-fn take_complete(dialect: &dyn Dialect, buffer: &mut String) -> Vec<ScriptStatement> {
-    let Ok(Some(end)) = sql::complete_prefix(dialect, buffer) else {
-        return Vec::new();
-    };
-    let statements = sql::split_statements(dialect, &buffer[..end]).unwrap_or_default();
-    let rest = buffer[end..].trim_start().to_string();
-    *buffer = rest;
-    statements
 }
 
 /// psql's command tag for a statement that returned nothing to show
@@ -430,12 +427,19 @@ struct Shell {
     tx: Option<Transaction>,
     /// A document store's last cursor with documents left, for `it`.
     cursor: Option<super::mongosh::Cursor>,
+    /// SQL typed at the prompt or piped in, not run yet.
+    input: Input,
 }
 
 impl Shell {
     /// The SQL dialect of the driver serving the database now.
     fn dialect(&self) -> Box<dyn Dialect> {
         sql::dialect(&self.db.info().dialect)
+    }
+
+    /// Whether the mysql client's habits apply (`DELIMITER`).
+    fn is_mysql(&self) -> bool {
+        self.db.info().dialect == "mysql"
     }
 
     /// Ends the session: flushes `\o`, rolls back an open transaction, closes the pool.
@@ -489,7 +493,7 @@ impl Shell {
                 } else {
                     "... ".to_string()
                 }
-            } else if buffer.is_empty() {
+            } else if buffer.is_empty() && self.input.is_empty() {
                 format!("{name}={mark}> ")
             } else {
                 format!("{name}-{mark}> ")
@@ -503,7 +507,10 @@ impl Shell {
                         break;
                     }
                 }
-                Err(ReadlineError::Interrupted) => buffer.clear(),
+                Err(ReadlineError::Interrupted) => {
+                    buffer.clear();
+                    self.input.clear();
+                }
                 Err(ReadlineError::Eof) => {
                     println!("\\q");
                     break;
@@ -548,10 +555,9 @@ impl Shell {
         if !buffer.trim().is_empty() && super::mongosh::is_document_store(&self.db) {
             let text = std::mem::take(&mut buffer);
             self.document_text(&text, None).await;
-        } else if !buffer.trim().is_empty() {
-            buffer.push(';');
-            for st in take_complete(&*self.dialect(), &mut buffer) {
-                self.statement(&st.sql, "").await;
+        } else {
+            for st in self.input.finish(&*self.dialect()) {
+                self.run_statement(&st, "").await;
             }
         }
         ExitCode::SUCCESS
@@ -559,10 +565,11 @@ impl Shell {
 
     /// Handles one input line: a backslash command, or more of the query buffer.
     async fn line(&mut self, line: &str, buffer: &mut String) -> Flow {
-        if line.trim_start().starts_with('\\') {
+        if line.trim_start().starts_with('\\') && input::go_command(line).is_none() {
             return match parse_meta(line) {
                 Ok(Meta::Reset) => {
                     buffer.clear();
+                    self.input.clear();
                     println!("Query buffer reset (cleared).");
                     Flow::Continue
                 }
@@ -579,20 +586,24 @@ impl Shell {
         if super::mongosh::is_document_store(&self.db) {
             return self.document_line(line, buffer).await;
         }
-        buffer.push_str(line);
-        buffer.push('\n');
-        let statements = take_complete(&*self.dialect(), buffer);
-        for st in statements {
-            if self.statement(&st.sql, "").await == Ran::Canceled {
-                break;
+        let mysql = self.is_mysql();
+        match self.input.line(&*self.dialect(), mysql, line) {
+            Ok(statements) => {
+                for st in statements {
+                    if self.run_statement(&st, "").await == Ran::Canceled {
+                        break;
+                    }
+                }
             }
+            Err(message) => eprintln!("ERROR: {}", inert(&message)),
         }
         Flow::Continue
     }
 
-    /// `-c`: one backslash command, or SQL statements run in order up to the first error.
+    /// `-c`, `-f` and `\i`: one backslash command, or SQL statements and
+    /// backslash commands, one per line, run in order up to the first error.
     async fn run_text(&mut self, text: &str, label: Option<&str>) -> Ran {
-        if text.trim_start().starts_with('\\') {
+        if text.trim_start().starts_with('\\') && input::go_command(text).is_none() {
             return match parse_meta(text) {
                 Ok(meta) => self.meta(meta).await.1,
                 Err(message) => {
@@ -604,24 +615,49 @@ impl Shell {
         if super::mongosh::is_document_store(&self.db) {
             return self.document_text(text, label).await.1;
         }
-        let statements = match sql::split_statements(&*self.dialect(), text) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!(
-                    "{}error: {}",
-                    label.map(|l| format!("{l}: ")).unwrap_or_default(),
-                    inert(&e)
-                );
-                return Ran::Failed(1);
+        let prefix = |line: u64| label.map(|l| format!("{l}:{line}: ")).unwrap_or_default();
+        // A script keeps the session's delimiter, and leaves its own behind.
+        let mut input = Input::new(self.input.delimiter());
+        let mut number = 0;
+        for line in text.lines() {
+            number += 1;
+            if input.is_empty() && line.trim_start().starts_with('\\') && input::go_command(line).is_none() {
+                input.skip_line();
+                let ran = match parse_meta(line) {
+                    Ok(Meta::Quit) => return Ran::Ok,
+                    Ok(meta) => self.meta(meta).await.1,
+                    Err(message) => {
+                        eprintln!("{}{}", prefix(number), inert(&message));
+                        Ran::Failed(1)
+                    }
+                };
+                if ran != Ran::Ok {
+                    return ran;
+                }
+                continue;
             }
-        };
-        for st in statements {
-            let prefix = label.map(|l| format!("{l}:{}: ", st.line)).unwrap_or_default();
-            match self.statement(&st.sql, &prefix).await {
+            let mysql = self.is_mysql();
+            let statements = match input.line(&*self.dialect(), mysql, line) {
+                Ok(statements) => statements,
+                Err(message) => {
+                    eprintln!("{}error: {}", prefix(number), inert(&message));
+                    return Ran::Failed(1);
+                }
+            };
+            for st in statements {
+                match self.run_statement(&st, &prefix(st.line)).await {
+                    Ran::Ok => {}
+                    other => return other,
+                }
+            }
+        }
+        for st in input.finish(&*self.dialect()) {
+            match self.run_statement(&st, &prefix(st.line)).await {
                 Ran::Ok => {}
                 other => return other,
             }
         }
+        self.input.set_delimiter(input.delimiter());
         Ran::Ok
     }
 
@@ -634,6 +670,15 @@ impl Shell {
                 Ran::Failed(1)
             }
         }
+    }
+
+    /// Runs one statement of the query buffer, in its own format if it has one.
+    async fn run_statement(&mut self, st: &input::Statement, prefix: &str) -> Ran {
+        let format = self.format;
+        self.format = st.format.unwrap_or(format);
+        let ran = self.statement(&st.sql, prefix).await;
+        self.format = format;
+        ran
     }
 
     /// Runs one statement and prints its result. `BEGIN`, `COMMIT` and
@@ -684,7 +729,7 @@ impl Shell {
 
     /// Prints a status line such as `BEGIN` to the output.
     fn status(&mut self, tag: &str) -> Ran {
-        if matches!(self.format, Format::Table | Format::Expanded) {
+        if matches!(self.format, Format::Table | Format::Expanded | Format::Vertical) {
             let _ = writeln!(self.out, "{tag}").and_then(|_| self.out.flush());
         }
         Ran::Ok
@@ -743,7 +788,10 @@ impl Shell {
     /// Prints a result to the output (`\o`).
     fn show(&mut self, result: &QueryResult, sql: Option<&str>) {
         let tag = match sql {
-            Some(sql) if result.columns.is_empty() && matches!(self.format, Format::Table | Format::Expanded) => {
+            Some(sql)
+                if result.columns.is_empty()
+                    && matches!(self.format, Format::Table | Format::Expanded | Format::Vertical) =>
+            {
                 status_line(&command_tag(sql), result.rows_affected)
             }
             _ => None,
@@ -898,33 +946,6 @@ mod tests {
     fn splits_arguments() {
         assert_eq!(split_args(" a  'b c' \"d\"\"e\" "), vec!["a", "b c", "d\"e"]);
         assert!(split_args("   ").is_empty());
-    }
-
-    #[test]
-    fn takes_complete_statements() {
-        let pg = sql::dialect("postgresql");
-        let mut buffer = String::from("select 1\n");
-        assert!(take_complete(&*pg, &mut buffer).is_empty());
-        assert_eq!(buffer, "select 1\n");
-        buffer.push_str("; select 'a;\n");
-        assert!(
-            take_complete(&*pg, &mut buffer).is_empty(),
-            "nothing runs while a quote is open"
-        );
-        buffer.push_str("b'; select 2; select $$;$$\n");
-        let done = take_complete(&*pg, &mut buffer);
-        assert_eq!(
-            done.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>(),
-            ["select 1", "select 'a;\nb'", "select 2"]
-        );
-        assert_eq!(buffer, "select $$;$$\n");
-        buffer.push_str("-- a comment; still open\n;");
-        let done = take_complete(&*pg, &mut buffer);
-        assert_eq!(done.len(), 1);
-        assert!(done[0].sql.starts_with("select $$;$$"));
-        assert!(buffer.is_empty());
-        let mut buffer = String::from("/* ; */ select 'é';");
-        assert_eq!(take_complete(&*pg, &mut buffer)[0].sql, "select 'é'");
     }
 
     #[test]
