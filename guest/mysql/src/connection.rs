@@ -21,7 +21,7 @@ use crate::protocol::column::ColumnDef;
 use crate::protocol::errors::parse_err;
 use crate::protocol::params::to_mysql;
 use crate::protocol::row::RowDecoder;
-use crate::protocol::wire::{frame, header, Reader, MAX_PAYLOAD};
+use crate::protocol::wire::{frame, header, parse_eof, parse_ok, Reader, MAX_PAYLOAD};
 
 /// `SERVER_STATUS_IN_TRANS`
 const STATUS_IN_TRANS: u16 = 0x0001;
@@ -388,12 +388,9 @@ impl Connection {
 
     /// Reads an OK packet's counts and keeps its status flags.
     fn read_ok(&mut self, p: &[u8]) -> Result<u64> {
-        let mut r = Reader::new(p);
-        r.u8("OK header")?;
-        let affected = r.lenenc_int("affected rows")?.unwrap_or(0);
-        let _last_id = r.lenenc_int("last insert id")?;
-        self.status = r.u16("status flags")?;
-        Ok(affected)
+        let ok = parse_ok(p)?;
+        self.status = ok.status;
+        Ok(ok.affected)
     }
 
     /// A result set's terminator: an OK packet (`0xFE` header) with
@@ -402,10 +399,7 @@ impl Connection {
         if self.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF) {
             self.read_ok(p).map(|_| ())
         } else {
-            let mut r = Reader::new(p);
-            r.u8("EOF header")?;
-            let _warnings = r.u16("warnings")?;
-            self.status = r.u16("status flags")?;
+            self.status = parse_eof(p)?;
             Ok(())
         }
     }
