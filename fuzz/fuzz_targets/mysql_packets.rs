@@ -9,12 +9,13 @@
 use driverbox_guest_sdk::batch::{result_rows, BatchBuilder};
 use driverbox_mysql::protocol::column::{ty, ColumnDef, BINARY_CHARSET};
 use driverbox_mysql::protocol::errors::parse_err;
+use driverbox_mysql::protocol::handshake::parse_greeting;
 use driverbox_mysql::protocol::row::{parse_date, parse_datetime, parse_time, RowDecoder};
 use driverbox_mysql::protocol::wire::{header, parse_eof, parse_ok, Reader, MAX_PAYLOAD};
 use libfuzzer_sys::fuzz_target;
 use mysql_common::auth::plugins::{AuthProc, ChallengeResponsePlugin, Context};
 use mysql_common::io::ParseBuf;
-use mysql_common::packets::{AuthPlugin, AuthSwitchRequest, HandshakePacket};
+use mysql_common::packets::{AuthPlugin, AuthSwitchRequest};
 
 /// Every wire type code (`enum_field_types`).
 const TYPES: &[u8] = &[
@@ -155,7 +156,7 @@ fuzz_target!(|data: &[u8]| {
     };
     match kind % 10 {
         0 => {
-            if let Ok(hs) = ParseBuf(body).parse::<HandshakePacket<'_>>(()) {
+            if let Ok(hs) = parse_greeting(body) {
                 let _ = hs.protocol_version();
                 let _ = hs.capabilities();
                 let _ = hs.mariadb_ext_capabilities();

@@ -269,3 +269,37 @@ write("mongodb_messages", "reply_write_errors", b"\x02" + write_errors)
 write("mongodb_messages", "reply_current_op", b"\x02" + current_op)
 write("mongodb_messages", "documents", b"\x03" + doc1 + doc2)
 write("mongodb_messages", "scram_final", b"\x04" + b"v=AAAA")
+
+
+# ---------------------------------------------------------------- SDK batches
+# sdk_batch: rows, column count, then per column its logical type (index
+# into LOGICAL of fuzz_targets/sdk_batch.rs), its buffer kind (+0x80: a
+# validity bitmap follows) and the buffer; lists are a count and items.
+L_INT64, L_TEXT, L_DATE, L_INTERVAL, L_UUID, L_JSON, L_DYNAMIC, L_BYTES = 5, 13, 15, 19, 20, 21, 23, 14
+
+
+def varlen(values):
+    steps = [0] + [len(v) for v in values]
+    data = b"".join(values)
+    return bytes([len(steps)] + steps) + bytes([len(data)]) + data
+
+
+def i64s(vals):
+    return bytes([len(vals)]) + b"".join(struct.pack("<q", v) for v in vals)
+
+
+def i32s(vals):
+    return bytes([len(vals)]) + b"".join(struct.pack("<i", v) for v in vals)
+
+
+write("sdk_batch", "ints_text_dynamic", bytes([2, 3])
+      + bytes([L_INT64, 5]) + i64s([1, -(1 << 63)])
+      + bytes([L_TEXT, 12]) + varlen([b"abc", "é".encode()])
+      + bytes([L_DYNAMIC, 15 | 0x80, 1, 0x01]) + bytes([2, 1, 3]) + i64s([7]) + i64s([]) + varlen([b"hi"])
+      + varlen([]))
+write("sdk_batch", "dates_intervals_uuid", bytes([1, 3])
+      + bytes([L_DATE, 4]) + i32s([19000])
+      + bytes([L_INTERVAL, 13]) + i32s([1]) + i32s([2]) + i64s([3])
+      + bytes([L_UUID, 14, 16]) + bytes(range(16)))
+write("sdk_batch", "nulls", bytes([3, 2]) + bytes([L_JSON, 12 | 0x80, 1, 0b101]) + varlen([b"[]", b"", b"{}"])
+      + bytes([L_BYTES, 0]))

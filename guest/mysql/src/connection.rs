@@ -12,13 +12,14 @@ use mysql_common::auth::plugins::{ChallengeResponsePlugin, Context, Response};
 use mysql_common::constants::{CapabilityFlags, MariadbCapabilities};
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{
-    AuthPlugin, AuthSwitchRequest, ComStmtClose, ComStmtExecuteRequestBuilder, ComStmtSendLongData, HandshakePacket,
-    HandshakeResponse, SslRequest,
+    AuthPlugin, AuthSwitchRequest, ComStmtClose, ComStmtExecuteRequestBuilder, ComStmtSendLongData, HandshakeResponse,
+    SslRequest,
 };
 use mysql_common::proto::MySerialize;
 
 use crate::protocol::column::ColumnDef;
 use crate::protocol::errors::parse_err;
+use crate::protocol::handshake::parse_greeting;
 use crate::protocol::params::to_mysql;
 use crate::protocol::row::RowDecoder;
 use crate::protocol::wire::{frame, header, parse_eof, parse_ok, Reader, MAX_PAYLOAD};
@@ -197,7 +198,7 @@ impl Connection {
         if p.first() == Some(&0xFF) {
             return Err(parse_err(&p));
         }
-        let hs: HandshakePacket<'_> = ParseBuf(&p).parse(()).map_err(|e| proto("handshake", e))?;
+        let hs = parse_greeting(&p)?;
         if hs.protocol_version() != 10 {
             return Err(Error::unsupported(format!(
                 "MySQL handshake protocol {} (only 10 is supported)",

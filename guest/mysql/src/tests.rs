@@ -275,3 +275,18 @@ fn hostile_servers_give_typed_errors() {
     let (conn, _) = run(replies, TlsMode::Prefer);
     assert_eq!(conn.err().unwrap().kind(), ErrorKind::Protocol);
 }
+
+#[test]
+fn a_greeting_with_an_auth_data_length_above_127_is_refused() {
+    // Found by the mysql_packets fuzzer: mysql_common subtracted 8 from the
+    // length read as an i8 (an overflow panic for 0x80..=0x87).
+    for len in [0x80u8, 0x87, 0xFF] {
+        let mut g = greeting(b"mysql_native_password", false);
+        let nul = g[5..].iter().position(|b| *b == 0).unwrap();
+        g[4 + 1 + nul + 1 + 20] = len;
+        let (conn, sent) = run(vec![g], TlsMode::Prefer);
+        let e = conn.err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Protocol, "{len}: {}", e.message());
+        assert!(sent.is_empty());
+    }
+}
