@@ -102,7 +102,10 @@ fn rows(data: &[u8], binary: bool, extended: bool) {
             length: u32::from(cs) << 4,
             ty: TYPES[usize::from(t) % TYPES.len()],
             // NOT_NULL, UNSIGNED, ENUM, SET
-            flags: u16::from(flags & 1) | (u16::from(flags & 2) << 4) | (u16::from(flags & 4) << 6) | (u16::from(flags & 8) << 8),
+            flags: u16::from(flags & 1)
+                | (u16::from(flags & 2) << 4)
+                | (u16::from(flags & 4) << 6)
+                | (u16::from(flags & 8) << 8),
             decimals,
             ext_type: (extended && flags & 16 != 0).then(|| "uuid".into()),
             ext_format: (extended && flags & 32 != 0).then(|| "json".into()),
@@ -164,7 +167,10 @@ fuzz_target!(|data: &[u8]| {
                 let _ = hs.server_version_parsed();
                 let _ = hs.connection_id();
                 let nonce = hs.nonce();
-                let plugin = hs.auth_plugin().map(|p| p.into_owned()).unwrap_or(AuthPlugin::MysqlNativePassword);
+                let plugin = hs
+                    .auth_plugin()
+                    .map(|p| p.into_owned())
+                    .unwrap_or(AuthPlugin::MysqlNativePassword);
                 if let Ok(mut proc) = AuthProc::init(&plugin) {
                     let ctx = Ctx {
                         scramble: &nonce,

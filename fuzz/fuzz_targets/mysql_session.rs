@@ -22,7 +22,9 @@ struct Scripted {
 
 impl RawSocket for Scripted {
     fn read(&mut self, max: u32) -> Result<Vec<u8>> {
-        let end = (self.pos + self.chunk).min(self.script.len()).min(self.pos + max as usize);
+        let end = (self.pos + self.chunk)
+            .min(self.script.len())
+            .min(self.pos + max as usize);
         let out = self.script[self.pos..end].to_vec();
         self.pos = end;
         Ok(out)

@@ -110,9 +110,19 @@ write("mysql_packets", "coldef", b"\x02" + coldef("n", LONGLONG, 32 | 1, 63, 20)
 write("mysql_packets", "coldef_ext_json", b"\x82" + coldef("j", BLOB, 0, 45, 0xFFFFFFFF, 0, b"\x01\x04json"))
 write("mysql_packets", "auth_switch", b"\x03\xfemysql_native_password\0" + NONCE + b"\0")
 write("mysql_packets", "auth_switch_sha2", b"\x03\xfecaching_sha2_password\0" + NONCE + b"\0")
-write("mysql_packets", "more_data_fast", b"\x04\x00\x01\x03")
-write("mysql_packets", "more_data_full", b"\x04\x80\x01\x04")
-write("mysql_packets", "more_data_key", b"\x04\x00\x01\x04\xff-----BEGIN PUBLIC KEY-----\nMFww\n-----END PUBLIC KEY-----\n")
+# A public key made for these seeds (openssl genpkey, RSA 1024; the private half was not kept).
+PUBLIC_KEY = b"""-----BEGIN PUBLIC KEY-----
+MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQChNp1brag9fmbQEOFHNH77NoXe
+xPvcURdtWBQ5ySaercw70CkaUjDnWo7xvql4/sIgXZgzrChfq2vxL6HrjBmk8aYx
+8s907RERPpEw1tiROSleoowKBHPqbYButzkec/GDOCaAB+gBqo7LTgejT54zuWqc
+p/LIn8+BXI+dQyVb3QIDAQAB
+-----END PUBLIC KEY-----
+"""
+# More data after the first response: parts separated by 0xFF (the 0x01 header stripped).
+write("mysql_packets", "more_data_fast", b"\x04\x00\x03")
+write("mysql_packets", "more_data_full_tls", b"\x04\x80\x04")
+write("mysql_packets", "more_data_key", b"\x04\x00\x04\xff" + PUBLIC_KEY)
+write("mysql_packets", "more_data_sha256_key", b"\x04\x01" + PUBLIC_KEY)
 write("mysql_packets", "frames", b"\x05" + packet(0, ok()) + packet(1, eof()) + packet(2, b"\x01"))
 write("mysql_packets", "text_rows", b"\x06" + rows_input(
     [spec(LONGLONG, unsigned=True), spec(NEWDECIMAL, decimals=2), spec(DATE), spec(TIME), spec(BIT),
@@ -163,6 +173,9 @@ write("mysql_session", "refused", session(b"\x08", packet(0, greeting()),
 write("mysql_session", "auth_switch", session(b"\x3f", packet(0, greeting(b"caching_sha2_password")),
                                                packet(2, b"\xfemysql_native_password\0" + NONCE + b"\0"),
                                                packet(4, ok()), packet(1, ok()), select_1))
+write("mysql_session", "caching_sha2_full_key", session(b"\x3f", packet(0, greeting(b"caching_sha2_password")),
+                                                         packet(2, b"\x01\x04"), packet(4, b"\x01" + PUBLIC_KEY),
+                                                         packet(6, ok()), packet(1, ok()), select_1))
 write("mysql_session", "caching_sha2_fast", session(b"\x3f", packet(0, greeting(b"caching_sha2_password")),
                                                      packet(2, b"\x01\x03"), packet(3, ok()), packet(1, ok()),
                                                      select_1))
