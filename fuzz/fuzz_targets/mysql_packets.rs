@@ -9,7 +9,7 @@
 use driverbox_guest_sdk::batch::{result_rows, BatchBuilder};
 use driverbox_mysql::protocol::column::{ty, ColumnDef, BINARY_CHARSET};
 use driverbox_mysql::protocol::errors::parse_err;
-use driverbox_mysql::protocol::handshake::parse_greeting;
+use driverbox_mysql::protocol::handshake::{check_server_key, parse_greeting};
 use driverbox_mysql::protocol::row::{parse_date, parse_datetime, parse_time, RowDecoder};
 use driverbox_mysql::protocol::wire::{header, parse_eof, parse_ok, Reader, MAX_PAYLOAD};
 use libfuzzer_sys::fuzz_target;
@@ -227,6 +227,10 @@ fuzz_target!(|data: &[u8]| {
             };
             let _ = proc.run(ctx, &nonce);
             for part in challenge.split(|b| *b == 0xFF).take(3) {
+                // As the driver: a server's RSA key is checked first.
+                if which % 4 < 2 && check_server_key(part, ctx.pass().len()).is_err() {
+                    break;
+                }
                 let _ = proc.run(ctx, part);
             }
         }

@@ -19,7 +19,7 @@ use mysql_common::proto::MySerialize;
 
 use crate::protocol::column::ColumnDef;
 use crate::protocol::errors::parse_err;
-use crate::protocol::handshake::parse_greeting;
+use crate::protocol::handshake::{check_server_key, parse_greeting};
 use crate::protocol::params::to_mysql;
 use crate::protocol::row::RowDecoder;
 use crate::protocol::wire::{frame, header, parse_eof, parse_ok, Reader, MAX_PAYLOAD};
@@ -307,12 +307,17 @@ impl Connection {
                     };
                     self.send_more(&data)?;
                 }
-                Some(0x01) => match run_plugin(&mut proc, ctx(pass, use_tls, &nonce), &p[1..])? {
-                    Response::Next { packet: Some(data) } | Response::Last { packet: Some(data) } => {
+                Some(0x01) => {
+                    // More data: for the RSA exchanges, the server's public key.
+                    if matches!(plugin, AuthPlugin::CachingSha2Password | AuthPlugin::Sha256Password) {
+                        check_server_key(&p[1..], pass.len())?;
+                    }
+                    if let Response::Next { packet: Some(data) } | Response::Last { packet: Some(data) } =
+                        run_plugin(&mut proc, ctx(pass, use_tls, &nonce), &p[1..])?
+                    {
                         self.send_more(&data)?
                     }
-                    _ => {}
-                },
+                }
                 _ => return Err(Error::protocol("unexpected packet during MySQL authentication")),
             }
         }
