@@ -316,3 +316,42 @@ write("sdk_batch", "dates_intervals_uuid", bytes([1, 3])
       + bytes([L_UUID, 14, 16]) + bytes(range(16)))
 write("sdk_batch", "nulls", bytes([3, 2]) + bytes([L_JSON, 12 | 0x80, 1, 0b101]) + varlen([b"[]", b"", b"{}"])
       + bytes([L_BYTES, 0]))
+
+
+# mongodb_session: the first byte picks the chunk size (top bit: a user,
+# so SCRAM starts); then the server's replies, each answering the request
+# id it names (hello is request 1, then one per command in the order of
+# fuzz_targets/mongodb_session.rs).
+def binary(b):
+    return ("raw", 0x05, struct.pack("<i", len(b)) + b"\x00" + b)
+
+
+def cursor(batch, cid, ns="test.c", first=True):
+    return bson({"cursor": {("firstBatch" if first else "nextBatch"): [("raw", 0x03, d) for d in batch],
+                            "id": long(cid), "ns": ns}, "ok": 1})
+
+
+hello = bson({"helloOk": True, "isWritablePrimary": True, "maxBsonObjectSize": 16777216,
+              "maxMessageSizeBytes": 48000000, "maxWriteBatchSize": 100000, "connectionId": 7,
+              "minWireVersion": 0, "maxWireVersion": 17, "saslSupportedMechs": ["SCRAM-SHA-256"], "ok": 1.0})
+replies = [
+    hello,
+    cursor([doc1, doc2], 42),
+    cursor([doc2], 0, first=False),
+    bson({"n": 1, "ok": 1}),
+    cursor([bson({"name": "c", "type": "collection"})], 0, "test.$cmd.listCollections"),
+    bson({"databases": [{"name": "test", "sizeOnDisk": 8192, "empty": False}], "totalSize": 8192, "ok": 1}),
+    cursor([doc1], 5),
+    cursor([doc2], 0, first=False),
+    bson({"n": 3, "ok": 1}),
+    bson({"n": 1, "ok": 1}),
+]
+write("mongodb_session", "full", b"\x3f" + b"".join(op_msg(r, response_to=i + 1) for i, r in enumerate(replies)))
+write("mongodb_session", "checksums", b"\x10" + b"".join(op_msg(r, response_to=i + 1, checksum=True)
+                                                          for i, r in enumerate(replies)))
+write("mongodb_session", "one_byte_chunks", b"\x00" + op_msg(hello, response_to=1) + op_msg(replies[1], response_to=2))
+write("mongodb_session", "server_error", b"\x20" + op_msg(hello, response_to=1) + op_msg(error_reply, response_to=2))
+write("mongodb_session", "scram_start", b"\xbf" + op_msg(hello, response_to=1) + op_msg(
+    bson({"conversationId": 1, "done": False, "payload": binary(b"r=abc,s=c2FsdA==,i=4096"), "ok": 1}),
+    response_to=2))
+write("mongodb_session", "old_server", b"\x3f" + op_msg(bson({"ok": 1, "maxWireVersion": 5}), response_to=1))
