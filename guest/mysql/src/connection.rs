@@ -12,16 +12,17 @@ use mysql_common::auth::plugins::{ChallengeResponsePlugin, Context, Response};
 use mysql_common::constants::{CapabilityFlags, MariadbCapabilities};
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{
-    AuthPlugin, AuthSwitchRequest, ComStmtClose, ComStmtExecuteRequestBuilder, ComStmtSendLongData, HandshakePacket,
-    HandshakeResponse, SslRequest,
+    AuthPlugin, AuthSwitchRequest, ComStmtClose, ComStmtExecuteRequestBuilder, ComStmtSendLongData, HandshakeResponse,
+    SslRequest,
 };
 use mysql_common::proto::MySerialize;
 
 use crate::protocol::column::ColumnDef;
 use crate::protocol::errors::parse_err;
+use crate::protocol::handshake::{check_server_key, parse_greeting};
 use crate::protocol::params::to_mysql;
 use crate::protocol::row::RowDecoder;
-use crate::protocol::wire::{frame, header, Reader, MAX_PAYLOAD};
+use crate::protocol::wire::{frame, header, parse_eof, parse_ok, Reader, MAX_PAYLOAD};
 
 /// `SERVER_STATUS_IN_TRANS`
 const STATUS_IN_TRANS: u16 = 0x0001;
@@ -197,7 +198,7 @@ impl Connection {
         if p.first() == Some(&0xFF) {
             return Err(parse_err(&p));
         }
-        let hs: HandshakePacket<'_> = ParseBuf(&p).parse(()).map_err(|e| proto("handshake", e))?;
+        let hs = parse_greeting(&p)?;
         if hs.protocol_version() != 10 {
             return Err(Error::unsupported(format!(
                 "MySQL handshake protocol {} (only 10 is supported)",
@@ -306,12 +307,17 @@ impl Connection {
                     };
                     self.send_more(&data)?;
                 }
-                Some(0x01) => match run_plugin(&mut proc, ctx(pass, use_tls, &nonce), &p[1..])? {
-                    Response::Next { packet: Some(data) } | Response::Last { packet: Some(data) } => {
+                Some(0x01) => {
+                    // More data: for the RSA exchanges, the server's public key.
+                    if matches!(plugin, AuthPlugin::CachingSha2Password | AuthPlugin::Sha256Password) {
+                        check_server_key(&p[1..], pass.len())?;
+                    }
+                    if let Response::Next { packet: Some(data) } | Response::Last { packet: Some(data) } =
+                        run_plugin(&mut proc, ctx(pass, use_tls, &nonce), &p[1..])?
+                    {
                         self.send_more(&data)?
                     }
-                    _ => {}
-                },
+                }
                 _ => return Err(Error::protocol("unexpected packet during MySQL authentication")),
             }
         }
@@ -388,12 +394,9 @@ impl Connection {
 
     /// Reads an OK packet's counts and keeps its status flags.
     fn read_ok(&mut self, p: &[u8]) -> Result<u64> {
-        let mut r = Reader::new(p);
-        r.u8("OK header")?;
-        let affected = r.lenenc_int("affected rows")?.unwrap_or(0);
-        let _last_id = r.lenenc_int("last insert id")?;
-        self.status = r.u16("status flags")?;
-        Ok(affected)
+        let ok = parse_ok(p)?;
+        self.status = ok.status;
+        Ok(ok.affected)
     }
 
     /// A result set's terminator: an OK packet (`0xFE` header) with
@@ -402,10 +405,7 @@ impl Connection {
         if self.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF) {
             self.read_ok(p).map(|_| ())
         } else {
-            let mut r = Reader::new(p);
-            r.u8("EOF header")?;
-            let _warnings = r.u16("warnings")?;
-            self.status = r.u16("status flags")?;
+            self.status = parse_eof(p)?;
             Ok(())
         }
     }

@@ -275,3 +275,40 @@ fn hostile_servers_give_typed_errors() {
     let (conn, _) = run(replies, TlsMode::Prefer);
     assert_eq!(conn.err().unwrap().kind(), ErrorKind::Protocol);
 }
+
+#[test]
+fn a_greeting_with_an_auth_data_length_above_127_is_refused() {
+    // Found by the mysql_packets fuzzer: mysql_common subtracted 8 from the
+    // length read as an i8 (an overflow panic for 0x80..=0x87).
+    for len in [0x80u8, 0x87, 0xFF] {
+        let mut g = greeting(b"mysql_native_password", false);
+        let nul = g[5..].iter().position(|b| *b == 0).unwrap();
+        g[4 + 1 + nul + 1 + 20] = len;
+        let (conn, sent) = run(vec![g], TlsMode::Prefer);
+        let e = conn.err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Protocol, "{len}: {}", e.message());
+        assert!(sent.is_empty());
+    }
+}
+
+#[test]
+fn a_malformed_or_tiny_rsa_key_from_the_server_is_refused() {
+    // Found by the mysql_packets and mysql_session fuzzers: mysql_common's
+    // DER reader indexed past the end of a malformed key.
+    let keys: [&[u8]; 2] = [
+        b"-----BEGIN PUBLIC KEY-----\nMAQwAAMA\n-----END PUBLIC KEY-----\n",
+        b"-----BEGIN RSA PUBLIC KEY-----\nMAoCBQDFOpsnAgED\n-----END RSA PUBLIC KEY-----\n",
+    ];
+    for key in keys {
+        let replies = vec![
+            greeting(b"caching_sha2_password", false),
+            packet(2, &[0x01, 0x04]),
+            packet(4, &[&[0x01][..], key].concat()),
+            packet(6, &OK),
+            packet(1, &OK),
+        ];
+        let (conn, sent) = run(replies, TlsMode::Prefer);
+        assert_eq!(conn.err().unwrap().kind(), ErrorKind::Authentication);
+        assert_eq!(sent.len(), 2, "no password sent");
+    }
+}

@@ -7,6 +7,7 @@
 
 pub mod column;
 pub mod errors;
+pub mod handshake;
 pub mod params;
 pub mod row;
 pub mod wire;

@@ -322,7 +322,12 @@ impl RowDecoder {
                         } else {
                             0
                         };
-                        let t = ((days * 24 + v[5] as i64) * 3600 + v[6] as i64 * 60 + v[7] as i64) * 1_000_000 + frac;
+                        // Up to 2^32 days: seconds fit an i64, microseconds may not.
+                        let secs = (days * 24 + v[5] as i64) * 3600 + v[6] as i64 * 60 + v[7] as i64;
+                        let t = secs
+                            .checked_mul(1_000_000)
+                            .and_then(|us| us.checked_add(frac))
+                            .ok_or_else(|| bad(name, "TIME", v))?;
                         if v[0] == 1 {
                             -t
                         } else {
@@ -442,6 +447,26 @@ mod tests {
             let mut b = BatchBuilder::new(&columns);
             assert!(dec.binary_row(&payload, &mut b).is_err(), "{payload:?}");
         }
+    }
+
+    #[test]
+    fn a_binary_time_of_four_billion_days_is_an_error_not_an_overflow() {
+        let cols = vec![def("t", ty::TIME, 0, 63)];
+        let dec = RowDecoder::new(&cols);
+        let columns: Vec<_> = cols.iter().map(ColumnDef::to_column).collect();
+        let mut b = BatchBuilder::new(&columns);
+        // 12-byte TIME: negative, u32::MAX days, 23:59:59.999999.
+        let mut p = vec![0, 0, 12, 1, 0xFF, 0xFF, 0xFF, 0xFF, 23, 59, 59];
+        p.extend_from_slice(&999_999u32.to_le_bytes());
+        let e = dec.binary_row(&p, &mut b).unwrap_err();
+        assert_eq!(e.kind(), driverbox_guest_sdk::ErrorKind::Protocol, "{}", e.message());
+        // The largest day count that fits is still decoded.
+        let mut b = BatchBuilder::new(&columns);
+        let days = (i64::MAX / MICROS_PER_DAY - 1) as u32;
+        let mut p = vec![0, 0, 8, 0];
+        p.extend_from_slice(&days.to_le_bytes());
+        p.extend_from_slice(&[0, 0, 0]);
+        dec.binary_row(&p, &mut b).unwrap();
     }
 
     #[test]

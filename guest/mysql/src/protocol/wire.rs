@@ -123,6 +123,37 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// What the driver keeps of an OK packet (header `0x00`, or `0xFE` when
+/// it ends a result set under CLIENT_DEPRECATE_EOF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OkPacket {
+    pub affected: u64,
+    pub last_insert_id: u64,
+    pub status: u16,
+}
+
+/// Parses an OK packet (its header byte is not checked).
+pub fn parse_ok(payload: &[u8]) -> Result<OkPacket> {
+    let mut r = Reader::new(payload);
+    r.u8("OK header")?;
+    let affected = r.lenenc_int("affected rows")?.unwrap_or(0);
+    let last_insert_id = r.lenenc_int("last insert id")?.unwrap_or(0);
+    let status = r.u16("status flags")?;
+    Ok(OkPacket {
+        affected,
+        last_insert_id,
+        status,
+    })
+}
+
+/// Parses an EOF packet (`0xFE`, warnings, status flags); gives the status flags.
+pub fn parse_eof(payload: &[u8]) -> Result<u16> {
+    let mut r = Reader::new(payload);
+    r.u8("EOF header")?;
+    let _warnings = r.u16("warnings")?;
+    r.u16("status flags")
+}
+
 /// Appends a length-encoded integer.
 pub fn put_lenenc_int(out: &mut Vec<u8>, n: u64) {
     match n {
@@ -162,6 +193,24 @@ mod tests {
         assert_eq!(header(out[..4].try_into().unwrap()), (MAX_PAYLOAD, 0));
         assert_eq!(&out[4 + MAX_PAYLOAD..], &[0, 0, 0, 1]);
         assert_eq!(seq, 2);
+    }
+
+    #[test]
+    fn ok_and_eof_packets() {
+        let ok = [0x00, 0xFC, 0x10, 0x27, 5, 0x03, 0x00, 0, 0];
+        assert_eq!(
+            parse_ok(&ok).unwrap(),
+            OkPacket {
+                affected: 10_000,
+                last_insert_id: 5,
+                status: 3
+            }
+        );
+        assert_eq!(parse_eof(&[0xFE, 0, 0, 0x08, 0]).unwrap(), 8);
+        for n in 0..ok.len() - 2 {
+            assert!(parse_ok(&ok[..n]).is_err(), "{n}");
+        }
+        assert!(parse_eof(&[0xFE, 0, 0, 0x08]).is_err());
     }
 
     #[test]
