@@ -929,7 +929,7 @@ fn bad(message: String) -> Error {
 }
 
 fn check_varlen(v: &Varlen, rows: usize, utf8: bool, what: &str) -> Result<()> {
-    if v.offsets.len() != rows + 1 || v.offsets.first() != Some(&0) {
+    if rows.checked_add(1) != Some(v.offsets.len()) || v.offsets.first() != Some(&0) {
         return Err(bad(format!("{what}: {} offsets for {rows} values", v.offsets.len())));
     }
     if v.offsets.windows(2).any(|w| w[0] > w[1]) || *v.offsets.last().unwrap_or(&0) as usize != v.data.len() {
@@ -966,7 +966,7 @@ impl<'a> BatchReader<'a> {
                 }
             }
             let len = |n: usize, per: usize| {
-                if n == rows * per {
+                if rows.checked_mul(per) == Some(n) {
                     Ok(())
                 } else {
                     Err(bad(format!("{what}: {n} entries for {rows} values")))
