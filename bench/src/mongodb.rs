@@ -348,9 +348,10 @@ pub async fn run(ctx: &Ctx, args: &MongoArgs, res: &mut Results, want: &dyn Fn(&
     let (base_url, server) = match &args.mongodb_url {
         Some(u) => (u.clone(), None),
         None => {
-            let program = args.secantusd.clone().unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv-mongo/bin/secantusd-py")
-            });
+            let program = args
+                .secantusd
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv-mongo/bin/secantusd-py"));
             if !program.exists() {
                 res.skip(format!(
                     "MongoDB workloads: {} is missing (`scripts/setup.sh tests` installs SecantusDB; \
@@ -540,7 +541,14 @@ async fn w2(m: &Mongo<'_>, res: &mut Results) -> Result<()> {
 
 /// Records rows/s and client CPU per document of one round.
 fn record_docs(res: &mut Results, w: &str, c: usize, n: u64, secs: f64, cpu: Duration) {
-    res.record(w, "documents per second", "docs/s", Better::Higher, NAMES[c], n as f64 / secs);
+    res.record(
+        w,
+        "documents per second",
+        "docs/s",
+        Better::Higher,
+        NAMES[c],
+        n as f64 / secs,
+    );
     res.record(
         w,
         "client CPU per document",
@@ -695,7 +703,10 @@ mod tests {
         let f = |u| with_database(u, "b").unwrap();
         assert_eq!(f("mongodb://h:1"), "mongodb://h:1/b");
         assert_eq!(f("mongodb://h:1/"), "mongodb://h:1/b");
-        assert_eq!(f("mongodb://u:p@h:1,g:2/a?tls=true"), "mongodb://u:p@h:1,g:2/b?tls=true");
+        assert_eq!(
+            f("mongodb://u:p@h:1,g:2/a?tls=true"),
+            "mongodb://u:p@h:1,g:2/b?tls=true"
+        );
         assert_eq!(f("mongodb://h/?x=1"), "mongodb://h/b?x=1");
     }
 
