@@ -201,7 +201,7 @@ pub fn mixed_doc(i: u64) -> Document {
         b.extend_from_slice(&rng.next().to_le_bytes());
         b
     };
-    let or_null = |stride: u64, v: Bson| if i % stride == 0 { Bson::Null } else { v };
+    let or_null = |stride: u64, v: Bson| if i.is_multiple_of(stride) { Bson::Null } else { v };
     let uid = Binary {
         subtype: BinarySubtype::Uuid,
         bytes: bytes(),
@@ -216,9 +216,9 @@ pub fn mixed_doc(i: u64) -> Document {
         "amount": or_null(17, Bson::Double((i % 100_000) as f64 / 100.0)),
         "label": or_null(13, Bson::String(format!("label-{i}-abcdefghijklmnopqrstuvwxyz"))),
         "ts": DateTime::from_millis(BASE_MS + i as i64 * 1000),
-        "flag": or_null(11, Bson::Boolean(i % 3 == 0)),
+        "flag": or_null(11, Bson::Boolean(i.is_multiple_of(3))),
         "uid": uid,
-        "doc": or_null(7, Bson::Document(doc! {"i": i as i64, "tag": "x", "ok": i % 2 == 0})),
+        "doc": or_null(7, Bson::Document(doc! {"i": i as i64, "tag": "x", "ok": i.is_multiple_of(2)})),
         "blob": or_null(5, Bson::Binary(blob)),
     }
 }
