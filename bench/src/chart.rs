@@ -25,7 +25,13 @@ pub fn in_chart(r: &Ratio) -> bool {
 
 fn label(r: &Ratio) -> String {
     let w = r.workload.split(' ').next().unwrap_or("");
-    let sqlite = if r.workload.contains("SQLite") { " SQLite" } else { "" };
+    let sqlite = if r.workload.contains("SQLite") {
+        " SQLite"
+    } else if r.workload.contains("MongoDB") {
+        " MongoDB"
+    } else {
+        ""
+    };
     let dir = if r.better == Better::Lower { "↓" } else { "↑" };
     format!("{w}{sqlite} {} {dir}  {} ÷ {}", r.metric, r.driverbox, r.peer)
 }

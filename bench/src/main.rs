@@ -7,11 +7,13 @@
 //!
 //! ```text
 //! driverbox-bench [--quick] [--rounds N] [--only W1,W3] [--out DIR] [--pg-url URL] [--batch N]
+//!                 [--db postgres,sqlite,mongodb] [--mongodb-url URL] [--mongodb-docs N]
 //! ```
 
 mod arrow;
 mod chart;
 mod data;
+mod mongodb;
 mod pg;
 mod results;
 mod sqlite;
@@ -28,7 +30,7 @@ use serde::Serialize;
 
 use results::Results;
 
-/// driverbox side by side with tokio-postgres, sqlx and rusqlite.
+/// driverbox side by side with tokio-postgres, sqlx, rusqlite and the mongodb crate.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "driverbox-bench")]
 struct Args {
@@ -65,6 +67,11 @@ struct Args {
     /// Skip the SQLite workloads.
     #[arg(long)]
     no_sqlite: bool,
+    /// Databases to run: `postgres`, `sqlite`, `mongodb` (default all).
+    #[arg(long, value_delimiter = ',')]
+    db: Vec<String>,
+    #[command(flatten)]
+    mongodb: mongodb::MongoArgs,
     /// Internal (W5): measure idle-connection memory of one contender in this fresh process.
     #[arg(long, hide = true)]
     memprobe: Option<String>,
@@ -326,8 +333,12 @@ async fn run(args: Args) -> Result<()> {
         machine.postgres.split(" on ").next().unwrap_or("")
     );
     let mut res = Results::default();
-    eprintln!("setting up tables ({} scan rows) ...", ctx.sizes.scan_rows);
-    pg::setup(&ctx).await.context("creating the bench_* tables")?;
+    let db_on = |d: &str| args.db.is_empty() || args.db.iter().any(|x| x.trim().eq_ignore_ascii_case(d));
+    let pg_on = db_on("postgres");
+    if pg_on {
+        eprintln!("setting up tables ({} scan rows) ...", ctx.sizes.scan_rows);
+        pg::setup(&ctx).await.context("creating the bench_* tables")?;
+    }
 
     let outcome = async {
         type Step = (&'static str, &'static str);
@@ -340,7 +351,7 @@ async fn run(args: Args) -> Result<()> {
             ("W6", "swap under load"),
         ];
         for (w, what) in steps {
-            if !want(w) {
+            if !want(w) || !pg_on {
                 continue;
             }
             let t = Instant::now();
@@ -360,8 +371,8 @@ async fn run(args: Args) -> Result<()> {
             eprintln!("{w}: done in {:.1} s", t.elapsed().as_secs_f64());
         }
         let (s1, s3, s4) = (want("W1"), want("W3"), want("W4"));
-        if args.no_sqlite {
-            res.skip("SQLite workloads: --no-sqlite");
+        if args.no_sqlite || !db_on("sqlite") {
+            res.skip("SQLite workloads: --no-sqlite or --db");
         } else if s1 || s3 || s4 {
             let t = Instant::now();
             eprintln!("SQLite: W1/W3/W4 against rusqlite ...");
@@ -370,10 +381,18 @@ async fn run(args: Args) -> Result<()> {
                 .context("SQLite workloads failed")?;
             eprintln!("SQLite: done in {:.1} s", t.elapsed().as_secs_f64());
         }
+        if db_on("mongodb") && (s1 || want("W2") || s3 || s4 || want("W5")) {
+            let t = Instant::now();
+            eprintln!("MongoDB: W1–W5 against the mongodb crate ...");
+            mongodb::run(&ctx, &args.mongodb, &mut res, &want)
+                .await
+                .context("MongoDB workloads failed")?;
+            eprintln!("MongoDB: done in {:.1} s", t.elapsed().as_secs_f64());
+        }
         anyhow::Ok(())
     }
     .await;
-    let dropped = pg::teardown(&ctx).await;
+    let dropped = if pg_on { pg::teardown(&ctx).await } else { Ok(()) };
     outcome?;
     dropped.context("dropping the bench_* tables")?;
 

@@ -60,6 +60,7 @@ pub const PAIRS: &[(&str, &str)] = &[
     ("driverbox query", "sqlx"),
     ("driverbox arrow", "adbc-postgresql"),
     ("driverbox-sqlite", "rusqlite"),
+    ("driverbox-mongodb", "mongodb"),
     ("driverbox near swaps", "driverbox away from swaps"),
 ];
 
