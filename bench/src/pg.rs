@@ -197,7 +197,7 @@ pub async fn w1(ctx: &Ctx, res: &mut Results) -> Result<()> {
 
 /// Runs `clients` tasks calling `f` until `dur` passes; gives queries/s
 /// and the process CPU time per query (µs).
-async fn saturate<F, Fut>(clients: usize, dur: Duration, f: F) -> Result<(f64, f64)>
+pub async fn saturate<F, Fut>(clients: usize, dur: Duration, f: F) -> Result<(f64, f64)>
 where
     F: Fn(i32) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<()>> + Send,
