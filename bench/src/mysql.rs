@@ -54,18 +54,23 @@ use crate::{order, Ctx};
 pub const ROWS_PER_INSERT: usize = 65_535 / 9;
 
 const MIXED_DDL: &str = "(id int not null, big bigint not null, amount decimal(12,2), label varchar(64), \
-     ts datetime(6) not null, flag bool, uid binary(16) not null, doc json, blob blob)";
+     ts datetime(6) not null, flag bool, uid binary(16) not null, doc json, `blob` blob)";
+
+/// The mixed table's columns for MySQL's SQL (`blob` is a reserved word).
+fn column_list() -> String {
+    MIXED_COLUMNS
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 fn kv_select(ctx: &Ctx) -> String {
     format!("select id, a, b from {} where id = ?", ctx.tables.kv)
 }
 
 fn scan_select(ctx: &Ctx) -> String {
-    format!(
-        "select {} from {}",
-        MIXED_COLUMNS.join(", "),
-        ctx.tables.scan
-    )
+    format!("select {} from {}", column_list(), ctx.tables.scan)
 }
 
 /// mysql_async options from the URL: over TCP like the others (by default
@@ -493,7 +498,7 @@ fn insert_sql(table: &str, rows: usize) -> String {
     let one = format!("({})", vec!["?"; MIXED_COLUMNS.len()].join(", "));
     format!(
         "insert into {table} ({}) values {}",
-        MIXED_COLUMNS.join(", "),
+        column_list(),
         vec![one; rows].join(", ")
     )
 }
@@ -509,7 +514,7 @@ async fn w4(ctx: &Ctx, res: &mut Results) -> Result<()> {
     let mut my = my_connect(&ctx.mysql_url).await?;
     let mut sx = sx_connect(&ctx.mysql_url).await?;
     let bulk = ctx.tables.bulk.as_str();
-    let head = format!("insert into {bulk} ({}) ", MIXED_COLUMNS.join(", "));
+    let head = format!("insert into {bulk} ({}) ", column_list());
     let names = ["driverbox", "mysql_async", "sqlx-mysql"];
     for round in 0..=ctx.rounds {
         for c in order(round, &names) {
@@ -582,7 +587,7 @@ async fn w4(ctx: &Ctx, res: &mut Results) -> Result<()> {
         }
     }
     let check: Option<(i64, i64, i64)> = my
-        .query_first(format!("select count(*), count(doc), count(blob) from {bulk}"))
+        .query_first(format!("select count(*), count(doc), count(`blob`) from {bulk}"))
         .await?;
     let (all, docs, _) = check.context("no count")?;
     let inserted_any = !order(0, &names).is_empty();
