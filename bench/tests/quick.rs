@@ -1,7 +1,7 @@
 //! The benchmark's quick mode runs every workload end to end (tiny sizes,
 //! one round), so `cargo test --workspace` keeps the benchmark from
 //! rotting. It asserts that everything ran and was written, never timings.
-//! Needs the local PostgreSQL, like the other integration tests.
+//! Needs the local PostgreSQL and MariaDB, like the other integration tests.
 
 use std::process::Command;
 
@@ -32,6 +32,9 @@ fn quick_mode_runs_every_workload_and_writes_the_report() {
     }
     let ratios = json["ratios"].as_array().unwrap();
     assert!(ratios.iter().any(|r| r["peer"] == "sqlx"), "no sqlx ratio");
+    for peer in ["mysql_async", "sqlx-mysql"] {
+        assert!(ratios.iter().any(|r| r["peer"] == peer), "no {peer} ratio");
+    }
     assert!(ratios.iter().all(|r| r["ratio"].as_f64().unwrap() > 0.0));
     let svg = std::fs::read_to_string(out.path().join("ratios.svg")).unwrap();
     assert!(svg.contains("<svg") && svg.contains("tokio-postgres"));
