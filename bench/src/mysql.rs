@@ -333,10 +333,7 @@ async fn w2(ctx: &Ctx, res: &mut Results) -> Result<()> {
                         let pool = pool.clone();
                         async move {
                             let id = key(r);
-                            let row = sqlx_core::query::query::<MySql>(sql)
-                                .bind(id)
-                                .fetch_one(&pool)
-                                .await?;
+                            let row = sqlx_core::query::query::<MySql>(sql).bind(id).fetch_one(&pool).await?;
                             kv_check(id, row.try_get(1)?)
                         }
                     })
