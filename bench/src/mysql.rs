@@ -393,7 +393,9 @@ fn sx_decode(row: &sqlx_mysql::MySqlRow) -> Result<u64> {
         row.try_get(4)?,
         row.try_get(5)?,
         row.try_get(6)?,
-        row.try_get(7)?,
+        // MariaDB's JSON is LONGTEXT in utf8mb4_bin: sqlx refuses `String`
+        // for a binary-collated column, so bytes + the same UTF-8 check.
+        row.try_get::<Option<Vec<u8>>, _>(7)?.map(String::from_utf8).transpose()?,
         row.try_get(8)?,
     );
     Ok(checksum(&t))
