@@ -6,14 +6,21 @@
 //! gives the median of the rounds for each contender and driverbox ÷ peer.
 //!
 //! ```text
-//! driverbox-bench [--quick] [--rounds N] [--only W1,W3] [--out DIR] [--pg-url URL] [--batch N]
-//!                 [--db postgres,sqlite,mongodb] [--mongodb-url URL] [--mongodb-docs N]
+//! driverbox-bench [--quick] [--rounds N] [--only W1,W3] [--out DIR] [--batch N]
+//!                 [--db postgres,sqlite,mysql,mongodb] [--pg-url URL] [--mysql-url URL]
+//!                 [--mongodb-url URL] [--mongodb-docs N]
 //! ```
+//!
+//! The databases run in that order: PostgreSQL (W1–W6 against
+//! tokio-postgres and sqlx), SQLite (W1/W3/W4 against rusqlite), MySQL/MariaDB
+//! (W1–W5 against mysql_async and sqlx-mysql), MongoDB (W1–W5 against the
+//! mongodb crate, on a throwaway SecantusDB unless `--mongodb-url`).
 
 mod arrow;
 mod chart;
 mod data;
 mod mongodb;
+mod mysql;
 mod pg;
 mod results;
 mod sqlite;
@@ -30,7 +37,7 @@ use serde::Serialize;
 
 use results::Results;
 
-/// driverbox side by side with tokio-postgres, sqlx, rusqlite and the mongodb crate.
+/// driverbox side by side with tokio-postgres, sqlx, rusqlite, mysql_async, sqlx-mysql and the mongodb crate.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "driverbox-bench")]
 struct Args {
@@ -64,12 +71,19 @@ struct Args {
     /// Run only these contenders (e.g. `driverbox` to profile it alone); ratios need both sides.
     #[arg(long, value_delimiter = ',')]
     contender: Vec<String>,
+    /// The databases to run (default all four); `--no-sqlite`,
+    /// `--no-mysql` and `--no-mongodb` take one out.
+    #[arg(long, value_delimiter = ',', default_values = ["postgres", "sqlite", "mysql", "mongodb"])]
+    db: Vec<Db>,
     /// Skip the SQLite workloads.
     #[arg(long)]
     no_sqlite: bool,
-    /// Databases to run: `postgres`, `sqlite`, `mongodb` (default all).
-    #[arg(long, value_delimiter = ',')]
-    db: Vec<String>,
+    /// MySQL/MariaDB to use (tables `bench_*` are created and dropped).
+    #[arg(long, env = "BENCH_MYSQL_URL", default_value = "mysql://root@127.0.0.1:3306/test")]
+    mysql_url: String,
+    /// Skip the MySQL/MariaDB workloads.
+    #[arg(long)]
+    no_mysql: bool,
     #[command(flatten)]
     mongodb: mongodb::MongoArgs,
     /// Internal (W5): measure idle-connection memory of one contender in this fresh process.
@@ -80,6 +94,15 @@ struct Args {
     /// Redraw the chart from a results.json of an earlier run (into --out), measuring nothing.
     #[arg(long)]
     replot: Option<PathBuf>,
+}
+
+/// A database whose workloads `--db` selects.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Db {
+    Postgres,
+    Sqlite,
+    Mysql,
+    Mongodb,
 }
 
 /// Sizes of the workloads.
@@ -167,6 +190,7 @@ pub struct Ctx {
     pub quick: bool,
     pub rounds: usize,
     pub pg_url: String,
+    pub mysql_url: String,
     pub batch: u32,
     pub sizes: Sizes,
     pub tables: Tables,
@@ -212,6 +236,7 @@ struct Machine {
     kernel: String,
     rustc: String,
     postgres: String,
+    mysql: String,
     sqlite_native: String,
     /// /proc/loadavg when the run started: other work on the machine skews results.
     loadavg_at_start: String,
@@ -230,20 +255,27 @@ fn loadavg() -> String {
         .to_string()
 }
 
-async fn machine(pg_url: &str) -> Machine {
+async fn machine(pg_url: Option<&str>, mysql_url: Option<&str>) -> Machine {
     let rustc = std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
         .arg("--version")
         .output()
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    let postgres = match pg::tp_connect(pg_url).await {
-        Ok(c) => c
-            .query_one("select version()", &[])
-            .await
-            .map(|r| r.get::<_, String>(0))
-            .unwrap_or_default(),
-        Err(e) => format!("unreachable: {e}"),
+    let postgres = match pg_url {
+        None => "not run".to_string(),
+        Some(url) => match pg::tp_connect(url).await {
+            Ok(c) => c
+                .query_one("select version()", &[])
+                .await
+                .map(|r| r.get::<_, String>(0))
+                .unwrap_or_default(),
+            Err(e) => format!("unreachable: {e}"),
+        },
+    };
+    let mysql = match mysql_url {
+        None => "not run".to_string(),
+        Some(url) => mysql::server_version(url).await,
     };
     Machine {
         cpu: first_line_with("/proc/cpuinfo", "model name").unwrap_or_default(),
@@ -256,6 +288,7 @@ async fn machine(pg_url: &str) -> Machine {
             .to_string(),
         rustc,
         postgres,
+        mysql,
         sqlite_native: rusqlite::version().to_string(),
         loadavg_at_start: loadavg(),
     }
@@ -275,7 +308,7 @@ async fn main() {
 
 async fn run(args: Args) -> Result<()> {
     if let Some(which) = &args.memprobe {
-        let per = startup::memprobe(which, args.memprobe_connections, &args.pg_url).await?;
+        let per = startup::memprobe(which, args.memprobe_connections, &args.pg_url, &args.mysql_url).await?;
         println!("rss-per-connection {per}");
         return Ok(());
     }
@@ -300,6 +333,10 @@ async fn run(args: Args) -> Result<()> {
         );
     }
     let want = |w: &str| only.iter().any(|o| o == w);
+    let run_pg = args.db.contains(&Db::Postgres);
+    let run_sqlite = args.db.contains(&Db::Sqlite) && !args.no_sqlite;
+    let run_mysql = args.db.contains(&Db::Mysql) && !args.no_mysql;
+    let run_mongodb = args.db.contains(&Db::Mongodb);
     // Full runs land in bench/results (kept in the repository, shown in
     // BENCHMARKS.md); quick runs in target/, never over them.
     let out = args.out.clone().unwrap_or_else(|| {
@@ -316,28 +353,34 @@ async fn run(args: Args) -> Result<()> {
         quick,
         rounds,
         pg_url: args.pg_url.clone(),
+        mysql_url: args.mysql_url.clone(),
         batch: args.batch,
         sizes: if quick { Sizes::quick() } else { Sizes::full() },
         tables: Tables::new(),
         rt: driverbox::Runtime::new()?,
     };
     let adbc_lib = args.adbc_postgresql.clone().or_else(arrow::default_adbc_postgresql);
-    let machine = machine(&ctx.pg_url).await;
+    let machine = machine(
+        run_pg.then_some(ctx.pg_url.as_str()),
+        run_mysql.then_some(ctx.mysql_url.as_str()),
+    )
+    .await;
     eprintln!(
-        "driverbox-bench: {} mode, {} round(s) + warm-up, workloads {}; {} ({} cores), {}",
+        "driverbox-bench: {} mode, {} round(s) + warm-up, workloads {}; {} ({} cores), PostgreSQL: {}, MySQL: {}",
         if quick { "quick" } else { "full" },
         rounds,
         only.join(","),
         machine.cpu,
         machine.cores,
-        machine.postgres.split(" on ").next().unwrap_or("")
+        machine.postgres.split(" on ").next().unwrap_or(""),
+        machine.mysql
     );
     let mut res = Results::default();
-    let db_on = |d: &str| args.db.is_empty() || args.db.iter().any(|x| x.trim().eq_ignore_ascii_case(d));
-    let pg_on = db_on("postgres");
-    if pg_on {
+    if run_pg {
         eprintln!("setting up tables ({} scan rows) ...", ctx.sizes.scan_rows);
         pg::setup(&ctx).await.context("creating the bench_* tables")?;
+    } else {
+        res.skip("PostgreSQL workloads: not in --db");
     }
 
     let outcome = async {
@@ -351,7 +394,7 @@ async fn run(args: Args) -> Result<()> {
             ("W6", "swap under load"),
         ];
         for (w, what) in steps {
-            if !want(w) || !pg_on {
+            if !run_pg || !want(w) {
                 continue;
             }
             let t = Instant::now();
@@ -371,8 +414,8 @@ async fn run(args: Args) -> Result<()> {
             eprintln!("{w}: done in {:.1} s", t.elapsed().as_secs_f64());
         }
         let (s1, s3, s4) = (want("W1"), want("W3"), want("W4"));
-        if args.no_sqlite || !db_on("sqlite") {
-            res.skip("SQLite workloads: --no-sqlite or --db");
+        if !run_sqlite {
+            res.skip("SQLite workloads: --no-sqlite or not in --db");
         } else if s1 || s3 || s4 {
             let t = Instant::now();
             eprintln!("SQLite: W1/W3/W4 against rusqlite ...");
@@ -381,7 +424,22 @@ async fn run(args: Args) -> Result<()> {
                 .context("SQLite workloads failed")?;
             eprintln!("SQLite: done in {:.1} s", t.elapsed().as_secs_f64());
         }
-        if db_on("mongodb") && (s1 || want("W2") || s3 || s4 || want("W5")) {
+        let my = mysql::Want {
+            w1: want("W1"),
+            w2: want("W2"),
+            w3: want("W3"),
+            w4: want("W4"),
+            w5: want("W5"),
+        };
+        if !run_mysql {
+            res.skip("MySQL workloads: --no-mysql or not in --db");
+        } else if my.w1 || my.w2 || my.w3 || my.w4 || my.w5 {
+            let t = Instant::now();
+            eprintln!("MySQL: W1-W5 against mysql_async and sqlx-mysql ...");
+            mysql::run(&ctx, &mut res, my).await.context("MySQL workloads failed")?;
+            eprintln!("MySQL: done in {:.1} s", t.elapsed().as_secs_f64());
+        }
+        if run_mongodb && (s1 || want("W2") || s3 || s4 || want("W5")) {
             let t = Instant::now();
             eprintln!("MongoDB: W1–W5 against the mongodb crate ...");
             mongodb::run(&ctx, &args.mongodb, &mut res, &want)
@@ -392,9 +450,13 @@ async fn run(args: Args) -> Result<()> {
         anyhow::Ok(())
     }
     .await;
-    let dropped = if pg_on { pg::teardown(&ctx).await } else { Ok(()) };
-    outcome?;
-    dropped.context("dropping the bench_* tables")?;
+    if run_pg {
+        let dropped = pg::teardown(&ctx).await;
+        outcome?;
+        dropped.context("dropping the bench_* tables")?;
+    } else {
+        outcome?;
+    }
 
     let seconds = started.elapsed().as_secs_f64();
     let ratios = res.ratios();

@@ -60,6 +60,11 @@ pub const PAIRS: &[(&str, &str)] = &[
     ("driverbox query", "sqlx"),
     ("driverbox arrow", "adbc-postgresql"),
     ("driverbox-sqlite", "rusqlite"),
+    ("driverbox", "mysql_async"),
+    ("driverbox", "sqlx-mysql"),
+    ("driverbox stream", "mysql_async"),
+    ("driverbox stream", "mysql_async binary"),
+    ("driverbox stream", "sqlx-mysql"),
     ("driverbox-mongodb", "mongodb"),
     ("driverbox near swaps", "driverbox away from swaps"),
 ];

@@ -195,7 +195,7 @@ pub async fn w5(ctx: &Ctx, res: &mut Results) -> Result<()> {
     }
 
     connections(ctx, res).await?;
-    idle_memory(ctx, res).await?;
+    idle_memory(ctx, res, W, &PG_MEMPROBES).await?;
     Ok(())
 }
 
@@ -345,30 +345,40 @@ async fn connections(ctx: &Ctx, res: &mut Results) -> Result<()> {
     Ok(())
 }
 
+/// PostgreSQL's memory probes: the name `--memprobe` takes, the contender shown.
+const PG_MEMPROBES: [(&str, &str); 3] = [
+    ("driverbox", "driverbox"),
+    ("tokio-postgres", "tokio-postgres"),
+    ("sqlx", "sqlx"),
+];
+
 /// RSS growth per idle connection, each measured in a fresh process
 /// (`driverbox-bench --memprobe NAME`), so heap freed by earlier workloads
-/// cannot absorb the growth.
-async fn idle_memory(ctx: &Ctx, res: &mut Results) -> Result<()> {
+/// cannot absorb the growth. `probes`: the probe's name and the contender
+/// it is recorded as, under `workload`.
+pub async fn idle_memory(ctx: &Ctx, res: &mut Results, workload: &str, probes: &[(&str, &str)]) -> Result<()> {
     let k = ctx.sizes.w5_idle;
-    let names = ["driverbox", "tokio-postgres", "sqlx"];
+    let names: Vec<&str> = probes.iter().map(|p| p.1).collect();
     let exe = std::env::current_exe()?;
     for round in 0..=ctx.rounds {
         for c in order(round, &names) {
             let out = tokio::process::Command::new(&exe)
                 .args([
                     "--memprobe",
-                    names[c],
+                    probes[c].0,
                     "--memprobe-connections",
                     &k.to_string(),
                     "--pg-url",
                     &ctx.pg_url,
+                    "--mysql-url",
+                    &ctx.mysql_url,
                 ])
                 .output()
                 .await?;
             anyhow::ensure!(
                 out.status.success(),
                 "memory probe for {} failed: {}",
-                names[c],
+                probes[c].0,
                 String::from_utf8_lossy(&out.stderr)
             );
             let text = String::from_utf8_lossy(&out.stdout);
@@ -379,7 +389,7 @@ async fn idle_memory(ctx: &Ctx, res: &mut Results) -> Result<()> {
                 .with_context(|| format!("memory probe printed {text:?}"))?;
             if round > 0 {
                 res.record(
-                    W,
+                    workload,
                     "idle connection memory (RSS)",
                     "KiB",
                     Better::Lower,
@@ -394,13 +404,16 @@ async fn idle_memory(ctx: &Ctx, res: &mut Results) -> Result<()> {
 
 /// In a fresh process: opens `k` idle connections with `which` and gives
 /// the RSS growth per connection, in bytes.
-pub async fn memprobe(which: &str, k: usize, pg_url: &str) -> Result<f64> {
+/// `driverbox` probes PostgreSQL, `driverbox-mysql` MySQL; the MySQL peers
+/// are in `mysql::memprobe`.
+pub async fn memprobe(which: &str, k: usize, pg_url: &str, mysql_url: &str) -> Result<f64> {
     let settle = || tokio::time::sleep(Duration::from_millis(100));
     match which {
-        "driverbox" => {
+        "driverbox" | "driverbox-mysql" => {
+            let url = if which == "driverbox" { pg_url } else { mysql_url };
             // The driver loaded (from the artifact cache) and nothing open.
             let rt = Runtime::new()?;
-            let probe = rt.connect(pg_url).await?;
+            let probe = rt.connect(url).await?;
             probe.close().await;
             drop(probe);
             settle().await;
@@ -410,7 +423,7 @@ pub async fn memprobe(which: &str, k: usize, pg_url: &str) -> Result<f64> {
                 max_size: k,
                 ..Default::default()
             };
-            let db = rt.connect_with(pg_url, cfg).await?;
+            let db = rt.connect_with(url, cfg).await?;
             // Hold k connections at once, then give them back idle.
             let mut held = Vec::new();
             for _ in 0..k {
@@ -461,6 +474,6 @@ pub async fn memprobe(which: &str, k: usize, pg_url: &str) -> Result<f64> {
             settle().await;
             Ok(rss_bytes().saturating_sub(before) as f64 / k as f64)
         }
-        other => anyhow::bail!("no memory probe for {other}"),
+        other => crate::mysql::memprobe(other, k, mysql_url).await,
     }
 }

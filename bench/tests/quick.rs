@@ -1,8 +1,8 @@
 //! The benchmark's quick mode runs every workload end to end (tiny sizes,
 //! one round), so `cargo test --workspace` keeps the benchmark from
 //! rotting. It asserts that everything ran and was written, never timings.
-//! Needs the local PostgreSQL and SecantusDB (`.venv-mongo`), like the
-//! other integration tests.
+//! Needs the local PostgreSQL and MariaDB, and SecantusDB (`.venv-mongo`),
+//! like the other integration tests.
 
 use std::process::Command;
 
@@ -33,6 +33,9 @@ fn quick_mode_runs_every_workload_and_writes_the_report() {
     }
     let ratios = json["ratios"].as_array().unwrap();
     assert!(ratios.iter().any(|r| r["peer"] == "sqlx"), "no sqlx ratio");
+    for peer in ["mysql_async", "sqlx-mysql"] {
+        assert!(ratios.iter().any(|r| r["peer"] == peer), "no {peer} ratio");
+    }
     // The MongoDB part runs against a throwaway SecantusDB (scripts/setup.sh tests).
     assert!(
         ratios.iter().any(|r| r["peer"] == "mongodb"),
