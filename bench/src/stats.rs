@@ -63,7 +63,7 @@ pub fn rss_growth_by_mapping(
             (rss > was).then(|| (name.clone(), *start, rss - was))
         })
         .collect();
-    grown.sort_by(|a, b| b.2.cmp(&a.2));
+    grown.sort_by_key(|g| std::cmp::Reverse(g.2));
     grown
 }
 
