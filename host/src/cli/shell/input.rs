@@ -114,14 +114,14 @@ impl Input {
         }
         self.buffer.push_str(line);
         self.buffer.push('\n');
-        let (statements, complete) = self.split(dialect, &self.buffer);
-        let Some(end) = complete else {
+        let Some(end) = self.split(dialect, &self.buffer).1 else {
             return Ok(Vec::new());
         };
-        let done = statements.len() - usize::from(!self.buffer[end..].trim().is_empty());
+        // What follows the last delimiter may be a comment, not a statement.
+        let (statements, _) = self.split(dialect, &self.buffer[..end]);
         self.first_line += self.buffer[..end].matches('\n').count() as u64;
         self.buffer.drain(..end);
-        Ok(statements.into_iter().take(done).collect())
+        Ok(statements)
     }
 
     /// End of input: what is left runs as a last statement, as psql and
@@ -209,6 +209,10 @@ mod tests {
         let done = feed(&mut input, true, &["select 1; select", "2;", "", "select 3"]);
         let sql: Vec<_> = done.iter().map(|s| (s.sql.as_str(), s.line)).collect();
         assert_eq!(sql, [("select 1", 1), ("select\n2", 1)]);
+        // A comment after the delimiter is not a statement left open.
+        let mut commented = Input::default();
+        let done = feed(&mut commented, false, &["select 1 as a; -- trailing comment"]);
+        assert_eq!(done.len(), 1, "{done:?}");
         assert!(!input.is_empty());
         let rest = input.finish(&*sql::dialect("mysql"));
         assert_eq!((rest[0].sql.as_str(), rest[0].line), ("select 3", 4));
