@@ -29,7 +29,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::pg::{latency_loop, record_latency, saturate};
 use crate::results::{Better, Results};
-use crate::stats::{cpu_time, percentile, us, Rng};
+use crate::stats::{cpu_time, us, Rng};
 use crate::{order, Ctx};
 
 /// The contenders, in `order`'s terms.
@@ -682,10 +682,7 @@ async fn w5(m: &Mongo<'_>, res: &mut Results) -> Result<()> {
                 }
             }
             if round > 0 {
-                let p = "new connection + first command p50";
-                res.record(W, p, "µs", Better::Lower, NAMES[c], percentile(&lat, 50.0));
-                let p = "new connection + first command p99";
-                res.record(W, p, "µs", Better::Lower, NAMES[c], percentile(&lat, 99.0));
+                crate::startup::record_startup(res, W, "new connection + first command", NAMES[c], &lat);
             }
         }
     }

@@ -46,7 +46,7 @@ use uuid::Uuid;
 use crate::data::{self, MixedRow, MIXED_COLUMNS};
 use crate::pg::{latency_loop, record_latency, saturate};
 use crate::results::{Better, Results};
-use crate::stats::{percentile, us, Rng};
+use crate::stats::{us, Rng};
 use crate::{order, Ctx};
 
 /// Rows per multi-row INSERT in W4 for every contender: as many as 65 535
@@ -643,10 +643,7 @@ async fn w5(ctx: &Ctx, res: &mut Results) -> Result<()> {
                 lat.push(us(t.elapsed()));
             }
             if round > 0 {
-                let m = "new connection + first query p50";
-                res.record(W, m, "µs", Better::Lower, names[c], percentile(&lat, 50.0));
-                let m = "new connection + first query p99";
-                res.record(W, m, "µs", Better::Lower, names[c], percentile(&lat, 99.0));
+                crate::startup::record_startup(res, W, "new connection + first query", names[c], &lat);
             }
         }
     }

@@ -333,16 +333,21 @@ async fn connections(ctx: &Ctx, res: &mut Results) -> Result<()> {
                 lat.push(us(t.elapsed()));
             }
             if round > 0 {
-                let m = "new connection + first query p50";
-                res.record(W, m, "µs", Better::Lower, names[c], percentile(&lat, 50.0));
-                let m = "new connection + first query p99";
-                res.record(W, m, "µs", Better::Lower, names[c], percentile(&lat, 99.0));
+                record_startup(res, W, "new connection + first query", names[c], &lat);
             }
         }
     }
     let status = db.pool_status();
     anyhow::ensure!(status.size <= 1, "pool kept connections: {status:?}");
     Ok(())
+}
+
+/// Records p50 and p99 of start-up latencies `lat` (µs) as `{what} p50`/`p99`.
+pub fn record_startup(res: &mut Results, workload: &str, what: &str, contender: &str, lat: &[f64]) {
+    for p in [50.0, 99.0] {
+        let metric = format!("{what} p{p}");
+        res.record(workload, &metric, "µs", Better::Lower, contender, percentile(lat, p));
+    }
 }
 
 /// PostgreSQL's memory probes: the name `--memprobe` takes, the contender shown.
