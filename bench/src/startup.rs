@@ -423,6 +423,7 @@ pub async fn memprobe(which: &str, k: usize, pg_url: &str, mysql_url: &str) -> R
             drop(probe);
             settle().await;
             let before = rss_bytes();
+            let (pss_before, private_before) = crate::stats::pss_and_private_bytes();
             let mappings = crate::stats::rss_by_mapping();
             let cfg = PoolConfig {
                 max_size: k,
@@ -439,12 +440,34 @@ pub async fn memprobe(which: &str, k: usize, pg_url: &str, mysql_url: &str) -> R
             }
             settle().await;
             let after = rss_bytes();
+            let (pss_after, private_after) = crate::stats::pss_and_private_bytes();
+            eprintln!(
+                "memprobe: growth per connection: RSS {:.1} KiB, PSS {:.1} KiB, private {:.1} KiB",
+                after.saturating_sub(before) as f64 / 1024.0 / k as f64,
+                pss_after.saturating_sub(pss_before) as f64 / 1024.0 / k as f64,
+                private_after.saturating_sub(private_before) as f64 / 1024.0 / k as f64,
+            );
             // Where the growth is (the profile behind the idle-memory figure), on stderr.
             let grown = crate::stats::rss_growth_by_mapping(&mappings, &crate::stats::rss_by_mapping());
             for (name, start, bytes) in grown.iter().take(8) {
                 eprintln!(
                     "memprobe: {:>8.1} KiB per connection in {name} at {start:#x}",
                     *bytes as f64 / 1024.0 / k as f64
+                );
+            }
+            // Mappings that grew by the same amount come one per instance
+            // (the pooling allocator's slots: linear memory, stacks):
+            // grouped, they show what one instance costs.
+            let mut groups: std::collections::BTreeMap<(String, u64), u64> = Default::default();
+            for (name, _, bytes) in &grown {
+                *groups.entry((name.clone(), bytes.div_ceil(4096) * 4)).or_default() += 1;
+            }
+            let mut groups: Vec<_> = groups.into_iter().collect();
+            groups.sort_by_key(|((_, kib), n)| std::cmp::Reverse(kib * n));
+            for ((name, kib), n) in groups.iter().take(8) {
+                eprintln!(
+                    "memprobe: {n:>4} mappings in {name} grew by {kib} KiB each: {:.1} KiB per connection",
+                    (kib * n) as f64 / k as f64
                 );
             }
             let status = db.pool_status();

@@ -24,6 +24,27 @@ pub fn rss_bytes() -> u64 {
     pages * page
 }
 
+/// Proportional and private resident bytes of the process
+/// (`/proc/self/smaps_rollup`, `Pss` and `Private_Clean + Private_Dirty`):
+/// unlike RSS, a page mapped more than once — as wasmtime maps one
+/// driver's memory image into every instance — counts once in all.
+pub fn pss_and_private_bytes() -> (u64, u64) {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+    let field = |key: &str| -> u64 {
+        rollup
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    (
+        field("Pss:"),
+        field("Private_Clean:") + field("Private_Dirty:"),
+    )
+}
+
 /// Resident bytes per mapping (`/proc/self/smaps`), keyed by the
 /// mapping's start address and name: what [`rss_growth_by_mapping`] compares.
 pub fn rss_by_mapping() -> std::collections::BTreeMap<(u64, String), u64> {

@@ -4,8 +4,8 @@
 //! round-trip, errors are typed and the pool stays usable.
 
 use driverbox::{
-    ConnectionDriver, DriverMetadata, ErrorKind, HealthCheckDriver, Interval, QueryDriver, SchemaIntrospection,
-    StreamingDriver, TransactionOptions, Value, WasmDriver,
+    BulkOperationsDriver, ConnectionDriver, DriverMetadata, ErrorKind, HealthCheckDriver, Interval, PoolConfig,
+    QueryDriver, SchemaIntrospection, StreamingDriver, TransactionOptions, Value, WasmDriver,
 };
 use driverbox_tests::{runtime, MYSQL_URL};
 use futures::StreamExt;
@@ -271,6 +271,58 @@ async fn metadata_health_scripts_streams_and_transactions() {
     let r = db.query("select count(*) from dbx_my_tx", &[]).await.unwrap();
     assert_eq!(r.rows[0][0], Value::Int(0));
     db.execute("drop table dbx_my_tx", &[]).await.unwrap();
+}
+
+/// The session's count of `COM_STMT_PREPARE`s so far.
+async fn prepares(db: &WasmDriver) -> i64 {
+    let r = db
+        .query("show session status like 'Com_stmt_prepare'", &[])
+        .await
+        .unwrap();
+    match &r.rows[0][1] {
+        Value::Text(n) => n.parse().unwrap(),
+        other => panic!("Com_stmt_prepare is {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn bulk_insert_prepares_each_statement_shape_once_per_session() {
+    // One session, so its status counters see every statement.
+    let pool = PoolConfig {
+        max_size: 1,
+        ..Default::default()
+    };
+    let db = runtime().connect_with(MYSQL_URL, pool).await.unwrap();
+    fresh_table(&db, "dbx_my_bulk_shapes", "id int primary key, label varchar(20)").await;
+    let rows = |from: i64, n: i64| -> Vec<Vec<Value>> {
+        (from..from + n)
+            .map(|i| vec![Value::Int(i), Value::Text(format!("row {i}"))])
+            .collect()
+    };
+    let columns = ["id".to_string(), "label".to_string()];
+    // 25 000 rows reach the driver as chunks of 10 000, 10 000 and 5 000
+    // rows: two statement shapes, each prepared once (before, every chunk
+    // prepared its own, each with a packet per placeholder to read).
+    let before = prepares(&db).await;
+    let n = db
+        .bulk_insert(None, "dbx_my_bulk_shapes", &columns, rows(1, 25_000))
+        .await
+        .unwrap();
+    assert_eq!(n, 25_000);
+    assert_eq!(prepares(&db).await - before, 2);
+    // A second insert into the same table reuses both.
+    let n = db
+        .bulk_insert(None, "dbx_my_bulk_shapes", &columns, rows(25_001, 15_000))
+        .await
+        .unwrap();
+    assert_eq!(n, 15_000);
+    assert_eq!(prepares(&db).await - before, 2);
+    let r = db
+        .query("select count(*) from dbx_my_bulk_shapes where label = concat('row ', id)", &[])
+        .await
+        .unwrap();
+    assert_eq!(r.rows[0][0], Value::Int(40_000));
+    db.execute("drop table dbx_my_bulk_shapes", &[]).await.unwrap();
 }
 
 /// Whether a session is still running `marker`'s statement, polled for a few seconds.

@@ -40,7 +40,8 @@ pub struct Connection {
     request_id: i32,
     /// The connection's database (the URL's, else `test`).
     pub database: String,
-    max_message: usize,
+    /// Largest message the server takes (`maxMessageSizeBytes`).
+    pub max_message: usize,
     /// Most documents in one write command (`maxWriteBatchSize`).
     pub max_write_batch: usize,
     /// The server's `hello` reply.

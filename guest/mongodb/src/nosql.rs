@@ -106,19 +106,27 @@ impl Connection {
     }
 
     /// Inserts documents (back to back) in chunks of the server's
-    /// `maxWriteBatchSize` and below its message size, as document
-    /// sequences: the bytes are sent as given.
+    /// `maxWriteBatchSize` documents whose message stays within its
+    /// `maxMessageSizeBytes` (48 MB on MongoDB), as document sequences:
+    /// the bytes are sent as given. A single document too big for one
+    /// message is sent alone and refused by [`Connection::run`].
     fn insert_docs(&mut self, collection: &str, bytes: &[u8], ordered: bool) -> Result<u64> {
-        const CHUNK_BYTES: usize = 16 * 1024 * 1024;
+        // Room for the message header, the `insert` command and the
+        // section headers around the sequence.
+        const ENVELOPE: usize = 16 * 1024;
+        let chunk_bytes = self.max_message.saturating_sub(ENVELOPE).max(1);
         let db = self.db();
         let mut inserted = 0u64;
         let mut at = 0;
         while at < bytes.len() {
             let start = at;
             let mut count = 0;
-            while at < bytes.len() && count < self.max_write_batch && (at - start) < CHUNK_BYTES {
+            while at < bytes.len() && count < self.max_write_batch {
                 let n =
                     document_len(&bytes[at..]).map_err(|e| Error::invalid(format!("documents: {}", e.message())))?;
+                if count > 0 && at - start + n > chunk_bytes {
+                    break;
+                }
                 at += n;
                 count += 1;
             }

@@ -20,7 +20,7 @@ use mysql_common::proto::MySerialize;
 use crate::protocol::column::ColumnDef;
 use crate::protocol::errors::parse_err;
 use crate::protocol::handshake::{check_server_key, parse_greeting};
-use crate::protocol::params::to_mysql;
+use crate::protocol::params::{encode_execute, execute_len, param, Param};
 use crate::protocol::row::RowDecoder;
 use crate::protocol::wire::{frame, header, parse_eof, parse_ok, Reader, MAX_PAYLOAD};
 
@@ -37,6 +37,10 @@ const COM_QUIT: u8 = 0x01;
 const COM_QUERY: u8 = 0x03;
 const COM_PING: u8 = 0x0E;
 const COM_STMT_PREPARE: u8 = 0x16;
+
+/// Bulk-insert statements kept per connection: a host chunk needs at most
+/// two shapes (full statements and the rest), the last chunk two more.
+const BULK_STATEMENTS: usize = 4;
 
 /// A server-side prepared statement.
 #[derive(Debug)]
@@ -73,6 +77,9 @@ pub struct Connection {
     connection_id: u32,
     status: u16,
     cache: StatementCache<Rc<Stmt>>,
+    /// Bulk-insert statements by table, columns and row count (see
+    /// [`Connection::bulk_stmt`]).
+    bulk: StatementCache<Rc<Stmt>>,
     pub(crate) prepared: driverbox_guest_sdk::prepared::PreparedStatements<Rc<Stmt>>,
     open_stream: Option<OpenStream>,
 }
@@ -185,6 +192,7 @@ impl Connection {
             connection_id: 0,
             status: 0,
             cache: StatementCache::default(),
+            bulk: StatementCache::new(BULK_STATEMENTS),
             prepared: Default::default(),
             open_stream: None,
         };
@@ -625,6 +633,26 @@ impl Connection {
 
     /// Prepares `sql` on the server.
     pub fn prepare_stmt(&mut self, sql: &str) -> Result<Rc<Stmt>> {
+        self.prepare_with(sql, true)
+    }
+
+    /// The prepared multi-row INSERT `sql` of bulk inserts, kept under
+    /// `key` (a short name of its table, columns and row count: the SQL of
+    /// 65 535 placeholders is ~400 KB) across calls, as the host sends a
+    /// big insert in chunks. Its parameter definitions (one packet per
+    /// placeholder) are read past, not kept.
+    pub fn bulk_stmt(&mut self, key: &str, sql: impl FnOnce() -> Result<String>) -> Result<Rc<Stmt>> {
+        if let Some(s) = self.bulk.get(key) {
+            return Ok(s);
+        }
+        let stmt = self.prepare_with(&sql()?, false)?;
+        if let Some(old) = self.bulk.insert(key, stmt.clone()) {
+            self.close_stmt(old.id)?;
+        }
+        Ok(stmt)
+    }
+
+    fn prepare_with(&mut self, sql: &str, keep_param_defs: bool) -> Result<Rc<Stmt>> {
         self.check_idle()?;
         self.command(COM_STMT_PREPARE, sql.as_bytes())?;
         let p = self.read_packet()?;
@@ -637,7 +665,17 @@ impl Connection {
         let id = r.u32("statement id")?;
         let ncols = r.u16("column count")?;
         let nparams = r.u16("parameter count")?;
-        let param_defs = self.read_columns(u64::from(nparams), 65_535)?;
+        let param_defs = if keep_param_defs {
+            self.read_columns(u64::from(nparams), 65_535)?
+        } else {
+            for _ in 0..nparams {
+                self.with_packet(|_| Ok(()))?;
+            }
+            if nparams > 0 {
+                self.skip_eof()?;
+            }
+            Vec::new()
+        };
         let columns = self.read_columns(u64::from(ncols), 4096)?;
         Ok(Rc::new(Stmt {
             id,
@@ -667,6 +705,14 @@ impl Connection {
     }
 
     fn send_execute(&mut self, stmt: &Stmt, params: &[Value]) -> Result<()> {
+        let params = params.iter().map(param).collect::<Result<Vec<_>>>()?;
+        self.send_params(stmt, params)
+    }
+
+    /// COM_STMT_EXECUTE with `params`, encoded straight into the packet;
+    /// when that would pass 16 MiB, the strings go ahead in
+    /// COM_STMT_SEND_LONG_DATA packets (through `mysql_common`).
+    fn send_params(&mut self, stmt: &Stmt, params: Vec<Param<'_>>) -> Result<()> {
         self.check_idle()?;
         if params.len() != stmt.params as usize {
             return Err(Error::invalid(format!(
@@ -675,7 +721,13 @@ impl Connection {
                 params.len()
             )));
         }
-        let values = params.iter().map(to_mysql).collect::<Result<Vec<_>>>()?;
+        let len = execute_len(&params);
+        if len < MAX_PAYLOAD {
+            let mut payload = Vec::with_capacity(len);
+            encode_execute(stmt.id, &params, &mut payload);
+            return self.send(&payload);
+        }
+        let values: Vec<mysql_common::Value> = params.into_iter().map(Param::into_mysql).collect();
         let (req, long_data) = ComStmtExecuteRequestBuilder::new(stmt.id).build(&values);
         if long_data {
             for (i, v) in values.iter().enumerate() {
@@ -691,13 +743,20 @@ impl Connection {
         self.send(&payload)
     }
 
-    /// Executes a prepared statement; every result.
-    pub fn execute_stmt(&mut self, stmt: &Stmt, params: &[Value]) -> Result<Vec<QueryResult>> {
-        self.send_execute(stmt, params)?;
+    /// Executes a prepared statement with parameters already converted
+    /// (bulk inserts read them from the batch); every result.
+    pub fn execute_params(&mut self, stmt: &Stmt, params: Vec<Param<'_>>) -> Result<Vec<QueryResult>> {
+        self.send_params(stmt, params)?;
         match self.read_all(true) {
             (r, None) => Ok(r),
             (_, Some(e)) => Err(e),
         }
+    }
+
+    /// Executes a prepared statement; every result.
+    pub fn execute_stmt(&mut self, stmt: &Stmt, params: &[Value]) -> Result<Vec<QueryResult>> {
+        let params = params.iter().map(param).collect::<Result<Vec<_>>>()?;
+        self.execute_params(stmt, params)
     }
 
     // ---- streams

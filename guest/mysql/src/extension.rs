@@ -7,6 +7,7 @@ use driverbox_guest_sdk::types::{Batch, Column, Value};
 use driverbox_guest_sdk::{Extension, Result};
 
 use crate::connection::Connection;
+use crate::protocol::params::cell_param;
 use crate::DIALECT;
 
 /// Placeholders per statement at most (the binary protocol's u16 count).
@@ -17,14 +18,6 @@ const MAX_CHUNK_BYTES: usize = 4 << 20;
 
 fn names(columns: &[Column]) -> Vec<&str> {
     columns.iter().map(|c| c.name.as_str()).collect()
-}
-
-fn value_size(v: &Value) -> usize {
-    match v {
-        Value::Text(s) | Value::Decimal(s) | Value::Json(s) => s.len() + 9,
-        Value::Bytes(b) | Value::Document(b) => b.len() + 9,
-        _ => 12,
-    }
 }
 
 /// Runs `f` in a transaction unless one is open already (then the
@@ -49,7 +42,8 @@ fn atomically<T>(conn: &mut Connection, f: impl FnOnce(&mut Connection) -> Resul
 }
 
 /// Inserts the rows of `data` with multi-row INSERTs (as many rows per
-/// statement as fit 65 535 parameters and 4 MiB), all or nothing.
+/// statement as fit 65 535 parameters and 4 MiB), all or nothing. The
+/// statements stay prepared on the connection for the next chunk.
 pub fn bulk_insert(
     conn: &mut Connection,
     schema: Option<&str>,
@@ -66,42 +60,28 @@ pub fn bulk_insert(
     }
     let per_row = cols.len();
     let max_rows = (MAX_PARAMS / per_row).max(1);
+    let key = format!("{schema:?}.{table:?}{cols:?}");
     atomically(conn, |conn| {
         let mut total = 0;
         let mut row = 0;
-        let mut stmts: Vec<(usize, std::rc::Rc<crate::connection::Stmt>)> = Vec::new();
-        let result: Result<u64> = (|| {
-            while row < data.rows() {
-                let mut params = Vec::new();
-                let mut bytes = 0;
-                let mut n = 0;
-                while row + n < data.rows() && n < max_rows && (n == 0 || bytes < MAX_CHUNK_BYTES) {
-                    for v in data.row_values(row + n) {
-                        bytes += value_size(&v);
-                        params.push(v);
-                    }
-                    n += 1;
+        while row < data.rows() {
+            let mut params = Vec::new();
+            let mut bytes = 0;
+            let mut n = 0;
+            while row + n < data.rows() && n < max_rows && (n == 0 || bytes < MAX_CHUNK_BYTES) {
+                for col in 0..per_row {
+                    let p = cell_param(data.cell(row + n, col))?;
+                    bytes += p.bin_len() + 2;
+                    params.push(p);
                 }
-                let stmt = match stmts.iter().find(|(rows, _)| *rows == n) {
-                    Some((_, s)) => s.clone(),
-                    None => {
-                        let s = conn.prepare_stmt(&DIALECT.insert_sql(schema, table, &cols, n)?)?;
-                        stmts.push((n, s.clone()));
-                        s
-                    }
-                };
-                let results = conn.execute_stmt(&stmt, &params)?;
-                total += results.last().and_then(|r| r.rows_affected).unwrap_or(0);
-                row += n;
+                n += 1;
             }
-            Ok(total)
-        })();
-        for (_, s) in stmts {
-            if result.as_ref().map_or_else(|e| !e.breaks_session(), |_| true) {
-                conn.close_stmt(s.id)?;
-            }
+            let stmt = conn.bulk_stmt(&format!("{key}x{n}"), || DIALECT.insert_sql(schema, table, &cols, n))?;
+            let results = conn.execute_params(&stmt, params)?;
+            total += results.last().and_then(|r| r.rows_affected).unwrap_or(0);
+            row += n;
         }
-        result
+        Ok(total)
     })
 }
 
@@ -111,7 +91,10 @@ fn per_row(conn: &mut Connection, sql: &str, data: &BatchReader<'_>) -> Result<u
         let stmt = conn.prepare_stmt(sql)?;
         let mut total = 0;
         for row in 0..data.rows() {
-            let results = conn.execute_stmt(&stmt, &data.row_values(row))?;
+            let params = (0..data.columns().len())
+                .map(|col| cell_param(data.cell(row, col)))
+                .collect::<Result<Vec<_>>>()?;
+            let results = conn.execute_params(&stmt, params)?;
             total += results.last().and_then(|r| r.rows_affected).unwrap_or(0);
         }
         conn.close_stmt(stmt.id)?;
@@ -139,9 +122,11 @@ pub fn bulk_update(
         let stmt = conn.prepare_stmt(&sql)?;
         let mut total = 0;
         for row in 0..data.rows() {
-            let values = data.row_values(row);
-            let params: Vec<Value> = reorder.iter().map(|&i| values[i].clone()).collect();
-            let results = conn.execute_stmt(&stmt, &params)?;
+            let params = reorder
+                .iter()
+                .map(|&col| cell_param(data.cell(row, col)))
+                .collect::<Result<Vec<_>>>()?;
+            let results = conn.execute_params(&stmt, params)?;
             total += results.last().and_then(|r| r.rows_affected).unwrap_or(0);
         }
         conn.close_stmt(stmt.id)?;

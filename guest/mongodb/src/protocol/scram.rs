@@ -1,7 +1,8 @@
 //! SCRAM-SHA-1 and SCRAM-SHA-256 (RFC 5802, RFC 7677) as MongoDB uses
 //! them (the "Authentication" specification): SHA-256 prepares the
 //! password with SASLprep; SHA-1 uses `hex(MD5(user ":mongo:" password))`
-//! as the password. At least 4096 iterations are required. No I/O: the
+//! as the password. At least 4096 and at most 1 000 000 iterations are
+//! accepted (the upper bound is ours, below). No I/O: the
 //! connection carries the messages in `saslStart`/`saslContinue`.
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -14,6 +15,13 @@ use sha2::Sha256;
 
 /// The smallest iteration count accepted from a server.
 pub const MIN_ITERATIONS: u32 = 4096;
+
+/// The largest iteration count accepted from a server. MongoDB's defaults
+/// are 10 000 (SHA-1) and 15 000 (SHA-256), and hardening guides stop at
+/// 600 000 for PBKDF2-SHA256. A server asking for billions of rounds would
+/// keep the driver computing until the host's call time-out; this refuses
+/// it at once, with an error that says so.
+pub const MAX_ITERATIONS: u32 = 1_000_000;
 
 /// A SCRAM variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +144,8 @@ impl ScramClient {
 
     /// Reads the server-first message and gives the client-final message.
     /// Errors: `authentication` for a malformed message, a nonce that does
-    /// not extend ours, or fewer than [`MIN_ITERATIONS`] iterations.
+    /// not extend ours, or an iteration count outside
+    /// [`MIN_ITERATIONS`]..=[`MAX_ITERATIONS`].
     pub fn server_first(self, message: &[u8]) -> Result<(ScramFinal, Vec<u8>)> {
         let text = std::str::from_utf8(message).map_err(|_| auth_error("SCRAM server-first is not UTF-8"))?;
         let (mut nonce, mut salt, mut iterations) = (None, None, None);
@@ -162,6 +171,11 @@ impl ScramClient {
         if iterations < MIN_ITERATIONS {
             return Err(auth_error(format!(
                 "SCRAM iteration count {iterations} is below {MIN_ITERATIONS}"
+            )));
+        }
+        if iterations > MAX_ITERATIONS {
+            return Err(auth_error(format!(
+                "SCRAM iteration count {iterations} is above {MAX_ITERATIONS}: refused rather than computed"
             )));
         }
         let m = self.mechanism;
@@ -269,6 +283,10 @@ mod tests {
             b"r=abc,s=AAAA,i=4096",
             b"r=abcd,s=!!!,i=4096",
             b"r=abcd,s=AAAA,i=100",
+            // Billions of PBKDF2 rounds: refused before any is computed
+            // (this test would run for hours otherwise).
+            b"r=abcd,s=AAAA,i=4294967295",
+            b"r=abcd,s=AAAA,i=1000001",
             b"r=abcd,s=AAAA,i=x",
             b"r=abcd,s=AAAA",
             b"e=unknown-user",
