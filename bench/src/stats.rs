@@ -39,10 +39,7 @@ pub fn pss_and_private_bytes() -> (u64, u64) {
             .unwrap_or(0)
             * 1024
     };
-    (
-        field("Pss:"),
-        field("Private_Clean:") + field("Private_Dirty:"),
-    )
+    (field("Pss:"), field("Private_Clean:") + field("Private_Dirty:"))
 }
 
 /// Resident bytes per mapping (`/proc/self/smaps`), keyed by the

@@ -71,7 +71,8 @@ fn run_cargo(
     std::fs::create_dir_all(&target_dir).unwrap_or_else(|e| panic!("create {}: {e}", target_dir.display()));
     let lock_path = target_dir.join("build-support.lock");
     let lock = std::fs::File::create(&lock_path).unwrap_or_else(|e| panic!("open {}: {e}", lock_path.display()));
-    lock.lock().unwrap_or_else(|e| panic!("lock {}: {e}", lock_path.display()));
+    lock.lock()
+        .unwrap_or_else(|e| panic!("lock {}: {e}", lock_path.display()));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)

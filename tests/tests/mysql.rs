@@ -318,7 +318,10 @@ async fn bulk_insert_prepares_each_statement_shape_once_per_session() {
     assert_eq!(n, 15_000);
     assert_eq!(prepares(&db).await - before, 2);
     let r = db
-        .query("select count(*) from dbx_my_bulk_shapes where label = concat('row ', id)", &[])
+        .query(
+            "select count(*) from dbx_my_bulk_shapes where label = concat('row ', id)",
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(r.rows[0][0], Value::Int(40_000));

@@ -92,7 +92,11 @@ impl Param<'_> {
                 My::Time(..) => ColumnType::MYSQL_TYPE_TIME,
             },
         };
-        let flags = if matches!(self, Param::Scalar(My::UInt(_))) { UNSIGNED } else { 0 };
+        let flags = if matches!(self, Param::Scalar(My::UInt(_))) {
+            UNSIGNED
+        } else {
+            0
+        };
         [t as u8, flags]
     }
 }
