@@ -19,7 +19,7 @@ use mysql_common::proto::MySerialize;
 
 use crate::protocol::column::ColumnDef;
 use crate::protocol::errors::parse_err;
-use crate::protocol::handshake::{check_server_key, parse_greeting};
+use crate::protocol::handshake::{check_server_key, parse_greeting, server_version};
 use crate::protocol::params::{encode_execute, execute_len, param, Param};
 use crate::protocol::row::RowDecoder;
 use crate::protocol::wire::{frame, header, parse_eof, parse_ok, Reader, MAX_PAYLOAD};
@@ -277,7 +277,7 @@ impl Connection {
         let first = match run_plugin(&mut proc, ctx(pass, use_tls, &nonce), &nonce)? {
             Response::Next { packet } | Response::Last { packet } => packet.unwrap_or_default(),
         };
-        let version = hs.server_version_parsed().unwrap_or((5, 5, 3));
+        let version = server_version(&self.server_version).unwrap_or((5, 5, 3));
         let user = config.user.as_deref().unwrap_or("root").as_bytes().to_vec();
         let db = config.database.as_ref().map(|d| d.as_bytes().to_vec());
         let response = HandshakeResponse::new(
