@@ -182,7 +182,15 @@ mod tests {
             assert_eq!(server_version(bad), None, "{bad:?}");
         }
         // The same answers as mysql_common's regex, on the same strings.
-        for v in ["8.0.36", "5.5.5-10.11.19-MariaDB", "11.4.2-MariaDB", "10.11.1234", "8.0", "123.1.1", "8.0.x"] {
+        for v in [
+            "8.0.36",
+            "5.5.5-10.11.19-MariaDB",
+            "11.4.2-MariaDB",
+            "10.11.1234",
+            "8.0",
+            "123.1.1",
+            "8.0.x",
+        ] {
             let mut greeting = vec![10u8];
             greeting.extend_from_slice(v.as_bytes());
             greeting.push(0);

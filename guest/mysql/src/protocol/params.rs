@@ -13,6 +13,8 @@ use mysql_common::constants::ColumnType;
 use mysql_common::proto::MySerialize;
 use mysql_common::Value as My;
 
+use super::wire::put_lenenc_int;
+
 const COM_STMT_EXECUTE: u8 = 0x17;
 /// The `UNSIGNED` flag of a parameter type.
 const UNSIGNED: u8 = 0x80;
@@ -110,25 +112,6 @@ fn lenenc_len(n: usize) -> usize {
     }
 }
 
-fn put_lenenc(out: &mut Vec<u8>, n: usize) {
-    let n = n as u64;
-    match n {
-        0..=250 => out.push(n as u8),
-        251..=0xFFFF => {
-            out.push(0xFC);
-            out.extend_from_slice(&(n as u16).to_le_bytes());
-        }
-        0x1_0000..=0xFF_FFFF => {
-            out.push(0xFD);
-            out.extend_from_slice(&n.to_le_bytes()[..3]);
-        }
-        _ => {
-            out.push(0xFE);
-            out.extend_from_slice(&n.to_le_bytes());
-        }
-    }
-}
-
 /// A contract value as a binary-protocol parameter.
 pub fn param(v: &Value) -> Result<Param<'_>> {
     cell_param(Cell::from(v))
@@ -210,7 +193,7 @@ pub fn encode_execute(stmt_id: u32, params: &[Param<'_>], out: &mut Vec<u8>) {
         match p {
             Param::Scalar(m) => m.serialize(out),
             Param::Bytes(b) => {
-                put_lenenc(out, b.len());
+                put_lenenc_int(out, b.len() as u64);
                 out.extend_from_slice(b);
             }
         }
