@@ -34,6 +34,12 @@ impl<S> PreparedStatements<S> {
         self.map.get(&id).ok_or_else(|| unknown(id))
     }
 
+    /// The statement `id`, to change what the driver keeps with it;
+    /// `invalid-input` for an unknown id.
+    pub fn get_mut(&mut self, id: u32) -> Result<&mut S> {
+        self.map.get_mut(&id).ok_or_else(|| unknown(id))
+    }
+
     /// Takes statement `id` out; `invalid-input` for an unknown id.
     pub fn remove(&mut self, id: u32) -> Result<S> {
         self.map.remove(&id).ok_or_else(|| unknown(id))

@@ -6,10 +6,12 @@
 //! upgrade); a read-only one with `BEGIN DEFERRED` and `query_only` on
 //! until it ends.
 
+use std::rc::Rc;
+
 use driverbox_guest_sdk::types::QueryResult;
 use driverbox_guest_sdk::{Error, Result, Value};
 
-use crate::connection::{param_slots, run, shape_of, single_statement, Conn, Mode, PreparedSql};
+use crate::connection::{param_slots, run_cached, single_statement, Conn, Mode, PreparedSql};
 use crate::errors::DbResult;
 use crate::sql::quote_ident;
 use driverbox_guest_sdk::types::{Prepared, TransactionOptions};
@@ -91,7 +93,11 @@ pub fn prepare(conn: &mut Conn, sql: &str) -> Result<Prepared> {
         let stmt = conn.db().prepare_cached(&text).db()?;
         (param_slots(&stmt).1, shape.columns())
     };
-    let id = conn.prepared.insert(PreparedSql { sql: text, params });
+    let id = conn.prepared.insert(PreparedSql {
+        sql: text,
+        params,
+        shape: Rc::new(shape),
+    });
     Ok(Prepared {
         id,
         param_types: vec![String::new(); params],
@@ -109,11 +115,13 @@ pub fn execute_prepared(conn: &mut Conn, id: u32, params: Vec<Value>) -> Result<
             params.len()
         )));
     }
-    let db = conn.db();
-    // The columns may have changed with the schema since `prepare`.
-    let shape = shape_of(db, &p.sql)?;
-    let mut stmt = db.prepare_cached(&p.sql).db()?;
-    run(db, &mut stmt, &shape, params)
+    let (result, shape) = {
+        let db = conn.db();
+        let mut stmt = db.prepare_cached(&p.sql).db()?;
+        run_cached(db, &mut stmt, &p.sql, p.shape, params)?
+    };
+    conn.prepared.get_mut(id)?.shape = shape;
+    Ok(result)
 }
 
 /// Forgets a prepared statement.

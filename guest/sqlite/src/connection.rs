@@ -29,13 +29,14 @@
 
 use std::ffi::{c_int, CStr};
 use std::ptr::{self, NonNull};
+use std::rc::Rc;
 use std::time::Duration;
 
 use driverbox_guest_sdk::batch::{empty_result, BatchBuilder, Cell};
 use driverbox_guest_sdk::prepared::PreparedStatements;
 use driverbox_guest_sdk::types::{Batch, Column, ConnectConfig, QueryResult, ScriptOutcome};
 use driverbox_guest_sdk::{Error, Result, Value};
-use rusqlite::{ffi, Connection, OpenFlags, Row, Statement};
+use rusqlite::{ffi, Connection, OpenFlags, Row, Statement, StatementStatus};
 
 use crate::errors::{self, DbResult, ONE_STATEMENT};
 use crate::sql::is_blank;
@@ -89,13 +90,15 @@ const VFS: Option<&str> = Some("unix-none");
 const VFS: Option<&str> = None;
 
 /// A statement prepared through `capabilities.prepare`: its text, looked
-/// up in rusqlite's statement cache on each use.
+/// up in rusqlite's statement cache on each use, and its result shape.
 #[derive(Clone, Debug)]
 pub struct PreparedSql {
     /// The single statement's text.
     pub sql: String,
     /// How many parameters it takes.
     pub params: usize,
+    /// The result shape as last read ([`run_cached`] keeps it current).
+    pub shape: Rc<Shape>,
 }
 
 /// The instance's one connection and everything tied to it.
@@ -534,6 +537,56 @@ fn run_with(
     })
 }
 
+/// Runs the statement `sql`, taken from rusqlite's statement cache as
+/// `stmt`, with the result shape the caller kept for it; gives the result
+/// and the shape to keep. The shape is read again (by compiling `sql` once
+/// more) only when it may be stale: when `stmt` was compiled anew (first
+/// use, or back after the cache evicted it) or when SQLite recompiled it
+/// during this run because the schema changed, which it finds out at the
+/// first step, before any row is read. Otherwise nothing is compiled: a
+/// prepared statement runs without parsing its SQL again.
+pub fn run_cached(
+    db: &Connection,
+    stmt: &mut Statement<'_>,
+    sql: &str,
+    shape: Rc<Shape>,
+    params: Vec<Value>,
+) -> Result<(QueryResult, Rc<Shape>)> {
+    let mut shape = if stmt.get_status(StatementStatus::Run) == 0 {
+        Rc::new(shape_of(db, sql)?)
+    } else {
+        shape
+    };
+    bind(stmt, params)?;
+    let read_only = stmt.readonly();
+    let before = db.total_changes();
+    let compiled = stmt.get_status(StatementStatus::RePrepare);
+    let mut columns = shape.columns();
+    let mut batch = BatchBuilder::new(&columns);
+    let mut checked = false;
+    {
+        let mut rows = stmt.raw_query();
+        while let Some(row) = rows.next().db()? {
+            if !checked {
+                checked = true;
+                if row.as_ref().get_status(StatementStatus::RePrepare) != compiled {
+                    shape = Rc::new(shape_of(db, sql)?);
+                    columns = shape.columns();
+                    batch = BatchBuilder::new(&columns);
+                }
+            }
+            shape.read(row, &mut batch)?;
+        }
+    }
+    if !checked && stmt.get_status(StatementStatus::RePrepare) != compiled {
+        shape = Rc::new(shape_of(db, sql)?);
+        columns = shape.columns();
+        batch = BatchBuilder::new(&columns);
+    }
+    let rows_affected = (!read_only).then(|| changes_since(db, before));
+    Ok((into_result(columns, batch.finish(), rows_affected), shape))
+}
+
 /// Rows changed by the statement that just ran. `sqlite3_changes` keeps
 /// the count of the last INSERT/UPDATE/DELETE, so it is only trusted when
 /// the total moved (DDL leaves it stale).
@@ -670,6 +723,57 @@ mod tests {
         assert_eq!(parts.len(), 3);
         assert!(parts[1].ends_with("END;"));
         assert!(next_statement(&db, " -- nothing\n ; ", 0).unwrap().is_none());
+    }
+
+    /// Runs `sql` the way `capabilities.execute_prepared` does: from the
+    /// statement cache, with the kept shape; gives the column names and
+    /// declared types of the result and its row count.
+    fn run_prepared(db: &Connection, sql: &str, shape: &mut Rc<Shape>) -> (Vec<(String, String)>, u32) {
+        let mut stmt = db.prepare_cached(sql).unwrap();
+        let (r, kept) = run_cached(db, &mut stmt, sql, shape.clone(), Vec::new()).unwrap();
+        *shape = kept;
+        let columns = r
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.database_type.clone()))
+            .collect();
+        (columns, r.batch.rows)
+    }
+
+    #[test]
+    fn a_cached_statement_keeps_its_shape_and_follows_schema_changes() {
+        let db = mem();
+        db.execute_batch("CREATE TABLE t(a INTEGER); INSERT INTO t VALUES (1)")
+            .unwrap();
+        let sql = "SELECT * FROM t";
+        let mut shape = Rc::new(shape_of(&db, sql).unwrap());
+        let a = || ("a".to_string(), "INTEGER".to_string());
+        assert_eq!(run_prepared(&db, sql, &mut shape), (vec![a()], 1));
+        // Run again: the kept shape is used as it is (nothing recompiled).
+        let kept = shape.clone();
+        assert_eq!(run_prepared(&db, sql, &mut shape), (vec![a()], 1));
+        assert!(Rc::ptr_eq(&kept, &shape));
+        // A new column: SQLite recompiles at the first step, and the shape follows.
+        db.execute_batch("ALTER TABLE t ADD COLUMN b TEXT").unwrap();
+        let b = || ("b".to_string(), "TEXT".to_string());
+        assert_eq!(run_prepared(&db, sql, &mut shape), (vec![a(), b()], 1));
+        // The same names with another declared type, and no rows: found
+        // after the run.
+        db.execute_batch("DROP TABLE t; CREATE TABLE t(a REAL, b BLOB)")
+            .unwrap();
+        let (columns, rows) = run_prepared(&db, sql, &mut shape);
+        assert_eq!(rows, 0);
+        assert_eq!(
+            columns,
+            vec![
+                ("a".to_string(), "REAL".to_string()),
+                ("b".to_string(), "BLOB".to_string())
+            ]
+        );
+        // Evicted from the cache and compiled anew: read again too.
+        db.flush_prepared_statement_cache();
+        db.execute_batch("ALTER TABLE t ADD COLUMN c").unwrap();
+        assert_eq!(run_prepared(&db, sql, &mut shape).0.len(), 3);
     }
 
     #[test]
