@@ -543,6 +543,18 @@ mod mysql {
     }
 
     #[tokio::test]
+    async fn rows_without_end_hit_a_limit() {
+        // 256 rows whose sequence ids go round, again and again.
+        let head = [column_count(1, 1), column_def(2, "x")].concat();
+        let rows: Vec<u8> = (0..=255u8)
+            .flat_map(|i| text_row(i.wrapping_add(3), &[Some(b"1")]))
+            .collect();
+        let (e, db, rss, _fake) = query_fails(0, Action::ReplyThenForever(head, rows)).await;
+        assert!(e.is_crash() || e.kind() == ErrorKind::InvalidInput, "{e}");
+        pool_still_works(&db, rss).await;
+    }
+
+    #[tokio::test]
     async fn a_query_never_answered_hits_the_call_deadline() {
         let (e, db, rss, _fake) = query_fails(0, Action::ReplyThenHang(Vec::new())).await;
         assert!(matches!(e, Error::Timeout { limit, .. } if limit == CALL_LIMIT), "{e}");

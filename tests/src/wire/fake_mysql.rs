@@ -42,6 +42,9 @@ pub enum Action {
     ReplyThenHang(Vec<u8>),
     /// Sends these bytes again and again, forever.
     Forever(Vec<u8>),
+    /// Sends the first bytes once, then the second again and again (a
+    /// run of packets whose sequence ids go round: 256 of them).
+    ReplyThenForever(Vec<u8>, Vec<u8>),
 }
 
 /// The behaviour of one connection.
@@ -359,6 +362,12 @@ async fn serve(mut socket: TcpStream, script: Script, connection_id: u32) -> std
                 Action::Forever(bytes) => loop {
                     socket.write_all(bytes).await?;
                 },
+                Action::ReplyThenForever(head, bytes) => {
+                    socket.write_all(head).await?;
+                    loop {
+                        socket.write_all(bytes).await?;
+                    }
+                }
             },
             _ => {
                 if let Some(reply) = good_reply(cmd, body, &mut stmts) {
