@@ -763,6 +763,17 @@ mod mongodb {
     }
 
     #[tokio::test]
+    async fn a_cursor_without_end_hits_a_limit() {
+        // Every `find` and `getMore` gets 1000 documents and an open cursor.
+        let batch: Vec<bson::Bson> = (0..1000).map(|i| doc! {"x": i}.into()).collect();
+        let open = reply(doc! {"cursor": {"firstBatch": batch, "id": 5i64, "ns": "test.c"}, "ok": 1.0});
+        let (e, db, rss, _fake) = query_fails(0, Action::Always(open)).await;
+        assert!(e.is_crash() || e.kind() == ErrorKind::InvalidInput, "{e}");
+        // Later connections behave.
+        pool_still_works(&db, rss).await;
+    }
+
+    #[tokio::test]
     async fn more_to_come_unasked_is_a_protocol_error() {
         let streamed = op_msg_to(THIS_REQUEST, 2, &doc! {"ok": 1.0}.to_vec().unwrap());
         let (e, db, rss, _fake) = query_fails(0, Action::ReplyThenHang(streamed)).await;

@@ -43,6 +43,8 @@ pub enum Action {
     ReplyThenHang(Vec<u8>),
     /// Sends these bytes again and again, forever.
     Forever(Vec<u8>),
+    /// Answers this request and every later one with these bytes.
+    Always(Vec<u8>),
 }
 
 /// The behaviour of one connection.
@@ -263,6 +265,7 @@ async fn serve(mut socket: TcpStream, script: Script, connection_id: i64) -> std
         let n = request;
         request += 1;
         match &script.misbehave {
+            Some((at, Action::Always(bytes))) if *at <= n => socket.write_all(&address(bytes, id)).await?,
             Some((at, action)) if *at == n => match action {
                 Action::Reply(bytes) => socket.write_all(&address(bytes, id)).await?,
                 Action::ReplyThenClose(bytes) => {
@@ -279,6 +282,7 @@ async fn serve(mut socket: TcpStream, script: Script, connection_id: i64) -> std
                         socket.write_all(&bytes).await?;
                     }
                 }
+                Action::Always(_) => unreachable!("answered above"),
             },
             _ => {
                 let answer = match command {
