@@ -329,8 +329,8 @@ mod mysql {
     use super::*;
     use driverbox::{ConnectionDriver, Value};
     use driverbox_tests::wire::fake_mysql::{
-        column_count, column_def, end, err, greeting, greeting_payload, packet, text_row, Action,
-        FakeMysql, Script, Startup,
+        column_count, column_def, end, err, greeting, greeting_payload, packet, text_row, Action, FakeMysql, Script,
+        Startup,
     };
 
     fn assert_kind(e: &Error, kind: ErrorKind, words: &str) {
@@ -450,7 +450,13 @@ mod mysql {
 
     #[tokio::test]
     async fn a_wrong_sequence_id_is_a_protocol_error() {
-        let reply = [column_count(7, 1), column_def(8, "x"), text_row(9, &[Some(b"1")]), end(10)].concat();
+        let reply = [
+            column_count(7, 1),
+            column_def(8, "x"),
+            text_row(9, &[Some(b"1")]),
+            end(10),
+        ]
+        .concat();
         let (e, db, rss, _fake) = query_fails(0, Action::Reply(reply)).await;
         assert_kind(&e, ErrorKind::Protocol, "sequence id 7, expected 1");
         pool_still_works(&db, rss).await;
@@ -473,7 +479,13 @@ mod mysql {
     #[tokio::test]
     async fn fewer_column_definitions_than_announced_is_a_protocol_error() {
         // Two columns announced, one defined: the row is read as the second.
-        let reply = [column_count(1, 2), column_def(2, "x"), text_row(3, &[Some(b"1")]), end(4)].concat();
+        let reply = [
+            column_count(1, 2),
+            column_def(2, "x"),
+            text_row(3, &[Some(b"1")]),
+            end(4),
+        ]
+        .concat();
         let (e, db, rss, _fake) = query_fails(0, Action::Reply(reply)).await;
         assert_kind(&e, ErrorKind::Protocol, "too short");
         pool_still_works(&db, rss).await;
@@ -508,11 +520,23 @@ mod mysql {
 
     #[tokio::test]
     async fn a_field_length_far_beyond_the_packet_is_a_protocol_error_at_once() {
-        let mut huge = vec![0xFE];
-        huge.extend_from_slice(&u64::MAX.to_le_bytes());
-        let reply = [column_count(1, 1), column_def(2, "x"), packet(3, &huge), end(4)].concat();
+        // 16 MiB announced in a packet of 4 bytes.
+        let reply = [
+            column_count(1, 1),
+            column_def(2, "x"),
+            packet(3, &[0xFD, 0xFF, 0xFF, 0xFF]),
+        ]
+        .concat();
         let (e, db, rss, _fake) = query_fails(0, Action::ReplyThenHang(reply)).await;
         assert_kind(&e, ErrorKind::Protocol, "too short for its field");
+        pool_still_works(&db, rss).await;
+        // An 8-byte length: a packet this short starting 0xFE is the end of
+        // the result, and a malformed one.
+        let mut huge = vec![0xFE];
+        huge.extend_from_slice(&u64::MAX.to_le_bytes());
+        let reply = [column_count(1, 1), column_def(2, "x"), packet(3, &huge)].concat();
+        let (e, db, rss, _fake) = query_fails(0, Action::ReplyThenHang(reply)).await;
+        assert_kind(&e, ErrorKind::Protocol, "affected rows");
         pool_still_works(&db, rss).await;
     }
 
@@ -712,7 +736,10 @@ mod mongodb {
         let forever = head_then_garbage(&header(40_000_000, THIS_REQUEST));
         let (e, db, rss, _fake) = query_fails(0, Action::Forever(forever)).await;
         assert!(e.is_crash() || e.kind() == ErrorKind::Protocol, "{e}");
-        assert!(e.to_string().contains("memory") || e.to_string().contains("flags"), "{e}");
+        assert!(
+            e.to_string().contains("memory") || e.to_string().contains("flags"),
+            "{e}"
+        );
         pool_still_works(&db, rss).await;
     }
 
@@ -740,7 +767,8 @@ mod mongodb {
 
     #[tokio::test]
     async fn ok_0_is_the_server_error_with_its_code_and_keeps_the_connection() {
-        let failed = reply(doc! {"ok": 0.0, "errmsg": "no such command: 'find'", "code": 59, "codeName": "CommandNotFound"});
+        let failed =
+            reply(doc! {"ok": 0.0, "errmsg": "no such command: 'find'", "code": 59, "codeName": "CommandNotFound"});
         let (e, db, rss, fake) = query_fails(0, Action::Reply(failed)).await;
         assert_eq!(e.kind(), ErrorKind::UndefinedObject, "{e}");
         assert_eq!(e.code(), Some("CommandNotFound"), "{e}");

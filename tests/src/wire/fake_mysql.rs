@@ -145,8 +145,19 @@ const COM_STMT_CLOSE: u8 = 0x19;
 /// TRANSACTIONS, SECURE_CONNECTION, MULTI_STATEMENTS, MULTI_RESULTS,
 /// PS_MULTI_RESULTS, PLUGIN_AUTH, PLUGIN_AUTH_LENENC_CLIENT_DATA,
 /// DEPRECATE_EOF; not SSL.
-const CAPABILITIES: u32 = 0x1 | 0x2 | 0x4 | 0x8 | 0x200 | 0x2000 | 0x8000 | 0x1_0000 | 0x2_0000 | 0x4_0000
-    | 0x8_0000 | 0x20_0000 | 0x100_0000;
+const CAPABILITIES: u32 = 0x1
+    | 0x2
+    | 0x4
+    | 0x8
+    | 0x200
+    | 0x2000
+    | 0x8000
+    | 0x1_0000
+    | 0x2_0000
+    | 0x4_0000
+    | 0x8_0000
+    | 0x20_0000
+    | 0x100_0000;
 /// SERVER_STATUS_AUTOCOMMIT
 const STATUS: u16 = 0x0002;
 /// `enum_field_types` of BIGINT.
@@ -256,7 +267,13 @@ pub fn binary_row(seq: u8, values: &[i64]) -> Vec<u8> {
 
 /// The well-behaved text result of `SELECT 1` (sequence ids from 1).
 pub fn select_one() -> Vec<u8> {
-    [column_count(1, 1), column_def(2, "x"), text_row(3, &[Some(b"1")]), end(4)].concat()
+    [
+        column_count(1, 1),
+        column_def(2, "x"),
+        text_row(3, &[Some(b"1")]),
+        end(4),
+    ]
+    .concat()
 }
 
 fn is_select(sql: &[u8]) -> bool {
@@ -291,7 +308,9 @@ fn good_reply(cmd: u8, body: &[u8], stmts: &mut HashMap<u32, bool>) -> Option<Ve
             out
         }
         COM_STMT_EXECUTE => {
-            let id = body.get(..4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            let id = body
+                .get(..4)
+                .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
             if stmts.get(&id) == Some(&true) {
                 [column_count(1, 1), column_def(2, "x"), binary_row(3, &[1]), end(4)].concat()
             } else {
