@@ -594,6 +594,22 @@ mod mysql {
     }
 
     #[tokio::test]
+    async fn an_error_after_some_rows_is_the_server_error_and_keeps_the_connection() {
+        let reply = [
+            column_count(1, 1),
+            column_def(2, "x"),
+            text_row(3, &[Some(b"1")]),
+            err(4, 1317, "70100", "Query execution was interrupted"),
+        ]
+        .concat();
+        let (e, db, rss, fake) = query_fails(0, Action::Reply(reply)).await;
+        assert_eq!(e.kind(), ErrorKind::Canceled, "{e}");
+        assert_eq!(e.code(), Some("70100"), "{e}");
+        pool_still_works(&db, rss).await;
+        assert_eq!(fake.accepted(), 1, "the connection was kept");
+    }
+
+    #[tokio::test]
     async fn a_server_error_names_its_codes_and_keeps_the_connection() {
         let reply = err(1, 1146, "42S02", "Table 'test.t' doesn't exist");
         let (e, db, rss, fake) = query_fails(0, Action::Reply(reply)).await;
