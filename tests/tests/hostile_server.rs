@@ -449,6 +449,91 @@ mod mysql {
     }
 
     #[tokio::test]
+    async fn lies_during_authentication_are_typed_errors_at_once() {
+        fn switch(plugin: &str) -> Vec<u8> {
+            [b"\xFE", plugin.as_bytes(), b"\0abcdefghijklmnopqrst\0"].concat()
+        }
+        let bad_key = b"\x01-----BEGIN PUBLIC KEY-----\nMII=\n-----END PUBLIC KEY-----\n";
+        let cases: Vec<(&str, Vec<u8>, ErrorKind, &str)> = vec![
+            ("a bare 0xFE", packet(2, &[0xFE]), ErrorKind::Protocol, "auth switch"),
+            ("a truncated OK", packet(2, &[0x00]), ErrorKind::Protocol, "too short"),
+            (
+                "an unknown header",
+                packet(2, &[0x07]),
+                ErrorKind::Protocol,
+                "unexpected packet",
+            ),
+            (
+                "switches without end",
+                (0..9u8)
+                    .flat_map(|i| packet(2 + 2 * i, &switch("mysql_native_password")))
+                    .collect(),
+                ErrorKind::Protocol,
+                "did not finish",
+            ),
+            (
+                "an unknown plugin",
+                packet(2, &switch("no_such_plugin")),
+                ErrorKind::Authentication,
+                "no_such_plugin",
+            ),
+            (
+                "clear text without TLS",
+                packet(2, &switch("mysql_clear_password")),
+                ErrorKind::Authentication,
+                "clear text",
+            ),
+            (
+                "a malformed RSA key",
+                [
+                    packet(2, &switch("caching_sha2_password")),
+                    packet(4, &[0x01, 0x04]),
+                    packet(6, bad_key),
+                ]
+                .concat(),
+                ErrorKind::Authentication,
+                "RSA public key",
+            ),
+        ];
+        for (what, after, kind, words) in cases {
+            // The greeting and the answer to the handshake response at once.
+            let fake = FakeMysql::always(Script::startup(Startup::Raw([greeting(1), after].concat()))).await;
+            let url = format!("mysql://root:pw@127.0.0.1:{}/test?ssl-mode=DISABLED", fake.port);
+            let started = Instant::now();
+            let e = rt().connect(&url).await.map(|_| ()).expect_err(what);
+            assert_eq!(e.kind(), kind, "{what}: {e}");
+            assert!(e.to_string().contains(words), "{what}: `{e}` should name `{words}`");
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "{what}: took {:?}",
+                started.elapsed()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_deadline_holds_when_the_cancel_cannot_connect() {
+        // The query hangs; the connection that would send KILL QUERY gets no greeting.
+        let fake = FakeMysql::start(|i| {
+            if i == 0 {
+                Script::at(0, Action::ReplyThenHang(Vec::new()))
+            } else {
+                Script::startup(Startup::Silent)
+            }
+        })
+        .await;
+        let db = rt().connect(&fake.url("")).await.unwrap();
+        let started = Instant::now();
+        let e = db.query("select 1", &[]).await.unwrap_err();
+        assert!(matches!(e, Error::Timeout { limit, .. } if limit == CALL_LIMIT), "{e}");
+        assert!(
+            started.elapsed() < CALL_LIMIT + Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
     async fn a_wrong_sequence_id_is_a_protocol_error() {
         let reply = [
             column_count(7, 1),
@@ -735,6 +820,85 @@ mod mongodb {
         let (e, _) = connect_fails(Startup::Raw(failed)).await;
         assert_eq!(e.kind(), ErrorKind::Permission, "{e}");
         assert_eq!(e.code(), Some("Unauthorized"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn hello_replies_that_lie_are_typed_errors() {
+        let cases = [
+            (doc! {"ok": 1.0, "maxWireVersion": 2}, ErrorKind::Unsupported, "3.6"),
+            (doc! {"ok": 1.0}, ErrorKind::Unsupported, "3.6"),
+            (
+                doc! {"ok": "yes", "maxWireVersion": 17},
+                ErrorKind::Protocol,
+                "without `ok`",
+            ),
+        ];
+        for (hello, kind, words) in cases {
+            let (e, took) = connect_fails(Startup::Raw(reply(hello.clone()))).await;
+            assert_eq!(e.kind(), kind, "{hello}: {e}");
+            assert!(e.to_string().contains(words), "{hello}: `{e}` should name `{words}`");
+            assert!(took < Duration::from_secs(2), "{hello}: took {took:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn lies_during_authentication_are_typed_errors_at_once() {
+        let bin = |b: &[u8]| bson::Binary {
+            subtype: bson::spec::BinarySubtype::Generic,
+            bytes: b.to_vec(),
+        };
+        let cases = [
+            (doc! {"ok": 1.0, "conversationId": 1}, "no payload"),
+            (doc! {"ok": 1.0, "payload": "r=x"}, "no payload"),
+            (
+                doc! {"ok": 1.0, "conversationId": 1, "payload": bin(b"\xff\xfe"), "done": false},
+                "not UTF-8",
+            ),
+            (
+                doc! {"ok": 1.0, "conversationId": 1, "payload": bin(b"r=abc,s=c2FsdA==,i=4096"), "done": false},
+                "nonce",
+            ),
+            (
+                doc! {"ok": 0.0, "code": 18, "codeName": "AuthenticationFailed", "errmsg": "Authentication failed."},
+                "AuthenticationFailed",
+            ),
+        ];
+        for (answer, words) in cases {
+            // Request 0 after `hello` is saslStart.
+            let fake = FakeMongo::always(Script::at(0, Action::ReplyThenHang(reply(answer.clone())))).await;
+            let url = format!("mongodb://u:pw@127.0.0.1:{}/test", fake.port);
+            let started = Instant::now();
+            let e = rt().connect(&url).await.map(|_| ()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Authentication, "{answer}: {e}");
+            assert!(e.to_string().contains(words), "{answer}: `{e}` should name `{words}`");
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "took {:?}",
+                started.elapsed()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_deadline_holds_when_the_cancel_cannot_connect() {
+        // The query hangs; the connection that would send killOp gets no hello reply.
+        let fake = FakeMongo::start(|i| {
+            if i == 0 {
+                Script::at(0, Action::ReplyThenHang(Vec::new()))
+            } else {
+                Script::startup(Startup::Silent)
+            }
+        })
+        .await;
+        let db = rt().connect(&fake.url("")).await.unwrap();
+        let started = Instant::now();
+        let e = db.query(FIND, &[]).await.unwrap_err();
+        assert!(matches!(e, Error::Timeout { limit, .. } if limit == CALL_LIMIT), "{e}");
+        assert!(
+            started.elapsed() < CALL_LIMIT + Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
     }
 
     #[tokio::test]
