@@ -1,7 +1,10 @@
-//! Misbehaving peers on 127.0.0.1 for the reliability suite: a scriptable
-//! fake PostgreSQL server ([`fake_pg`]) and a TCP fault proxy in front of
-//! a real server ([`proxy`]). Both run in-process on the test's runtime.
+//! Misbehaving peers on 127.0.0.1 for the reliability suite: scriptable
+//! fake PostgreSQL, MySQL and MongoDB servers ([`fake_pg`], [`fake_mysql`],
+//! [`fake_mongo`]) and a TCP fault proxy in front of a real server
+//! ([`proxy`]). All run in-process on the test's runtime.
 
+pub mod fake_mongo;
+pub mod fake_mysql;
 pub mod fake_pg;
 pub mod proxy;
 
