@@ -405,7 +405,13 @@ pub async fn w3(ctx: &Ctx, res: &mut Results) -> Result<()> {
     let tp = tp_connect(&ctx.pg_url).await?;
     let tp_stmt = tp.prepare(scan_sql).await?;
     let mut sx = PgConnection::connect(&ctx.pg_url).await?;
-    let names = ["driverbox stream", "driverbox query", "tokio-postgres", "sqlx", portable::NAME];
+    let names = [
+        "driverbox stream",
+        "driverbox query",
+        "tokio-postgres",
+        "sqlx",
+        portable::NAME,
+    ];
     let mut pc = match &ctx.portable {
         Some(built) if !order(0, &[portable::NAME]).is_empty() => {
             Some(portable::Conn::connect(built, &ctx.rt, &ctx.pg_url).await?)

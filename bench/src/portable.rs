@@ -101,7 +101,9 @@ fn url_password(url: &str) -> Option<String> {
     let b = raw.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
         match (b[i], hex) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -184,8 +186,10 @@ impl Conn {
     /// Runs prepared statement `id` with one integer parameter; gives its rows.
     pub async fn execute_prepared_int(&mut self, id: u32, param: i64) -> Result<Vec<Vec<HostValue>>> {
         let caps = self.driver.driverbox_driver_capabilities();
-        let r = wt(caps.call_execute_prepared(&mut self.store, id, &[Value::Int(param)]).await)?
-            .map_err(|e| anyhow!("portable driver: execute-prepared: {e:?}"))?;
+        let r = wt(caps
+            .call_execute_prepared(&mut self.store, id, &[Value::Int(param)])
+            .await)?
+        .map_err(|e| anyhow!("portable driver: execute-prepared: {e:?}"))?;
         rows(&r.columns, &r.batch)
     }
 
@@ -270,7 +274,10 @@ mod tests {
 
     #[test]
     fn password_of_a_url() {
-        assert_eq!(url_password("postgres://u:p%40ss@h:5432/db?x=1").as_deref(), Some("p@ss"));
+        assert_eq!(
+            url_password("postgres://u:p%40ss@h:5432/db?x=1").as_deref(),
+            Some("p@ss")
+        );
         assert_eq!(url_password("postgres://u@h/db"), None);
         assert_eq!(url_password("postgres://h/db?password=x"), None);
     }
