@@ -12,7 +12,8 @@
 //! ```
 //!
 //! The databases run in that order: PostgreSQL (W1–W6 against
-//! tokio-postgres and sqlx), SQLite (W1/W3/W4 against rusqlite), MySQL/MariaDB
+//! tokio-postgres and sqlx; W1 and W3 also with the portable driver in a
+//! plain `wasmtime-wasi` embedding, `driverbox portable`), SQLite (W1/W3/W4 against rusqlite), MySQL/MariaDB
 //! (W1–W5 against mysql_async and sqlx-mysql), MongoDB (W1–W5 against the
 //! mongodb crate, on a throwaway SecantusDB unless `--mongodb-url`).
 
