@@ -12,7 +12,8 @@
 //! ```
 //!
 //! The databases run in that order: PostgreSQL (W1–W6 against
-//! tokio-postgres and sqlx), SQLite (W1/W3/W4 against rusqlite), MySQL/MariaDB
+//! tokio-postgres and sqlx; W1 and W3 also with the portable driver in a
+//! plain `wasmtime-wasi` embedding, `driverbox portable`), SQLite (W1/W3/W4 against rusqlite), MySQL/MariaDB
 //! (W1–W5 against mysql_async and sqlx-mysql), MongoDB (W1–W5 against the
 //! mongodb crate, on a throwaway SecantusDB unless `--mongodb-url`).
 
@@ -22,6 +23,7 @@ mod data;
 mod mongodb;
 mod mysql;
 mod pg;
+mod portable;
 mod results;
 mod sqlite;
 mod startup;
@@ -196,6 +198,8 @@ pub struct Ctx {
     pub tables: Tables,
     /// The runtime driverbox's contenders use (built-in drivers, default cache).
     pub rt: driverbox::Runtime,
+    /// The portable PostgreSQL driver, when W1 or W3 runs it.
+    pub portable: Option<portable::Built>,
 }
 
 /// Contenders `--contender` selects (all when empty), for profiling one.
@@ -358,6 +362,11 @@ async fn run(args: Args) -> Result<()> {
         sizes: if quick { Sizes::quick() } else { Sizes::full() },
         tables: Tables::new(),
         rt: driverbox::Runtime::new()?,
+        portable: if run_pg && (want("W1") || want("W3")) && !order(0, &[portable::NAME]).is_empty() {
+            Some(portable::Built::new().context("building the portable PostgreSQL driver")?)
+        } else {
+            None
+        },
     };
     let adbc_lib = args.adbc_postgresql.clone().or_else(arrow::default_adbc_postgresql);
     let machine = machine(
@@ -376,6 +385,14 @@ async fn run(args: Args) -> Result<()> {
         machine.mysql
     );
     let mut res = Results::default();
+    if let Some(p) = &ctx.portable {
+        res.note(format!(
+            "PostgreSQL driver component: {} bytes inside driverbox's host, {} bytes portable (with the transport adapter): {:.2}x",
+            p.host_bytes,
+            p.portable_bytes,
+            p.portable_bytes as f64 / p.host_bytes as f64
+        ));
+    }
     if run_pg {
         eprintln!("setting up tables ({} scan rows) ...", ctx.sizes.scan_rows);
         pg::setup(&ctx).await.context("creating the bench_* tables")?;

@@ -19,7 +19,7 @@ use tokio_postgres::NoTls;
 use crate::data::{self, MixedRow, MIXED_COLUMNS};
 use crate::results::{Better, Results};
 use crate::stats::{cpu_time, percentile, us, Rng};
-use crate::{order, Ctx};
+use crate::{order, portable, Ctx};
 
 /// A tokio-postgres client with its connection task running.
 pub async fn tp_connect(url: &str) -> Result<tokio_postgres::Client> {
@@ -145,7 +145,15 @@ pub async fn w1(ctx: &Ctx, res: &mut Results) -> Result<()> {
     let tp = tp_connect(&ctx.pg_url).await?;
     let tp_stmt = tp.prepare(kv_select).await?;
     let mut sx = PgConnection::connect(&ctx.pg_url).await?;
-    let names = ["driverbox", "tokio-postgres", "sqlx"];
+    let names = ["driverbox", "tokio-postgres", "sqlx", portable::NAME];
+    let mut pc = match &ctx.portable {
+        Some(built) if !order(0, &[portable::NAME]).is_empty() => {
+            let mut conn = portable::Conn::connect(built, &ctx.rt, &ctx.pg_url).await?;
+            let id = conn.prepare(kv_select).await?;
+            Some((conn, id))
+        }
+        _ => None,
+    };
     for round in 0..=ctx.rounds {
         for c in order(round, &names) {
             let mut rng = Rng::new(0x5EED + round as u64);
@@ -173,7 +181,7 @@ pub async fn w1(ctx: &Ctx, res: &mut Results) -> Result<()> {
                     })
                     .await?
                 }
-                _ => {
+                2 => {
                     latency_loop(iters, async || {
                         let id = rng.key(n);
                         let row = sqlx_core::query::query::<Postgres>(kv_select)
@@ -183,6 +191,23 @@ pub async fn w1(ctx: &Ctx, res: &mut Results) -> Result<()> {
                         let (_id, a, b): (i32, i64, &str) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
                         std::hint::black_box(b.len());
                         kv_check(id, a)
+                    })
+                    .await?
+                }
+                _ => {
+                    let Some((conn, stmt)) = pc.as_mut() else {
+                        continue;
+                    };
+                    let stmt = *stmt;
+                    latency_loop(iters, async || {
+                        let id = rng.key(n);
+                        let rows = conn.execute_prepared_int(stmt, id.into()).await?;
+                        let row = &rows[0];
+                        let (Value::Int(a), Value::Text(b)) = (&row[1], &row[2]) else {
+                            anyhow::bail!("types")
+                        };
+                        std::hint::black_box(b.len());
+                        kv_check(id, *a)
                     })
                     .await?
                 }
@@ -380,7 +405,19 @@ pub async fn w3(ctx: &Ctx, res: &mut Results) -> Result<()> {
     let tp = tp_connect(&ctx.pg_url).await?;
     let tp_stmt = tp.prepare(scan_sql).await?;
     let mut sx = PgConnection::connect(&ctx.pg_url).await?;
-    let names = ["driverbox stream", "driverbox query", "tokio-postgres", "sqlx"];
+    let names = [
+        "driverbox stream",
+        "driverbox query",
+        "tokio-postgres",
+        "sqlx",
+        portable::NAME,
+    ];
+    let mut pc = match &ctx.portable {
+        Some(built) if !order(0, &[portable::NAME]).is_empty() => {
+            Some(portable::Conn::connect(built, &ctx.rt, &ctx.pg_url).await?)
+        }
+        _ => None,
+    };
     for round in 0..=ctx.rounds {
         for c in order(round, &names) {
             let t0 = Instant::now();
@@ -423,12 +460,24 @@ pub async fn w3(ctx: &Ctx, res: &mut Results) -> Result<()> {
                         count += 1;
                     }
                 }
-                _ => {
+                3 => {
                     let mut s = sqlx_core::query::query::<Postgres>(scan_sql).fetch(&mut sx);
                     while let Some(row) = s.try_next().await? {
                         sx_decode(&row)?;
                         count += 1;
                     }
+                }
+                _ => {
+                    let Some(conn) = pc.as_mut() else {
+                        continue;
+                    };
+                    count = conn
+                        .stream(scan_sql, batch, |rows| {
+                            for row in &rows {
+                                data::touch_values(row);
+                            }
+                        })
+                        .await?;
                 }
             }
             let secs = t0.elapsed().as_secs_f64();

@@ -33,6 +33,20 @@ fn quick_mode_runs_every_workload_and_writes_the_report() {
     }
     let ratios = json["ratios"].as_array().unwrap();
     assert!(ratios.iter().any(|r| r["peer"] == "sqlx"), "no sqlx ratio");
+    // The portable PostgreSQL driver in a plain wasmtime-wasi embedding, W1 and W3.
+    for w in ["W1 point select", "W3 scan"] {
+        assert!(
+            ratios
+                .iter()
+                .any(|r| r["workload"] == w && r["driverbox"] == "driverbox portable"),
+            "no driverbox portable ratio in {w}"
+        );
+    }
+    assert!(json["results"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().contains("bytes portable")));
     for peer in ["mysql_async", "sqlx-mysql"] {
         assert!(ratios.iter().any(|r| r["peer"] == peer), "no {peer} ratio");
     }
