@@ -93,29 +93,12 @@ fn loopback(addr: std::net::SocketAddr, use_: SocketAddrUse) -> bool {
 
 /// The password of `url`'s user information, percent-decoded.
 fn url_password(url: &str) -> Option<String> {
-    let rest = &url[url.find("://")? + 3..];
-    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
-    let userinfo = &authority[..authority.rfind('@')?];
-    let raw = &userinfo[userinfo.find(':')? + 1..];
-    let mut out = Vec::with_capacity(raw.len());
-    let b = raw.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let hex = b
-            .get(i + 1..i + 3)
-            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
-        match (b[i], hex) {
-            (b'%', Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    let parsed = url::Url::parse(url).ok()?;
+    let raw = parsed.password()?;
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()
+        .map(|p| p.into_owned())
 }
 
 /// One instance of the portable driver, connected: one store, one connection.
