@@ -12,14 +12,13 @@
 //! answers when sent (every header of the bytes that can be walked by its
 //! length).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bson::{doc, Bson, Document};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
+
+use super::Listener;
 
 /// How a connection's startup goes.
 #[derive(Clone, Debug)]
@@ -84,33 +83,23 @@ impl Script {
 /// A running fake server; stops on drop.
 pub struct FakeMongo {
     pub port: u16,
-    accepted: Arc<AtomicUsize>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakeMongo {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    listener: Listener,
 }
 
 impl FakeMongo {
     /// Starts a server whose connection number `i` (from 0) follows `script(i)`.
     pub async fn start(script: impl Fn(usize) -> Script + Send + Sync + 'static) -> FakeMongo {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
-        let port = listener.local_addr().unwrap().port();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let counter = accepted.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                let n = counter.fetch_add(1, Ordering::SeqCst);
-                let s = script(n);
-                tokio::spawn(async move {
-                    let _ = serve(socket, s, n as i64 + 1).await;
-                });
+        let listener = Listener::start(move |socket, n| {
+            let s = script(n);
+            async move {
+                let _ = serve(socket, s, n as i64 + 1).await;
             }
-        });
-        FakeMongo { port, accepted, task }
+        })
+        .await;
+        FakeMongo {
+            port: listener.port,
+            listener,
+        }
     }
 
     /// Every connection follows `script`.
@@ -130,7 +119,7 @@ impl FakeMongo {
 
     /// Connections accepted so far.
     pub fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
+        self.listener.accepted()
     }
 }
 

@@ -12,13 +12,12 @@
 //! set-up), which are answered OK and not counted.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
+
+use super::Listener;
 
 /// How a connection's startup goes.
 #[derive(Clone, Debug)]
@@ -84,33 +83,23 @@ impl Script {
 /// A running fake server; stops on drop.
 pub struct FakeMysql {
     pub port: u16,
-    accepted: Arc<AtomicUsize>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakeMysql {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    listener: Listener,
 }
 
 impl FakeMysql {
     /// Starts a server whose connection number `i` (from 0) follows `script(i)`.
     pub async fn start(script: impl Fn(usize) -> Script + Send + Sync + 'static) -> FakeMysql {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
-        let port = listener.local_addr().unwrap().port();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let counter = accepted.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                let n = counter.fetch_add(1, Ordering::SeqCst);
-                let s = script(n);
-                tokio::spawn(async move {
-                    let _ = serve(socket, s, n as u32 + 1).await;
-                });
+        let listener = Listener::start(move |socket, n| {
+            let s = script(n);
+            async move {
+                let _ = serve(socket, s, n as u32 + 1).await;
             }
-        });
-        FakeMysql { port, accepted, task }
+        })
+        .await;
+        FakeMysql {
+            port: listener.port,
+            listener,
+        }
     }
 
     /// Every connection follows `script`.
@@ -130,7 +119,7 @@ impl FakeMysql {
 
     /// Connections accepted so far.
     pub fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
+        self.listener.accepted()
     }
 }
 

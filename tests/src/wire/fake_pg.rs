@@ -7,13 +7,12 @@
 //! simple `Query`, and each run of extended-protocol messages ended by
 //! `Sync` (the driver's `query` is two: Parse/Describe, then Bind/Execute).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
+
+use super::Listener;
 
 /// How a connection's startup goes.
 #[derive(Clone, Debug)]
@@ -85,33 +84,23 @@ impl Script {
 /// A running fake server; stops on drop.
 pub struct FakePg {
     pub port: u16,
-    accepted: Arc<AtomicUsize>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakePg {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    listener: Listener,
 }
 
 impl FakePg {
     /// Starts a server whose connection number `i` (from 0) follows `script(i)`.
     pub async fn start(script: impl Fn(usize) -> Script + Send + Sync + 'static) -> FakePg {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
-        let port = listener.local_addr().unwrap().port();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let counter = accepted.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                let n = counter.fetch_add(1, Ordering::SeqCst);
-                let s = script(n);
-                tokio::spawn(async move {
-                    let _ = serve(socket, s).await;
-                });
+        let listener = Listener::start(move |socket, n| {
+            let s = script(n);
+            async move {
+                let _ = serve(socket, s).await;
             }
-        });
-        FakePg { port, accepted, task }
+        })
+        .await;
+        FakePg {
+            port: listener.port,
+            listener,
+        }
     }
 
     /// Every connection misbehaves the same way.
@@ -134,7 +123,7 @@ impl FakePg {
 
     /// Connections accepted so far.
     pub fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
+        self.listener.accepted()
     }
 }
 
