@@ -1,7 +1,7 @@
 //! Builds guest driver crates for `wasm32-wasip2` from build scripts, so a
 //! plain `cargo build` of the host embeds fresh driver components.
 //!
-//! Every guest builds with the workspace's `guest` profile into one target
+//! All guests build with the workspace's `guest` profile into one target
 //! dir of their own, `target/guests`: the nested cargo never waits on the
 //! outer one's lock, and the guests' dependencies build once for all of
 //! them (tagged builds and feature variants recompile only their own
