@@ -11,7 +11,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::sockets::SocketAddrUse;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::WasiCtxBuilder;
+
+use crate::startup::Bare;
 
 use driverbox::Value as HostValue;
 
@@ -67,20 +69,6 @@ impl Built {
     }
 }
 
-struct State {
-    ctx: WasiCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for State {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.ctx,
-            table: &mut self.table,
-        }
-    }
-}
-
 /// Loopback only: connects to loopback addresses, and the implicit bind
 /// before a connect (checked on the wildcard address, port 0).
 fn loopback(addr: std::net::SocketAddr, use_: SocketAddrUse) -> bool {
@@ -103,7 +91,7 @@ fn url_password(url: &str) -> Option<String> {
 
 /// One instance of the portable driver, connected: one store, one connection.
 pub struct Conn {
-    store: Store<State>,
+    store: Store<Bare>,
     driver: EmbeddedSqlDriver,
 }
 
@@ -144,10 +132,10 @@ impl Conn {
             .socket_addr_check(|addr, use_| Box::pin(async move { loopback(addr, use_) }))
             .env("DRIVERBOX_SSLMODE", o.tls.name())
             .inherit_stderr();
-        let mut linker: Linker<State> = Linker::new(&built.engine);
+        let mut linker: Linker<Bare> = Linker::new(&built.engine);
         wt(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
-        let state = State {
-            ctx: wasi.build(),
+        let state = Bare {
+            wasi: wasi.build(),
             table: ResourceTable::new(),
         };
         let mut store = Store::new(&built.engine, state);

@@ -52,9 +52,10 @@ fn runtime_with_cache(dir: &std::path::Path) -> Result<Runtime> {
         .build()?)
 }
 
-struct Bare {
-    wasi: WasiCtx,
-    table: ResourceTable,
+/// A store's data with WASI alone (also the portable contender's).
+pub(crate) struct Bare {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
 }
 
 impl WasiView for Bare {

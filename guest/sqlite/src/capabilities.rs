@@ -107,18 +107,18 @@ pub fn prepare(conn: &mut Conn, sql: &str) -> Result<Prepared> {
 
 /// Runs a prepared statement.
 pub fn execute_prepared(conn: &mut Conn, id: u32, params: Vec<Value>) -> Result<QueryResult> {
-    let p = conn.prepared.get(id)?.clone();
-    if params.len() != p.params {
-        return Err(Error::invalid(format!(
-            "prepared statement {id} takes {} parameter(s), {} given",
-            p.params,
-            params.len()
-        )));
-    }
     let (result, shape) = {
+        let p = conn.prepared.get(id)?;
+        if params.len() != p.params {
+            return Err(Error::invalid(format!(
+                "prepared statement {id} takes {} parameter(s), {} given",
+                p.params,
+                params.len()
+            )));
+        }
         let db = conn.db();
         let mut stmt = db.prepare_cached(&p.sql).db()?;
-        run_cached(db, &mut stmt, &p.sql, p.shape, params)?
+        run_cached(db, &mut stmt, &p.sql, p.shape.clone(), params)?
     };
     conn.prepared.get_mut(id)?.shape = shape;
     Ok(result)
