@@ -328,6 +328,109 @@ async fn bulk_insert_prepares_each_statement_shape_once_per_session() {
     db.execute("drop table dbx_my_bulk_shapes", &[]).await.unwrap();
 }
 
+/// Every row of a stream.
+async fn stream_rows(db: &WasmDriver, sql: &str) -> Vec<Vec<Value>> {
+    let mut s = db.stream_query(sql, &[], 1000).await.unwrap();
+    let mut rows = Vec::new();
+    while let Some(b) = s.next().await {
+        rows.extend(b.unwrap());
+    }
+    rows
+}
+
+#[tokio::test]
+async fn streams_use_the_binary_protocol_and_fall_back_to_text() {
+    let pool = PoolConfig {
+        max_size: 1,
+        ..Default::default()
+    };
+    let db = runtime().connect_with(MYSQL_URL, pool).await.unwrap();
+    let sql = "select seq, seq * 1000000000, cast(seq as decimal(12,2)) / 7, concat('r', seq), \
+               timestamp'2024-02-29 12:00:00.5' + interval seq second, seq * 0.5e0, null \
+               from seq_1_to_2500";
+    let before = prepares(&db).await;
+    let binary = stream_rows(&db, sql).await;
+    assert_eq!(binary.len(), 2500);
+    // Prepared once, then taken from the statement cache.
+    assert_eq!(stream_rows(&db, sql).await, binary);
+    assert_eq!(prepares(&db).await - before, 1);
+    // The same values as the text protocol (`query` without parameters).
+    assert_eq!(db.query(sql, &[]).await.unwrap().rows, binary);
+    // Two statements cannot be prepared: the stream sends the text, and
+    // remembers to.
+    let two = "select 1 as a; select 'two' as b";
+    for _ in 0..2 {
+        assert_eq!(stream_rows(&db, two).await, [[Value::Int(1)]]);
+    }
+    assert_eq!(prepares(&db).await - before, 2);
+    // A server error is the text's error, not the prepare's.
+    let Err(e) = db.stream_query("select * from dbx_no_such_table", &[], 10).await else {
+        panic!("a stream of a missing table opened");
+    };
+    assert_eq!((e.kind(), e.code()), (ErrorKind::UndefinedObject, Some("42S02")), "{e}");
+    assert_eq!(stream_rows(&db, "select 3").await, [[Value::Int(3)]]);
+}
+
+/// `v` of table `t` in the session's default database, through the
+/// statement cache (a parameter makes it a prepared statement).
+async fn v_of_t(db: &WasmDriver) -> Vec<Value> {
+    let r = db
+        .query("select v from t where v > ? order by v", &[Value::Int(0)])
+        .await
+        .unwrap();
+    r.rows.into_iter().map(|mut row| row.remove(0)).collect()
+}
+
+#[tokio::test]
+async fn cached_statements_follow_a_change_of_database() {
+    // One session, so USE holds for the following calls.
+    let pool = PoolConfig {
+        max_size: 1,
+        ..Default::default()
+    };
+    let db = runtime().connect_with(MYSQL_URL, pool).await.unwrap();
+    for (name, v) in [("dbx_use_a", 1), ("dbx_use_b", 2)] {
+        db.execute(&format!("drop database if exists {name}"), &[])
+            .await
+            .unwrap();
+        db.execute(&format!("create database {name}"), &[]).await.unwrap();
+        db.execute(&format!("create table {name}.t (v int)"), &[])
+            .await
+            .unwrap();
+        db.execute(&format!("insert into {name}.t values ({v})"), &[])
+            .await
+            .unwrap();
+    }
+    db.execute("use dbx_use_a", &[]).await.unwrap();
+    assert_eq!(v_of_t(&db).await, [Value::Int(1)]);
+    // The server resolves `t` when it prepares: the statement cached in
+    // dbx_use_a would still read dbx_use_a.t (the server tells of the
+    // change through session tracking).
+    db.execute("use dbx_use_b", &[]).await.unwrap();
+    assert_eq!(v_of_t(&db).await, [Value::Int(2)]);
+    // A bulk insert into an unqualified table goes to the current database.
+    let columns = ["v".to_string()];
+    db.bulk_insert(None, "t", &columns, vec![vec![Value::Int(3)]])
+        .await
+        .unwrap();
+    // A script that ends in another database.
+    let out = db.execute_script("select 1; use dbx_use_a").await.unwrap();
+    assert!(out.error.is_none(), "{:?}", out.error);
+    assert_eq!(v_of_t(&db).await, [Value::Int(1)]);
+    db.bulk_insert(None, "t", &columns, vec![vec![Value::Int(4)]])
+        .await
+        .unwrap();
+    assert_eq!(v_of_t(&db).await, [Value::Int(1), Value::Int(4)]);
+    // Without session tracking the driver still sees its own USE.
+    db.execute("set session_track_schema = off", &[]).await.unwrap();
+    db.execute("  USE `dbx_use_b`", &[]).await.unwrap();
+    assert_eq!(v_of_t(&db).await, [Value::Int(2), Value::Int(3)]);
+    for name in ["dbx_use_a", "dbx_use_b"] {
+        db.execute(&format!("drop database {name}"), &[]).await.unwrap();
+    }
+    db.execute("use test", &[]).await.unwrap();
+}
+
 /// Whether a session is still running `marker`'s statement, polled for a few seconds.
 async fn still_running(db: &WasmDriver, marker: &str) -> bool {
     for _ in 0..50 {

@@ -82,6 +82,12 @@ pub struct Connection {
     bulk: StatementCache<Rc<Stmt>>,
     pub(crate) prepared: driverbox_guest_sdk::prepared::PreparedStatements<Rc<Stmt>>,
     open_stream: Option<OpenStream>,
+    /// SQL texts of streams the server could not prepare: they go as text.
+    text_only: StatementCache<()>,
+    /// Cached statements dropped when the default database changed, to
+    /// close on the server before the next command (see
+    /// [`Connection::database_changed`]).
+    stale: Vec<u32>,
 }
 
 /// What `mysql_common`'s auth plugins ask of the session.
@@ -114,6 +120,12 @@ fn proto(what: &str, e: impl std::fmt::Display) -> Error {
     Error::protocol(format!("malformed MySQL {what}: {e}"))
 }
 
+/// Whether `sql` is a `USE db` statement (leading blanks and case aside).
+fn starts_with_use(sql: &str) -> bool {
+    let b = sql.trim_start().as_bytes();
+    b.len() > 3 && b[..3].eq_ignore_ascii_case(b"use") && (b[3].is_ascii_whitespace() || b[3] == b'`')
+}
+
 /// The capabilities this driver asks for (those the server lacks are dropped).
 fn wanted_capabilities() -> CapabilityFlags {
     use CapabilityFlags as C;
@@ -129,6 +141,7 @@ fn wanted_capabilities() -> CapabilityFlags {
         | C::CLIENT_PLUGIN_AUTH
         | C::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
         | C::CLIENT_DEPRECATE_EOF
+        | C::CLIENT_SESSION_TRACK
 }
 
 /// Starts an authentication method, refusing those that would leak the
@@ -193,6 +206,8 @@ impl Connection {
             status: 0,
             cache: StatementCache::default(),
             bulk: StatementCache::new(BULK_STATEMENTS),
+            text_only: StatementCache::default(),
+            stale: Vec::new(),
             prepared: Default::default(),
             open_stream: None,
         };
@@ -349,6 +364,9 @@ impl Connection {
     }
 
     fn command(&mut self, cmd: u8, body: &[u8]) -> Result<()> {
+        for id in std::mem::take(&mut self.stale) {
+            self.close_stmt(id)?;
+        }
         let mut payload = Vec::with_capacity(1 + body.len());
         payload.push(cmd);
         payload.extend_from_slice(body);
@@ -402,9 +420,24 @@ impl Connection {
 
     /// Reads an OK packet's counts and keeps its status flags.
     fn read_ok(&mut self, p: &[u8]) -> Result<u64> {
-        let ok = parse_ok(p)?;
+        let ok = parse_ok(p, self.caps.contains(CapabilityFlags::CLIENT_SESSION_TRACK))?;
         self.status = ok.status;
+        if ok.schema_changed {
+            self.database_changed();
+        }
         Ok(ok.affected)
+    }
+
+    /// The default database changed: statements prepared by the cache
+    /// name tables of the old one (the server resolves names when it
+    /// prepares), so they are dropped and prepared again on next use, as
+    /// `mysql` would run the same text in the new database. Statements the
+    /// user prepared keep the database they were prepared in, as on the
+    /// server.
+    fn database_changed(&mut self) {
+        let old = self.cache.drain().into_iter().chain(self.bulk.drain());
+        self.stale.extend(old.map(|s| s.id));
+        self.text_only.drain();
     }
 
     /// A result set's terminator: an OK packet (`0xFE` header) with
@@ -569,12 +602,22 @@ impl Connection {
 
     /// Runs `sql` with the text protocol; every result, or the first error.
     pub fn query_text_all(&mut self, sql: &str) -> Result<Vec<QueryResult>> {
-        self.check_idle()?;
-        self.command(COM_QUERY, sql.as_bytes())?;
+        self.send_text(sql)?;
         match self.read_all(false) {
             (r, None) => Ok(r),
             (_, Some(e)) => Err(e),
         }
+    }
+
+    /// Sends `sql` as COM_QUERY.
+    fn send_text(&mut self, sql: &str) -> Result<()> {
+        self.check_idle()?;
+        if starts_with_use(sql) {
+            // Servers without session tracking (or with
+            // `session_track_schema` off) do not tell a change of database.
+            self.database_changed();
+        }
+        self.command(COM_QUERY, sql.as_bytes())
     }
 
     /// Runs a statement without rows (session set-up, transactions).
@@ -602,7 +645,7 @@ impl Connection {
 
     /// A script of statements: every result up to the first error.
     pub fn execute_script(&mut self, sql: &str) -> ScriptOutcome {
-        if let Err(e) = self.check_idle().and_then(|_| self.command(COM_QUERY, sql.as_bytes())) {
+        if let Err(e) = self.send_text(sql) {
             return ScriptOutcome {
                 results: Vec::new(),
                 error: Some(e),
@@ -704,6 +747,25 @@ impl Connection {
         Ok(stmt)
     }
 
+    /// The cached statement for `sql`, or `None` when the server cannot
+    /// prepare it (several statements, or a command the binary protocol
+    /// lacks): the caller sends the text instead, which gives the same
+    /// rows or the server's error for the text. What failed to prepare is
+    /// remembered, so it costs one round trip once.
+    fn cached_if_preparable(&mut self, sql: &str) -> Result<Option<Rc<Stmt>>> {
+        if self.text_only.get(sql).is_some() {
+            return Ok(None);
+        }
+        match self.cached(sql) {
+            Ok(stmt) => Ok(Some(stmt)),
+            Err(Error::Server(_)) => {
+                self.text_only.insert(sql, ());
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     fn send_execute(&mut self, stmt: &Stmt, params: &[Value]) -> Result<()> {
         let params = params.iter().map(param).collect::<Result<Vec<_>>>()?;
         self.send_params(stmt, params)
@@ -765,12 +827,15 @@ impl Connection {
     /// with [`Connection::stream_next`].
     pub fn stream_open(&mut self, sql: &str, params: &[Value], batch_size: u32) -> Result<Vec<Column>> {
         self.check_idle()?;
-        let binary = !params.is_empty();
-        if binary {
-            let stmt = self.cached(sql)?;
-            self.send_execute(&stmt, params)?;
+        let stmt = if params.is_empty() {
+            self.cached_if_preparable(sql)?
         } else {
-            self.command(COM_QUERY, sql.as_bytes())?;
+            Some(self.cached(sql)?)
+        };
+        let binary = stmt.is_some();
+        match stmt {
+            Some(stmt) => self.send_execute(&stmt, params)?,
+            None => self.send_text(sql)?,
         }
         let (defs, done) = match self.read_head()? {
             Head::Ok { .. } => (Vec::new(), true),

@@ -5,7 +5,7 @@ use driverbox_guest_sdk::types::{ConnectConfig, DriverMetadata, Health, QueryRes
 use driverbox_guest_sdk::{Driver, Result, Value};
 use rusqlite::Connection;
 
-use crate::connection::{prepare_single, run, run_discarding, run_script, script_result, Conn};
+use crate::connection::{run_script, script_result, Conn};
 use crate::errors::DbResult;
 
 /// `SELECT 1`.
@@ -14,15 +14,13 @@ pub fn test_connection(db: &Connection) -> Result<()> {
 }
 
 /// One statement; its rows are read and dropped; gives the rows changed.
-pub fn execute(db: &Connection, sql: &str, params: Vec<Value>) -> Result<u64> {
-    let (mut stmt, shape) = prepare_single(db, sql)?;
-    run_discarding(db, &mut stmt, &shape, params)
+pub fn execute(conn: &mut Conn, sql: &str, params: Vec<Value>) -> Result<u64> {
+    Ok(conn.run_adhoc(sql, params, false)?.rows_affected.unwrap_or(0))
 }
 
 /// One statement and its rows.
-pub fn query(db: &Connection, sql: &str, params: Vec<Value>) -> Result<QueryResult> {
-    let (mut stmt, shape) = prepare_single(db, sql)?;
-    run(db, &mut stmt, &shape, params)
+pub fn query(conn: &mut Conn, sql: &str, params: Vec<Value>) -> Result<QueryResult> {
+    conn.run_adhoc(sql, params, true)
 }
 
 /// Any statement, or a script of several: the last result with columns.
@@ -43,10 +41,10 @@ impl Driver for Conn {
         test_connection(self.db())
     }
     fn execute(&mut self, sql: &str, params: Vec<Value>) -> Result<u64> {
-        execute(self.db(), sql, params)
+        execute(self, sql, params)
     }
     fn query(&mut self, sql: &str, params: Vec<Value>) -> Result<QueryResult> {
-        query(self.db(), sql, params)
+        query(self, sql, params)
     }
     fn execute_query(&mut self, sql: &str, params: Vec<Value>) -> Result<QueryResult> {
         execute_query(self.db(), sql, params)

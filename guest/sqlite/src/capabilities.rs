@@ -118,7 +118,7 @@ pub fn execute_prepared(conn: &mut Conn, id: u32, params: Vec<Value>) -> Result<
         }
         let db = conn.db();
         let mut stmt = db.prepare_cached(&p.sql).db()?;
-        run_cached(db, &mut stmt, &p.sql, p.shape.clone(), params)?
+        run_cached(db, &mut stmt, &p.sql, p.shape.clone(), false, params)?
     };
     conn.prepared.get_mut(id)?.shape = shape;
     Ok(result)

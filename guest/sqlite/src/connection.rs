@@ -33,6 +33,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use driverbox_guest_sdk::batch::{empty_result, BatchBuilder, Cell};
+use driverbox_guest_sdk::cache::StatementCache;
 use driverbox_guest_sdk::prepared::PreparedStatements;
 use driverbox_guest_sdk::types::{Batch, Column, ConnectConfig, QueryResult, ScriptOutcome};
 use driverbox_guest_sdk::{Error, Result, Value};
@@ -110,6 +111,10 @@ pub struct Conn {
     db: NonNull<Connection>,
     /// Prepared statements by id.
     pub(crate) prepared: PreparedStatements<PreparedSql>,
+    /// Ad-hoc `query`/`execute` texts already checked to be one statement:
+    /// the statement's text (its compiled form is in rusqlite's statement
+    /// cache, of the same capacity) and its result shape.
+    pub(crate) adhoc: StatementCache<AdHoc>,
     /// The path as given (or `:memory:`).
     pub path: String,
     /// The open mode.
@@ -135,6 +140,7 @@ impl Conn {
             stream: None,
             db: NonNull::from(Box::leak(Box::new(db))),
             prepared: PreparedStatements::default(),
+            adhoc: StatementCache::new(STATEMENT_CACHE),
             path,
             mode,
             tx_query_only: false,
@@ -237,7 +243,7 @@ fn setup(db: &Connection, path: &str, mode: Mode, busy_ms: u64) -> Result<()> {
     // rusqlite panics past i32::MAX milliseconds.
     db.busy_timeout(Duration::from_millis(busy_ms.min(i32::MAX as u64)))
         .db()?;
-    db.set_prepared_statement_cache_capacity(64);
+    db.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     if cfg!(target_arch = "wasm32") && path != ":memory:" && is_wal_file(path) {
         // No shared memory under WASI: a WAL database needs exclusive
         // locking mode (heap-memory wal-index), set before the first read.
@@ -393,6 +399,57 @@ pub fn prepare_single<'c>(db: &'c Connection, sql: &str) -> Result<(Statement<'c
     Ok((stmt, shape))
 }
 
+/// Compiled statements kept per connection (rusqlite's statement cache).
+const STATEMENT_CACHE: usize = 64;
+
+/// An ad-hoc SQL text's one statement and its result shape, as kept by
+/// [`Conn::adhoc`].
+#[derive(Clone)]
+pub struct AdHoc {
+    /// The statement (the SQL text less trailing blanks and comments).
+    pub text: Rc<str>,
+    /// Its result columns when last run.
+    pub shape: Rc<Shape>,
+}
+
+impl Conn {
+    /// Runs the one statement of `sql` through the statement caches: only
+    /// its first run compiles it (twice: once to check that it is one
+    /// statement and read its shape, once to keep it). `keep`: whether the
+    /// rows are wanted (else only the rows changed count).
+    pub fn run_adhoc(&mut self, sql: &str, params: Vec<Value>, keep: bool) -> Result<QueryResult> {
+        let (entry, fresh) = match self.adhoc.get(sql) {
+            Some(entry) => (entry, false),
+            None => {
+                let (text, shape) = single_statement(self.db(), sql)?;
+                let entry = AdHoc {
+                    text: text.into(),
+                    shape: Rc::new(shape),
+                };
+                (entry, true)
+            }
+        };
+        let db = self.db();
+        let mut stmt = db
+            .prepare_cached(&entry.text)
+            .map_err(|e| errors::with_position(e, &entry.text, 0))?;
+        if !keep {
+            let changed = run_discarding(db, &mut stmt, &entry.shape, params)?;
+            drop(stmt);
+            if fresh {
+                self.adhoc.insert(sql, entry);
+            }
+            return Ok(empty_result(Some(changed)));
+        }
+        let (result, shape) = run_cached(db, &mut stmt, &entry.text, entry.shape.clone(), fresh, params)?;
+        drop(stmt);
+        if fresh || !Rc::ptr_eq(&shape, &entry.shape) {
+            self.adhoc.insert(sql, AdHoc { shape, ..entry });
+        }
+        Ok(result)
+    }
+}
+
 /// Which entry of the caller's parameter list each SQLite parameter
 /// (1-based index `i`, at position `i - 1`) takes, and how many entries the
 /// statement needs. `?` and `?NNN` are positional; numbered names (`$1`,
@@ -541,7 +598,8 @@ fn run_with(
 /// `stmt`, with the result shape the caller kept for it; gives the result
 /// and the shape to keep. The shape is read again (by compiling `sql` once
 /// more) only when it may be stale: when `stmt` was compiled anew (first
-/// use, or back after the cache evicted it) or when SQLite recompiled it
+/// use, or back after the cache evicted it) unless `fresh` says the shape
+/// was just read, or when SQLite recompiled it
 /// during this run because the schema changed, which it finds out at the
 /// first step, before any row is read. Otherwise nothing is compiled: a
 /// prepared statement runs without parsing its SQL again.
@@ -550,9 +608,10 @@ pub fn run_cached(
     stmt: &mut Statement<'_>,
     sql: &str,
     shape: Rc<Shape>,
+    fresh: bool,
     params: Vec<Value>,
 ) -> Result<(QueryResult, Rc<Shape>)> {
-    let mut shape = if stmt.get_status(StatementStatus::Run) == 0 {
+    let mut shape = if !fresh && stmt.get_status(StatementStatus::Run) == 0 {
         Rc::new(shape_of(db, sql)?)
     } else {
         shape
@@ -730,7 +789,7 @@ mod tests {
     /// declared types of the result and its row count.
     fn run_prepared(db: &Connection, sql: &str, shape: &mut Rc<Shape>) -> (Vec<(String, String)>, u32) {
         let mut stmt = db.prepare_cached(sql).unwrap();
-        let (r, kept) = run_cached(db, &mut stmt, sql, shape.clone(), Vec::new()).unwrap();
+        let (r, kept) = run_cached(db, &mut stmt, sql, shape.clone(), false, Vec::new()).unwrap();
         *shape = kept;
         let columns = r
             .columns
@@ -738,6 +797,50 @@ mod tests {
             .map(|c| (c.name.clone(), c.database_type.clone()))
             .collect();
         (columns, r.batch.rows)
+    }
+
+    #[test]
+    fn adhoc_statements_are_checked_once_and_follow_schema_changes() {
+        let mut conn = Conn::new(mem(), ":memory:".into(), Mode::Memory);
+        conn.db()
+            .execute_batch("CREATE TABLE t(a INTEGER); INSERT INTO t VALUES (1)")
+            .unwrap();
+        let sql = "SELECT * FROM t WHERE a > ?; -- one statement\n";
+        let names = |r: &QueryResult| r.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        let r = conn.run_adhoc(sql, vec![Value::Int(0)], true).unwrap();
+        assert_eq!((names(&r), r.batch.rows), (vec!["a".to_string()], 1));
+        let kept = conn.adhoc.get(sql).unwrap();
+        assert_eq!(&*kept.text, "SELECT * FROM t WHERE a > ?;");
+        // Again: the compiled statement from the cache, the shape as kept.
+        conn.run_adhoc(sql, vec![Value::Int(0)], true).unwrap();
+        let runs = conn
+            .db()
+            .prepare_cached(&kept.text)
+            .unwrap()
+            .get_status(StatementStatus::Run);
+        assert_eq!(runs, 2);
+        assert!(Rc::ptr_eq(&conn.adhoc.get(sql).unwrap().shape, &kept.shape));
+        // A schema change: the shape follows.
+        conn.db().execute_batch("ALTER TABLE t ADD COLUMN b TEXT").unwrap();
+        let r = conn.run_adhoc(sql, vec![Value::Int(0)], true).unwrap();
+        assert_eq!(names(&r), ["a", "b"]);
+        // Rows changed, without rows kept.
+        let insert = "INSERT INTO t(a) VALUES (?)";
+        for i in 2..4 {
+            let r = conn.run_adhoc(insert, vec![Value::Int(i)], false).unwrap();
+            assert_eq!((r.rows_affected, r.batch.rows), (Some(1), 0));
+        }
+        // Two statements are refused, every time, and nothing runs.
+        for _ in 0..2 {
+            let e = conn
+                .run_adhoc("DELETE FROM t; SELECT 1", Vec::new(), false)
+                .unwrap_err();
+            assert_eq!(e.kind(), driverbox_guest_sdk::ErrorKind::InvalidInput);
+        }
+        assert!(conn.adhoc.get("DELETE FROM t; SELECT 1").is_none());
+        let count = conn.run_adhoc("SELECT count(*) FROM t", Vec::new(), true).unwrap();
+        let rows = driverbox_guest_sdk::batch::BatchReader::new(&count.columns, &count.batch).unwrap();
+        assert_eq!(rows.row_values(0), [Value::Int(3)]);
     }
 
     #[test]

@@ -43,12 +43,12 @@ const TORTURE: [&str; 8] = [
 
 #[test]
 fn torture_names_everywhere() {
-    let (_dir, conn) = fresh();
+    let (_dir, mut conn) = fresh();
     for (i, name) in TORTURE.iter().enumerate() {
         let t = quote_ident(name).unwrap();
         let c = quote_ident(&format!("{name}_col")).unwrap();
         execute(
-            conn.db(),
+            &mut conn,
             &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, {c} TEXT)"),
             vec![],
         )
@@ -161,7 +161,7 @@ fn add_and_drop_columns() {
 
 #[test]
 fn type_change_keeps_data_indexes_triggers_views_and_references() {
-    let (_dir, conn) = fresh();
+    let (_dir, mut conn) = fresh();
     script(
         &conn,
         "CREATE TABLE parent (id INTEGER PRIMARY KEY AUTOINCREMENT, code TEXT NOT NULL UNIQUE, n TEXT DEFAULT 'z', note TEXT);
@@ -183,7 +183,7 @@ fn type_change_keeps_data_indexes_triggers_views_and_references() {
     assert_eq!(cols[2].default.as_deref(), Some("'z'"));
     assert!(!cols[1].nullable);
     // Data converted by the new affinity, rowids and children intact.
-    let r = query(conn.db(), "SELECT id, code, n FROM parent ORDER BY id", vec![]).unwrap();
+    let r = query(&mut conn, "SELECT id, code, n FROM parent ORDER BY id", vec![]).unwrap();
     assert_eq!(
         rows(&r),
         vec![
@@ -210,7 +210,7 @@ fn type_change_keeps_data_indexes_triggers_views_and_references() {
             .count(),
         1
     );
-    execute(conn.db(), "INSERT INTO parent (code, n) VALUES ('d', '4')", vec![]).unwrap();
+    execute(&mut conn, "INSERT INTO parent (code, n) VALUES ('d', '4')", vec![]).unwrap();
     assert_eq!(
         count(&conn, "SELECT max(id) FROM parent"),
         4,
@@ -220,12 +220,12 @@ fn type_change_keeps_data_indexes_triggers_views_and_references() {
     assert_eq!(count(&conn, "SELECT count(*) FROM parent_view"), 3);
     // The foreign key from child still works, cascades included.
     assert_eq!(
-        execute(conn.db(), "INSERT INTO child VALUES (3, 99)", vec![])
+        execute(&mut conn, "INSERT INTO child VALUES (3, 99)", vec![])
             .unwrap_err()
             .kind(),
         ErrorKind::ForeignKeyViolation
     );
-    execute(conn.db(), "DELETE FROM parent WHERE id = 1", vec![]).unwrap();
+    execute(&mut conn, "DELETE FROM parent WHERE id = 1", vec![]).unwrap();
     assert_eq!(count(&conn, "SELECT count(*) FROM child"), 1);
     assert_eq!(count(&conn, "PRAGMA foreign_keys"), 1);
     assert_eq!(
@@ -238,7 +238,7 @@ fn type_change_keeps_data_indexes_triggers_views_and_references() {
 
 #[test]
 fn nullability_default_using_and_rename_together() {
-    let (_dir, conn) = fresh();
+    let (_dir, mut conn) = fresh();
     script(&conn, "CREATE TABLE t (id INTEGER PRIMARY KEY, price TEXT, flag INT NOT NULL DEFAULT 0); INSERT INTO t VALUES (1, '2.50', 1), (2, NULL, 0);");
     // NOT NULL over existing NULLs: nothing changes.
     let mut ch = change();
@@ -268,7 +268,7 @@ fn nullability_default_using_and_rename_together() {
         ),
         ("cents", "INTEGER", false, Some("0"))
     );
-    let r = query(conn.db(), "SELECT cents FROM t ORDER BY id", vec![]).unwrap();
+    let r = query(&mut conn, "SELECT cents FROM t ORDER BY id", vec![]).unwrap();
     assert_eq!(rows(&r), vec![vec!["Int(250)"], vec!["Int(0)"]]);
     // Drop a default and NOT NULL.
     let mut ch = change();
@@ -316,7 +316,7 @@ fn rebuild_inside_a_transaction_is_refused_while_foreign_keys_are_on() {
 
 #[test]
 fn rebuild_in_an_attached_schema() {
-    let (dir, conn) = fresh();
+    let (dir, mut conn) = fresh();
     let other = dir.path().join("other.db");
     conn.db()
         .execute("ATTACH DATABASE ?1 AS aux", [other.to_str().unwrap()])
@@ -331,6 +331,6 @@ fn rebuild_in_an_attached_schema() {
     let cols = get_columns(conn.db(), Some("aux"), "t").unwrap();
     assert_eq!(cols[0].data_type, "INTEGER");
     assert_eq!(get_table_indexes(conn.db(), Some("aux"), "t").unwrap()[0].name, "t_a");
-    let r = query(conn.db(), "SELECT a FROM aux.t", vec![]).unwrap();
+    let r = query(&mut conn, "SELECT a FROM aux.t", vec![]).unwrap();
     assert_eq!(v(&values(&r)[0][0]), "Int(1)");
 }

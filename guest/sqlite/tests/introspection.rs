@@ -81,7 +81,7 @@ fn databases_and_schemas() {
 
 #[test]
 fn tables_and_columns() {
-    let (_dir, conn) = setup();
+    let (_dir, mut conn) = setup();
     let tables = get_tables(conn.db(), None).unwrap();
     let summary: Vec<(&str, bool)> = tables
         .iter()
@@ -134,7 +134,7 @@ fn tables_and_columns() {
     let lower = get_columns(conn.db(), None, "lower_types").unwrap();
     assert_eq!((lower[0].data_type.as_str(), lower[0].nullable), ("INTEGER", false));
     assert_eq!(lower[1].data_type, "VARCHAR(50)");
-    let r = driverbox_sqlite::base::query(conn.db(), "SELECT name FROM lower_types", vec![]).unwrap();
+    let r = driverbox_sqlite::base::query(&mut conn, "SELECT name FROM lower_types", vec![]).unwrap();
     assert_eq!(r.columns[0].database_type, "VARCHAR(50)");
     let pairs = get_columns(conn.db(), None, "pairs").unwrap();
     assert!(pairs.iter().all(|c| c.primary_key && !c.nullable));

@@ -21,8 +21,8 @@ fn rwc_creates_rw_needs_the_file() {
     test_connection(conn.db()).unwrap();
     drop(conn);
     assert!(path.exists());
-    let conn = open(&config(p, &[("mode", "rw")])).unwrap();
-    execute(conn.db(), "CREATE TABLE t (a)", vec![]).unwrap();
+    let mut conn = open(&config(p, &[("mode", "rw")])).unwrap();
+    execute(&mut conn, "CREATE TABLE t (a)", vec![]).unwrap();
     // foreign keys are on, temp storage in memory, default rollback journal.
     assert_eq!(count(&conn, "PRAGMA foreign_keys"), 1);
     assert_eq!(count(&conn, "PRAGMA temp_store"), 2);
@@ -64,7 +64,7 @@ fn read_only_mode_writes_nothing() {
         script(&conn, "CREATE TABLE t (a); INSERT INTO t VALUES (1);");
     }
     let before = std::fs::read(&path).unwrap();
-    let conn = open(&config(path.to_str().unwrap(), &[("mode", "ro")])).unwrap();
+    let mut conn = open(&config(path.to_str().unwrap(), &[("mode", "ro")])).unwrap();
     for sql in [
         "INSERT INTO t VALUES (2)",
         "UPDATE t SET a = 5",
@@ -73,19 +73,19 @@ fn read_only_mode_writes_nothing() {
         "DROP TABLE t",
         "PRAGMA user_version = 7",
     ] {
-        let e = execute(conn.db(), sql, vec![]).unwrap_err();
+        let e = execute(&mut conn, sql, vec![]).unwrap_err();
         assert!(
             matches!(e.kind(), ErrorKind::Permission | ErrorKind::Other),
             "{sql}: {e:?}"
         );
     }
-    let e = execute(conn.db(), "INSERT INTO t VALUES (2)", vec![]).unwrap_err();
+    let e = execute(&mut conn, "INSERT INTO t VALUES (2)", vec![]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Permission, "{e:?}");
     // query_only cannot be switched off through the driver's API either:
     // it is just another statement, and the file is opened read-only anyway.
-    let _ = execute(conn.db(), "PRAGMA query_only = 0", vec![]);
-    assert!(execute(conn.db(), "INSERT INTO t VALUES (3)", vec![]).is_err());
-    let r = query(conn.db(), "SELECT count(*) FROM t", vec![]).unwrap();
+    let _ = execute(&mut conn, "PRAGMA query_only = 0", vec![]);
+    assert!(execute(&mut conn, "INSERT INTO t VALUES (3)", vec![]).is_err());
+    let r = query(&mut conn, "SELECT count(*) FROM t", vec![]).unwrap();
     assert_eq!(v(&values(&r)[0][0]), "Int(1)");
     drop(conn);
     assert_eq!(std::fs::read(&path).unwrap(), before);
@@ -107,8 +107,8 @@ fn read_only_file_in_rw_mode_fails_on_write_with_permission() {
         eprintln!("skipped: running as root, file permissions are not enforced");
         return;
     }
-    let conn = open(&config(path.to_str().unwrap(), &[("mode", "rw")])).unwrap();
-    let e = execute(conn.db(), "INSERT INTO t VALUES (1)", vec![]).unwrap_err();
+    let mut conn = open(&config(path.to_str().unwrap(), &[("mode", "rw")])).unwrap();
+    let e = execute(&mut conn, "INSERT INTO t VALUES (1)", vec![]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Permission);
 }
 
@@ -135,9 +135,9 @@ fn busy_is_a_transaction_conflict() {
     let p = path.to_str().unwrap();
     let a = open(&config(p, &[])).unwrap();
     script(&a, "CREATE TABLE t (x)");
-    let b = open(&config(p, &[("busy_timeout", "0")])).unwrap();
+    let mut b = open(&config(p, &[("busy_timeout", "0")])).unwrap();
     script(&a, "BEGIN IMMEDIATE; INSERT INTO t VALUES (1);");
-    let e = execute(b.db(), "INSERT INTO t VALUES (2)", vec![]).unwrap_err();
+    let e = execute(&mut b, "INSERT INTO t VALUES (2)", vec![]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::TransactionConflict, "{e:?}");
     assert!(message(&e).contains("SQLITE_BUSY"), "{}", message(&e));
     match &e {
@@ -145,12 +145,12 @@ fn busy_is_a_transaction_conflict() {
         Error::Client(_) => panic!(),
     }
     script(&a, "COMMIT");
-    execute(b.db(), "INSERT INTO t VALUES (2)", vec![]).unwrap();
+    execute(&mut b, "INSERT INTO t VALUES (2)", vec![]).unwrap();
 }
 
 #[test]
 fn server_errors_map_to_kinds_codes_and_names() {
-    let (_dir, conn) = fresh();
+    let (_dir, mut conn) = fresh();
     script(
         &conn,
         "CREATE TABLE p (id INTEGER PRIMARY KEY);
@@ -201,23 +201,23 @@ fn server_errors_map_to_kinds_codes_and_names() {
         ("CREATE TABLE c (x)", ErrorKind::DuplicateObject, "1", "already exists"),
     ];
     for (sql, kind, code_text, text) in cases {
-        let e = execute(conn.db(), sql, vec![]).unwrap_err();
+        let e = execute(&mut conn, sql, vec![]).unwrap_err();
         assert_eq!(e.kind(), kind, "{sql}: {e:?}");
         assert_eq!(code(&e), code_text, "{sql}");
         assert!(message(&e).contains(text), "{sql}: {}", message(&e));
     }
-    let Error::Server(e) = execute(conn.db(), "INSERT INTO c (id, k) VALUES (5, -1)", vec![]).unwrap_err() else {
+    let Error::Server(e) = execute(&mut conn, "INSERT INTO c (id, k) VALUES (5, -1)", vec![]).unwrap_err() else {
         panic!()
     };
     assert_eq!(e.constraint_name.as_deref(), Some("k_pos"));
-    let Error::Server(e) = execute(conn.db(), "INSERT INTO c (id, u) VALUES (2, 'a')", vec![]).unwrap_err() else {
+    let Error::Server(e) = execute(&mut conn, "INSERT INTO c (id, u) VALUES (2, 'a')", vec![]).unwrap_err() else {
         panic!()
     };
     assert_eq!(
         (e.table_name.as_deref(), e.column_name.as_deref()),
         (Some("c"), Some("u"))
     );
-    let Error::Server(e) = query(conn.db(), "SELECT 1,\n  2 FRM c", vec![]).unwrap_err() else {
+    let Error::Server(e) = query(&mut conn, "SELECT 1,\n  2 FRM c", vec![]).unwrap_err() else {
         panic!()
     };
     assert_eq!(e.kind, ErrorKind::Syntax);
@@ -226,25 +226,25 @@ fn server_errors_map_to_kinds_codes_and_names() {
 
 #[test]
 fn one_statement_apis_refuse_scripts_without_running_them() {
-    let (_dir, conn) = fresh();
+    let (_dir, mut conn) = fresh();
     script(&conn, "CREATE TABLE t (a)");
     for sql in ["INSERT INTO t VALUES (1); DROP TABLE t", "SELECT 1; SELECT 2"] {
         assert_eq!(
-            execute(conn.db(), sql, vec![]).unwrap_err().kind(),
+            execute(&mut conn, sql, vec![]).unwrap_err().kind(),
             ErrorKind::InvalidInput
         );
         assert_eq!(
-            query(conn.db(), sql, vec![]).unwrap_err().kind(),
+            query(&mut conn, sql, vec![]).unwrap_err().kind(),
             ErrorKind::InvalidInput
         );
     }
     assert_eq!(count(&conn, "SELECT count(*) FROM t"), 0);
     assert_eq!(
-        execute(conn.db(), "   -- nothing\n", vec![]).unwrap_err().kind(),
+        execute(&mut conn, "   -- nothing\n", vec![]).unwrap_err().kind(),
         ErrorKind::InvalidInput
     );
     assert_eq!(
-        execute(conn.db(), "INSERT INTO t VALUES (1); -- done\n", vec![]).unwrap(),
+        execute(&mut conn, "INSERT INTO t VALUES (1); -- done\n", vec![]).unwrap(),
         1
     );
 }
@@ -287,14 +287,14 @@ fn execute_query_runs_scripts() {
 
 #[test]
 fn in_memory_database() {
-    let conn = open(&config(":memory:", &[])).unwrap();
-    execute(conn.db(), "CREATE TABLE t (a)", vec![]).unwrap();
-    assert_eq!(execute(conn.db(), "INSERT INTO t VALUES (1), (2)", vec![]).unwrap(), 2);
+    let mut conn = open(&config(":memory:", &[])).unwrap();
+    execute(&mut conn, "CREATE TABLE t (a)", vec![]).unwrap();
+    assert_eq!(execute(&mut conn, "INSERT INTO t VALUES (1), (2)", vec![]).unwrap(), 2);
     // `mode=memory` (the host's `sqlite::memory:` form) needs no path.
     let mut cfg = config("", &[("mode", "memory")]);
     cfg.database = None;
-    let conn = open(&cfg).unwrap();
-    execute(conn.db(), "CREATE TABLE t (a)", vec![]).unwrap();
+    let mut conn = open(&cfg).unwrap();
+    execute(&mut conn, "CREATE TABLE t (a)", vec![]).unwrap();
     assert_eq!(conn.mode.as_str(), "memory");
 }
 

@@ -78,8 +78,8 @@ fn random_sql_never_panics() {
             .map(|_| PIECES[(rng.next() % PIECES.len() as u64) as usize])
             .collect::<Vec<_>>()
             .join(" ");
-        let _ = execute(conn.db(), &sql, vec![]);
-        let _ = query(conn.db(), &sql, vec![Value::Int(1)]);
+        let _ = execute(&mut conn, &sql, vec![]);
+        let _ = query(&mut conn, &sql, vec![Value::Int(1)]);
         let _ = execute_query(conn.db(), &sql, vec![]);
         let _ = prepare(&mut conn, &sql);
         if stream_open(&mut conn, &sql, vec![], 2).is_ok() {
@@ -146,7 +146,7 @@ fn non_utf8_names_in_a_crafted_file() {
         );
     }
     let mut conn = open_path(&path);
-    let r = query(conn.db(), "SELECT * FROM t", vec![]).unwrap();
+    let r = query(&mut conn, "SELECT * FROM t", vec![]).unwrap();
     assert_eq!(r.columns[0].name, "\u{fffd}");
     assert_eq!(r.columns[1].database_type, "\u{fffd}");
     assert_eq!(v(&values(&r)[0][0]), "Int(1)");

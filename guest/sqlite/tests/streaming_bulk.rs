@@ -51,12 +51,12 @@ fn streams_100k_rows_and_closes_halfway() {
         ErrorKind::InvalidInput
     );
     // The connection works while the stream is open.
-    execute(conn.db(), "UPDATE nums SET label = 'x' WHERE n = 1", vec![]).unwrap();
+    execute(&mut conn, "UPDATE nums SET label = 'x' WHERE n = 1", vec![]).unwrap();
     stream_close(&mut conn);
     stream_close(&mut conn);
     assert_eq!(stream_next(&mut conn).unwrap_err().kind(), ErrorKind::InvalidInput);
     // The statement is finalized; the connection goes on.
-    execute(conn.db(), "CREATE TABLE copy AS SELECT * FROM nums", vec![]).unwrap();
+    execute(&mut conn, "CREATE TABLE copy AS SELECT * FROM nums", vec![]).unwrap();
 
     // A full stream to the end, with parameters and an odd batch size.
     let cols = stream_open(
@@ -231,7 +231,7 @@ fn failing_bulk_insert_leaves_nothing() {
     )
     .unwrap();
     savepoint(&mut conn, "outer").unwrap();
-    execute(conn.db(), "INSERT INTO items VALUES (-1, 'kept')", vec![]).unwrap();
+    execute(&mut conn, "INSERT INTO items VALUES (-1, 'kept')", vec![]).unwrap();
     assert!(bulk_insert(conn.db(), None, "items", &cols, rows).is_err());
     assert!(conn.in_transaction());
     assert_eq!(count(&conn, "SELECT count(*) FROM items"), 1);

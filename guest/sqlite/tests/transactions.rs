@@ -30,12 +30,12 @@ fn commit_and_rollback() {
         begin_transaction(&mut conn, &opts(false)).unwrap_err().kind(),
         ErrorKind::InvalidInput
     );
-    execute(conn.db(), "INSERT INTO t VALUES (1)", vec![]).unwrap();
+    execute(&mut conn, "INSERT INTO t VALUES (1)", vec![]).unwrap();
     rollback(&mut conn).unwrap();
     assert!(!conn.in_transaction());
     assert_eq!(count(&conn, "SELECT count(*) FROM t"), 0);
     begin_transaction(&mut conn, &opts(false)).unwrap();
-    execute(conn.db(), "INSERT INTO t VALUES (1)", vec![]).unwrap();
+    execute(&mut conn, "INSERT INTO t VALUES (1)", vec![]).unwrap();
     commit(&mut conn).unwrap();
     assert_eq!(count(&conn, "SELECT count(*) FROM t"), 1);
     // Every isolation level is accepted: SQLite is serializable.
@@ -56,7 +56,7 @@ fn commit_and_rollback() {
         rollback(&mut conn).unwrap();
     }
     // A transaction begun with SQL is seen too.
-    execute(conn.db(), "BEGIN", vec![]).unwrap();
+    execute(&mut conn, "BEGIN", vec![]).unwrap();
     assert!(conn.in_transaction());
     commit(&mut conn).unwrap();
 }
@@ -66,15 +66,15 @@ fn read_only_transaction_blocks_writes_then_resets() {
     let (_dir, mut conn) = fresh();
     script(&conn, "CREATE TABLE t (a)");
     begin_transaction(&mut conn, &opts(true)).unwrap();
-    let e = execute(conn.db(), "INSERT INTO t VALUES (1)", vec![]).unwrap_err();
+    let e = execute(&mut conn, "INSERT INTO t VALUES (1)", vec![]).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::Permission | ErrorKind::Other), "{e:?}");
     assert_eq!(count(&conn, "SELECT count(*) FROM t"), 0);
     commit(&mut conn).unwrap();
     assert_eq!(count(&conn, "PRAGMA query_only"), 0);
-    execute(conn.db(), "INSERT INTO t VALUES (1)", vec![]).unwrap();
+    execute(&mut conn, "INSERT INTO t VALUES (1)", vec![]).unwrap();
     // Ended by SQL instead: reset on the next call.
     begin_transaction(&mut conn, &opts(true)).unwrap();
-    execute(conn.db(), "ROLLBACK", vec![]).unwrap();
+    execute(&mut conn, "ROLLBACK", vec![]).unwrap();
     conn.sync_transaction_state();
     assert_eq!(count(&conn, "PRAGMA query_only"), 0);
 }
@@ -102,12 +102,12 @@ fn savepoints() {
     script(&conn, "CREATE TABLE t (a)");
     assert_eq!(savepoint(&mut conn, "s").unwrap_err().kind(), ErrorKind::InvalidInput);
     begin_transaction(&mut conn, &opts(false)).unwrap();
-    execute(conn.db(), "INSERT INTO t VALUES (1)", vec![]).unwrap();
+    execute(&mut conn, "INSERT INTO t VALUES (1)", vec![]).unwrap();
     savepoint(&mut conn, "we\"ird; name").unwrap();
-    execute(conn.db(), "INSERT INTO t VALUES (2)", vec![]).unwrap();
+    execute(&mut conn, "INSERT INTO t VALUES (2)", vec![]).unwrap();
     rollback_to_savepoint(&mut conn, "we\"ird; name").unwrap();
     savepoint(&mut conn, "s2").unwrap();
-    execute(conn.db(), "INSERT INTO t VALUES (3)", vec![]).unwrap();
+    execute(&mut conn, "INSERT INTO t VALUES (3)", vec![]).unwrap();
     release_savepoint(&mut conn, "s2").unwrap();
     let e = rollback_to_savepoint(&mut conn, "nope").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UndefinedObject, "{e:?}");

@@ -14,25 +14,20 @@ const TABLE: &str = "CREATE TABLE v (
     j JSON, dec DECIMAL(30, 10), num NUMERIC, u UUID, doc BLOB
 )";
 
-fn insert_one(conn: &driverbox_sqlite::connection::Conn, col: &str, value: Value) {
-    let n = execute(conn.db(), &format!("INSERT INTO v ({col}) VALUES (?)"), vec![value]).unwrap();
+fn insert_one(conn: &mut driverbox_sqlite::connection::Conn, col: &str, value: Value) {
+    let n = execute(conn, &format!("INSERT INTO v ({col}) VALUES (?)"), vec![value]).unwrap();
     assert_eq!(n, 1);
 }
 
-fn read_one(conn: &driverbox_sqlite::connection::Conn, col: &str) -> Value {
-    let r = query(
-        conn.db(),
-        &format!("SELECT {col} FROM v WHERE {col} IS NOT NULL"),
-        vec![],
-    )
-    .unwrap();
+fn read_one(conn: &mut driverbox_sqlite::connection::Conn, col: &str) -> Value {
+    let r = query(conn, &format!("SELECT {col} FROM v WHERE {col} IS NOT NULL"), vec![]).unwrap();
     assert_eq!(values(&r).len(), 1, "{col}");
     values(&r)[0][0].clone()
 }
 
 #[test]
 fn every_variant_round_trips() {
-    let (_dir, conn) = fresh();
+    let (_dir, mut conn) = fresh();
     script(&conn, TABLE);
     let cases: Vec<(&str, Value, &str)> = vec![
         ("i", Value::Int(i64::MIN), "Int(-9223372036854775808)"),
@@ -73,21 +68,21 @@ fn every_variant_round_trips() {
     ];
     for (col, value, expected) in cases {
         script(&conn, "DELETE FROM v");
-        insert_one(&conn, col, value);
+        insert_one(&mut conn, col, value);
         if col == "n" {
-            let r = query(conn.db(), "SELECT n FROM v", vec![]).unwrap();
+            let r = query(&mut conn, "SELECT n FROM v", vec![]).unwrap();
             assert_eq!(v(&values(&r)[0][0]), expected);
         } else {
-            assert_eq!(v(&read_one(&conn, col)), expected, "column {col}");
+            assert_eq!(v(&read_one(&mut conn, col)), expected, "column {col}");
         }
     }
     // Stored text forms.
     script(&conn, "DELETE FROM v");
-    insert_one(&conn, "tm", Value::Time(45_296_500_000));
-    insert_one(&conn, "dt", Value::Timestamp(0));
-    insert_one(&conn, "u", Value::Uuid((1, 2)));
+    insert_one(&mut conn, "tm", Value::Time(45_296_500_000));
+    insert_one(&mut conn, "dt", Value::Timestamp(0));
+    insert_one(&mut conn, "u", Value::Uuid((1, 2)));
     let r = query(
-        conn.db(),
+        &mut conn,
         "SELECT CAST(tm AS TEXT), CAST(dt AS TEXT), CAST(u AS TEXT) FROM v",
         vec![],
     )
@@ -106,7 +101,7 @@ fn every_variant_round_trips() {
 
 #[test]
 fn declared_types_refine_only_values_that_fit() {
-    let (_dir, conn) = fresh();
+    let (_dir, mut conn) = fresh();
     script(&conn, TABLE);
     script(
         &conn,
@@ -118,7 +113,7 @@ fn declared_types_refine_only_values_that_fit() {
          INSERT INTO v (dt) VALUES (1700000000);",
     );
     let r = query(
-        conn.db(),
+        &mut conn,
         "SELECT flag, d, tm, dt, j, dec, num, u FROM v ORDER BY rowid",
         vec![],
     )
@@ -156,7 +151,7 @@ fn declared_types_refine_only_values_that_fit() {
     assert_eq!(got[2][3], "Text(\"2024-01-01 10:00:00.25Z\")");
     assert_eq!(got[3][3], "Int(1700000000)");
     // Where every value fits, the declared type refines them.
-    let fitting = query(conn.db(), "SELECT flag, d, tm, j, u FROM v WHERE rowid = 2", vec![]).unwrap();
+    let fitting = query(&mut conn, "SELECT flag, d, tm, j, u FROM v WHERE rowid = 2", vec![]).unwrap();
     assert_eq!(
         rows(&fitting)[0],
         vec![
@@ -168,7 +163,7 @@ fn declared_types_refine_only_values_that_fit() {
         ]
     );
     let stamps = query(
-        conn.db(),
+        &mut conn,
         "SELECT dt FROM v WHERE rowid IN (2, 3) ORDER BY rowid",
         vec![],
     )
@@ -196,9 +191,9 @@ fn declared_types_refine_only_values_that_fit() {
 
 #[test]
 fn expressions_are_typed_by_storage_class() {
-    let (_dir, conn) = fresh();
+    let (_dir, mut conn) = fresh();
     let r = query(
-        conn.db(),
+        &mut conn,
         "SELECT 1, 1.5, 'x', x'00', NULL, NULL UNION ALL SELECT 2, 2.5, 'y', x'01', NULL, 3",
         vec![],
     )
@@ -211,11 +206,11 @@ fn expressions_are_typed_by_storage_class() {
 
 #[test]
 fn parameters_refused_or_converted() {
-    let (_dir, conn) = fresh();
-    let e = query(conn.db(), "SELECT ?", vec![Value::Float(f64::NAN)]).unwrap_err();
+    let (_dir, mut conn) = fresh();
+    let e = query(&mut conn, "SELECT ?", vec![Value::Float(f64::NAN)]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
     let e = query(
-        conn.db(),
+        &mut conn,
         "SELECT ?",
         vec![Value::Interval(Interval {
             months: 1,
@@ -226,34 +221,34 @@ fn parameters_refused_or_converted() {
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported);
     assert!(message(&e).contains("interval"));
-    let e = query(conn.db(), "SELECT ?, ?", vec![Value::Int(1)]).unwrap_err();
+    let e = query(&mut conn, "SELECT ?, ?", vec![Value::Int(1)]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
     // Text for a number works: SQLite converts by affinity.
     script(&conn, "CREATE TABLE n (x INTEGER)");
-    execute(conn.db(), "INSERT INTO n VALUES (?)", vec![Value::Text("42".into())]).unwrap();
-    let r = query(conn.db(), "SELECT x FROM n", vec![]).unwrap();
+    execute(&mut conn, "INSERT INTO n VALUES (?)", vec![Value::Text("42".into())]).unwrap();
+    let r = query(&mut conn, "SELECT x FROM n", vec![]).unwrap();
     assert_eq!(v(&values(&r)[0][0]), "Int(42)");
     // Named parameters bind by position of first appearance...
-    let r = query(conn.db(), "SELECT :b - :a, :b", vec![Value::Int(1), Value::Int(2)]).unwrap();
+    let r = query(&mut conn, "SELECT :b - :a, :b", vec![Value::Int(1), Value::Int(2)]).unwrap();
     assert_eq!(rows(&r)[0], vec!["Int(-1)", "Int(1)"]);
     // ...numbered ones (PostgreSQL style) by their number, ?NNN by index.
-    let r = query(conn.db(), "SELECT $2 - $1, $2", vec![Value::Int(10), Value::Int(3)]).unwrap();
+    let r = query(&mut conn, "SELECT $2 - $1, $2", vec![Value::Int(10), Value::Int(3)]).unwrap();
     assert_eq!(rows(&r)[0], vec!["Int(-7)", "Int(3)"]);
     let r = query(
-        conn.db(),
+        &mut conn,
         "SELECT ?2 || ?1",
         vec![Value::Text("a".into()), Value::Text("b".into())],
     )
     .unwrap();
     assert_eq!(v(&values(&r)[0][0]), "Text(\"ba\")");
-    let r = query(conn.db(), "SELECT $3", vec![Value::Null, Value::Null, Value::Int(3)]).unwrap();
+    let r = query(&mut conn, "SELECT $3", vec![Value::Null, Value::Null, Value::Int(3)]).unwrap();
     assert_eq!(v(&values(&r)[0][0]), "Int(3)");
     assert_eq!(
-        query(conn.db(), "SELECT $3", vec![Value::Int(3)]).unwrap_err().kind(),
+        query(&mut conn, "SELECT $3", vec![Value::Int(3)]).unwrap_err().kind(),
         ErrorKind::InvalidInput
     );
     let r = query(
-        conn.db(),
+        &mut conn,
         "SELECT ?, ?",
         vec![Value::Date(i32::MAX), Value::Timestamp(i64::MIN)],
     )
@@ -263,17 +258,17 @@ fn parameters_refused_or_converted() {
 
 #[test]
 fn huge_values_round_trip() {
-    let (_dir, conn) = fresh();
+    let (_dir, mut conn) = fresh();
     script(&conn, "CREATE TABLE big (b BLOB, t TEXT)");
     let blob: Vec<u8> = (0..8_000_000u32).map(|i| (i % 251) as u8).collect();
     let text = "é".repeat(1_000_000);
     execute(
-        conn.db(),
+        &mut conn,
         "INSERT INTO big VALUES (?, ?)",
         vec![Value::Bytes(blob.clone()), Value::Text(text.clone())],
     )
     .unwrap();
-    let r = query(conn.db(), "SELECT b, t FROM big", vec![]).unwrap();
+    let r = query(&mut conn, "SELECT b, t FROM big", vec![]).unwrap();
     match (&values(&r)[0][0], &values(&r)[0][1]) {
         (Value::Bytes(b), Value::Text(t)) => {
             assert_eq!(b, &blob);
@@ -282,14 +277,14 @@ fn huge_values_round_trip() {
         other => panic!("{other:?}"),
     }
     // Past SQLite's limit: a data error, not a crash.
-    let e = query(conn.db(), "SELECT zeroblob(2000000000)", vec![]).unwrap_err();
+    let e = query(&mut conn, "SELECT zeroblob(2000000000)", vec![]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Data, "{e:?}");
 }
 
 #[test]
 fn invalid_utf8_text_comes_back_as_bytes() {
-    let (_dir, conn) = fresh();
-    let r = query(conn.db(), "SELECT CAST(x'fffe41' AS TEXT)", vec![]).unwrap();
+    let (_dir, mut conn) = fresh();
+    let r = query(&mut conn, "SELECT CAST(x'fffe41' AS TEXT)", vec![]).unwrap();
     assert_eq!(v(&values(&r)[0][0]), "Bytes([255, 254, 65])");
 }
 
@@ -299,12 +294,12 @@ fn invalid_utf8_text_comes_back_as_bytes() {
 /// text the affinity leaves alone as text (the column is `dynamic`).
 #[test]
 fn decimals_and_affinity() {
-    let (_dir, conn) = fresh();
+    let (_dir, mut conn) = fresh();
     script(&conn, "CREATE TABLE d (x DECIMAL(30, 10))");
     for text in ["12345678901234567890.0123456789", "1.50", "7", "-Infinity"] {
-        execute(conn.db(), "INSERT INTO d VALUES (?)", vec![Value::Decimal(text.into())]).unwrap();
+        execute(&mut conn, "INSERT INTO d VALUES (?)", vec![Value::Decimal(text.into())]).unwrap();
     }
-    let r = query(conn.db(), "SELECT x FROM d ORDER BY rowid", vec![]).unwrap();
+    let r = query(&mut conn, "SELECT x FROM d ORDER BY rowid", vec![]).unwrap();
     let got: Vec<String> = values(&r).iter().map(|row| v(&row[0])).collect();
     assert_eq!(
         got,

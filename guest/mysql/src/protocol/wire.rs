@@ -130,19 +130,44 @@ pub struct OkPacket {
     pub affected: u64,
     pub last_insert_id: u64,
     pub status: u16,
+    /// The session's default database changed (a `USE`, or `COM_INIT_DB`):
+    /// the server said so in the packet's session-state changes, which it
+    /// sends under CLIENT_SESSION_TRACK with `session_track_schema` on (the
+    /// default of MySQL 5.7+ and MariaDB 10.2+).
+    pub schema_changed: bool,
 }
 
-/// Parses an OK packet (its header byte is not checked).
-pub fn parse_ok(payload: &[u8]) -> Result<OkPacket> {
+/// `SERVER_SESSION_STATE_CHANGED` in the status flags.
+const SESSION_STATE_CHANGED: u16 = 0x4000;
+/// The session-state entry type `SESSION_TRACK_SCHEMA`.
+const TRACK_SCHEMA: u8 = 1;
+
+/// Parses an OK packet (its header byte is not checked). `session_track`:
+/// whether CLIENT_SESSION_TRACK was agreed, which puts a length-encoded
+/// info string and, when the status says so, the session-state changes
+/// after the warnings count (MySQL's "OK_Packet" page).
+pub fn parse_ok(payload: &[u8], session_track: bool) -> Result<OkPacket> {
     let mut r = Reader::new(payload);
     r.u8("OK header")?;
     let affected = r.lenenc_int("affected rows")?.unwrap_or(0);
     let last_insert_id = r.lenenc_int("last insert id")?.unwrap_or(0);
     let status = r.u16("status flags")?;
+    let mut schema_changed = false;
+    if session_track && status & SESSION_STATE_CHANGED != 0 {
+        r.u16("warnings")?;
+        r.lenenc_bytes("OK info")?;
+        let mut changes = Reader::new(r.lenenc_str("session state changes")?);
+        while !changes.is_empty() {
+            let kind = changes.u8("session state type")?;
+            changes.lenenc_str("session state entry")?;
+            schema_changed |= kind == TRACK_SCHEMA;
+        }
+    }
     Ok(OkPacket {
         affected,
         last_insert_id,
         status,
+        schema_changed,
     })
 }
 
@@ -199,18 +224,45 @@ mod tests {
     fn ok_and_eof_packets() {
         let ok = [0x00, 0xFC, 0x10, 0x27, 5, 0x03, 0x00, 0, 0];
         assert_eq!(
-            parse_ok(&ok).unwrap(),
+            parse_ok(&ok, false).unwrap(),
             OkPacket {
                 affected: 10_000,
                 last_insert_id: 5,
-                status: 3
+                status: 3,
+                schema_changed: false,
             }
         );
         assert_eq!(parse_eof(&[0xFE, 0, 0, 0x08, 0]).unwrap(), 8);
         for n in 0..ok.len() - 2 {
-            assert!(parse_ok(&ok[..n]).is_err(), "{n}");
+            assert!(parse_ok(&ok[..n], false).is_err(), "{n}");
         }
         assert!(parse_eof(&[0xFE, 0, 0, 0x08]).is_err());
+    }
+
+    #[test]
+    fn ok_packets_tell_a_change_of_database() {
+        // status: autocommit | session state changed; no warnings; no info
+        let head = [0x00, 0, 0, 0x02, 0x40, 0, 0, 0];
+        let with = |changes: &[u8]| {
+            let mut p = head.to_vec();
+            p.push(changes.len() as u8);
+            p.extend_from_slice(changes);
+            p
+        };
+        // USE db_b: a SESSION_TRACK_SCHEMA entry
+        let schema = with(&[0x01, 0x05, 0x04, b'd', b'b', b'_', b'b']);
+        assert!(parse_ok(&schema, true).unwrap().schema_changed);
+        // without CLIENT_SESSION_TRACK the tail is the info text, not read
+        assert!(!parse_ok(&schema, false).unwrap().schema_changed);
+        // SET autocommit: a SESSION_TRACK_SYSTEM_VARIABLES entry only
+        let var = with(&[
+            0x00, 0x0C, 0x0A, b'a', b'u', b't', b'o', b'c', b'o', b'm', b'm', b'i', b't', 0x00,
+        ]);
+        assert!(!parse_ok(&var, true).unwrap().schema_changed);
+        // state changed but no state info at all: malformed
+        assert!(parse_ok(&head[..7], true).is_err());
+        // an entry longer than its block
+        assert!(parse_ok(&with(&[0x01, 0x09, 0x04, b'd']), true).is_err());
     }
 
     #[test]
