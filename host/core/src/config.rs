@@ -638,8 +638,10 @@ impl ConnectOptions {
         self.hosts.first().map(|h| h.port)
     }
 
-    /// The password, for the driver only; never logged.
-    pub(crate) fn password(&self) -> Option<&str> {
+    /// The password, for the driver only; never logged. (Public for the
+    /// `driverbox` host, which re-exports this type; not for display.)
+    #[doc(hidden)]
+    pub fn password(&self) -> Option<&str> {
         self.password.as_deref()
     }
 
@@ -737,8 +739,9 @@ pub fn scheme_of(url: &str) -> Result<String> {
 /// drivers built against 0.1 (which declare none): libpq's for
 /// PostgreSQL-dialect drivers, `mode` for file drivers, and the common TLS
 /// and time-out ones for others.
-pub(crate) fn legacy_parameters(file_based: bool, postgres: bool) -> Vec<crate::bindings::v0_2::types::UrlParameter> {
-    use crate::bindings::v0_2::types::{Setting as S, UrlParameter as P};
+#[doc(hidden)]
+pub fn legacy_parameters(file_based: bool, postgres: bool) -> Vec<UrlParameter> {
+    use self::{Setting as S, UrlParameter as P};
     let p = |name: &str, aliases: &[&str], env: &[&str], default: Option<&str>, setting: Option<S>, d: &str| P {
         name: name.into(),
         aliases: aliases.iter().map(|a| a.to_string()).collect(),
@@ -900,14 +903,13 @@ pub fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::Conv;
 
     fn pg() -> ConnectionSettings {
         ConnectionSettings {
             schemes: vec!["postgres".into(), "postgresql".into()],
             default_port: Some(5432),
             file_based: false,
-            parameters: legacy_parameters(false, true).conv(),
+            parameters: legacy_parameters(false, true),
             scheme_defaults: Vec::new(),
         }
     }
@@ -917,7 +919,7 @@ mod tests {
             schemes: vec!["sqlite".into()],
             default_port: None,
             file_based: true,
-            parameters: legacy_parameters(true, false).conv(),
+            parameters: legacy_parameters(true, false),
             scheme_defaults: Vec::new(),
         }
     }

@@ -6,7 +6,7 @@
 //! typed buffer per column, variable-length values back to back with
 //! offsets, an Arrow-style validity bitmap.
 
-use crate::bindings::v0_2::types as w;
+use crate::contract as w;
 use crate::value::{Column, Interval, LogicalType, Value};
 
 type Check<T> = Result<T, String>;
@@ -50,8 +50,9 @@ fn is_text(t: LogicalType) -> bool {
 /// Checks that `batch` holds well-formed data for `columns`: one buffer
 /// per column, every length right, text valid UTF-8, `dynamic` tags known
 /// and matching their lists. Gives, per `dynamic` column, each value's
-/// position in its sub-list.
-pub(crate) fn check(columns: &[Column], batch: &w::Batch) -> Check<Vec<Option<Vec<u32>>>> {
+/// position in its sub-list. Errors: a message naming the column and what
+/// is wrong with it.
+pub fn check(columns: &[Column], batch: &w::Batch) -> Check<Vec<Option<Vec<u32>>>> {
     if batch.columns.len() != columns.len() {
         return Err(format!(
             "the driver sent a malformed batch: {} columns of data for {} columns",
@@ -114,7 +115,7 @@ pub(crate) fn check(columns: &[Column], batch: &w::Batch) -> Check<Vec<Option<Ve
 }
 
 /// Tags of `dynamic` values.
-pub(crate) mod tag {
+pub mod tag {
     pub const NULL: u8 = 0;
     pub const INTEGER: u8 = 1;
     pub const FLOAT: u8 = 2;
@@ -122,9 +123,10 @@ pub(crate) mod tag {
     pub const BYTES: u8 = 4;
 }
 
-/// Whether value `i` is valid (not NULL).
+/// Whether value `i` is valid (not NULL). `bits` must hold at least
+/// `i / 8 + 1` bytes (as [`check`] makes sure).
 #[inline]
-pub(crate) fn valid(bits: &Option<Vec<u8>>, i: usize) -> bool {
+pub fn valid(bits: &Option<Vec<u8>>, i: usize) -> bool {
     match bits {
         None => true,
         Some(b) => b[i / 8] & (1 << (i % 8)) != 0,
@@ -143,7 +145,7 @@ fn bytes_at(v: &w::Varlen, i: usize) -> &[u8] {
 /// The rows of a batch as values (checked first; a bad batch is an error
 /// naming the column). Integers of every width become `Int` (an unsigned
 /// value above `i64::MAX` an exact `Decimal`), floats `Float`.
-pub(crate) fn to_rows(columns: &[Column], batch: &w::Batch) -> Check<Vec<Vec<Value>>> {
+pub fn to_rows(columns: &[Column], batch: &w::Batch) -> Check<Vec<Vec<Value>>> {
     let positions = check(columns, batch)?;
     let n = batch.rows as usize;
     let mut rows: Vec<Vec<Value>> = (0..n).map(|_| Vec::with_capacity(columns.len())).collect();
@@ -215,7 +217,7 @@ pub(crate) fn to_rows(columns: &[Column], batch: &w::Batch) -> Check<Vec<Vec<Val
 }
 
 /// The logical type a value travels as on its own.
-pub(crate) fn value_type(v: &Value) -> LogicalType {
+pub fn value_type(v: &Value) -> LogicalType {
     match v {
         Value::Null => LogicalType::Null,
         Value::Boolean(_) => LogicalType::Boolean,
@@ -558,7 +560,7 @@ fn build_column(name: &str, t: LogicalType, rows: &[Vec<Value>], i: usize) -> Ch
 /// and logical types where known: `null` means "from the values"). Every
 /// row must have one value per column. Gives the columns with their
 /// logical types settled.
-pub(crate) fn from_rows(columns: &[Column], rows: &[Vec<Value>]) -> Check<(Vec<Column>, w::Batch)> {
+pub fn from_rows(columns: &[Column], rows: &[Vec<Value>]) -> Check<(Vec<Column>, w::Batch)> {
     if let Some(i) = rows.iter().position(|r| r.len() != columns.len()) {
         return Err(format!(
             "row {} has {} values, {} expected",
