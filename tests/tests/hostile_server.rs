@@ -1142,6 +1142,25 @@ mod dynamodb {
     }
 
     #[tokio::test]
+    async fn chunks_without_end_are_bounded() {
+        // A chunked body whose chunks of 32 KiB never end.
+        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let mut chunk = b"8000\r\n".to_vec();
+        chunk.extend(vec![b' '; 0x8000]);
+        chunk.extend_from_slice(b"\r\n");
+        let (e, db, rss, _fake) = query_fails(Action::HeadThenForever(head, chunk)).await;
+        // As above: the body limit, the memory limit or the deadline.
+        let text = e.to_string();
+        assert!(
+            matches!(e, Error::Timeout { .. })
+                || (e.is_crash() && text.contains("memory"))
+                || (e.kind() == ErrorKind::Protocol && text.contains("larger than the limit")),
+            "{e}"
+        );
+        pool_still_works(&db, rss).await;
+    }
+
+    #[tokio::test]
     async fn json_that_does_not_parse_is_a_protocol_error_and_keeps_the_connection() {
         let (e, db, rss, fake) = query_fails(Action::Reply(ok(r#"{"Items": [tru"#))).await;
         assert_kind(&e, ErrorKind::Protocol, "not JSON");

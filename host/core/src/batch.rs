@@ -47,6 +47,12 @@ fn is_text(t: LogicalType) -> bool {
     matches!(t, LogicalType::Text | LogicalType::Json | LogicalType::Decimal)
 }
 
+/// Most cells of a batch that no buffer backs: rows × `null` columns, or
+/// rows when there are no columns (`SELECT FROM t`). A driver that claims
+/// more would make the host allocate without bound (found by the
+/// `host_batch` fuzzer: 2³² - 1 rows of no columns asked for 96 GiB).
+pub const MAX_CELLS_WITHOUT_DATA: u64 = 1 << 22;
+
 /// Checks that `batch` holds well-formed data for `columns`: one buffer
 /// per column, every length right, text valid UTF-8, `dynamic` tags known
 /// and matching their lists. Gives, per `dynamic` column, each value's
@@ -58,6 +64,20 @@ pub fn check(columns: &[Column], batch: &w::Batch) -> Check<Vec<Option<Vec<u32>>
             "the driver sent a malformed batch: {} columns of data for {} columns",
             batch.columns.len(),
             columns.len()
+        ));
+    }
+    // Cells of `null` columns (and rows without columns) are not backed
+    // by any bytes the driver sent, but reading them as rows costs the
+    // host ~24-56 bytes each: their number is bounded.
+    let null_columns = batch.columns.iter().filter(|v| matches!(v.data, w::ColumnData::Null)).count();
+    let unbacked = u64::from(batch.rows) * (null_columns.max(usize::from(batch.columns.is_empty())) as u64);
+    if unbacked > MAX_CELLS_WITHOUT_DATA {
+        return Err(format!(
+            "the driver sent a malformed batch: {} rows of {} columns, {} of them `null`: more than \
+             {MAX_CELLS_WITHOUT_DATA} cells without data",
+            batch.rows,
+            columns.len(),
+            null_columns
         ));
     }
     let rows = batch.rows as usize;
@@ -589,6 +609,31 @@ mod tests {
 
     fn col(name: &str) -> Column {
         Column::new(name, LogicalType::Null, "")
+    }
+
+    /// Found by the `host_batch` fuzzer: a batch of 2³² - 1 rows and no
+    /// columns made `to_rows` allocate 96 GiB (the process aborted).
+    #[test]
+    fn rows_that_no_data_backs_are_bounded() {
+        let empty = |rows: u32, columns: usize| w::Batch {
+            rows,
+            columns: (0..columns)
+                .map(|_| w::ColumnValues {
+                    data: w::ColumnData::Null,
+                    validity: None,
+                })
+                .collect(),
+        };
+        let nulls = |n: usize| (0..n).map(|i| col(&format!("n{i}"))).collect::<Vec<_>>();
+        let e = to_rows(&[], &empty(u32::MAX, 0)).unwrap_err();
+        assert!(e.contains("4294967295 rows") && e.contains("without data"), "{e}");
+        let e = crate::arrow::record_batch(&[], empty(u32::MAX, 0)).unwrap_err();
+        assert!(e.contains("without data"), "{e}");
+        let e = to_rows(&nulls(8), &empty(1 << 20, 8)).unwrap_err();
+        assert!(e.contains("8 of them `null`"), "{e}");
+        // Rows of no columns within the bound are read (PostgreSQL's `SELECT FROM t`).
+        assert_eq!(to_rows(&[], &empty(1000, 0)).unwrap().len(), 1000);
+        assert_eq!(to_rows(&nulls(2), &empty(1000, 2)).unwrap()[999], [Value::Null, Value::Null]);
     }
 
     #[test]

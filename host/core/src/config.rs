@@ -884,20 +884,24 @@ pub fn redact(url: &str) -> String {
             None => {}
         }
     }
-    if let Some(q) = out.find('?') {
-        let (head, query) = out.split_at(q + 1);
-        let hidden: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((k, _)) if is_secret(k) => {
-                    format!("{k}=***")
-                }
-                _ => pair.to_string(),
-            })
-            .collect();
-        out = format!("{head}{}", hidden.join("&"));
+    // `k=v` pairs after a `?` or an `&` (also where a mangled URL has no
+    // `?` before them): a secret key's value is hidden.
+    let mut hidden = String::with_capacity(out.len());
+    for piece in out.split_inclusive(['?', '&']) {
+        let (pair, separator) = match piece.strip_suffix(['?', '&']) {
+            Some(pair) => (pair, &piece[pair.len()..]),
+            None => (piece, ""),
+        };
+        match pair.split_once('=') {
+            Some((k, _)) if is_secret(k) => {
+                hidden.push_str(k);
+                hidden.push_str("=***");
+            }
+            _ => hidden.push_str(pair),
+        }
+        hidden.push_str(separator);
     }
-    out
+    hidden
 }
 
 #[cfg(test)]
@@ -1225,5 +1229,11 @@ mod tests {
         assert!(!redact("postgres://127.0.0.1:99999/test?user=postgres&password=S3cr3t").contains("S3cr3t"));
         assert!(!redact("postgres://postgres:S%ff@127.0.0.1/test").contains("S%ff"));
         assert!(!redact("postgres://u:a@b@h/db").contains("a@b"));
+        // Found by the fuzzer (`host_url`): `password=` in a URL without `?`.
+        let mangled = "dynamodb1]:2&port=5&password=Pw9xQ&tls=disable";
+        assert_eq!(redact(mangled), "dynamodb1]:2&port=5&password=***&tls=disable");
+        let e = scheme_of(mangled).unwrap_err().to_string();
+        assert!(!e.contains("Pw9xQ") && e.contains("port=5"), "{e}");
+        assert!(!redact("postgres://h/db&password=S3?sslmode=x").contains("S3"));
     }
 }

@@ -28,6 +28,8 @@ pub enum Action {
     ReplyThenHang(Vec<u8>),
     /// Sends these bytes again and again, forever.
     Forever(Vec<u8>),
+    /// Sends the first bytes once, then the second again and again, forever.
+    HeadThenForever(Vec<u8>, Vec<u8>),
     /// Answers this request and every later one with these bytes.
     Always(Vec<u8>),
     /// Answers this request and the next `count - 1` with these bytes,
@@ -245,6 +247,12 @@ async fn serve(
                 Action::Forever(bytes) => loop {
                     socket.write_all(bytes).await?;
                 },
+                Action::HeadThenForever(head, bytes) => {
+                    socket.write_all(head).await?;
+                    loop {
+                        socket.write_all(bytes).await?;
+                    }
+                }
                 Action::Always(_) | Action::Times(..) => unreachable!("answered above"),
             },
             _ => socket.write_all(&good_answer(&operation, &body)).await?,
