@@ -112,6 +112,14 @@ pub fn check(columns: &[Column], batch: &w::Batch) -> Check<Vec<Option<Vec<u32>>
             w::ColumnData::Uuid(v) => check_len(name, v.len(), rows * 16)?,
             w::ColumnData::Dynamic(d) => {
                 check_len(name, d.tags.len(), rows)?;
+                // NULL in the bitmap is NULL in the tags: Arrow's union
+                // has no bitmap of its own, so rows and Arrow would differ.
+                if let Some(i) = (0..rows).find(|i| !valid(&values.validity, *i) && d.tags[*i] != tag::NULL) {
+                    return Err(bad(
+                        name,
+                        format!("value {} is NULL in the validity bitmap but has tag {}", i + 1, d.tags[i]),
+                    ));
+                }
                 let mut counts = [0u32; 5];
                 let mut at = Vec::with_capacity(rows);
                 for t in &d.tags {
@@ -634,6 +642,36 @@ mod tests {
         // Rows of no columns within the bound are read (PostgreSQL's `SELECT FROM t`).
         assert_eq!(to_rows(&[], &empty(1000, 0)).unwrap().len(), 1000);
         assert_eq!(to_rows(&nulls(2), &empty(1000, 2)).unwrap()[999], [Value::Null, Value::Null]);
+    }
+
+    /// Found by the `host_batch` fuzzer: rows said NULL, Arrow the float.
+    #[test]
+    fn a_dynamic_value_null_in_the_bitmap_must_be_tagged_null() {
+        let batch = |tags: Vec<u8>| w::Batch {
+            rows: 2,
+            columns: vec![w::ColumnValues {
+                data: w::ColumnData::Dynamic(w::DynamicValues {
+                    floats: vec![1.5; tags.iter().filter(|t| **t == tag::FLOAT).count()],
+                    tags,
+                    integers: Vec::new(),
+                    texts: w::Varlen {
+                        offsets: vec![0],
+                        data: Vec::new(),
+                    },
+                    blobs: w::Varlen {
+                        offsets: vec![0],
+                        data: Vec::new(),
+                    },
+                }),
+                validity: Some(vec![0b01]),
+            }],
+        };
+        let c = [Column::new("d", LogicalType::Dynamic, "")];
+        let e = to_rows(&c, &batch(vec![tag::FLOAT, tag::FLOAT])).unwrap_err();
+        assert!(e.contains("`d`") && e.contains("value 2 is NULL"), "{e}");
+        assert!(crate::arrow::record_batch(&c, batch(vec![tag::FLOAT, tag::FLOAT])).is_err());
+        let rows = to_rows(&c, &batch(vec![tag::FLOAT, tag::NULL])).unwrap();
+        assert_eq!(rows, [[Value::Float(1.5)], [Value::Null]]);
     }
 
     #[test]

@@ -892,12 +892,15 @@ pub fn redact(url: &str) -> String {
             Some(pair) => (pair, &piece[pair.len()..]),
             None => (piece, ""),
         };
-        match pair.split_once('=') {
-            Some((k, _)) if is_secret(k) => {
-                hidden.push_str(k);
+        // The first secret key hides all after it (`port=password=S`,
+        // a pair whose `&` was lost, too).
+        let parts: Vec<&str> = pair.split('=').collect();
+        match parts[..parts.len() - 1].iter().position(|k| is_secret(k)) {
+            Some(i) => {
+                hidden.push_str(&parts[..=i].join("="));
                 hidden.push_str("=***");
             }
-            _ => hidden.push_str(pair),
+            None => hidden.push_str(pair),
         }
         hidden.push_str(separator);
     }
@@ -1235,5 +1238,6 @@ mod tests {
         let e = scheme_of(mangled).unwrap_err().to_string();
         assert!(!e.contains("Pw9xQ") && e.contains("port=5"), "{e}");
         assert!(!redact("postgres://h/db&password=S3?sslmode=x").contains("S3"));
+        assert_eq!(redact("x]:2&port=password=Pw9xQ&tls=a=b"), "x]:2&port=password=***&tls=a=b");
     }
 }
