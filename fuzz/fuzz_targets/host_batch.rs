@@ -80,7 +80,11 @@ impl Bytes<'_> {
         let count = if exact { n } else { usize::from(self.u8() % 64) };
         for _ in 0..count {
             let step = self.u8();
-            at = if !exact && step == 0xFF { self.u32() } else { at.wrapping_add(u32::from(step % 6)) };
+            at = if !exact && step == 0xFF {
+                self.u32()
+            } else {
+                at.wrapping_add(u32::from(step % 6))
+            };
             offsets.push(at);
         }
         if !exact && self.u8() & 1 == 1 {
@@ -296,7 +300,11 @@ fn check_record_batch(rb: &RecordBatch, rows: &[Vec<Value>]) {
         assert_eq!(a.len(), rows.len(), "column {j} length");
         for (i, row) in rows.iter().enumerate() {
             let got = cell(a.as_ref(), logical, i);
-            assert!(same(&got, &row[j]), "row {i} column {j}: Arrow {got:?}, rows {:?}", row[j]);
+            assert!(
+                same(&got, &row[j]),
+                "row {i} column {j}: Arrow {got:?}, rows {:?}",
+                row[j]
+            );
         }
     }
 }
@@ -324,7 +332,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(rows.iter().all(|r| r.len() == columns.len()));
         // Bulk input (column types from the values, as `bulk_insert`
         // gives them): the same rows, as a batch and back.
-        let untyped: Vec<Column> = columns.iter().map(|c| Column::new(&c.name, LogicalType::Null, "")).collect();
+        let untyped: Vec<Column> = columns
+            .iter()
+            .map(|c| Column::new(&c.name, LogicalType::Null, ""))
+            .collect();
         if let Ok((cols, again)) = from_rows(&untyped, rows) {
             let back = to_rows(&cols, &again).expect("a batch the host built reads back");
             assert_eq!(back.len(), rows.len());

@@ -14,7 +14,9 @@
 //! environment; `redact` hides an intact userinfo password.
 #![no_main]
 
-use driverbox_core::config::{legacy_parameters, redact, ConnectOptions, ConnectionSettings, SchemeDefault, Setting, UrlParameter};
+use driverbox_core::config::{
+    legacy_parameters, redact, ConnectOptions, ConnectionSettings, SchemeDefault, Setting, UrlParameter,
+};
 use driverbox_guest_sdk::types as sdk;
 use libfuzzer_sys::fuzz_target;
 
@@ -118,7 +120,11 @@ fn decoded(url: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         let hex = |c: u8| (c as char).to_digit(16);
-        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
             (b'%', Some(h), Some(l)) => {
                 out.push((h * 16 + l) as u8);
                 i += 3;

@@ -25,9 +25,9 @@ pub mod portable;
 mod runtime;
 pub mod sql;
 
+use driverbox_core::batch;
 /// The pure parts, in a crate of their own (fuzzed without wasmtime).
 pub use driverbox_core::{arrow, config, value};
-use driverbox_core::batch;
 
 pub use api::*;
 /// The Arrow crates of the API's record batches, for matching versions.

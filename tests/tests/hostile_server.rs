@@ -1071,7 +1071,10 @@ mod dynamodb {
 
     /// `ExecuteStatement` calls the endpoint read.
     fn statements(fake: &FakeDynamo) -> usize {
-        fake.requests().iter().filter(|r| r.operation == "ExecuteStatement").count()
+        fake.requests()
+            .iter()
+            .filter(|r| r.operation == "ExecuteStatement")
+            .count()
     }
 
     #[tokio::test]
@@ -1165,7 +1168,11 @@ mod dynamodb {
         let (e, db, rss, fake) = query_fails(Action::Reply(ok(r#"{"Items": [tru"#))).await;
         assert_kind(&e, ErrorKind::Protocol, "not JSON");
         pool_still_works(&db, rss).await;
-        assert_eq!(fake.accepted(), 1, "the HTTP exchange was whole: the connection was kept");
+        assert_eq!(
+            fake.accepted(),
+            1,
+            "the HTTP exchange was whole: the connection was kept"
+        );
     }
 
     #[tokio::test]
@@ -1220,8 +1227,14 @@ mod dynamodb {
     #[tokio::test]
     async fn throttling_is_retried_for_reads_only_and_a_bounded_number_of_times() {
         let busy = || aws_error(500, "InternalServerError", "Internal server error");
-        let unavailable =
-            || response(503, "Service Unavailable", "", "<html><body>503 Service Unavailable</body></html>");
+        let unavailable = || {
+            response(
+                503,
+                "Service Unavailable",
+                "",
+                "<html><body>503 Service Unavailable</body></html>",
+            )
+        };
         // A read that is throttled three times, then answered: it succeeds.
         let fake = FakeDynamo::first(Script::at(0, Action::Times(3, unavailable()))).await;
         let db = rt().connect(&fake.url("")).await.unwrap();
@@ -1233,7 +1246,10 @@ mod dynamodb {
         for answer in [busy(), unavailable()] {
             let (e, db, rss, fake) = call_fails(SELECT, 0, Action::Times(6, answer)).await;
             assert_eq!(statements(&fake), 6, "one call and five retries: {e}");
-            assert!(e.to_string().contains("InternalServerError") || e.to_string().contains("HTTP 503"), "{e}");
+            assert!(
+                e.to_string().contains("InternalServerError") || e.to_string().contains("HTTP 503"),
+                "{e}"
+            );
             assert!(e.to_string().contains("dynamodb"), "{e}");
             pool_still_works(&db, rss).await;
         }

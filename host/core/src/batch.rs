@@ -69,7 +69,11 @@ pub fn check(columns: &[Column], batch: &w::Batch) -> Check<Vec<Option<Vec<u32>>
     // Cells of `null` columns (and rows without columns) are not backed
     // by any bytes the driver sent, but reading them as rows costs the
     // host ~24-56 bytes each: their number is bounded.
-    let null_columns = batch.columns.iter().filter(|v| matches!(v.data, w::ColumnData::Null)).count();
+    let null_columns = batch
+        .columns
+        .iter()
+        .filter(|v| matches!(v.data, w::ColumnData::Null))
+        .count();
     let unbacked = u64::from(batch.rows) * (null_columns.max(usize::from(batch.columns.is_empty())) as u64);
     if unbacked > MAX_CELLS_WITHOUT_DATA {
         return Err(format!(
@@ -117,7 +121,11 @@ pub fn check(columns: &[Column], batch: &w::Batch) -> Check<Vec<Option<Vec<u32>>
                 if let Some(i) = (0..rows).find(|i| !valid(&values.validity, *i) && d.tags[*i] != tag::NULL) {
                     return Err(bad(
                         name,
-                        format!("value {} is NULL in the validity bitmap but has tag {}", i + 1, d.tags[i]),
+                        format!(
+                            "value {} is NULL in the validity bitmap but has tag {}",
+                            i + 1,
+                            d.tags[i]
+                        ),
                     ));
                 }
                 let mut counts = [0u32; 5];
@@ -641,7 +649,10 @@ mod tests {
         assert!(e.contains("8 of them `null`"), "{e}");
         // Rows of no columns within the bound are read (PostgreSQL's `SELECT FROM t`).
         assert_eq!(to_rows(&[], &empty(1000, 0)).unwrap().len(), 1000);
-        assert_eq!(to_rows(&nulls(2), &empty(1000, 2)).unwrap()[999], [Value::Null, Value::Null]);
+        assert_eq!(
+            to_rows(&nulls(2), &empty(1000, 2)).unwrap()[999],
+            [Value::Null, Value::Null]
+        );
     }
 
     /// Found by the `host_batch` fuzzer: rows said NULL, Arrow the float.

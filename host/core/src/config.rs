@@ -1238,6 +1238,9 @@ mod tests {
         let e = scheme_of(mangled).unwrap_err().to_string();
         assert!(!e.contains("Pw9xQ") && e.contains("port=5"), "{e}");
         assert!(!redact("postgres://h/db&password=S3?sslmode=x").contains("S3"));
-        assert_eq!(redact("x]:2&port=password=Pw9xQ&tls=a=b"), "x]:2&port=password=***&tls=a=b");
+        assert_eq!(
+            redact("x]:2&port=password=Pw9xQ&tls=a=b"),
+            "x]:2&port=password=***&tls=a=b"
+        );
     }
 }

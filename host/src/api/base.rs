@@ -76,8 +76,8 @@ pub trait QueryDriver: Send + Sync {
 /// A driver's result in the host's types (rows checked first).
 pub(crate) fn rows_result(driver: &WasmDriver, r: w::QueryResult) -> Result<QueryResult> {
     let columns: Vec<Column> = r.columns.conv();
-    let rows =
-        crate::batch::to_rows(&columns, &batch_in(r.batch)).map_err(|m| Error::client(&driver.name(), ErrorKind::Protocol, m))?;
+    let rows = crate::batch::to_rows(&columns, &batch_in(r.batch))
+        .map_err(|m| Error::client(&driver.name(), ErrorKind::Protocol, m))?;
     Ok(QueryResult {
         columns,
         rows,

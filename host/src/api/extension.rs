@@ -191,7 +191,8 @@ impl StreamingDriver for WasmDriver {
         let (columns, batches) = self.open_stream(sql, params, batch_size).await?;
         let (driver, cols) = (self.clone(), columns.clone());
         let inner = batches.map(move |b| {
-            crate::batch::to_rows(&cols, &batch_in(b?)).map_err(|m| Error::client(&driver.name(), ErrorKind::Protocol, m))
+            crate::batch::to_rows(&cols, &batch_in(b?))
+                .map_err(|m| Error::client(&driver.name(), ErrorKind::Protocol, m))
         });
         Ok(RowStream {
             columns,

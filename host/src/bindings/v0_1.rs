@@ -286,7 +286,10 @@ fn rows_to_batch(columns: Vec<o::Column>, rows: Vec<Vec<o::Value>>) -> Result<(V
         .collect();
     let rows: Vec<Vec<crate::value::Value>> = rows.into_iter().map(Conv::conv).collect();
     let (columns, batch) = crate::batch::from_rows(&columns, &rows).map_err(protocol)?;
-    Ok((columns.into_iter().map(Conv::conv).collect(), super::v0_2::batch_out(batch)))
+    Ok((
+        columns.into_iter().map(Conv::conv).collect(),
+        super::v0_2::batch_out(batch),
+    ))
 }
 
 /// A 0.2 bulk input batch as 0.1 rows.
