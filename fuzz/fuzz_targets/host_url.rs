@@ -164,9 +164,14 @@ fuzz_target!(|data: &[u8]| {
     let plain = decoded(url);
     let once = url.matches(SECRET).count() == 1 && plain.matches(SECRET).count() == 1;
     let from_env = !plain.contains(SECRET) && env_pick % 3 != 0;
-    // The password is intact where the URL gives it.
-    let in_userinfo = once && url.contains(&format!(":{SECRET}@"));
-    let in_param = once && url.contains(&format!("password={SECRET}"));
+    // The password is intact where the URL gives it: in the userinfo of
+    // the authority, or as a `password=` pair of its own.
+    let authority = url
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    let in_userinfo = once && authority.contains(&format!(":{SECRET}@"));
+    let in_param =
+        once && (url.contains(&format!("?password={SECRET}")) || url.contains(&format!("&password={SECRET}")));
 
     let redacted = redact(url);
     if in_userinfo {
