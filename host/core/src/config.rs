@@ -232,8 +232,10 @@ fn decode_secret(s: &str, what: &str) -> Result<String> {
         .map_err(|_| Error::Config(format!("the {what} is not valid percent-encoded UTF-8")))
 }
 
-/// A value shown in an error: short, and never more than its first characters.
+/// A value shown in an error: short, never more than its first
+/// characters, and without the value of a secret `k=v` pair in it.
 fn redact_value(s: &str) -> String {
+    let s = hide_secret_pairs(s);
     let mut shown: String = s.chars().take(40).collect();
     if shown.len() < s.len() {
         shown.push('…');
@@ -251,7 +253,8 @@ pub fn parse_tls_mode(key: &str, value: &str) -> Result<TlsMode> {
         "verify-full" | "verify-identity" => TlsMode::VerifyFull,
         _ => {
             return Err(Error::Config(format!(
-                "{key}={value} is not one of disable, prefer, require, verify-ca, verify-full"
+                "{key}={} is not one of disable, prefer, require, verify-ca, verify-full",
+                redact_value(value)
             )))
         }
     })
@@ -261,7 +264,10 @@ fn parse_bool(key: &str, value: &str) -> Result<bool> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(Error::Config(format!("{key}={value}: expected true or false"))),
+        _ => Err(Error::Config(format!(
+            "{key}={}: expected true or false",
+            redact_value(value)
+        ))),
     }
 }
 
@@ -518,9 +524,9 @@ impl ConnectOptions {
                     o.tls_root_cert = Some(value)
                 }
                 Some(Setting::ConnectTimeoutSeconds | Setting::ConnectTimeoutMilliseconds) => {
-                    let n: u64 = value
-                        .parse()
-                        .map_err(|_| Error::Config(format!("{key}={value}: expected a whole number")))?;
+                    let n: u64 = value.parse().map_err(|_| {
+                        Error::Config(format!("{key}={}: expected a whole number", redact_value(&value)))
+                    })?;
                     o.connect_timeout = Some(match p.setting {
                         Some(Setting::ConnectTimeoutSeconds) => Duration::from_secs(n),
                         _ => Duration::from_millis(n),
@@ -529,7 +535,10 @@ impl ConnectOptions {
                 Some(Setting::ApplicationName) => o.application_name = Some(value),
                 Some(Setting::FileMode) => {
                     if !matches!(value.as_str(), "ro" | "rw" | "rwc" | "memory") {
-                        return Err(Error::Config(format!("{key}={value}: expected ro, rw, rwc or memory")));
+                        return Err(Error::Config(format!(
+                            "{key}={}: expected ro, rw, rwc or memory",
+                            redact_value(&value)
+                        )));
                     }
                     o.file_mode = Some(value);
                 }
@@ -610,16 +619,20 @@ impl ConnectOptions {
         for (host, port) in listed {
             if host.starts_with('/') {
                 return Err(Error::Config(format!(
-                    "host {host}: Unix-domain sockets are not supported, use a TCP host"
+                    "host {}: Unix-domain sockets are not supported, use a TCP host",
+                    redact_value(&host)
                 )));
             }
             if host.is_empty() {
                 return Err(Error::Config("a host of the URL is empty".into()));
             }
             let port_given = port.is_some() || port_from_param;
-            let port = port
-                .or(default_port)
-                .ok_or_else(|| Error::Config(format!("{host}: no port given and the driver has no default")))?;
+            let port = port.or(default_port).ok_or_else(|| {
+                Error::Config(format!(
+                    "{}: no port given and the driver has no default",
+                    redact_value(&host)
+                ))
+            })?;
             o.hosts.push(HostPort { host, port, port_given });
         }
         if o.hosts.is_empty() {
@@ -884,10 +897,15 @@ pub fn redact(url: &str) -> String {
             None => {}
         }
     }
-    // `k=v` pairs after a `?` or an `&` (also where a mangled URL has no
-    // `?` before them): a secret key's value is hidden.
-    let mut hidden = String::with_capacity(out.len());
-    for piece in out.split_inclusive(['?', '&']) {
+    hide_secret_pairs(&out)
+}
+
+/// `k=v` pairs after a `?` or an `&` (also where a mangled URL has no `?`
+/// before them, and in a value quoted in an error): a secret key's value
+/// is hidden.
+fn hide_secret_pairs(text: &str) -> String {
+    let mut hidden = String::with_capacity(text.len());
+    for piece in text.split_inclusive(['?', '&']) {
         let (pair, separator) = match piece.strip_suffix(['?', '&']) {
             Some(pair) => (pair, &piece[pair.len()..]),
             None => (piece, ""),
