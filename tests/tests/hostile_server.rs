@@ -1211,7 +1211,7 @@ mod dynamodb {
 
     #[tokio::test]
     async fn a_content_length_larger_than_what_comes_ends_at_the_close_or_the_deadline() {
-        let mut short = response(200, "OK", "", "").to_vec();
+        let mut short = response(200, "OK", "", "");
         // `Content-Length: 0` is replaced by 100; 12 bytes come.
         let at = short.windows(17).position(|w| w == b"Content-Length: 0").unwrap();
         short.splice(at..at + 17, b"Content-Length: 100".iter().copied());
