@@ -167,8 +167,9 @@ fuzz_target!(|data: &[u8]| {
     // The password is intact where the URL gives it: in the userinfo of
     // the authority, or as a `password=` pair of its own.
     let authority = url
-        .split_once("://")
-        .map_or("", |(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""));
+        .split_once(':')
+        .and_then(|(_, rest)| rest.strip_prefix("//"))
+        .map_or("", |rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
     let in_userinfo = once && authority.contains(&format!(":{SECRET}@"));
     let in_param =
         once && (url.contains(&format!("?password={SECRET}")) || url.contains(&format!("&password={SECRET}")));
