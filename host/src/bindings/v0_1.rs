@@ -162,6 +162,9 @@ impl Conv<o::Error> for crate::error::GuestError {
                 K::InvalidInput => o::ErrorKind::InvalidInput,
                 K::Unsupported => o::ErrorKind::Unsupported,
                 K::Canceled | K::Other => o::ErrorKind::Other,
+                // `ErrorKind` is `#[non_exhaustive]` (in driverbox-core):
+                // a kind added there reads as `other` until mapped here.
+                _ => o::ErrorKind::Other,
             }
         };
         match self {

@@ -261,6 +261,9 @@ pub(crate) fn conv_kind(kind: h::ErrorKind) -> w::ErrorKind {
         K::InvalidInput => w::ErrorKind::InvalidInput,
         K::Unsupported => w::ErrorKind::Unsupported,
         K::Other => w::ErrorKind::Other,
+        // `ErrorKind` is `#[non_exhaustive]` (in driverbox-core): a kind
+        // added there reads as `other` until mapped here.
+        _ => w::ErrorKind::Other,
     }
 }
 
