@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a cargo-fuzz target of fuzz/ for a given time:
-#   scripts/fuzz.sh TARGET SECONDS     one target (cargo fuzz list: pg_*, mysql_*, mongodb_*, sdk_batch)
+#   scripts/fuzz.sh TARGET SECONDS     one target (cargo fuzz list: pg_*, mysql_*, mongodb_*, sdk_batch,
+#                                      host_url, host_batch, dynamodb_replies)
 #   scripts/fuzz.sh all SECONDS        each target in turn
 # cargo-fuzz is installed when missing. It needs nightly flags
 # (-Zsanitizer); on the stable toolchain RUSTC_BOOTSTRAP=1 allows them.

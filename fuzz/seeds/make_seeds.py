@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Writes the seed inputs of the MySQL and MongoDB fuzz targets into
-fuzz/corpus/TARGET (small valid inputs, built here from the protocol
-documentation; run from anywhere: python3 fuzz/seeds/make_seeds.py)."""
+"""Writes the seed inputs of the MySQL, MongoDB, SDK, host and DynamoDB
+fuzz targets into fuzz/corpus/TARGET (small valid inputs, built here from
+the protocol documentation; run from anywhere: python3
+fuzz/seeds/make_seeds.py)."""
 import os
 import struct
 import zlib
@@ -355,3 +356,94 @@ write("mongodb_session", "scram_start", b"\xbf" + op_msg(hello, response_to=1) +
     bson({"conversationId": 1, "done": False, "payload": binary(b"r=abc,s=c2FsdA==,i=4096"), "ok": 1}),
     response_to=2))
 write("mongodb_session", "old_server", b"\x3f" + op_msg(bson({"ok": 1, "maxWireVersion": 5}), response_to=1))
+
+
+# ---------------------------------------------------------------- host_url
+# Byte 0: the URL table (0 postgres, 1 mysql, 2 mongodb, 3 dynamodb,
+# 4 file databases, 5 and 6 the host's tables for 0.1 drivers); byte 1:
+# the environment (0 none); then the URL, with the password Pw9xQ.
+
+for name, table, env, url in [
+    ("pg_userinfo", 0, 0, "postgresql://alice:Pw9xQ@db.example:6543/shop?sslmode=verify-full&connect_timeout=3"),
+    ("pg_param_password", 0, 1, "postgres:///db?host=h,[::1]:2&port=5&password=Pw9xQ&options=-c%20a%3Db"),
+    ("mysql_v6", 1, 0, "mysql://root:Pw9xQ@[::1]:3306/app?ssl-mode=REQUIRED&connect_timeout=2"),
+    ("mongodb_srv", 2, 0, "mongodb+srv://u:Pw9xQ@cluster.example/db?authSource=admin&appName=x"),
+    ("mongodb_hosts", 2, 2, "mongodb://u:Pw9xQ@h1:27017,h2:27018/db?replicaSet=rs&tls=true&connectTimeoutMS=500"),
+    ("dynamodb_region", 3, 1, "dynamodb://AKID:Pw9xQ@eu-west-3"),
+    ("dynamodb_local", 3, 0, "dynamodb://a:Pw9xQ@127.0.0.1:8000?region=us-east-1&tls=disable&session_token=tok"),
+    ("dynamodb_env", 3, 2, "dynamodb://"),
+    ("sqlite_file", 4, 0, "sqlite:///tmp/x.db?mode=ro"),
+    ("sqlite_memory", 4, 0, "sqlite::memory:"),
+    ("legacy", 6, 0, "db://u:Pw9xQ@h:1/d?sslmode=require&sslrootcert=system"),
+]:
+    write("host_url", name, bytes([table, env]) + url.encode())
+
+
+# ---------------------------------------------------------------- host_batch
+# Rows, the row count declared (0xFF: a u32 follows), the column count;
+# per column its logical type (index into LOGICAL of
+# fuzz_targets/host_batch.rs), flags (bits 0-1 validity: none, tied to
+# dynamic tags or a byte per row, a byte per row, a listed bitmap; bits
+# 2-3 nullable; bit 7 lengths free), the buffer kind (16: the logical
+# type's own), the contents, the validity bytes, a name byte.
+
+def u32s(vals):
+    return b"".join(struct.pack("<I", v & 0xFFFFFFFF) for v in vals)
+
+
+def u64s(vals):
+    return b"".join(struct.pack("<Q", v & 0xFFFFFFFFFFFFFFFF) for v in vals)
+
+
+def steps(values):
+    """Exact varlen contents: a step byte per value (its length, < 6), then the bytes."""
+    return bytes(len(v) for v in values) + b"".join(values)
+
+
+L_BOOL, L_U64, L_F32, L_TEXT, L_DATE, L_TSTZ, L_IV, L_UUID, L_JSON, L_DOC, L_DYN, L_I64 = (
+    1, 9, 10, 13, 15, 18, 19, 20, 21, 22, 23, 5)
+write("host_batch", "ints_text_dynamic", bytes([3, 3, 3])
+      + bytes([L_I64, 2, 16]) + u64s([1, -2, 1 << 40]) + bytes([1, 0, 1, 0])
+      + bytes([L_TEXT, 0, 16]) + steps([b"ab", b"\x00", b""]) + bytes([1])
+      + bytes([L_DYN, 1, 16]) + bytes([1, 3, 0]) + u64s([7]) + steps([b"hi"]) + bytes([2]))
+write("host_batch", "dates_intervals_uuid", bytes([2, 2, 4])
+      + bytes([L_DATE, 0, 16]) + u32s([19000, -1]) + bytes([0])
+      + bytes([L_TSTZ, 4, 16]) + u64s([1_700_000_000_000_000, -1]) + bytes([1])
+      + bytes([L_IV, 0, 16]) + u32s([1, -1]) + u32s([2, 30]) + u64s([3 << 12]) + bytes([0]) + u64s([-5 << 12]) + bytes([0, 2])
+      + bytes([L_UUID, 2, 16]) + bytes(range(32)) + bytes([1, 0, 3]))
+write("host_batch", "floats_unsigned_json", bytes([2, 2, 4])
+      + bytes([L_F32, 0, 16]) + u32s([0x3FC00000, 0x7FC00000]) + bytes([0])
+      + bytes([L_U64, 0, 16]) + u64s([5, 1 << 63]) + bytes([1])
+      + bytes([L_JSON, 0, 16]) + steps([b"[1]", b"{}"]) + bytes([2])
+      + bytes([L_DOC, 0, 16]) + steps([b"\x05\x00\x00\x00\x00", b""]) + bytes([3]))
+write("host_batch", "mismatched_buffers", bytes([2, 2, 2])
+      + bytes([L_BOOL, 0x80, 4]) + bytes([3]) + u32s([1, 2, 3]) + bytes([0])
+      + bytes([L_TEXT, 0x83, 12]) + bytes([3, 1, 2, 0xFF]) + u32s([9]) + bytes([0, 2]) + b"xy" + bytes([1, 0xAA]) + bytes([1]))
+
+
+# ---------------------------------------------------------------- dynamodb_replies
+# Byte 0: bits 0-5 the read size - 1, bit 6 the server closes after the
+# last byte; then what the server sends.
+
+def http(status, reason, body, headers=""):
+    if isinstance(body, str):
+        body = body.encode()
+    return (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            f"Content-Length: {len(body)}\r\n{headers}\r\n").encode() + body
+
+
+ITEMS = ('{"Items":[{"pk":{"S":"a"},"n":{"N":"12345678901234567890.123456789"},"b":{"B":"AAH/"},'
+         '"ok":{"BOOL":true},"none":{"NULL":true},"m":{"M":{"x":{"L":[{"N":"1"},{"S":"y"}]}}},'
+         '"ss":{"SS":["p","q"]},"ns":{"NS":["1","2.5"]},"bs":{"BS":["AQ=="]}},{"pk":{"S":"b"},"n":{"N":"-2e3"}}],'
+         '"Count":2,"LastEvaluatedKey":{"pk":{"S":"b"}},"NextToken":"t1"}')
+write("dynamodb_replies", "items", bytes([15]) + http(200, "OK", ITEMS))
+write("dynamodb_replies", "chunked", bytes([3]) + b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+      b"3;x=y\r\n{\"I\r\n10\r\ntems\":[{\"k\":{\"S\"\r\n7\r\n:\"v\"}}]\r\n1\r\n}\r\n0\r\nX-T: 1\r\n\r\n")
+write("dynamodb_replies", "until_close", bytes([0x40 | 20]) + b"HTTP/1.0 200 OK\r\n\r\n{\"Items\":[]}")
+write("dynamodb_replies", "aws_error", bytes([7]) + http(
+    400, "Bad Request",
+    '{"__type":"com.amazon.coral.validate#ValidationException","message":"Statement wasn\'t well formed"}'))
+write("dynamodb_replies", "html_503", bytes([63]) + http(
+    503, "Service Unavailable", "<html>busy</html>", "Connection: close\r\n"))
+write("dynamodb_replies", "two_answers", bytes([31]) + http(200, "OK", '{"TableNames":["t"]}')
+      + http(200, "OK", "{}"))

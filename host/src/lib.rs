@@ -15,19 +15,19 @@
 //! # Ok(()) }
 //! ```
 
-mod batch;
 mod bindings;
 
 pub mod api;
-pub mod arrow;
-pub mod config;
 pub mod error;
 mod imports;
 pub mod pool;
 pub mod portable;
 mod runtime;
 pub mod sql;
-pub mod value;
+
+use driverbox_core::batch;
+/// The pure parts, in a crate of their own (fuzzed without wasmtime).
+pub use driverbox_core::{arrow, config, value};
 
 pub use api::*;
 /// The Arrow crates of the API's record batches, for matching versions.

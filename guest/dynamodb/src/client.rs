@@ -163,6 +163,9 @@ pub fn kind_of(error_type: &str, message: &str) -> ErrorKind {
     }
 }
 
+/// Whether an error may go away on its own: throttling, and AWS's 500/503
+/// with or without an AWS error body (a 5xx from a proxy or load balancer
+/// in front of the endpoint has none: its type is `HTTP503` …).
 fn is_throttling(error_type: &str) -> bool {
     matches!(
         error_type,
@@ -172,6 +175,10 @@ fn is_throttling(error_type: &str) -> bool {
             | "LimitExceededException"
             | "InternalServerError"
             | "ServiceUnavailable"
+            | "HTTP500"
+            | "HTTP502"
+            | "HTTP503"
+            | "HTTP504"
     )
 }
 
@@ -487,6 +494,18 @@ mod tests {
         assert_eq!(t, "HTTP500");
         assert!(e.message().contains("HTTP 500") && e.message().contains("Internal Server Error"));
         assert!(error_of(&resp(200, "{}")).is_none());
+    }
+
+    #[test]
+    fn server_errors_without_an_aws_body_are_retried_like_throttling() {
+        for status in [500, 502, 503, 504] {
+            let (_, t) = error_of(&resp(status, "<html>unavailable</html>")).unwrap();
+            assert!(is_throttling(&t), "{status}: {t}");
+        }
+        for status in [400, 403, 404, 413] {
+            let (_, t) = error_of(&resp(status, "no")).unwrap();
+            assert!(!is_throttling(&t), "{status}: {t}");
+        }
     }
 
     #[test]

@@ -130,9 +130,23 @@ fn parse_head(buf: &[u8], max_body: usize) -> Result<Option<Head>> {
 }
 
 /// Decodes a chunked body from `buf`: the body and the bytes used, or
-/// `None` when more bytes are needed.
+/// `None` when more bytes are needed. The chunks are walked first and
+/// copied only once the body is complete: the driver calls this again
+/// after every read, and copying each time made a long body quadratic.
 fn parse_chunked(buf: &[u8], max_body: usize) -> Result<Option<(Vec<u8>, usize)>> {
-    let mut body = Vec::new();
+    let mut len = 0;
+    let Some(used) = walk_chunks(buf, max_body, |c| len += c.len())? else {
+        return Ok(None);
+    };
+    let mut body = Vec::with_capacity(len);
+    walk_chunks(buf, max_body, |c| body.extend_from_slice(c))?;
+    Ok(Some((body, used)))
+}
+
+/// Walks a chunked body, giving each chunk's data to `each`: the bytes
+/// used, or `None` when more bytes are needed.
+fn walk_chunks(buf: &[u8], max_body: usize, mut each: impl FnMut(&[u8])) -> Result<Option<usize>> {
+    let mut len = 0usize;
     let mut at = 0;
     loop {
         let Some(eol) = find_crlf(&buf[at..]) else {
@@ -155,11 +169,11 @@ fn parse_chunked(buf: &[u8], max_body: usize) -> Result<Option<(Vec<u8>, usize)>
                 };
                 at += eol + 2;
                 if eol == 0 {
-                    return Ok(Some((body, at)));
+                    return Ok(Some(at));
                 }
             }
         }
-        if body.len().saturating_add(size) > max_body {
+        if len.saturating_add(size) > max_body {
             return Err(Error::protocol(format!(
                 "the HTTP response body is larger than the limit of {max_body} bytes"
             )));
@@ -173,7 +187,8 @@ fn parse_chunked(buf: &[u8], max_body: usize) -> Result<Option<(Vec<u8>, usize)>
         if &buf[end..end + 2] != b"\r\n" {
             return Err(Error::protocol("an HTTP chunk is longer than its size says"));
         }
-        body.extend_from_slice(&buf[at..end]);
+        each(&buf[at..end]);
+        len += size;
         at = end + 2;
     }
 }

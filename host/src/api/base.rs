@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use super::{base_call, WasmDriver};
-use crate::bindings::v0_2::{params as wit_params, types as w};
+use crate::bindings::v0_2::{batch_in, params as wit_params, types as w};
 use crate::bindings::Conv;
 use crate::error::{Error, ErrorKind, GuestError, Result};
 use crate::value::{Column, QueryResult, Value};
@@ -76,8 +76,8 @@ pub trait QueryDriver: Send + Sync {
 /// A driver's result in the host's types (rows checked first).
 pub(crate) fn rows_result(driver: &WasmDriver, r: w::QueryResult) -> Result<QueryResult> {
     let columns: Vec<Column> = r.columns.conv();
-    let rows =
-        crate::batch::to_rows(&columns, &r.batch).map_err(|m| Error::client(&driver.name(), ErrorKind::Protocol, m))?;
+    let rows = crate::batch::to_rows(&columns, &batch_in(r.batch))
+        .map_err(|m| Error::client(&driver.name(), ErrorKind::Protocol, m))?;
     Ok(QueryResult {
         columns,
         rows,
@@ -87,7 +87,7 @@ pub(crate) fn rows_result(driver: &WasmDriver, r: w::QueryResult) -> Result<Quer
 
 pub(crate) fn arrow_result(driver: &WasmDriver, r: w::QueryResult) -> Result<ArrowResult> {
     let columns: Vec<Column> = r.columns.conv();
-    let batch = crate::arrow::record_batch(&columns, r.batch)
+    let batch = crate::arrow::record_batch(&columns, batch_in(r.batch))
         .map_err(|m| Error::client(&driver.name(), ErrorKind::Protocol, m))?;
     Ok(ArrowResult {
         batch,
@@ -163,7 +163,7 @@ impl QueryDriver for WasmDriver {
         }
         let error = outcome
             .error
-            .map(|e| Error::from_guest(&self.name(), Conv::<GuestError>::conv(e)));
+            .map(|e| crate::error::from_guest(&self.name(), Conv::<GuestError>::conv(e)));
         Ok(ScriptOutcome { results, error })
     }
 }

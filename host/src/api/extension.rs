@@ -16,7 +16,7 @@ use futures::{Stream, StreamExt};
 
 use super::traits::DriverCapabilities;
 use super::{call_optional, optional, Transaction, TransactionOptions, WasmDriver};
-use crate::bindings::v0_2::{params as wit_params, types as w};
+use crate::bindings::v0_2::{batch_in, batch_out, params as wit_params, types as w};
 use crate::bindings::Conv;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pool::Pooled;
@@ -191,7 +191,8 @@ impl StreamingDriver for WasmDriver {
         let (columns, batches) = self.open_stream(sql, params, batch_size).await?;
         let (driver, cols) = (self.clone(), columns.clone());
         let inner = batches.map(move |b| {
-            crate::batch::to_rows(&cols, &b?).map_err(|m| Error::client(&driver.name(), ErrorKind::Protocol, m))
+            crate::batch::to_rows(&cols, &batch_in(b?))
+                .map_err(|m| Error::client(&driver.name(), ErrorKind::Protocol, m))
         });
         Ok(RowStream {
             columns,
@@ -205,7 +206,7 @@ impl StreamingDriver for WasmDriver {
         let (driver, cols, expected) = (self.clone(), columns.clone(), schema.clone());
         let inner = batches.map(move |b| {
             let protocol = |m: String| Error::client(&driver.name(), ErrorKind::Protocol, m);
-            let rb = crate::arrow::record_batch(&cols, b?).map_err(protocol)?;
+            let rb = crate::arrow::record_batch(&cols, batch_in(b?)).map_err(protocol)?;
             let got_schema = rb.schema();
             let changed = expected.fields().iter().zip(got_schema.fields()).find(|(a, b)| a != b);
             if let Some((declared, got)) = changed {
@@ -249,7 +250,7 @@ fn row_chunks(names: &[String], rows: &[Row]) -> std::result::Result<Vec<Chunk>,
                     format!("chunk {}: {m}", i + 1)
                 }
             })?;
-            Ok((columns.conv(), batch))
+            Ok((columns.conv(), batch_out(batch)))
         })
         .collect()
 }
@@ -261,7 +262,7 @@ fn arrow_chunks(data: &RecordBatch) -> std::result::Result<Vec<Chunk>, String> {
     while at < data.num_rows() {
         let len = BULK_CHUNK_ROWS.min(data.num_rows() - at);
         let (columns, batch) = crate::arrow::from_record_batch(&data.slice(at, len))?;
-        out.push((columns.conv(), batch));
+        out.push((columns.conv(), batch_out(batch)));
         at += len;
     }
     Ok(out)

@@ -162,6 +162,9 @@ impl Conv<o::Error> for crate::error::GuestError {
                 K::InvalidInput => o::ErrorKind::InvalidInput,
                 K::Unsupported => o::ErrorKind::Unsupported,
                 K::Canceled | K::Other => o::ErrorKind::Other,
+                // `ErrorKind` is `#[non_exhaustive]` (in driverbox-core):
+                // a kind added there reads as `other` until mapped here.
+                _ => o::ErrorKind::Other,
             }
         };
         match self {
@@ -275,7 +278,8 @@ fn typed_batch(
     rows: Vec<Vec<o::Value>>,
 ) -> Result<(Vec<crate::value::Column>, w::Batch), w::Error> {
     let rows: Vec<Vec<crate::value::Value>> = rows.into_iter().map(Conv::conv).collect();
-    crate::batch::from_rows(columns, &rows).map_err(protocol)
+    let (columns, batch) = crate::batch::from_rows(columns, &rows).map_err(protocol)?;
+    Ok((columns, super::v0_2::batch_out(batch)))
 }
 
 fn rows_to_batch(columns: Vec<o::Column>, rows: Vec<Vec<o::Value>>) -> Result<(Vec<w::Column>, w::Batch), w::Error> {
@@ -285,13 +289,18 @@ fn rows_to_batch(columns: Vec<o::Column>, rows: Vec<Vec<o::Value>>) -> Result<(V
         .collect();
     let rows: Vec<Vec<crate::value::Value>> = rows.into_iter().map(Conv::conv).collect();
     let (columns, batch) = crate::batch::from_rows(&columns, &rows).map_err(protocol)?;
-    Ok((columns.into_iter().map(Conv::conv).collect(), batch))
+    Ok((
+        columns.into_iter().map(Conv::conv).collect(),
+        super::v0_2::batch_out(batch),
+    ))
 }
 
 /// A 0.2 bulk input batch as 0.1 rows.
 fn batch_rows(columns: &[w::Column], batch: &w::Batch) -> Result<Vec<Vec<o::Value>>, w::Error> {
     let columns: Vec<crate::value::Column> = columns.iter().cloned().map(Conv::conv).collect();
-    let rows = crate::batch::to_rows(&columns, batch).map_err(invalid)?;
+    // A copy: 0.1 drivers take bulk input as rows, built from it here.
+    let batch = super::v0_2::batch_in(batch.clone());
+    let rows = crate::batch::to_rows(&columns, &batch).map_err(invalid)?;
     Ok(rows.into_iter().map(Conv::conv).collect())
 }
 
@@ -485,7 +494,7 @@ impl Traits {
             },
             identifier_quote: if m.dialect == "mysql" { "`" } else { "\"" }.into(),
             connection: w::ConnectionSettings {
-                parameters: crate::config::legacy_parameters(file_based, postgres),
+                parameters: crate::config::legacy_parameters(file_based, postgres).conv(),
                 schemes: m.schemes,
                 default_port: m.default_port,
                 file_based,

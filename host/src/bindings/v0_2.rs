@@ -153,6 +153,7 @@ record! {
         constraint_name, context
     }
     w::UrlParameter => h::UrlParameter { name, aliases, env, default, description, setting }
+    h::UrlParameter => w::UrlParameter { name, aliases, env, default, description, setting }
     w::ConnectionSettings => h::ConnectionSettings { schemes, default_port, file_based, parameters, scheme_defaults }
     w::SchemeDefault => h::SchemeDefault { scheme, parameter, value }
     h::TransactionOptions => w::TransactionOptions { isolation, read_only, deferrable }
@@ -184,6 +185,10 @@ enumeration! {
         Bytes, Date, Time, Timestamp, Timestamptz, Interval, Uuid, Json, Document, Dynamic
     }
     h::TlsMode => w::TlsMode { Disable, Prefer, Require, VerifyCa, VerifyFull }
+    h::Setting => w::Setting {
+        Host, Port, User, Password, Database, TlsMode, TlsEnabled, TlsInsecure, TlsRootCert, ConnectTimeoutSeconds,
+        ConnectTimeoutMilliseconds, ApplicationName, FileMode
+    }
     h::IsolationLevel => w::IsolationLevel { ReadUncommitted, ReadCommitted, RepeatableRead, Serializable }
 }
 
@@ -256,6 +261,9 @@ pub(crate) fn conv_kind(kind: h::ErrorKind) -> w::ErrorKind {
         K::InvalidInput => w::ErrorKind::InvalidInput,
         K::Unsupported => w::ErrorKind::Unsupported,
         K::Other => w::ErrorKind::Other,
+        // `ErrorKind` is `#[non_exhaustive]` (in driverbox-core): a kind
+        // added there reads as `other` until mapped here.
+        _ => w::ErrorKind::Other,
     }
 }
 
@@ -347,4 +355,139 @@ impl Conv<crate::runtime::component::Metadata> for w::DriverMetadata {
             features,
         }
     }
+}
+
+// ----------------------------------------------------------------------
+// Batches: the generated types and `driverbox_core::contract`'s, field for
+// field. The buffers move; nothing is copied.
+// ----------------------------------------------------------------------
+
+use driverbox_core::contract as c;
+
+impl Conv<c::Varlen> for w::Varlen {
+    fn conv(self) -> c::Varlen {
+        c::Varlen {
+            offsets: self.offsets,
+            data: self.data,
+        }
+    }
+}
+
+impl Conv<w::Varlen> for c::Varlen {
+    fn conv(self) -> w::Varlen {
+        w::Varlen {
+            offsets: self.offsets,
+            data: self.data,
+        }
+    }
+}
+
+impl Conv<c::ColumnData> for w::ColumnData {
+    fn conv(self) -> c::ColumnData {
+        use w::ColumnData as W;
+        match self {
+            W::Null => c::ColumnData::Null,
+            W::Boolean(v) => c::ColumnData::Boolean(v),
+            W::Int8(v) => c::ColumnData::Int8(v),
+            W::Int16(v) => c::ColumnData::Int16(v),
+            W::Int32(v) => c::ColumnData::Int32(v),
+            W::Int64(v) => c::ColumnData::Int64(v),
+            W::Uint8(v) => c::ColumnData::Uint8(v),
+            W::Uint16(v) => c::ColumnData::Uint16(v),
+            W::Uint32(v) => c::ColumnData::Uint32(v),
+            W::Uint64(v) => c::ColumnData::Uint64(v),
+            W::Float32(v) => c::ColumnData::Float32(v),
+            W::Float64(v) => c::ColumnData::Float64(v),
+            W::Varlen(v) => c::ColumnData::Varlen(v.conv()),
+            W::Interval(i) => c::ColumnData::Interval(c::Intervals {
+                months: i.months,
+                days: i.days,
+                microseconds: i.microseconds,
+            }),
+            W::Uuid(v) => c::ColumnData::Uuid(v),
+            W::Dynamic(d) => c::ColumnData::Dynamic(c::DynamicValues {
+                tags: d.tags,
+                integers: d.integers,
+                floats: d.floats,
+                texts: d.texts.conv(),
+                blobs: d.blobs.conv(),
+            }),
+        }
+    }
+}
+
+impl Conv<w::ColumnData> for c::ColumnData {
+    fn conv(self) -> w::ColumnData {
+        use c::ColumnData as C;
+        match self {
+            C::Null => w::ColumnData::Null,
+            C::Boolean(v) => w::ColumnData::Boolean(v),
+            C::Int8(v) => w::ColumnData::Int8(v),
+            C::Int16(v) => w::ColumnData::Int16(v),
+            C::Int32(v) => w::ColumnData::Int32(v),
+            C::Int64(v) => w::ColumnData::Int64(v),
+            C::Uint8(v) => w::ColumnData::Uint8(v),
+            C::Uint16(v) => w::ColumnData::Uint16(v),
+            C::Uint32(v) => w::ColumnData::Uint32(v),
+            C::Uint64(v) => w::ColumnData::Uint64(v),
+            C::Float32(v) => w::ColumnData::Float32(v),
+            C::Float64(v) => w::ColumnData::Float64(v),
+            C::Varlen(v) => w::ColumnData::Varlen(v.conv()),
+            C::Interval(i) => w::ColumnData::Interval(w::Intervals {
+                months: i.months,
+                days: i.days,
+                microseconds: i.microseconds,
+            }),
+            C::Uuid(v) => w::ColumnData::Uuid(v),
+            C::Dynamic(d) => w::ColumnData::Dynamic(w::DynamicValues {
+                tags: d.tags,
+                integers: d.integers,
+                floats: d.floats,
+                texts: d.texts.conv(),
+                blobs: d.blobs.conv(),
+            }),
+        }
+    }
+}
+
+impl Conv<c::Batch> for w::Batch {
+    fn conv(self) -> c::Batch {
+        c::Batch {
+            rows: self.rows,
+            columns: self
+                .columns
+                .into_iter()
+                .map(|v| c::ColumnValues {
+                    data: v.data.conv(),
+                    validity: v.validity,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Conv<w::Batch> for c::Batch {
+    fn conv(self) -> w::Batch {
+        w::Batch {
+            rows: self.rows,
+            columns: self
+                .columns
+                .into_iter()
+                .map(|v| w::ColumnValues {
+                    data: v.data.conv(),
+                    validity: v.validity,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A batch the host reads (a driver's result).
+pub(crate) fn batch_in(b: w::Batch) -> c::Batch {
+    b.conv()
+}
+
+/// A batch the host sends (bulk input).
+pub(crate) fn batch_out(b: c::Batch) -> w::Batch {
+    b.conv()
 }

@@ -93,7 +93,7 @@ impl Canceller {
             Ok(Ok(Err(e))) => tracing::warn!(
                 driver = name,
                 "cancel failed: {}",
-                Error::from_guest(&self.driver.name, e.conv())
+                crate::error::from_guest(&self.driver.name, e.conv())
             ),
             Ok(Err(trap)) => tracing::warn!(driver = name, "cancel trapped: {trap}"),
             Err(_) => tracing::warn!(driver = name, "cancel did not finish within {CANCEL_TIMEOUT:?}"),
@@ -359,7 +359,7 @@ impl Instance {
                 if self.store.data().net.broken || session_lost {
                     self.broken = true;
                 }
-                result.map_err(|e| Error::from_guest(name, Conv::<GuestError>::conv(e)))
+                result.map_err(|e| crate::error::from_guest(name, Conv::<GuestError>::conv(e)))
             }
         }
     }

@@ -1,7 +1,8 @@
 //! Misbehaving peers on 127.0.0.1 for the reliability suite: scriptable
-//! fake PostgreSQL, MySQL and MongoDB servers ([`fake_pg`], [`fake_mysql`],
-//! [`fake_mongo`]) and a TCP fault proxy in front of a real server
-//! ([`proxy`]). All run in-process on the test's runtime.
+//! fake PostgreSQL, MySQL, MongoDB servers and DynamoDB endpoints
+//! ([`fake_pg`], [`fake_mysql`], [`fake_mongo`], [`fake_dynamo`]) and a
+//! TCP fault proxy in front of a real server ([`proxy`]). All run
+//! in-process on the test's runtime.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+pub mod fake_dynamo;
 pub mod fake_mongo;
 pub mod fake_mysql;
 pub mod fake_pg;

@@ -232,8 +232,10 @@ fn decode_secret(s: &str, what: &str) -> Result<String> {
         .map_err(|_| Error::Config(format!("the {what} is not valid percent-encoded UTF-8")))
 }
 
-/// A value shown in an error: short, and never more than its first characters.
+/// A value shown in an error: short, never more than its first
+/// characters, and without the value of a secret `k=v` pair in it.
 fn redact_value(s: &str) -> String {
+    let s = hide_secret_pairs(s);
     let mut shown: String = s.chars().take(40).collect();
     if shown.len() < s.len() {
         shown.push('…');
@@ -251,7 +253,8 @@ pub fn parse_tls_mode(key: &str, value: &str) -> Result<TlsMode> {
         "verify-full" | "verify-identity" => TlsMode::VerifyFull,
         _ => {
             return Err(Error::Config(format!(
-                "{key}={value} is not one of disable, prefer, require, verify-ca, verify-full"
+                "{key}={} is not one of disable, prefer, require, verify-ca, verify-full",
+                redact_value(value)
             )))
         }
     })
@@ -261,7 +264,10 @@ fn parse_bool(key: &str, value: &str) -> Result<bool> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(Error::Config(format!("{key}={value}: expected true or false"))),
+        _ => Err(Error::Config(format!(
+            "{key}={}: expected true or false",
+            redact_value(value)
+        ))),
     }
 }
 
@@ -518,9 +524,9 @@ impl ConnectOptions {
                     o.tls_root_cert = Some(value)
                 }
                 Some(Setting::ConnectTimeoutSeconds | Setting::ConnectTimeoutMilliseconds) => {
-                    let n: u64 = value
-                        .parse()
-                        .map_err(|_| Error::Config(format!("{key}={value}: expected a whole number")))?;
+                    let n: u64 = value.parse().map_err(|_| {
+                        Error::Config(format!("{key}={}: expected a whole number", redact_value(&value)))
+                    })?;
                     o.connect_timeout = Some(match p.setting {
                         Some(Setting::ConnectTimeoutSeconds) => Duration::from_secs(n),
                         _ => Duration::from_millis(n),
@@ -529,7 +535,10 @@ impl ConnectOptions {
                 Some(Setting::ApplicationName) => o.application_name = Some(value),
                 Some(Setting::FileMode) => {
                     if !matches!(value.as_str(), "ro" | "rw" | "rwc" | "memory") {
-                        return Err(Error::Config(format!("{key}={value}: expected ro, rw, rwc or memory")));
+                        return Err(Error::Config(format!(
+                            "{key}={}: expected ro, rw, rwc or memory",
+                            redact_value(&value)
+                        )));
                     }
                     o.file_mode = Some(value);
                 }
@@ -610,16 +619,20 @@ impl ConnectOptions {
         for (host, port) in listed {
             if host.starts_with('/') {
                 return Err(Error::Config(format!(
-                    "host {host}: Unix-domain sockets are not supported, use a TCP host"
+                    "host {}: Unix-domain sockets are not supported, use a TCP host",
+                    redact_value(&host)
                 )));
             }
             if host.is_empty() {
                 return Err(Error::Config("a host of the URL is empty".into()));
             }
             let port_given = port.is_some() || port_from_param;
-            let port = port
-                .or(default_port)
-                .ok_or_else(|| Error::Config(format!("{host}: no port given and the driver has no default")))?;
+            let port = port.or(default_port).ok_or_else(|| {
+                Error::Config(format!(
+                    "{}: no port given and the driver has no default",
+                    redact_value(&host)
+                ))
+            })?;
             o.hosts.push(HostPort { host, port, port_given });
         }
         if o.hosts.is_empty() {
@@ -638,8 +651,10 @@ impl ConnectOptions {
         self.hosts.first().map(|h| h.port)
     }
 
-    /// The password, for the driver only; never logged.
-    pub(crate) fn password(&self) -> Option<&str> {
+    /// The password, for the driver only; never logged. (Public for the
+    /// `driverbox` host, which re-exports this type; not for display.)
+    #[doc(hidden)]
+    pub fn password(&self) -> Option<&str> {
         self.password.as_deref()
     }
 
@@ -737,8 +752,9 @@ pub fn scheme_of(url: &str) -> Result<String> {
 /// drivers built against 0.1 (which declare none): libpq's for
 /// PostgreSQL-dialect drivers, `mode` for file drivers, and the common TLS
 /// and time-out ones for others.
-pub(crate) fn legacy_parameters(file_based: bool, postgres: bool) -> Vec<crate::bindings::v0_2::types::UrlParameter> {
-    use crate::bindings::v0_2::types::{Setting as S, UrlParameter as P};
+#[doc(hidden)]
+pub fn legacy_parameters(file_based: bool, postgres: bool) -> Vec<UrlParameter> {
+    use self::{Setting as S, UrlParameter as P};
     let p = |name: &str, aliases: &[&str], env: &[&str], default: Option<&str>, setting: Option<S>, d: &str| P {
         name: name.into(),
         aliases: aliases.iter().map(|a| a.to_string()).collect(),
@@ -881,33 +897,44 @@ pub fn redact(url: &str) -> String {
             None => {}
         }
     }
-    if let Some(q) = out.find('?') {
-        let (head, query) = out.split_at(q + 1);
-        let hidden: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((k, _)) if is_secret(k) => {
-                    format!("{k}=***")
-                }
-                _ => pair.to_string(),
-            })
-            .collect();
-        out = format!("{head}{}", hidden.join("&"));
+    hide_secret_pairs(&out)
+}
+
+/// `k=v` pairs after a `?` or an `&` (also where a mangled URL has no `?`
+/// before them, and in a value quoted in an error): a secret key's value
+/// is hidden.
+fn hide_secret_pairs(text: &str) -> String {
+    let mut hidden = String::with_capacity(text.len());
+    for piece in text.split_inclusive(['?', '&']) {
+        let (pair, separator) = match piece.strip_suffix(['?', '&']) {
+            Some(pair) => (pair, &piece[pair.len()..]),
+            None => (piece, ""),
+        };
+        // The first secret key hides all after it (`port=password=S`,
+        // a pair whose `&` was lost, too).
+        let parts: Vec<&str> = pair.split('=').collect();
+        match parts[..parts.len() - 1].iter().position(|k| is_secret(k)) {
+            Some(i) => {
+                hidden.push_str(&parts[..=i].join("="));
+                hidden.push_str("=***");
+            }
+            None => hidden.push_str(pair),
+        }
+        hidden.push_str(separator);
     }
-    out
+    hidden
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::Conv;
 
     fn pg() -> ConnectionSettings {
         ConnectionSettings {
             schemes: vec!["postgres".into(), "postgresql".into()],
             default_port: Some(5432),
             file_based: false,
-            parameters: legacy_parameters(false, true).conv(),
+            parameters: legacy_parameters(false, true),
             scheme_defaults: Vec::new(),
         }
     }
@@ -917,7 +944,7 @@ mod tests {
             schemes: vec!["sqlite".into()],
             default_port: None,
             file_based: true,
-            parameters: legacy_parameters(true, false).conv(),
+            parameters: legacy_parameters(true, false),
             scheme_defaults: Vec::new(),
         }
     }
@@ -1223,5 +1250,15 @@ mod tests {
         assert!(!redact("postgres://127.0.0.1:99999/test?user=postgres&password=S3cr3t").contains("S3cr3t"));
         assert!(!redact("postgres://postgres:S%ff@127.0.0.1/test").contains("S%ff"));
         assert!(!redact("postgres://u:a@b@h/db").contains("a@b"));
+        // Found by the fuzzer (`host_url`): `password=` in a URL without `?`.
+        let mangled = "dynamodb1]:2&port=5&password=Pw9xQ&tls=disable";
+        assert_eq!(redact(mangled), "dynamodb1]:2&port=5&password=***&tls=disable");
+        let e = scheme_of(mangled).unwrap_err().to_string();
+        assert!(!e.contains("Pw9xQ") && e.contains("port=5"), "{e}");
+        assert!(!redact("postgres://h/db&password=S3?sslmode=x").contains("S3"));
+        assert_eq!(
+            redact("x]:2&port=password=Pw9xQ&tls=a=b"),
+            "x]:2&port=password=***&tls=a=b"
+        );
     }
 }

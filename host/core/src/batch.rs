@@ -6,7 +6,7 @@
 //! typed buffer per column, variable-length values back to back with
 //! offsets, an Arrow-style validity bitmap.
 
-use crate::bindings::v0_2::types as w;
+use crate::contract as w;
 use crate::value::{Column, Interval, LogicalType, Value};
 
 type Check<T> = Result<T, String>;
@@ -47,16 +47,41 @@ fn is_text(t: LogicalType) -> bool {
     matches!(t, LogicalType::Text | LogicalType::Json | LogicalType::Decimal)
 }
 
+/// Most cells of a batch that no buffer backs: rows × `null` columns, or
+/// rows when there are no columns (`SELECT FROM t`). A driver that claims
+/// more would make the host allocate without bound (found by the
+/// `host_batch` fuzzer: 2³² - 1 rows of no columns asked for 96 GiB).
+pub const MAX_CELLS_WITHOUT_DATA: u64 = 1 << 22;
+
 /// Checks that `batch` holds well-formed data for `columns`: one buffer
 /// per column, every length right, text valid UTF-8, `dynamic` tags known
 /// and matching their lists. Gives, per `dynamic` column, each value's
-/// position in its sub-list.
-pub(crate) fn check(columns: &[Column], batch: &w::Batch) -> Check<Vec<Option<Vec<u32>>>> {
+/// position in its sub-list. Errors: a message naming the column and what
+/// is wrong with it.
+pub fn check(columns: &[Column], batch: &w::Batch) -> Check<Vec<Option<Vec<u32>>>> {
     if batch.columns.len() != columns.len() {
         return Err(format!(
             "the driver sent a malformed batch: {} columns of data for {} columns",
             batch.columns.len(),
             columns.len()
+        ));
+    }
+    // Cells of `null` columns (and rows without columns) are not backed
+    // by any bytes the driver sent, but reading them as rows costs the
+    // host ~24-56 bytes each: their number is bounded.
+    let null_columns = batch
+        .columns
+        .iter()
+        .filter(|v| matches!(v.data, w::ColumnData::Null))
+        .count();
+    let unbacked = u64::from(batch.rows) * (null_columns.max(usize::from(batch.columns.is_empty())) as u64);
+    if unbacked > MAX_CELLS_WITHOUT_DATA {
+        return Err(format!(
+            "the driver sent a malformed batch: {} rows of {} columns, {} of them `null`: more than \
+             {MAX_CELLS_WITHOUT_DATA} cells without data",
+            batch.rows,
+            columns.len(),
+            null_columns
         ));
     }
     let rows = batch.rows as usize;
@@ -91,6 +116,18 @@ pub(crate) fn check(columns: &[Column], batch: &w::Batch) -> Check<Vec<Option<Ve
             w::ColumnData::Uuid(v) => check_len(name, v.len(), rows * 16)?,
             w::ColumnData::Dynamic(d) => {
                 check_len(name, d.tags.len(), rows)?;
+                // NULL in the bitmap is NULL in the tags: Arrow's union
+                // has no bitmap of its own, so rows and Arrow would differ.
+                if let Some(i) = (0..rows).find(|i| !valid(&values.validity, *i) && d.tags[*i] != tag::NULL) {
+                    return Err(bad(
+                        name,
+                        format!(
+                            "value {} is NULL in the validity bitmap but has tag {}",
+                            i + 1,
+                            d.tags[i]
+                        ),
+                    ));
+                }
                 let mut counts = [0u32; 5];
                 let mut at = Vec::with_capacity(rows);
                 for t in &d.tags {
@@ -114,7 +151,7 @@ pub(crate) fn check(columns: &[Column], batch: &w::Batch) -> Check<Vec<Option<Ve
 }
 
 /// Tags of `dynamic` values.
-pub(crate) mod tag {
+pub mod tag {
     pub const NULL: u8 = 0;
     pub const INTEGER: u8 = 1;
     pub const FLOAT: u8 = 2;
@@ -122,9 +159,10 @@ pub(crate) mod tag {
     pub const BYTES: u8 = 4;
 }
 
-/// Whether value `i` is valid (not NULL).
+/// Whether value `i` is valid (not NULL). `bits` must hold at least
+/// `i / 8 + 1` bytes (as [`check`] makes sure).
 #[inline]
-pub(crate) fn valid(bits: &Option<Vec<u8>>, i: usize) -> bool {
+pub fn valid(bits: &Option<Vec<u8>>, i: usize) -> bool {
     match bits {
         None => true,
         Some(b) => b[i / 8] & (1 << (i % 8)) != 0,
@@ -143,7 +181,7 @@ fn bytes_at(v: &w::Varlen, i: usize) -> &[u8] {
 /// The rows of a batch as values (checked first; a bad batch is an error
 /// naming the column). Integers of every width become `Int` (an unsigned
 /// value above `i64::MAX` an exact `Decimal`), floats `Float`.
-pub(crate) fn to_rows(columns: &[Column], batch: &w::Batch) -> Check<Vec<Vec<Value>>> {
+pub fn to_rows(columns: &[Column], batch: &w::Batch) -> Check<Vec<Vec<Value>>> {
     let positions = check(columns, batch)?;
     let n = batch.rows as usize;
     let mut rows: Vec<Vec<Value>> = (0..n).map(|_| Vec::with_capacity(columns.len())).collect();
@@ -215,7 +253,7 @@ pub(crate) fn to_rows(columns: &[Column], batch: &w::Batch) -> Check<Vec<Vec<Val
 }
 
 /// The logical type a value travels as on its own.
-pub(crate) fn value_type(v: &Value) -> LogicalType {
+pub fn value_type(v: &Value) -> LogicalType {
     match v {
         Value::Null => LogicalType::Null,
         Value::Boolean(_) => LogicalType::Boolean,
@@ -558,7 +596,7 @@ fn build_column(name: &str, t: LogicalType, rows: &[Vec<Value>], i: usize) -> Ch
 /// and logical types where known: `null` means "from the values"). Every
 /// row must have one value per column. Gives the columns with their
 /// logical types settled.
-pub(crate) fn from_rows(columns: &[Column], rows: &[Vec<Value>]) -> Check<(Vec<Column>, w::Batch)> {
+pub fn from_rows(columns: &[Column], rows: &[Vec<Value>]) -> Check<(Vec<Column>, w::Batch)> {
     if let Some(i) = rows.iter().position(|r| r.len() != columns.len()) {
         return Err(format!(
             "row {} has {} values, {} expected",
@@ -587,6 +625,64 @@ mod tests {
 
     fn col(name: &str) -> Column {
         Column::new(name, LogicalType::Null, "")
+    }
+
+    /// Found by the `host_batch` fuzzer: a batch of 2³² - 1 rows and no
+    /// columns made `to_rows` allocate 96 GiB (the process aborted).
+    #[test]
+    fn rows_that_no_data_backs_are_bounded() {
+        let empty = |rows: u32, columns: usize| w::Batch {
+            rows,
+            columns: (0..columns)
+                .map(|_| w::ColumnValues {
+                    data: w::ColumnData::Null,
+                    validity: None,
+                })
+                .collect(),
+        };
+        let nulls = |n: usize| (0..n).map(|i| col(&format!("n{i}"))).collect::<Vec<_>>();
+        let e = to_rows(&[], &empty(u32::MAX, 0)).unwrap_err();
+        assert!(e.contains("4294967295 rows") && e.contains("without data"), "{e}");
+        let e = crate::arrow::record_batch(&[], empty(u32::MAX, 0)).unwrap_err();
+        assert!(e.contains("without data"), "{e}");
+        let e = to_rows(&nulls(8), &empty(1 << 20, 8)).unwrap_err();
+        assert!(e.contains("8 of them `null`"), "{e}");
+        // Rows of no columns within the bound are read (PostgreSQL's `SELECT FROM t`).
+        assert_eq!(to_rows(&[], &empty(1000, 0)).unwrap().len(), 1000);
+        assert_eq!(
+            to_rows(&nulls(2), &empty(1000, 2)).unwrap()[999],
+            [Value::Null, Value::Null]
+        );
+    }
+
+    /// Found by the `host_batch` fuzzer: rows said NULL, Arrow the float.
+    #[test]
+    fn a_dynamic_value_null_in_the_bitmap_must_be_tagged_null() {
+        let batch = |tags: Vec<u8>| w::Batch {
+            rows: 2,
+            columns: vec![w::ColumnValues {
+                data: w::ColumnData::Dynamic(w::DynamicValues {
+                    floats: vec![1.5; tags.iter().filter(|t| **t == tag::FLOAT).count()],
+                    tags,
+                    integers: Vec::new(),
+                    texts: w::Varlen {
+                        offsets: vec![0],
+                        data: Vec::new(),
+                    },
+                    blobs: w::Varlen {
+                        offsets: vec![0],
+                        data: Vec::new(),
+                    },
+                }),
+                validity: Some(vec![0b01]),
+            }],
+        };
+        let c = [Column::new("d", LogicalType::Dynamic, "")];
+        let e = to_rows(&c, &batch(vec![tag::FLOAT, tag::FLOAT])).unwrap_err();
+        assert!(e.contains("`d`") && e.contains("value 2 is NULL"), "{e}");
+        assert!(crate::arrow::record_batch(&c, batch(vec![tag::FLOAT, tag::FLOAT])).is_err());
+        let rows = to_rows(&c, &batch(vec![tag::FLOAT, tag::NULL])).unwrap();
+        assert_eq!(rows, [[Value::Float(1.5)], [Value::Null]]);
     }
 
     #[test]

@@ -43,7 +43,7 @@ use arrow_buffer::{BooleanBuffer, Buffer, IntervalMonthDayNano, NullBuffer, Offs
 use arrow_schema::{DataType, Field, IntervalUnit, Schema, SchemaRef, TimeUnit, UnionFields, UnionMode};
 
 use crate::batch::{self, tag};
-use crate::bindings::v0_2::types as w;
+use crate::contract as w;
 use crate::value::{Column, LogicalType};
 
 type Check<T> = Result<T, String>;
