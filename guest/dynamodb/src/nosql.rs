@@ -1,7 +1,9 @@
 //! `nosql`: tables as collections, items as BSON documents (types kept,
 //! see `item`). Filters, sorts, projections and updates are MongoDB's
-//! query language, evaluated by the driver (`filter`) over a Scan — or a
-//! GetItem when the filter names the whole key. Inserts go in
+//! query language, evaluated by the driver (`filter`) over the items of a
+//! GetItem when the filter names the whole key, of a Query when it fixes
+//! the partition key of the table or of a secondary index (`plan`), else
+//! of a Scan. Inserts go in
 //! BatchWriteItem calls of 25 (an item with the key of an existing one
 //! replaces it, as PutItem does); updates are UpdateItem calls of the
 //! changed attributes, guarded by the key existing; deletes are
@@ -128,8 +130,9 @@ fn index_doc(name: &str, keys: &[String], unique: bool, kind: &str, projection: 
 
 impl Connection {
     /// The documents of `table` matching `filter`: a GetItem when the
-    /// filter is exactly the key, else a Scan filtered here. `stop`: at
-    /// most this many.
+    /// filter is exactly the key, a Query when it fixes the partition key
+    /// of the table or of an index (`plan`), else a Scan; the filter is
+    /// checked here on every item read. `stop`: at most this many.
     fn matching(&mut self, table: &str, filter: &Document, stop: Option<u64>) -> Result<Vec<Document>> {
         filter::check(filter)?;
         let keys = self.keys(table)?;
@@ -152,24 +155,24 @@ impl Connection {
                 None => Ok(Vec::new()),
             };
         }
+        let plan = crate::plan::plan(filter, &self.key_sets(table)?);
         let mut out = Vec::new();
-        let mut failed = None;
-        self.scan_all(table, |it| {
-            let d = match item::item_to_document(&it) {
-                Ok(d) => d,
-                Err(e) => {
-                    failed = Some(e);
-                    return Ok(false);
+        let mut start = None;
+        loop {
+            let (items, next) = self.read_page(table, plan.as_ref(), start.as_ref())?;
+            for it in items {
+                let d = item::item_to_document(&it)?;
+                if filter::matches(&d, filter)? {
+                    out.push(d);
+                    if stop.is_some_and(|n| out.len() as u64 >= n) {
+                        return Ok(out);
+                    }
                 }
-            };
-            if filter::matches(&d, filter)? {
-                out.push(d);
             }
-            Ok(stop.is_none_or(|n| (out.len() as u64) < n))
-        })?;
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(out),
+            match next {
+                Some(n) => start = Some(n),
+                None => return Ok(out),
+            }
         }
     }
 
@@ -664,13 +667,14 @@ impl NoSqlOperations for Connection {
             skip: 0,
             left: None,
             projection: None,
+            plan: None,
         };
         match &request {
             CursorRequest::Find((filter, options)) if options.sort.is_none() => {
                 // Read lazily, one Scan page at a time.
                 let f = document(filter, "filter")?;
                 filter::check(&f)?;
-                self.keys(&collection)?;
+                cursor.plan = crate::plan::plan(&f, &self.key_sets(&collection)?);
                 cursor.filter = f;
                 cursor.scan_done = false;
                 cursor.skip = options.skip.unwrap_or(0);
@@ -713,9 +717,9 @@ impl NoSqlOperations for Connection {
                 self.cursor = None;
                 return Ok(None);
             }
-            let (table, start) = (c.table.clone(), c.start_key.clone());
-            let page = self.scan_page(&table, start.as_ref(), None, false);
-            let (items, _, next) = match page {
+            let (table, start, plan) = (c.table.clone(), c.start_key.clone(), c.plan.clone());
+            let page = self.read_page(&table, plan.as_ref(), start.as_ref());
+            let (items, next) = match page {
                 Ok(p) => p,
                 Err(e) => {
                     self.cursor = None;
@@ -811,6 +815,7 @@ impl NoSqlOperations for Connection {
             }),
             Idempotent::No,
         )?;
+        self.forget(&collection);
         Ok(name)
     }
 
@@ -825,6 +830,7 @@ impl NoSqlOperations for Connection {
                 format!("table {collection} has no global secondary index {name}"),
             ));
         }
+        self.forget(&collection);
         self.call(
             "UpdateTable",
             json!({"TableName": &collection, "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": &name}}]}),
