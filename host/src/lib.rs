@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+mod aws_profile;
 mod batch;
 mod bindings;
 
