@@ -50,10 +50,13 @@ pub fn is_credential(var: &str) -> bool {
     matches!(var, ACCESS_KEY | SECRET_KEY | SESSION_TOKEN)
 }
 
+/// Sections of an INI-like file in order: name and `key = value` pairs.
+pub type Sections = Vec<(String, Vec<(String, String)>)>;
+
 /// Sections of an INI-like file in order: name → `key = value` pairs
 /// (keys lower-cased, values trimmed).
-pub fn parse_ini(text: &str) -> Vec<(String, Vec<(String, String)>)> {
-    let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();
+pub fn parse_ini(text: &str) -> Sections {
+    let mut out: Sections = Vec::new();
     for line in text.lines() {
         // Indented lines are nested settings (`s3 =\n  addressing_style = …`).
         if line.starts_with([' ', '\t']) {
@@ -103,7 +106,7 @@ fn expand(path: &str, home: Option<&str>) -> PathBuf {
 
 /// The file's sections; none when it does not exist. Errors: `config`
 /// naming the file when it cannot be read.
-fn read(path: &PathBuf) -> Result<Vec<(String, Vec<(String, String)>)>> {
+fn read(path: &PathBuf) -> Result<Sections> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(parse_ini(&text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),

@@ -697,6 +697,9 @@ async fn events(server: &DynamoServer, db: &WasmDriver) -> Vec<Document> {
     docs
 }
 
+/// Which of the documents written a filter selects.
+type Select = Box<dyn Fn(&Document) -> bool>;
+
 fn by_key() -> FindOptions {
     FindOptions {
         sort: Some(b(doc! {"pk": 1, "sk": 1})),
@@ -721,7 +724,7 @@ async fn finds_by_key_read_with_query(flavor: Flavor) {
         v.sort();
         v
     };
-    let cases: Vec<(Document, Option<&str>, Box<dyn Fn(&Document) -> bool>)> = vec![
+    let cases: Vec<(Document, Option<&str>, Select)> = vec![
         (
             doc! {"pk": "u1"},
             None,
