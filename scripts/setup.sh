@@ -90,3 +90,17 @@ if $for_tests && { [ ! -x "$venv/bin/moto_server" ] || ! "$venv/bin/python" -c '
   echo "setup: installing moto (DynamoDB server mode) into $venv" >&2
   "$venv/bin/pip" install -q 'moto[dynamodb,server]==5.2.5' flask flask-cors
 fi
+
+# dynalite, the second DynamoDB-compatible test server (Node.js, LevelDB in
+# memory), at the version tests/dynalite/package-lock.json pins, into
+# tests/dynalite/node_modules. The DynamoDB tests start their own.
+dynalite_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/dynalite"
+if $for_tests && [ ! -f "$dynalite_dir/node_modules/dynalite/cli.js" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: installing Node.js and npm (dynalite)" >&2
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  echo "setup: installing dynalite into $dynalite_dir/node_modules" >&2
+  (cd "$dynalite_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi

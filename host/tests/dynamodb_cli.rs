@@ -1,12 +1,15 @@
 //! The CLI with DynamoDB, against a throwaway moto server: PartiQL in
 //! `query`, `inspect` of tables (keys, indexes), `import` of NDJSON and
 //! CSV (items through BatchWriteItem), `export` of a PartiQL query as CSV
-//! and JSON. What the CLI wrote is read back with boto3.
+//! and JSON; `shell` driven over stdin (PartiQL and meta commands);
+//! credentials and region from AWS profile files. What the CLI wrote is
+//! read back with boto3.
 
 mod common;
 
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use common::*;
 
@@ -141,4 +144,156 @@ fn query_inspect_import_export() {
         "{}",
         r.stdout
     );
+}
+
+/// `driverbox ARGS` with `input` piped in, no AWS variables from the
+/// test's own environment, and `env` set.
+fn run_piped(args: &[&str], input: &str, env: &[(&str, &str)]) -> Run {
+    let mut c = command(args);
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
+    ] {
+        c.env_remove(var);
+    }
+    c.envs(env.iter().copied());
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("driverbox runs");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `driverbox shell` with PartiQL statements and meta commands on stdin.
+#[test]
+fn shell_runs_partiql_and_meta_commands() {
+    let moto = Moto::start();
+    moto.boto3(
+        "c.create_table(TableName='users', BillingMode='PAY_PER_REQUEST', \
+           KeySchema=[{'AttributeName':'pk','KeyType':'HASH'}], \
+           AttributeDefinitions=[{'AttributeName':'pk','AttributeType':'S'},{'AttributeName':'city','AttributeType':'S'}], \
+           GlobalSecondaryIndexes=[{'IndexName':'by_city','KeySchema':[{'AttributeName':'city','KeyType':'HASH'}],'Projection':{'ProjectionType':'ALL'}}])\n\
+         c.put_item(TableName='users', Item={'pk':{'S':'a'}, 'name':{'S':'Ann'}, 'city':{'S':'Oslo'}})\n\
+         c.put_item(TableName='users', Item={'pk':{'S':'b'}, 'name':{'S':'Bob'}, 'city':{'S':'Rome'}})",
+    );
+    let input = "SELECT name, city FROM \"users\"\n  WHERE pk = 'a';\n\
+                 INSERT INTO \"users\" VALUE {'pk': 'c', 'name': 'Cy'};\n\
+                 \\dt\n\\di users\n\\x on\nSELECT pk FROM \"users\" WHERE pk = 'c';\n\\q\n";
+    let r = run_piped(&["shell", &moto.url()], input, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let out = &r.stdout;
+    // The first SELECT, as a table.
+    assert!(
+        out.contains("Ann") && out.contains("Oslo") && !out.contains("Bob"),
+        "{out}"
+    );
+    assert!(out.contains("(1 row)"), "{out}");
+    // \dt lists the table, \di its indexes (primary key and GSI).
+    assert!(out.contains("users"), "{out}");
+    assert!(out.contains("PRIMARY") && out.contains("by_city"), "{out}");
+    // The INSERT happened; `\x on` shows the last SELECT expanded.
+    assert_eq!(
+        moto.boto3("print(c.get_item(TableName='users', Key={'pk':{'S':'c'}})['Item']['name']['S'])")
+            .trim(),
+        "Cy"
+    );
+    assert!(out.contains("-[ RECORD 1 ]"), "{out}");
+    assert!(!r.all().contains("cli-secret-value"), "{}", r.all());
+}
+
+/// Credentials, region and endpoint from AWS profile files (the host reads
+/// them; the driver signs with them): `?profile=` in the URL, or
+/// `AWS_PROFILE`; a named profile that is nowhere is an error.
+#[test]
+fn profile_files_give_credentials_region_and_endpoint() {
+    let moto = Moto::start();
+    // A table in eu-north-1 only: finding it proves the region came from the profile.
+    let program = format!(
+        "import boto3\nc = boto3.client('dynamodb', endpoint_url='http://127.0.0.1:{}', region_name='eu-north-1', aws_access_key_id='a', aws_secret_access_key='b')\n\
+         c.create_table(TableName='north', BillingMode='PAY_PER_REQUEST', KeySchema=[{{'AttributeName':'pk','KeyType':'HASH'}}], AttributeDefinitions=[{{'AttributeName':'pk','AttributeType':'S'}}])\n\
+         c.put_item(TableName='north', Item={{'pk':{{'S':'fjord'}}}})\n",
+        moto.port
+    );
+    let out = Command::new(venv("python")).arg("-c").arg(program).output().unwrap();
+    assert!(out.status.success(), "boto3: {}", String::from_utf8_lossy(&out.stderr));
+
+    let home = tempfile::tempdir().unwrap();
+    let aws = home.path().join(".aws");
+    std::fs::create_dir(&aws).unwrap();
+    std::fs::write(
+        aws.join("credentials"),
+        "[default]\naws_access_key_id = AKDEFAULT\naws_secret_access_key = default-secret-value\n\
+         [north]\naws_access_key_id = AKNORTH\naws_secret_access_key = north-secret-value\n\
+         [nokeys]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        aws.join("config"),
+        format!(
+            "[default]\nregion = us-east-1\n\
+             [profile north]\nregion = eu-north-1\nendpoint_url = http://127.0.0.1:{}\n\
+             [profile nokeys]\nregion = eu-north-1\nendpoint_url = http://127.0.0.1:{}\n",
+            moto.port, moto.port
+        ),
+    )
+    .unwrap();
+    let home_env = home.path().to_str().unwrap();
+    let sql = "SELECT pk FROM \"north\"";
+    // Everything from the profile the URL names.
+    let r = run_piped(&["query", "dynamodb://?profile=north", sql], "", &[("HOME", home_env)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("fjord"), "{}", r.stdout);
+    // The same through AWS_PROFILE, the files named by their variables.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (creds, config) = (elsewhere.path().join("c"), elsewhere.path().join("k"));
+    std::fs::copy(aws.join("credentials"), &creds).unwrap();
+    std::fs::copy(aws.join("config"), &config).unwrap();
+    let r = run_piped(
+        &["query", "dynamodb://", sql],
+        "",
+        &[
+            ("HOME", "/nonexistent"),
+            ("AWS_PROFILE", "north"),
+            ("AWS_SHARED_CREDENTIALS_FILE", creds.to_str().unwrap()),
+            ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("fjord"), "{}", r.stdout);
+    // The URL's region beats the profile's: the table is not in us-east-1.
+    let r = run_piped(
+        &["query", "dynamodb://?profile=north&region=us-east-1", sql],
+        "",
+        &[("HOME", home_env)],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("ResourceNotFoundException") || r.stderr.contains("not found"),
+        "{r:?}"
+    );
+    // A profile without keys: no credentials, said so (exit 2, the
+    // connection failed); a profile that is nowhere: named.
+    let r = run_piped(&["query", "dynamodb://?profile=nokeys", sql], "", &[("HOME", home_env)]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("no AWS access key"), "{r:?}");
+    let r = run_piped(&["query", "dynamodb://?profile=ghost", sql], "", &[("HOME", home_env)]);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("\"ghost\""), "{r:?}");
+    assert!(!r.all().contains("north-secret-value") && !r.all().contains("default-secret-value"));
 }

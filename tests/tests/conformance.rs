@@ -49,3 +49,11 @@ async fn dynamodb_passes_the_nosql_conformance_suite() {
     let server = driverbox_tests::dynamoserver::DynamoServer::start();
     NoSqlSuite::new(&runtime(), &server.url(""), DYNAMODB).await.run().await;
 }
+
+/// The same suite on dynalite, the second DynamoDB-compatible server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_on_dynalite_passes_the_nosql_conformance_suite() {
+    use driverbox_tests::conformance::nosql::{NoSqlSuite, DYNAMODB};
+    let server = driverbox_tests::dynamoserver::DynamoServer::start_dynalite();
+    NoSqlSuite::new(&runtime(), &server.url(""), DYNAMODB).await.run().await;
+}

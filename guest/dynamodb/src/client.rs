@@ -57,7 +57,7 @@ impl Settings {
         }
         let access_key_id = config.user.clone().filter(|u| !u.is_empty()).ok_or_else(|| {
             Error::authentication(
-                "no AWS access key: give dynamodb://ACCESS_KEY:SECRET@… or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                "no AWS access key: give dynamodb://ACCESS_KEY:SECRET@…, set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use a profile of ~/.aws/credentials (AWS_PROFILE, ?profile=)",
             )
         })?;
         let secret_access_key = config.password.clone().ok_or_else(|| {

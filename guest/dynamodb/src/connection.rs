@@ -47,6 +47,8 @@ pub struct DocCursor {
     pub skip: u64,
     pub left: Option<u64>,
     pub projection: Option<bson::Document>,
+    /// The Query that reads the items (`None`: a Scan).
+    pub plan: Option<crate::plan::Plan>,
 }
 
 /// One DynamoDB connection.
@@ -54,6 +56,8 @@ pub struct Connection {
     pub client: Client,
     /// Key attribute names of each table seen: partition key, then sort key.
     keys: HashMap<String, Vec<String>>,
+    /// The keys a Query can use, of each table seen (`plan::key_sets`).
+    key_sets: HashMap<String, Vec<crate::plan::KeySet>>,
     pub stream: Option<SqlStream>,
     pub cursor: Option<DocCursor>,
     /// Statements of an open transaction, sent at commit.
@@ -67,6 +71,7 @@ impl Connection {
         Ok(Connection {
             client: Client::new(Settings::from_config(config)?),
             keys: HashMap::new(),
+            key_sets: HashMap::new(),
             stream: None,
             cursor: None,
             transaction: None,
@@ -115,6 +120,7 @@ impl Connection {
         if !keys.is_empty() {
             self.keys.insert(table.to_string(), keys);
         }
+        self.key_sets.insert(table.to_string(), crate::plan::key_sets(&t));
         Ok(t)
     }
 
@@ -131,9 +137,38 @@ impl Connection {
         Ok(k)
     }
 
-    /// Forgets what is known of `table` (dropped or re-created).
+    /// The keys a Query of `table` can use: its primary key, then its
+    /// secondary indexes that project all attributes (`plan::key_sets`).
+    pub fn key_sets(&mut self, table: &str) -> Result<Vec<crate::plan::KeySet>> {
+        if let Some(k) = self.key_sets.get(table) {
+            return Ok(k.clone());
+        }
+        let t = self.describe(table)?;
+        Ok(crate::plan::key_sets(&t))
+    }
+
+    /// Forgets what is known of `table` (dropped, re-created, indexes changed).
     pub fn forget(&mut self, table: &str) {
         self.keys.remove(table);
+        self.key_sets.remove(table);
+    }
+
+    /// One page of the items `plan` reads (a Query), or of a Scan when
+    /// there is no plan; and where to go on.
+    pub fn read_page(
+        &mut self,
+        table: &str,
+        plan: Option<&crate::plan::Plan>,
+        start: Option<&Json>,
+    ) -> Result<(Vec<Item>, Option<Json>)> {
+        let Some(plan) = plan else {
+            let (items, _, next) = self.scan_page(table, start, None, false)?;
+            return Ok((items, next));
+        };
+        check_table(table)?;
+        let r = self.call("Query", plan.request(table, start), Idempotent::Yes)?;
+        let next = r.get("LastEvaluatedKey").filter(|k| !k.is_null()).cloned();
+        Ok((items_of(&r)?, next))
     }
 
     /// One page of a Scan: the items (or only the count) and where to go on.

@@ -282,7 +282,117 @@ pub fn project(doc: &Document, spec: &Document) -> Result<Document> {
     Ok(out)
 }
 
-/// Applies an update document to `doc`; gives the new document.
+/// Most array elements `$set` adds past the end (MongoDB pads with nulls).
+const MAX_PADDING: usize = 1000;
+
+/// Sets the value at a dotted path, creating missing embedded documents;
+/// a numeric segment indexes an array (padded with nulls to reach it).
+/// Errors: `invalid-input` for a path through a value that is neither a
+/// document nor an array, or a non-numeric segment in an array.
+fn set_path(doc: &mut Document, path: &str, v: Bson) -> Result<()> {
+    let segments: Vec<&str> = path.split('.').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(Error::invalid(format!("update path {path:?} has an empty segment")));
+    }
+    let (last, parents) = segments
+        .split_last()
+        .ok_or_else(|| Error::invalid("an update path is empty"))?;
+    let mut cur = doc;
+    let mut walked = String::new();
+    // Descend through documents; an array continues in `set_in_array`.
+    for (i, seg) in parents.iter().enumerate() {
+        if !walked.is_empty() {
+            walked.push('.');
+        }
+        walked.push_str(seg);
+        if !cur.contains_key(*seg) {
+            cur.insert(seg.to_string(), Document::new());
+        }
+        match cur.get_mut(*seg) {
+            Some(Bson::Document(inner)) => cur = inner,
+            Some(Bson::Array(a)) => return set_in_array(a, &segments[i + 1..], v, path),
+            _ => {
+                return Err(Error::invalid(format!(
+                    "cannot set {path}: {walked} is neither a document nor an array"
+                )))
+            }
+        }
+    }
+    cur.insert(last.to_string(), v);
+    Ok(())
+}
+
+fn set_in_array(a: &mut Vec<Bson>, segments: &[&str], v: Bson, path: &str) -> Result<()> {
+    let (first, rest) = segments
+        .split_first()
+        .ok_or_else(|| Error::invalid("an update path is empty"))?;
+    let i: usize = first
+        .parse()
+        .map_err(|_| Error::invalid(format!("cannot set {path}: {first} does not index an array")))?;
+    if i >= a.len().saturating_add(MAX_PADDING) {
+        return Err(Error::invalid(format!(
+            "cannot set {path}: index {i} is more than {MAX_PADDING} past the array's end"
+        )));
+    }
+    while a.len() <= i {
+        a.push(Bson::Null);
+    }
+    if rest.is_empty() {
+        a[i] = v;
+        return Ok(());
+    }
+    if a[i] == Bson::Null {
+        a[i] = Bson::Document(Document::new());
+    }
+    match &mut a[i] {
+        Bson::Document(d) => set_path(d, &rest.join("."), v),
+        Bson::Array(inner) => set_in_array(inner, rest, v, path),
+        _ => Err(Error::invalid(format!(
+            "cannot set {path}: element {i} is neither a document nor an array"
+        ))),
+    }
+}
+
+/// Removes the value at a dotted path (an array element becomes null, as
+/// in MongoDB); a path that is not there is no change.
+fn unset_path(doc: &mut Document, path: &str) {
+    fn walk(cur: &mut Bson, segments: &[&str]) {
+        let Some((first, rest)) = segments.split_first() else {
+            return;
+        };
+        match cur {
+            Bson::Document(d) if rest.is_empty() => {
+                d.remove(*first);
+            }
+            Bson::Document(d) => {
+                if let Some(next) = d.get_mut(*first) {
+                    walk(next, rest);
+                }
+            }
+            Bson::Array(a) => {
+                let Some(el) = first.parse::<usize>().ok().and_then(|i| a.get_mut(i)) else {
+                    return;
+                };
+                if rest.is_empty() {
+                    *el = Bson::Null;
+                } else {
+                    walk(el, rest);
+                }
+            }
+            _ => {}
+        }
+    }
+    let segments: Vec<&str> = path.split('.').collect();
+    let mut root = Bson::Document(std::mem::take(doc));
+    walk(&mut root, &segments);
+    if let Bson::Document(d) = root {
+        *doc = d;
+    }
+}
+
+/// Applies an update document to `doc`; gives the new document. Field
+/// names of `$set`, `$unset` and `$inc` may be dotted paths (`a.b`,
+/// `items.0`).
 pub fn apply_update(doc: &Document, update: &Document) -> Result<Document> {
     if !operators(update) {
         // A replacement keeps the key attributes the caller sees via the filter.
@@ -294,20 +404,11 @@ pub fn apply_update(doc: &Document, update: &Document) -> Result<Document> {
             return Err(Error::invalid(format!("{op} takes a document")));
         };
         for (k, v) in fields {
-            if k.contains('.') {
-                return Err(Error::unsupported(format!(
-                    "{op} of a nested field ({k}) is not supported by the DynamoDB driver"
-                )));
-            }
             match op.as_str() {
-                "$set" => {
-                    out.insert(k.clone(), v.clone());
-                }
-                "$unset" => {
-                    out.remove(k);
-                }
+                "$set" => set_path(&mut out, k, v.clone())?,
+                "$unset" => unset_path(&mut out, k),
                 "$inc" => {
-                    let cur = out.get(k).cloned().unwrap_or(Bson::Int32(0));
+                    let cur = get_path(&out, k).cloned().unwrap_or(Bson::Int32(0));
                     let sum = match (&cur, v) {
                         (Bson::Int32(a), Bson::Int32(b)) => a
                             .checked_add(*b)
@@ -323,7 +424,7 @@ pub fn apply_update(doc: &Document, update: &Document) -> Result<Document> {
                             _ => return Err(Error::invalid(format!("$inc of {k}: not a number"))),
                         },
                     };
-                    out.insert(k.clone(), sum);
+                    set_path(&mut out, k, sum)?;
                 }
                 other => {
                     return Err(Error::invalid(format!(
@@ -426,6 +527,37 @@ mod tests {
         let u = apply_update(&d, &doc! {"$set": {"c": 3}, "$unset": {"b": ""}, "$inc": {"a": 2}}).unwrap();
         assert_eq!(u, doc! {"_id": 1, "a": 3, "c": 3});
         assert!(apply_update(&d, &doc! {"$push": {"a": 1}}).is_err());
+    }
+
+    #[test]
+    fn nested_updates() {
+        let d = doc! {"_id": 1, "address": {"city": "Bergen", "zip": "5003"}, "items": [1, {"q": 2}], "n": 5};
+        let u = apply_update(
+            &d,
+            &doc! {"$set": {"address.city": "Oslo", "new.deep.x": true, "items.0": 10, "items.3": "z"}, "$inc": {"items.1.q": 1}},
+        )
+        .unwrap();
+        assert_eq!(
+            u,
+            doc! {"_id": 1, "address": {"city": "Oslo", "zip": "5003"}, "items": [10, {"q": 3}, null, "z"], "n": 5, "new": {"deep": {"x": true}}}
+        );
+        let u = apply_update(&d, &doc! {"$unset": {"address.zip": "", "items.0": "", "no.such": ""}}).unwrap();
+        assert_eq!(
+            u,
+            doc! {"_id": 1, "address": {"city": "Bergen"}, "items": [null, {"q": 2}], "n": 5}
+        );
+        for bad in [
+            doc! {"$set": {"n.x": 1}},
+            doc! {"$set": {"items.x": 1}},
+            doc! {"$set": {"a..b": 1}},
+            doc! {"$set": {"items.100000": 1}},
+        ] {
+            assert_eq!(
+                apply_update(&d, &bad).unwrap_err().kind(),
+                driverbox_guest_sdk::ErrorKind::InvalidInput,
+                "{bad}"
+            );
+        }
         assert_eq!(
             equalities(&doc! {"_id": 5, "n": {"$gt": 1}, "k": {"$eq": "x"}}),
             doc! {"_id": 5, "k": "x"}

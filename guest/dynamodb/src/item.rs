@@ -225,6 +225,11 @@ pub fn from_bson(b: &Bson, what: &str) -> Result<Json> {
     })
 }
 
+/// Whether a document is a set marker (`{"$SS": […]}`, `$NS`, `$BS`).
+pub fn is_set(d: &Document) -> bool {
+    d.len() == 1 && d.keys().next().is_some_and(|k| SET_KEYS.contains(&k.as_str()))
+}
+
 /// `{"$SS": [...]}` and its kin as a DynamoDB set.
 fn set_of(d: &Document, what: &str) -> Result<Option<Json>> {
     if d.len() != 1 {

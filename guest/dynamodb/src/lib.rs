@@ -23,6 +23,7 @@ pub mod filter;
 pub mod http;
 pub mod item;
 pub mod nosql;
+pub mod plan;
 pub mod schema;
 pub mod sigv4;
 pub mod traits;

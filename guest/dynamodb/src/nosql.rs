@@ -1,7 +1,9 @@
 //! `nosql`: tables as collections, items as BSON documents (types kept,
 //! see `item`). Filters, sorts, projections and updates are MongoDB's
-//! query language, evaluated by the driver (`filter`) over a Scan — or a
-//! GetItem when the filter names the whole key. Inserts go in
+//! query language, evaluated by the driver (`filter`) over the items of a
+//! GetItem when the filter names the whole key, of a Query when it fixes
+//! the partition key of the table or of a secondary index (`plan`), else
+//! of a Scan. Inserts go in
 //! BatchWriteItem calls of 25 (an item with the key of an existing one
 //! replaces it, as PutItem does); updates are UpdateItem calls of the
 //! changed attributes, guarded by the key existing; deletes are
@@ -128,8 +130,9 @@ fn index_doc(name: &str, keys: &[String], unique: bool, kind: &str, projection: 
 
 impl Connection {
     /// The documents of `table` matching `filter`: a GetItem when the
-    /// filter is exactly the key, else a Scan filtered here. `stop`: at
-    /// most this many.
+    /// filter is exactly the key, a Query when it fixes the partition key
+    /// of the table or of an index (`plan`), else a Scan; the filter is
+    /// checked here on every item read. `stop`: at most this many.
     fn matching(&mut self, table: &str, filter: &Document, stop: Option<u64>) -> Result<Vec<Document>> {
         filter::check(filter)?;
         let keys = self.keys(table)?;
@@ -152,24 +155,24 @@ impl Connection {
                 None => Ok(Vec::new()),
             };
         }
+        let plan = crate::plan::plan(filter, &self.key_sets(table)?);
         let mut out = Vec::new();
-        let mut failed = None;
-        self.scan_all(table, |it| {
-            let d = match item::item_to_document(&it) {
-                Ok(d) => d,
-                Err(e) => {
-                    failed = Some(e);
-                    return Ok(false);
+        let mut start = None;
+        loop {
+            let (items, next) = self.read_page(table, plan.as_ref(), start.as_ref())?;
+            for it in items {
+                let d = item::item_to_document(&it)?;
+                if filter::matches(&d, filter)? {
+                    out.push(d);
+                    if stop.is_some_and(|n| out.len() as u64 >= n) {
+                        return Ok(out);
+                    }
                 }
-            };
-            if filter::matches(&d, filter)? {
-                out.push(d);
             }
-            Ok(stop.is_none_or(|n| (out.len() as u64) < n))
-        })?;
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(out),
+            match next {
+                Some(n) => start = Some(n),
+                None => return Ok(out),
+            }
         }
     }
 
@@ -201,7 +204,9 @@ impl Connection {
     }
 
     /// Writes the changes from `old` to `new` with UpdateItem, only if the
-    /// item still exists. Key attributes cannot change.
+    /// item still exists: nested changes as paths (`SET #u0.#u1 = :u0`,
+    /// `REMOVE #u0[2].#u3`), so attributes beside them are not rewritten.
+    /// Key attributes cannot change.
     fn write_changes(&mut self, table: &str, keys: &[String], old: &Document, new: &Document) -> Result<()> {
         for k in keys {
             if new.get(k) != old.get(k) {
@@ -210,30 +215,22 @@ impl Connection {
                 )));
             }
         }
-        let (mut sets, mut removes) = (Vec::new(), Vec::new());
-        let mut names = Map::new();
-        let mut values = Map::new();
-        for (i, (k, v)) in new.iter().enumerate() {
-            if keys.contains(k) || old.get(k) == Some(v) {
-                continue;
-            }
-            names.insert(format!("#s{i}"), json!(k));
-            values.insert(format!(":s{i}"), item::from_bson(v, k)?);
-            sets.push(format!("#s{i} = :s{i}"));
-        }
-        for (i, k) in old.keys().enumerate() {
-            if !new.contains_key(k) {
-                names.insert(format!("#r{i}"), json!(k));
-                removes.push(format!("#r{i}"));
-            }
-        }
+        let mut u = UpdateExpr::default();
+        let key_free = |d: &Document| -> Document {
+            d.iter()
+                .filter(|(k, _)| !keys.contains(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        u.diff_documents(&[], &key_free(old), &key_free(new))?;
         let mut expr = String::new();
-        if !sets.is_empty() {
-            expr += &format!("SET {}", sets.join(", "));
+        if !u.sets.is_empty() {
+            expr += &format!("SET {}", u.sets.join(", "));
         }
-        if !removes.is_empty() {
-            expr += &format!(" REMOVE {}", removes.join(", "));
+        if !u.removes.is_empty() {
+            expr += &format!(" REMOVE {}", u.removes.join(", "));
         }
+        let (mut names, values) = (u.names, u.values);
         names.insert("#k".into(), json!(keys[0]));
         let key = item::document_to_item(
             &keys
@@ -330,6 +327,104 @@ impl Connection {
             };
         }
         Ok(docs)
+    }
+}
+
+/// One step of an attribute path: a map key or a list index.
+#[derive(Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// The SET and REMOVE clauses of an UpdateItem being built, with a name
+/// placeholder for every path segment (reserved words, dots and any
+/// character are safe that way).
+#[derive(Default)]
+struct UpdateExpr {
+    sets: Vec<String>,
+    removes: Vec<String>,
+    names: Map<String, Json>,
+    values: Map<String, Json>,
+}
+
+impl UpdateExpr {
+    fn path(&mut self, steps: &[Step]) -> String {
+        let mut out = String::new();
+        for s in steps {
+            match s {
+                Step::Key(k) => {
+                    let existing = self
+                        .names
+                        .iter()
+                        .find(|(_, v)| v.as_str() == Some(k))
+                        .map(|(n, _)| n.clone());
+                    let n = existing.unwrap_or_else(|| {
+                        let n = format!("#u{}", self.names.len());
+                        self.names.insert(n.clone(), json!(k));
+                        n
+                    });
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(&n);
+                }
+                Step::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
+    }
+
+    fn set(&mut self, steps: &[Step], v: &Bson) -> Result<()> {
+        let what = self.path(steps);
+        let value = item::from_bson(v, &what)?;
+        let placeholder = format!(":u{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        self.sets.push(format!("{what} = {placeholder}"));
+        Ok(())
+    }
+
+    /// The changes of a map: nested maps and same-length lists compared
+    /// inside, anything else set whole.
+    fn diff_documents(&mut self, at: &[Step], old: &Document, new: &Document) -> Result<()> {
+        for (k, v) in new {
+            let mut here = at.to_vec();
+            here.push(Step::Key(k.clone()));
+            match old.get(k) {
+                Some(o) => self.diff(&here, o, v)?,
+                None => self.set(&here, v)?,
+            }
+        }
+        for k in old.keys() {
+            if !new.contains_key(k) {
+                let mut here = at.to_vec();
+                here.push(Step::Key(k.clone()));
+                let p = self.path(&here);
+                self.removes.push(p);
+            }
+        }
+        Ok(())
+    }
+
+    fn diff(&mut self, at: &[Step], old: &Bson, new: &Bson) -> Result<()> {
+        if old == new {
+            return Ok(());
+        }
+        match (old, new) {
+            // A set (`{"$SS": […]}`) is one value, not a map.
+            (Bson::Document(o), Bson::Document(n)) if !item::is_set(o) && !item::is_set(n) => {
+                self.diff_documents(at, o, n)
+            }
+            (Bson::Array(o), Bson::Array(n)) if o.len() == n.len() => {
+                for (i, (x, y)) in o.iter().zip(n).enumerate() {
+                    let mut here = at.to_vec();
+                    here.push(Step::Index(i));
+                    self.diff(&here, x, y)?;
+                }
+                Ok(())
+            }
+            _ => self.set(at, new),
+        }
     }
 }
 
@@ -664,13 +759,14 @@ impl NoSqlOperations for Connection {
             skip: 0,
             left: None,
             projection: None,
+            plan: None,
         };
         match &request {
             CursorRequest::Find((filter, options)) if options.sort.is_none() => {
                 // Read lazily, one Scan page at a time.
                 let f = document(filter, "filter")?;
                 filter::check(&f)?;
-                self.keys(&collection)?;
+                cursor.plan = crate::plan::plan(&f, &self.key_sets(&collection)?);
                 cursor.filter = f;
                 cursor.scan_done = false;
                 cursor.skip = options.skip.unwrap_or(0);
@@ -713,9 +809,9 @@ impl NoSqlOperations for Connection {
                 self.cursor = None;
                 return Ok(None);
             }
-            let (table, start) = (c.table.clone(), c.start_key.clone());
-            let page = self.scan_page(&table, start.as_ref(), None, false);
-            let (items, _, next) = match page {
+            let (table, start, plan) = (c.table.clone(), c.start_key.clone(), c.plan.clone());
+            let page = self.read_page(&table, plan.as_ref(), start.as_ref());
+            let (items, next) = match page {
                 Ok(p) => p,
                 Err(e) => {
                     self.cursor = None;
@@ -811,6 +907,7 @@ impl NoSqlOperations for Connection {
             }),
             Idempotent::No,
         )?;
+        self.forget(&collection);
         Ok(name)
     }
 
@@ -825,6 +922,7 @@ impl NoSqlOperations for Connection {
                 format!("table {collection} has no global secondary index {name}"),
             ));
         }
+        self.forget(&collection);
         self.call(
             "UpdateTable",
             json!({"TableName": &collection, "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": &name}}]}),

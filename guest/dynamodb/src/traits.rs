@@ -78,6 +78,14 @@ pub fn parameters() -> Vec<UrlParameter> {
             "AWS session token of temporary credentials (never shown)",
         ),
         param(
+            "profile",
+            &[],
+            &["AWS_PROFILE"],
+            None,
+            None,
+            "profile of the AWS shared files (AWS_SHARED_CREDENTIALS_FILE, default ~/.aws/credentials; AWS_CONFIG_FILE, default ~/.aws/config) the host reads credentials, region and endpoint_url from, after the URL and the environment; default: default",
+        ),
+        param(
             "tls",
             &["sslmode"],
             &[],

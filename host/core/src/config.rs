@@ -16,6 +16,13 @@
 //! parameter's environment variables (in the order the driver lists them),
 //! then from its default. A URL parameter the driver does not declare is
 //! an error naming the ones it does.
+//!
+//! A driver whose table has a `profile` parameter filled from
+//! `AWS_PROFILE` (DynamoDB) also gets values from the AWS shared
+//! configuration files (`aws_profile`): after the URL and the
+//! environment, before defaults; credentials only as a whole (none when
+//! the URL or `AWS_ACCESS_KEY_ID` gives some), and those of a profile the
+//! URL names win over the environment's.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -462,6 +469,22 @@ impl ConnectOptions {
                 raw.hosts.clear();
             }
         }
+        // An AWS shared-config profile, for a driver that declares one.
+        let mut profile = None;
+        if let Some(pp) = settings
+            .parameter("profile")
+            .filter(|p| p.env.iter().any(|e| e == "AWS_PROFILE"))
+        {
+            let named = given.iter().find(|(q, _)| q.name == pp.name).map(|(_, v)| v.as_str());
+            if let Some(mut pr) = crate::aws_profile::Profile::load(named, &env)? {
+                let url_credentials = raw.user.is_some() || given.iter().any(|(q, _)| q.setting == Some(Setting::User));
+                let env_credentials = env(crate::aws_profile::ACCESS_KEY).is_some_and(|v| !v.is_empty());
+                if url_credentials || (env_credentials && !pr.named_in_url) {
+                    pr.drop_credentials();
+                }
+                profile = Some(pr);
+            }
+        }
         // What the URL's own parts say counts as given.
         let in_url = |s: Setting| match s {
             Setting::User => raw.user.is_some(),
@@ -481,13 +504,30 @@ impl ConnectOptions {
             let value = match from_url {
                 Some(v) => Some(v),
                 None if url_part => None,
-                None => p
-                    .env
-                    .iter()
-                    .filter_map(|e| env(e))
-                    // A PGHOST naming a socket directory is no TCP host: skipped.
-                    .find(|v| !(v.is_empty() || p.setting == Some(Setting::Host) && v.starts_with('/')))
-                    .or_else(|| default_of(settings, &o.scheme, p).map(String::from)),
+                None => {
+                    let from_profile = profile
+                        .as_ref()
+                        .and_then(|pr| p.env.iter().find_map(|e| pr.get(e)))
+                        .map(String::from);
+                    // Credentials of a profile the URL names replace the environment's.
+                    let profile_wins = profile
+                        .as_ref()
+                        .is_some_and(|pr| pr.named_in_url && pr.has_credentials())
+                        && p.env.iter().any(|e| crate::aws_profile::is_credential(e));
+                    let from_env = || {
+                        p.env
+                            .iter()
+                            .filter_map(|e| env(e))
+                            // A PGHOST naming a socket directory is no TCP host: skipped.
+                            .find(|v| !(v.is_empty() || p.setting == Some(Setting::Host) && v.starts_with('/')))
+                    };
+                    if profile_wins {
+                        from_profile
+                    } else {
+                        from_env().or(from_profile)
+                    }
+                    .or_else(|| default_of(settings, &o.scheme, p).map(String::from))
+                }
             };
             let Some(value) = value else { continue };
             let key = p.name.as_str();
@@ -978,6 +1018,7 @@ mod tests {
                 p("user", &["AWS_ACCESS_KEY_ID"], None, Some(Setting::User)),
                 p("password", &["AWS_SECRET_ACCESS_KEY"], None, Some(Setting::Password)),
                 p("session_token", &["AWS_SESSION_TOKEN"], None, None),
+                p("profile", &["AWS_PROFILE"], None, None),
                 p("tls", &[], Some("verify-full"), Some(Setting::TlsMode)),
                 p(
                     "ca-file",
@@ -1051,6 +1092,104 @@ mod tests {
         // A host that is no region stays a host.
         assert!(!looks_like_region("localhost") && !looks_like_region("db-1") && !looks_like_region("a-b-c"));
         assert!(looks_like_region("eu-central-1") && looks_like_region("us-gov-east-1"));
+    }
+
+    #[test]
+    fn dynamodb_profiles_after_url_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().to_str().unwrap().to_string();
+        std::fs::create_dir(dir.path().join(".aws")).unwrap();
+        std::fs::write(
+            dir.path().join(".aws/credentials"),
+            "[default]\naws_access_key_id = AKDEF\naws_secret_access_key = sec-def\naws_session_token = tok-def\n\
+             [dev]\naws_access_key_id = AKDEV\naws_secret_access_key = sec-dev\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join(".aws/config"),
+            "[default]\nregion = us-west-2\n[profile dev]\nregion = eu-north-1\nendpoint_url = http://127.0.0.1:8111\n",
+        )
+        .unwrap();
+        let with = |extra: &'static [(&'static str, &'static str)]| {
+            let home = home.clone();
+            move |k: &str| {
+                if k == "HOME" {
+                    return Some(home.clone());
+                }
+                extra.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            }
+        };
+        // The default profile: credentials, session token and region.
+        let o = ConnectOptions::parse_with_env("dynamodb://", &dynamodb(), with(&[])).unwrap();
+        assert_eq!((o.user.as_deref(), o.password()), (Some("AKDEF"), Some("sec-def")));
+        assert_eq!(
+            (o.param("session_token"), o.param("region")),
+            (Some("tok-def"), Some("us-west-2"))
+        );
+        assert_eq!(o.host(), "dynamodb.us-west-2.amazonaws.com");
+        let shown = format!("{o:?} {o}");
+        assert!(!shown.contains("sec-def") && !shown.contains("tok-def"), "{shown}");
+        // AWS_PROFILE picks another; its endpoint_url gives the endpoint.
+        let o = ConnectOptions::parse_with_env("dynamodb://", &dynamodb(), with(&[("AWS_PROFILE", "dev")])).unwrap();
+        assert_eq!(
+            (o.user.as_deref(), o.param("region")),
+            (Some("AKDEV"), Some("eu-north-1"))
+        );
+        assert_eq!((o.host(), o.port(), o.tls), ("127.0.0.1", Some(8111), TlsMode::Disable));
+        assert_eq!(o.param("session_token"), None, "not the default profile's token");
+        // The environment beats the profile, and its credentials are not mixed with the profile's.
+        let o = ConnectOptions::parse_with_env(
+            "dynamodb://",
+            &dynamodb(),
+            with(&[
+                ("AWS_ACCESS_KEY_ID", "AKENV"),
+                ("AWS_SECRET_ACCESS_KEY", "sec-env"),
+                ("AWS_REGION", "ap-south-1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!((o.user.as_deref(), o.password()), (Some("AKENV"), Some("sec-env")));
+        assert_eq!(
+            (o.param("session_token"), o.param("region")),
+            (None, Some("ap-south-1"))
+        );
+        // AWS_DEFAULT_REGION still beats the profile's region.
+        let o =
+            ConnectOptions::parse_with_env("dynamodb://", &dynamodb(), with(&[("AWS_DEFAULT_REGION", "sa-east-1")]))
+                .unwrap();
+        assert_eq!(o.param("region"), Some("sa-east-1"));
+        // The URL beats both; a URL's profile beats the environment's credentials.
+        let o = ConnectOptions::parse_with_env(
+            "dynamodb://AKURL:sec-url@?region=eu-west-1",
+            &dynamodb(),
+            with(&[("AWS_ACCESS_KEY_ID", "AKENV"), ("AWS_SECRET_ACCESS_KEY", "sec-env")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (o.user.as_deref(), o.password(), o.param("session_token")),
+            (Some("AKURL"), Some("sec-url"), None)
+        );
+        assert_eq!(o.param("region"), Some("eu-west-1"));
+        let o = ConnectOptions::parse_with_env(
+            "dynamodb://?profile=dev",
+            &dynamodb(),
+            with(&[
+                ("AWS_ACCESS_KEY_ID", "AKENV"),
+                ("AWS_SECRET_ACCESS_KEY", "sec-env"),
+                ("AWS_SESSION_TOKEN", "tok-env"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            (o.user.as_deref(), o.password(), o.param("session_token")),
+            (Some("AKDEV"), Some("sec-dev"), None)
+        );
+        // A profile named but in no file: an error naming it, no secret.
+        let e = ConnectOptions::parse_with_env("dynamodb://?profile=ghost", &dynamodb(), with(&[])).unwrap_err();
+        assert!(e.to_string().contains("\"ghost\""), "{e}");
+        // No home, no files: as before.
+        let e = ConnectOptions::parse_with_env("dynamodb://", &dynamodb(), no_env).unwrap_err();
+        assert!(e.to_string().contains("region"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! wasmtime (`fuzz/`, targets `host_url` and `host_batch`).
 
 pub mod arrow;
+mod aws_profile;
 pub mod batch;
 pub mod config;
 pub mod contract;
