@@ -8,7 +8,8 @@
 //! `bench_<pid>_*` are created on it and deleted at the end), or by default
 //! a throwaway moto in server mode (`.venv-dynamodb/bin/moto_server`,
 //! installed by `scripts/setup.sh tests`) that the bench starts on a free
-//! 127.0.0.1 port and stops when it is done; then it also reads the
+//! 127.0.0.1 port (or dynalite, `--dynamodb-server dynalite`) and stops
+//! it when it is done; then it also reads the
 //! server's CPU time, so every workload reports server CPU per operation
 //! beside the client's: moto is Python, and it bounds both contenders.
 //!
@@ -72,10 +73,14 @@ pub struct DynamoArgs {
     /// (`http://HOST:PORT`; tables `bench_<pid>_*` are created and deleted).
     #[arg(long, env = "BENCH_DYNAMODB_ENDPOINT")]
     pub dynamodb_endpoint: Option<String>,
-    /// moto server program to start when no --dynamodb-endpoint is given
-    /// (default: `.venv-dynamodb/bin/moto_server` of this repository).
-    #[arg(long, env = "BENCH_MOTO_SERVER")]
-    pub moto_server: Option<PathBuf>,
+    /// The local server to start when no --dynamodb-endpoint is given:
+    /// moto in server mode (Python) or dynalite (Node.js, in memory).
+    #[arg(long, value_enum, default_value_t = LocalServer::Moto)]
+    pub dynamodb_server: LocalServer,
+    /// That server's program (default: `.venv-dynamodb/bin/moto_server`,
+    /// `node_modules/.bin/dynalite` of this repository).
+    #[arg(long, env = "BENCH_DYNAMODB_SERVER_PROGRAM")]
+    pub dynamodb_server_program: Option<PathBuf>,
     /// Items in the DynamoDB scan (W3) and batch write (W4); default
     /// 100 000 (500 with --quick).
     #[arg(long)]
@@ -83,6 +88,42 @@ pub struct DynamoArgs {
     /// Skip the DynamoDB workloads.
     #[arg(long)]
     pub no_dynamodb: bool,
+}
+
+/// A DynamoDB-compatible server the bench can start.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalServer {
+    Moto,
+    Dynalite,
+}
+
+impl LocalServer {
+    fn default_program(self) -> PathBuf {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        match self {
+            LocalServer::Moto => root.join(".venv-dynamodb/bin/moto_server"),
+            LocalServer::Dynalite => root.join("node_modules/.bin/dynalite"),
+        }
+    }
+
+    fn args(self, port: u16) -> Vec<String> {
+        let port = port.to_string();
+        let v: Vec<&str> = match self {
+            LocalServer::Moto => vec!["-H", "127.0.0.1", "-p", &port],
+            // In memory; tables ACTIVE at once, as moto's are.
+            LocalServer::Dynalite => vec![
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--createTableMs",
+                "0",
+                "--deleteTableMs",
+                "0",
+            ],
+        };
+        v.into_iter().map(String::from).collect()
+    }
 }
 
 /// Sizes of the DynamoDB workloads.
@@ -121,7 +162,7 @@ impl Sizes {
     }
 }
 
-/// A throwaway moto server: stopped (SIGTERM, then SIGKILL) on drop.
+/// A throwaway server: stopped (SIGTERM, then SIGKILL) on drop.
 struct Server {
     child: Child,
     port: u16,
@@ -129,12 +170,12 @@ struct Server {
 }
 
 impl Server {
-    fn start(program: &Path) -> Result<Server> {
-        let dir = tempfile::tempdir().context("a temporary directory for moto's log")?;
+    fn start(kind: LocalServer, program: &Path) -> Result<Server> {
+        let dir = tempfile::tempdir().context("a temporary directory for the server's log")?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let log_path = dir.path().join("server.log");
         let mut child = Command::new(program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(kind.args(port))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log_path)?)
             .spawn()
@@ -356,19 +397,20 @@ pub async fn run(ctx: &Ctx, args: &DynamoArgs, res: &mut Results, want: &dyn Fn(
     let (endpoint, server) = match &args.dynamodb_endpoint {
         Some(e) => (e.trim_end_matches('/').to_string(), None),
         None => {
+            let kind = args.dynamodb_server;
             let program = args
-                .moto_server
+                .dynamodb_server_program
                 .clone()
-                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv-dynamodb/bin/moto_server"));
+                .unwrap_or_else(|| kind.default_program());
             if !program.exists() {
                 res.skip(format!(
                     "DynamoDB workloads: {} is missing (`scripts/setup.sh tests` installs moto; \
-                     or give --dynamodb-endpoint)",
+                     or give --dynamodb-server-program or --dynamodb-endpoint)",
                     program.display()
                 ));
                 return Ok(());
             }
-            let s = Server::start(&program)?;
+            let s = Server::start(kind, &program)?;
             (format!("http://127.0.0.1:{}", s.port), Some(s))
         }
     };
@@ -398,8 +440,8 @@ pub async fn run(ctx: &Ctx, args: &DynamoArgs, res: &mut Results, want: &dyn Fn(
         server,
         sdk,
     };
-    let server_name = match &d.server {
-        Some(_) => {
+    let server_name = match (&d.server, args.dynamodb_server) {
+        (Some(_), LocalServer::Moto) => {
             let version = Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv-dynamodb/bin/python"))
                 .args(["-c", "import moto; print(moto.__version__)"])
                 .output()
@@ -409,7 +451,8 @@ pub async fn run(ctx: &Ctx, args: &DynamoArgs, res: &mut Results, want: &dyn Fn(
                 .unwrap_or_else(|| "?".into());
             format!("moto {version} in server mode, started by the bench")
         }
-        None => format!("--dynamodb-endpoint {}", d.endpoint),
+        (Some(_), LocalServer::Dynalite) => "dynalite (in memory), started by the bench".to_string(),
+        (None, _) => format!("--dynamodb-endpoint {}", d.endpoint),
     };
     res.note(format!(
         "DynamoDB server: {server_name}; sizes: {} kv items, W1 {} GetItems per round, \
