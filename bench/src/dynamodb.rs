@@ -271,7 +271,7 @@ pub fn mixed_item(i: u64) -> Document {
         "uid": uid,
         "doc": or_null(7, Bson::Document(doc! {"i": i as i64, "tag": "x", "ok": i.is_multiple_of(2)})),
         "blob": or_null(5, Bson::Binary(blob)),
-        "list": [i as i64 % 10, "two", true],
+        "list": [(i as i64 % 10), "two", true],
         "tags": {"$SS": ["a", format!("t{}", i % 7)]},
     }
 }
