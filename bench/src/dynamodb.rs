@@ -149,7 +149,7 @@ impl Sizes {
         } else {
             Sizes {
                 kv_items: 10_000,
-                w1_iters: 2_000,
+                w1_iters: 1_000,
                 w2_clients: 16,
                 w2_duration: Duration::from_secs(3),
                 items: 100_000,
