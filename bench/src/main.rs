@@ -9,17 +9,21 @@
 //! driverbox-bench [--quick] [--rounds N] [--only W1,W3] [--out DIR] [--batch N]
 //!                 [--db postgres,sqlite,mysql,mongodb] [--pg-url URL] [--mysql-url URL]
 //!                 [--mongodb-url URL] [--mongodb-docs N]
+//!                 [--dynamodb-endpoint URL] [--dynamodb-items N]
 //! ```
 //!
 //! The databases run in that order: PostgreSQL (W1–W6 against
 //! tokio-postgres and sqlx; W1 and W3 also with the portable driver in a
 //! plain `wasmtime-wasi` embedding, `driverbox portable`), SQLite (W1/W3/W4 against rusqlite), MySQL/MariaDB
 //! (W1–W5 against mysql_async and sqlx-mysql), MongoDB (W1–W5 against the
-//! mongodb crate, on a throwaway SecantusDB unless `--mongodb-url`).
+//! mongodb crate, on a throwaway SecantusDB unless `--mongodb-url`),
+//! DynamoDB (W1–W4 against aws-sdk-dynamodb when built with `--features
+//! aws`, on a throwaway moto server unless `--dynamodb-endpoint`).
 
 mod arrow;
 mod chart;
 mod data;
+mod dynamodb;
 mod mongodb;
 mod mysql;
 mod pg;
@@ -39,7 +43,7 @@ use serde::Serialize;
 
 use results::Results;
 
-/// driverbox side by side with tokio-postgres, sqlx, rusqlite, mysql_async, sqlx-mysql and the mongodb crate.
+/// driverbox side by side with tokio-postgres, sqlx, rusqlite, mysql_async, sqlx-mysql, the mongodb crate and aws-sdk-dynamodb.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "driverbox-bench")]
 struct Args {
@@ -73,9 +77,9 @@ struct Args {
     /// Run only these contenders (e.g. `driverbox` to profile it alone); ratios need both sides.
     #[arg(long, value_delimiter = ',')]
     contender: Vec<String>,
-    /// The databases to run (default all four); `--no-sqlite`,
-    /// `--no-mysql` and `--no-mongodb` take one out.
-    #[arg(long, value_delimiter = ',', default_values = ["postgres", "sqlite", "mysql", "mongodb"])]
+    /// The databases to run (default all five); `--no-sqlite`,
+    /// `--no-mysql`, `--no-mongodb` and `--no-dynamodb` take one out.
+    #[arg(long, value_delimiter = ',', default_values = ["postgres", "sqlite", "mysql", "mongodb", "dynamodb"])]
     db: Vec<Db>,
     /// Skip the SQLite workloads.
     #[arg(long)]
@@ -88,6 +92,8 @@ struct Args {
     no_mysql: bool,
     #[command(flatten)]
     mongodb: mongodb::MongoArgs,
+    #[command(flatten)]
+    dynamodb: dynamodb::DynamoArgs,
     /// Internal (W5): measure idle-connection memory of one contender in this fresh process.
     #[arg(long, hide = true)]
     memprobe: Option<String>,
@@ -105,6 +111,7 @@ enum Db {
     Sqlite,
     Mysql,
     Mongodb,
+    Dynamodb,
 }
 
 /// Sizes of the workloads.
@@ -341,6 +348,7 @@ async fn run(args: Args) -> Result<()> {
     let run_sqlite = args.db.contains(&Db::Sqlite) && !args.no_sqlite;
     let run_mysql = args.db.contains(&Db::Mysql) && !args.no_mysql;
     let run_mongodb = args.db.contains(&Db::Mongodb);
+    let run_dynamodb = args.db.contains(&Db::Dynamodb);
     // Full runs land in bench/results (kept in the repository, shown in
     // BENCHMARKS.md); quick runs in target/, never over them.
     let out = args.out.clone().unwrap_or_else(|| {
@@ -463,6 +471,14 @@ async fn run(args: Args) -> Result<()> {
                 .await
                 .context("MongoDB workloads failed")?;
             eprintln!("MongoDB: done in {:.1} s", t.elapsed().as_secs_f64());
+        }
+        if run_dynamodb && (s1 || want("W2") || s3 || s4) {
+            let t = Instant::now();
+            eprintln!("DynamoDB: W1–W4 against aws-sdk-dynamodb ...");
+            dynamodb::run(&ctx, &args.dynamodb, &mut res, &want)
+                .await
+                .context("DynamoDB workloads failed")?;
+            eprintln!("DynamoDB: done in {:.1} s", t.elapsed().as_secs_f64());
         }
         anyhow::Ok(())
     }

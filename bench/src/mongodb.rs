@@ -164,7 +164,7 @@ impl Drop for Server {
 }
 
 /// utime + stime of a process (`/proc/PID/stat`, fields 14 and 15).
-fn process_cpu(pid: u32) -> Option<Duration> {
+pub(crate) fn process_cpu(pid: u32) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may hold spaces.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -224,7 +224,7 @@ pub fn mixed_doc(i: u64) -> Document {
 }
 
 /// Touches every value of a decoded document, so decoding is not optimised away.
-fn touch(d: &Document) -> u64 {
+pub(crate) fn touch(d: &Document) -> u64 {
     let mut sum = 0u64;
     for (k, v) in d {
         sum = sum.wrapping_add(k.len() as u64).wrapping_add(match v {
@@ -258,11 +258,11 @@ fn kv_check(id: i32, d: &Document) -> Result<()> {
     Ok(())
 }
 
-fn decode(raw: &[u8]) -> Result<Document> {
+pub(crate) fn decode(raw: &[u8]) -> Result<Document> {
     bson::deserialize_from_slice::<Document>(raw).context("decoding a BSON document")
 }
 
-fn bytes(d: &Document) -> Result<Vec<u8>> {
+pub(crate) fn bytes(d: &Document) -> Result<Vec<u8>> {
     d.to_vec().context("encoding a BSON document")
 }
 

@@ -69,6 +69,7 @@ pub const PAIRS: &[(&str, &str)] = &[
     ("driverbox stream", "mysql_async binary"),
     ("driverbox stream", "sqlx-mysql"),
     ("driverbox-mongodb", "mongodb"),
+    ("driverbox-dynamodb", "aws-sdk-dynamodb"),
     ("driverbox near swaps", "driverbox away from swaps"),
 ];
 

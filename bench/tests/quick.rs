@@ -1,8 +1,8 @@
 //! The benchmark's quick mode runs every workload end to end (tiny sizes,
 //! one round), so `cargo test --workspace` keeps the benchmark from
 //! rotting. It asserts that everything ran and was written, never timings.
-//! Needs the local PostgreSQL and MariaDB, and SecantusDB (`.venv-mongo`),
-//! like the other integration tests.
+//! Needs the local PostgreSQL and MariaDB, SecantusDB (`.venv-mongo`) and
+//! moto (`.venv-dynamodb`), like the other integration tests.
 
 use std::process::Command;
 
@@ -55,6 +55,19 @@ fn quick_mode_runs_every_workload_and_writes_the_report() {
         ratios.iter().any(|r| r["peer"] == "mongodb"),
         "no MongoDB ratio: {stdout}"
     );
+    // The DynamoDB part runs driverbox's driver against a throwaway moto
+    // (scripts/setup.sh tests); the SDK peer needs the `aws` feature, which
+    // CI does not build, so only driverbox's figures are checked.
+    for w in ["W1", "W2", "W3", "W4"] {
+        assert!(
+            json["results"]["metrics"].as_array().unwrap().iter().any(|m| {
+                m["contender"] == "driverbox-dynamodb"
+                    && m["workload"].as_str().unwrap().starts_with(w)
+                    && m["workload"].as_str().unwrap().ends_with("(DynamoDB)")
+            }),
+            "DynamoDB {w} measured nothing for driverbox: {stdout}"
+        );
+    }
     assert!(ratios.iter().all(|r| r["ratio"].as_f64().unwrap() > 0.0));
     let svg = std::fs::read_to_string(out.path().join("ratios.svg")).unwrap();
     assert!(svg.contains("<svg") && svg.contains("tokio-postgres"));
