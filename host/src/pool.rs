@@ -145,7 +145,7 @@ impl Pool {
             let before = idle.len();
             idle.retain(|i| !(inner.stale)(&i.conn));
             inner.retired.fetch_add(before - idle.len(), Ordering::Relaxed);
-            loop {
+            let found = loop {
                 let Some(mut candidate) = idle.pop() else { break None };
                 let expired = inner.config.idle_timeout.is_some_and(|t| candidate.since.elapsed() > t)
                     || inner
@@ -166,9 +166,13 @@ impl Pool {
                     continue;
                 }
                 break Some(candidate.conn);
-            }
+            };
+            // Counted as used before the lock is released: `status` reads
+            // both counts under it, so a connection moving from idle to
+            // used is never counted twice (the long soak saw 9 of 8).
+            inner.used.fetch_add(1, Ordering::Relaxed);
+            found
         };
-        inner.used.fetch_add(1, Ordering::Relaxed);
         let conn = match reused {
             Some(c) => c,
             None => match (inner.open)().await {
@@ -188,8 +192,11 @@ impl Pool {
 
     /// Current figures.
     pub(crate) fn status(&self) -> PoolStatus {
-        let idle = self.inner.idle.lock().expect("pool lock").len();
-        let used = self.inner.used.load(Ordering::Relaxed);
+        // Both counts under the lock that moves connections between them.
+        let (idle, used) = {
+            let idle = self.inner.idle.lock().expect("pool lock");
+            (idle.len(), self.inner.used.load(Ordering::Relaxed))
+        };
         PoolStatus {
             max: self.inner.config.max_size,
             size: idle + used,
@@ -239,8 +246,10 @@ impl Pooled {
 
 impl Drop for Pooled {
     fn drop(&mut self) {
-        self.pool.used.fetch_sub(1, Ordering::Relaxed);
-        let Some(conn) = self.conn.take() else { return };
+        let Some(conn) = self.conn.take() else {
+            self.pool.used.fetch_sub(1, Ordering::Relaxed);
+            return;
+        };
         let too_old = self
             .pool
             .config
@@ -252,10 +261,15 @@ impl Drop for Pooled {
         } else if (self.pool.stale)(&conn) {
             self.pool.retired.fetch_add(1, Ordering::Relaxed);
         } else if !too_old {
-            self.pool.idle.lock().expect("pool lock").push(Idle {
+            let mut idle = self.pool.idle.lock().expect("pool lock");
+            idle.push(Idle {
                 conn,
                 since: Instant::now(),
             });
+            // From used to idle under the lock (see `status`).
+            self.pool.used.fetch_sub(1, Ordering::Relaxed);
+            return;
         }
+        self.pool.used.fetch_sub(1, Ordering::Relaxed);
     }
 }
