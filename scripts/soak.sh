@@ -9,4 +9,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 export SOAK_CLIENTS="${1:-32}" SOAK_QUERIES="${2:-2000}" SOAK_EVENTS="${3:-20}" SOAK_POOL="${4:-8}"
-cargo test -p driverbox-tests --test soak -- --nocapture
+cargo test --workspace --test soak -- --nocapture
