@@ -147,7 +147,7 @@ fn frames(mut rest: &[u8]) {
         whole.extend_from_slice(&tail[..len]);
         rest = &tail[len..];
         if len < MAX_PAYLOAD {
-            let _ = parse_ok(&whole);
+            let _ = (parse_ok(&whole, false), parse_ok(&whole, true));
             whole.clear();
         }
     }
@@ -181,7 +181,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         1 => {
-            let _ = parse_ok(body);
+            let _ = (parse_ok(body, false), parse_ok(body, true));
             let _ = parse_eof(body);
             let _ = parse_err(body);
         }
