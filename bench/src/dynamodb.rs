@@ -32,8 +32,9 @@
 //! S, S holding a timestamp, BOOL, B (16 bytes twice), M, L, SS and NULLs
 //! at strides 5/7/11/13/17. Both contenders write and read the same items.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -43,9 +44,10 @@ use driverbox::api::nosql::{CursorRequest, FindOptions};
 use driverbox::{NoSqlOperations, PoolConfig, WasmDriver};
 use futures::StreamExt;
 
-use crate::mongodb::{bytes, decode, process_cpu, touch};
+use crate::mongodb::{bytes, decode, kv_check, touch};
 use crate::pg::{latency_loop, record_latency, saturate};
 use crate::results::{Better, Results};
+use crate::server::Server;
 use crate::stats::{cpu_time, us, Rng};
 use crate::{order, Ctx};
 
@@ -106,7 +108,7 @@ impl LocalServer {
         }
     }
 
-    fn args(self, port: u16) -> Vec<String> {
+    fn args(self, port: u16) -> Vec<OsString> {
         let port = port.to_string();
         let v: Vec<&str> = match self {
             LocalServer::Moto => vec!["-H", "127.0.0.1", "-p", &port],
@@ -122,7 +124,7 @@ impl LocalServer {
                 "0",
             ],
         };
-        v.into_iter().map(String::from).collect()
+        v.into_iter().map(OsString::from).collect()
     }
 }
 
@@ -159,57 +161,6 @@ impl Sizes {
             s.items = n.max(1);
         }
         s
-    }
-}
-
-/// A throwaway server: stopped (SIGTERM, then SIGKILL) on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(kind: LocalServer, program: &Path) -> Result<Server> {
-        let dir = tempfile::tempdir().context("a temporary directory for the server's log")?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let log_path = dir.path().join("server.log");
-        let mut child = Command::new(program)
-            .args(kind.args(port))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log_path)?)
-            .spawn()
-            .with_context(|| format!("starting {}", program.display()))?;
-        let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-            if let Some(status) = child.try_wait()? {
-                anyhow::bail!("{} exited with {status}: {}", program.display(), log());
-            }
-            if t.elapsed() > Duration::from_secs(60) {
-                let _ = child.kill();
-                let _ = child.wait();
-                anyhow::bail!("{} did not listen within 60 s: {}", program.display(), log());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Ok(Server { child, port, _dir: dir })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SAFETY: kill only signals the child this struct started.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let t = Instant::now();
-        while t.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -281,22 +232,6 @@ fn kv_item(i: u64) -> Document {
     doc! {"id": i as i64, "a": i as i64 * 7, "b": format!("value-{i}")}
 }
 
-fn int_of(d: &Document, key: &str) -> Option<i64> {
-    match d.get(key)? {
-        Bson::Int32(n) => Some(*n as i64),
-        Bson::Int64(n) => Some(*n),
-        _ => None,
-    }
-}
-
-fn kv_check(id: i32, d: &Document) -> Result<()> {
-    anyhow::ensure!(
-        int_of(d, "a") == Some(id as i64 * 7) && matches!(d.get("b"), Some(Bson::String(_))),
-        "wrong item for id {id}: {d}"
-    );
-    Ok(())
-}
-
 /// The tables of this run.
 struct Tables {
     kv: String,
@@ -340,7 +275,7 @@ impl Dynamo<'_> {
     }
 
     fn server_cpu(&self) -> Option<Duration> {
-        self.server.as_ref().and_then(|s| process_cpu(s.child.id()))
+        self.server.as_ref().and_then(Server::cpu)
     }
 
     /// Records the server's CPU per operation of one round, when the bench owns the server.
@@ -410,7 +345,7 @@ pub async fn run(ctx: &Ctx, args: &DynamoArgs, res: &mut Results, want: &dyn Fn(
                 ));
                 return Ok(());
             }
-            let s = Server::start(kind, &program)?;
+            let s = Server::start(&program, |port, _| kind.args(port))?;
             (format!("http://127.0.0.1:{}", s.port), Some(s))
         }
     };

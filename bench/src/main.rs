@@ -29,6 +29,7 @@ mod mysql;
 mod pg;
 mod portable;
 mod results;
+mod server;
 mod sqlite;
 mod startup;
 mod stats;

@@ -16,8 +16,8 @@
 //! `mongodb` crate's cursor calls), and both serialise their inputs
 //! (filters, inserted documents) inside the timed part.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -29,6 +29,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::pg::{latency_loop, record_latency, saturate};
 use crate::results::{Better, Results};
+use crate::server::Server;
 use crate::stats::{cpu_time, us, Rng};
 use crate::{order, Ctx};
 
@@ -96,83 +97,6 @@ impl Sizes {
         }
         s
     }
-}
-
-/// A throwaway SecantusDB: stopped (SIGTERM, then SIGKILL) and its data
-/// directory deleted on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(program: &Path) -> Result<Server> {
-        anyhow::ensure!(
-            program.exists(),
-            "{} is missing: run `scripts/setup.sh tests` (it installs SecantusDB into .venv-mongo), \
-             or give --mongodb-url, or --no-mongodb",
-            program.display()
-        );
-        let dir = tempfile::tempdir().context("a temporary directory for SecantusDB")?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let log = std::fs::File::create(dir.path().join("server.log"))?;
-        let mut child = Command::new(program)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--standalone"])
-            .arg("--storage-path")
-            .arg(dir.path().join("data"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {}", program.display()))?;
-        let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            let log = || std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
-            if let Some(status) = child.try_wait()? {
-                anyhow::bail!("{} exited with {status}: {}", program.display(), log());
-            }
-            if t.elapsed() > Duration::from_secs(60) {
-                let _ = child.kill();
-                let _ = child.wait();
-                anyhow::bail!("{} did not listen within 60 s: {}", program.display(), log());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Ok(Server { child, port, _dir: dir })
-    }
-
-    /// User + system CPU time of the server process so far.
-    fn cpu(&self) -> Option<Duration> {
-        process_cpu(self.child.id())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SAFETY: kill only signals the child this struct started.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let t = Instant::now();
-        while t.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// utime + stime of a process (`/proc/PID/stat`, fields 14 and 15).
-pub(crate) fn process_cpu(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Some(Duration::from_nanos(ticks * 1_000_000_000 / hz))
 }
 
 /// `url` with its database (the path) set to `db`, options kept.
@@ -250,10 +174,11 @@ fn int_of(d: &Document, key: &str) -> Option<i64> {
     }
 }
 
-fn kv_check(id: i32, d: &Document) -> Result<()> {
+/// Whether `d` is the kv row of `id` (`a` = 7 × id, `b` a string).
+pub(crate) fn kv_check(id: i32, d: &Document) -> Result<()> {
     anyhow::ensure!(
         int_of(d, "a") == Some(id as i64 * 7) && matches!(d.get("b"), Some(Bson::String(_))),
-        "wrong document for _id {id}: {d}"
+        "wrong document or item for key {id}: {d}"
     );
     Ok(())
 }
@@ -360,7 +285,15 @@ pub async fn run(ctx: &Ctx, args: &MongoArgs, res: &mut Results, want: &dyn Fn(&
                 ));
                 return Ok(());
             }
-            let s = Server::start(&program)?;
+            let s = Server::start(&program, |port, dir| {
+                let port = port.to_string();
+                let mut args: Vec<OsString> =
+                    ["--host", "127.0.0.1", "--port", &port, "--standalone", "--storage-path"]
+                        .map(OsString::from)
+                        .into();
+                args.push(dir.join("data").into());
+                args
+            })?;
             (format!("mongodb://127.0.0.1:{}/", s.port), Some(s))
         }
     };
@@ -718,6 +651,6 @@ mod tests {
         assert!(matches!(d.get("uid"), Some(Bson::Binary(b)) if b.bytes.len() == 16));
         assert_eq!(decode(&bytes(&d).unwrap()).unwrap(), d);
         assert!(touch(&d) > 0);
-        assert!(process_cpu(std::process::id()).is_some());
+        assert!(crate::server::process_cpu(std::process::id()).is_some());
     }
 }
