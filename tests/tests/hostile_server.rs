@@ -1152,7 +1152,7 @@ mod dynamodb {
         let mut chunk = b"8000\r\n".to_vec();
         chunk.extend(vec![b' '; 0x8000]);
         chunk.extend_from_slice(b"\r\n");
-        let (e, db, rss, _fake) = query_fails(Action::HeadThenForever(head, chunk)).await;
+        let (e, db, rss, _fake) = query_fails(Action::ReplyThenForever(head, chunk)).await;
         // As above: the body limit, the memory limit or the deadline.
         let text = e.to_string();
         assert!(

@@ -10,32 +10,12 @@
 //! connections, in [`FakeDynamo::requests`].
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub use super::Action;
 use super::Listener;
-
-/// What the server does instead of the well-behaved answer.
-#[derive(Clone, Debug)]
-pub enum Action {
-    /// Sends these bytes, then goes on serving.
-    Reply(Vec<u8>),
-    /// Sends these bytes, then closes the connection.
-    ReplyThenClose(Vec<u8>),
-    /// Sends these bytes, then never answers again (keeps the socket open).
-    ReplyThenHang(Vec<u8>),
-    /// Sends these bytes again and again, forever.
-    Forever(Vec<u8>),
-    /// Sends the first bytes once, then the second again and again, forever.
-    HeadThenForever(Vec<u8>, Vec<u8>),
-    /// Answers this request and every later one with these bytes.
-    Always(Vec<u8>),
-    /// Answers this request and the next `count - 1` with these bytes,
-    /// then behaves.
-    Times(usize, Vec<u8>),
-}
 
 /// The behaviour of one connection.
 #[derive(Clone, Debug, Default)]
@@ -205,11 +185,6 @@ async fn read_request(socket: &mut TcpStream) -> std::io::Result<Option<(String,
     Ok(Some((operation, body)))
 }
 
-async fn hang() -> std::io::Result<()> {
-    tokio::time::sleep(Duration::from_secs(3600)).await;
-    Ok(())
-}
-
 async fn serve(
     mut socket: TcpStream,
     script: Script,
@@ -226,35 +201,11 @@ async fn serve(
         let request = n;
         n += 1;
         match &script.misbehave {
-            Some((at, Action::Always(bytes))) if *at <= request => socket.write_all(bytes).await?,
-            Some((at, Action::Times(count, bytes))) if *at <= request => {
-                if request < at + count {
-                    socket.write_all(bytes).await?
-                } else {
-                    socket.write_all(&good_answer(&operation, &body)).await?
-                }
-            }
-            Some((at, action)) if *at == request => match action {
-                Action::Reply(bytes) => socket.write_all(bytes).await?,
-                Action::ReplyThenClose(bytes) => {
-                    socket.write_all(bytes).await?;
+            Some((at, action)) if action.answers(*at, request) => {
+                if !action.perform(&mut socket, <[u8]>::to_vec).await? {
                     return Ok(());
                 }
-                Action::ReplyThenHang(bytes) => {
-                    socket.write_all(bytes).await?;
-                    return hang().await;
-                }
-                Action::Forever(bytes) => loop {
-                    socket.write_all(bytes).await?;
-                },
-                Action::HeadThenForever(head, bytes) => {
-                    socket.write_all(head).await?;
-                    loop {
-                        socket.write_all(bytes).await?;
-                    }
-                }
-                Action::Always(_) | Action::Times(..) => unreachable!("answered above"),
-            },
+            }
             _ => socket.write_all(&good_answer(&operation, &body)).await?,
         }
     }

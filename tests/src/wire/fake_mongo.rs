@@ -12,13 +12,12 @@
 //! answers when sent (every header of the bytes that can be walked by its
 //! length).
 
-use std::time::Duration;
-
 use bson::{doc, Bson, Document};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::Listener;
+pub use super::Action;
+use super::{hang, Listener};
 
 /// How a connection's startup goes.
 #[derive(Clone, Debug)]
@@ -29,21 +28,6 @@ pub enum Startup {
     Silent,
     /// Sends these bytes as the reply to `hello`, then waits.
     Raw(Vec<u8>),
-}
-
-/// What the server does instead of the well-behaved reply.
-#[derive(Clone, Debug)]
-pub enum Action {
-    /// Sends these bytes, then goes on serving.
-    Reply(Vec<u8>),
-    /// Sends these bytes, then closes the connection.
-    ReplyThenClose(Vec<u8>),
-    /// Sends these bytes, then never answers again (keeps the socket open).
-    ReplyThenHang(Vec<u8>),
-    /// Sends these bytes again and again, forever.
-    Forever(Vec<u8>),
-    /// Answers this request and every later one with these bytes.
-    Always(Vec<u8>),
 }
 
 /// The behaviour of one connection.
@@ -233,11 +217,6 @@ async fn read_request(socket: &mut TcpStream) -> std::io::Result<(i32, Option<Do
     Ok((id, body))
 }
 
-async fn hang() -> std::io::Result<()> {
-    tokio::time::sleep(Duration::from_secs(3600)).await;
-    Ok(())
-}
-
 async fn serve(mut socket: TcpStream, script: Script, connection_id: i64) -> std::io::Result<()> {
     let (id, _) = read_request(&mut socket).await?;
     match &script.startup {
@@ -254,25 +233,11 @@ async fn serve(mut socket: TcpStream, script: Script, connection_id: i64) -> std
         let n = request;
         request += 1;
         match &script.misbehave {
-            Some((at, Action::Always(bytes))) if *at <= n => socket.write_all(&address(bytes, id)).await?,
-            Some((at, action)) if *at == n => match action {
-                Action::Reply(bytes) => socket.write_all(&address(bytes, id)).await?,
-                Action::ReplyThenClose(bytes) => {
-                    socket.write_all(&address(bytes, id)).await?;
+            Some((at, action)) if action.answers(*at, n) => {
+                if !action.perform(&mut socket, |b| address(b, id)).await? {
                     return Ok(());
                 }
-                Action::ReplyThenHang(bytes) => {
-                    socket.write_all(&address(bytes, id)).await?;
-                    return hang().await;
-                }
-                Action::Forever(bytes) => {
-                    let bytes = address(bytes, id);
-                    loop {
-                        socket.write_all(&bytes).await?;
-                    }
-                }
-                Action::Always(_) => unreachable!("answered above"),
-            },
+            }
             _ => {
                 let answer = match command {
                     Some(c) => good_reply(&c),

@@ -12,12 +12,12 @@
 //! set-up), which are answered OK and not counted.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::Listener;
+pub use super::Action;
+use super::{hang, Listener};
 
 /// How a connection's startup goes.
 #[derive(Clone, Debug)]
@@ -28,22 +28,6 @@ pub enum Startup {
     Silent,
     /// Sends these bytes instead of the greeting, then waits.
     Raw(Vec<u8>),
-}
-
-/// What the server does instead of the well-behaved reply.
-#[derive(Clone, Debug)]
-pub enum Action {
-    /// Sends these bytes, then goes on serving.
-    Reply(Vec<u8>),
-    /// Sends these bytes, then closes the connection.
-    ReplyThenClose(Vec<u8>),
-    /// Sends these bytes, then never answers again (keeps the socket open).
-    ReplyThenHang(Vec<u8>),
-    /// Sends these bytes again and again, forever.
-    Forever(Vec<u8>),
-    /// Sends the first bytes once, then the second again and again (a
-    /// run of packets whose sequence ids go round: 256 of them).
-    ReplyThenForever(Vec<u8>, Vec<u8>),
 }
 
 /// The behaviour of one connection.
@@ -321,11 +305,6 @@ async fn read_packet(socket: &mut TcpStream) -> std::io::Result<(u8, Vec<u8>)> {
     Ok((head[3], payload))
 }
 
-async fn hang() -> std::io::Result<()> {
-    tokio::time::sleep(Duration::from_secs(3600)).await;
-    Ok(())
-}
-
 async fn serve(mut socket: TcpStream, script: Script, connection_id: u32) -> std::io::Result<()> {
     match &script.startup {
         Startup::Native => socket.write_all(&greeting(connection_id)).await?,
@@ -357,26 +336,11 @@ async fn serve(mut socket: TcpStream, script: Script, connection_id: u32) -> std
         let n = request;
         request += 1;
         match &script.misbehave {
-            Some((at, action)) if *at == n => match action {
-                Action::Reply(bytes) => socket.write_all(bytes).await?,
-                Action::ReplyThenClose(bytes) => {
-                    socket.write_all(bytes).await?;
+            Some((at, action)) if action.answers(*at, n) => {
+                if !action.perform(&mut socket, <[u8]>::to_vec).await? {
                     return Ok(());
                 }
-                Action::ReplyThenHang(bytes) => {
-                    socket.write_all(bytes).await?;
-                    return hang().await;
-                }
-                Action::Forever(bytes) => loop {
-                    socket.write_all(bytes).await?;
-                },
-                Action::ReplyThenForever(head, bytes) => {
-                    socket.write_all(head).await?;
-                    loop {
-                        socket.write_all(bytes).await?;
-                    }
-                }
-            },
+            }
             _ => {
                 if let Some(reply) = good_reply(cmd, body, &mut stmts) {
                     socket.write_all(&reply).await?;

@@ -7,12 +7,11 @@
 //! simple `Query`, and each run of extended-protocol messages ended by
 //! `Sync` (the driver's `query` is two: Parse/Describe, then Bind/Execute).
 
-use std::time::Duration;
-
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::Listener;
+pub use super::Action;
+use super::{hang, Listener};
 
 /// How a connection's startup goes.
 #[derive(Clone, Debug)]
@@ -26,19 +25,6 @@ pub enum Startup {
     Scram { iterations: u32 },
     /// Sends these bytes as the reply to the startup message, then waits.
     Raw(Vec<u8>),
-}
-
-/// What the server does instead of the well-behaved reply.
-#[derive(Clone, Debug)]
-pub enum Action {
-    /// Sends these bytes, then goes on serving.
-    Reply(Vec<u8>),
-    /// Sends these bytes, then closes the connection.
-    ReplyThenClose(Vec<u8>),
-    /// Sends these bytes, then never answers again (keeps the socket open).
-    ReplyThenHang(Vec<u8>),
-    /// Sends these bytes again and again, forever.
-    Forever(Vec<u8>),
 }
 
 /// The behaviour of one connection.
@@ -278,11 +264,6 @@ fn trust_reply() -> Vec<u8> {
     s
 }
 
-async fn hang() -> std::io::Result<()> {
-    tokio::time::sleep(Duration::from_secs(3600)).await;
-    Ok(())
-}
-
 async fn serve(mut socket: TcpStream, script: Script) -> std::io::Result<()> {
     read_startup(&mut socket).await?;
     match &script.startup {
@@ -327,20 +308,11 @@ async fn serve(mut socket: TcpStream, script: Script) -> std::io::Result<()> {
         let n = request;
         request += 1;
         match &script.misbehave {
-            Some((at, action)) if *at == n => match action {
-                Action::Reply(bytes) => socket.write_all(bytes).await?,
-                Action::ReplyThenClose(bytes) => {
-                    socket.write_all(bytes).await?;
+            Some((at, action)) if action.answers(*at, n) => {
+                if !action.perform(&mut socket, <[u8]>::to_vec).await? {
                     return Ok(());
                 }
-                Action::ReplyThenHang(bytes) => {
-                    socket.write_all(bytes).await?;
-                    return hang().await;
-                }
-                Action::Forever(bytes) => loop {
-                    socket.write_all(bytes).await?;
-                },
-            },
+            }
             _ => socket.write_all(&good_reply(&messages, script.column_oid)).await?,
         }
     }

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -16,6 +17,76 @@ pub mod fake_mongo;
 pub mod fake_mysql;
 pub mod fake_pg;
 pub mod proxy;
+
+/// What a fake server sends instead of a good answer, from the request
+/// its script names (requests of a connection count from 0).
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// Sends these bytes, then goes on serving.
+    Reply(Vec<u8>),
+    /// Sends these bytes, then closes the connection.
+    ReplyThenClose(Vec<u8>),
+    /// Sends these bytes, then never answers again (keeps the socket open).
+    ReplyThenHang(Vec<u8>),
+    /// Sends these bytes again and again, forever.
+    Forever(Vec<u8>),
+    /// Sends the first bytes once, then the second again and again (MySQL:
+    /// a run of packets whose sequence ids go round).
+    ReplyThenForever(Vec<u8>, Vec<u8>),
+    /// Answers this request and every later one with these bytes.
+    Always(Vec<u8>),
+    /// Answers this request and the next `count - 1` with these bytes,
+    /// then behaves.
+    Times(usize, Vec<u8>),
+}
+
+impl Action {
+    /// Whether this action, scripted for request `at`, answers request `n`.
+    pub fn answers(&self, at: usize, n: usize) -> bool {
+        match self {
+            Action::Always(_) => n >= at,
+            Action::Times(count, _) => n >= at && n < at + count,
+            _ => n == at,
+        }
+    }
+
+    /// Sends this action's bytes for one request, each piece passed through
+    /// `frame` first (MongoDB addresses its replies to the request's id);
+    /// `Ok(false)` when the connection is to be closed.
+    pub async fn perform(&self, socket: &mut TcpStream, frame: impl Fn(&[u8]) -> Vec<u8>) -> std::io::Result<bool> {
+        match self {
+            Action::Reply(b) | Action::Always(b) | Action::Times(_, b) => socket.write_all(&frame(b)).await?,
+            Action::ReplyThenClose(b) => {
+                socket.write_all(&frame(b)).await?;
+                return Ok(false);
+            }
+            Action::ReplyThenHang(b) => {
+                socket.write_all(&frame(b)).await?;
+                hang().await?;
+            }
+            Action::Forever(b) => {
+                let b = frame(b);
+                loop {
+                    socket.write_all(&b).await?;
+                }
+            }
+            Action::ReplyThenForever(head, b) => {
+                socket.write_all(&frame(head)).await?;
+                let b = frame(b);
+                loop {
+                    socket.write_all(&b).await?;
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Never answers (an hour, longer than any test's deadline).
+pub async fn hang() -> std::io::Result<()> {
+    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    Ok(())
+}
 
 /// The accept loop of the fake servers: on 127.0.0.1, an ephemeral port,
 /// connection number `i` (from 0) served by `serve(socket, i)` on a task of
