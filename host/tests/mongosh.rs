@@ -11,8 +11,7 @@ mod common;
 #[allow(dead_code)]
 mod dnsserver;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 
@@ -49,19 +48,7 @@ fn query(url: &str, text: &str, extra: &[&str]) -> String {
 fn shell(url: &str, input: &str, extra: &[&str]) -> Run {
     let mut args = vec!["shell", url];
     args.extend_from_slice(extra);
-    let mut child = command(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("driverbox runs");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run_with_input(command(&args), input)
 }
 
 #[test]

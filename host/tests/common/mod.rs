@@ -50,14 +50,37 @@ impl Run {
     }
 }
 
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 /// Runs `driverbox ARGS` in `dir`.
 pub fn run_in(dir: &Path, args: &[&str]) -> Run {
-    let out = command(args).current_dir(dir).output().expect("driverbox runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    command(args).current_dir(dir).output().expect("driverbox runs").into()
+}
+
+/// Runs the command `c` (from [`command`]) with `input` on its stdin.
+pub fn run_with_input(mut c: Command, input: &str) -> Run {
+    use std::io::Write;
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("driverbox runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("input written");
+    child.wait_with_output().expect("driverbox ends").into()
 }
 
 /// Runs `driverbox ARGS` in a fresh temporary directory.
