@@ -74,9 +74,13 @@ async fn soak() {
         )
         .await
         .unwrap();
-    // Warm up, then measure memory from here.
-    for _ in 0..pool_max {
-        db.query("select 1", &[]).await.unwrap();
+    // Warm up: both drivers compiled and run, the pool filled by concurrent
+    // queries; memory is measured from here.
+    for bytes in [&driver_b, &driver_a] {
+        rt.load_driver(bytes, "postgres-swap.wasm").await.unwrap();
+        futures::future::try_join_all((0..pool_max).map(|_| db.query("select pg_sleep(0.01)", &[])))
+            .await
+            .unwrap();
     }
     let rss_start = rss_bytes();
     let done = Arc::new(AtomicBool::new(false));
