@@ -20,10 +20,10 @@ use libfuzzer_sys::fuzz_target;
 const MAX_BODY: usize = 4096;
 
 fn json(body: &[u8]) {
-    let Ok(j) = serde_json::from_slice::<serde_json::Value>(body) else {
+    let Ok(mut j) = serde_json::from_slice::<serde_json::Value>(body) else {
         return;
     };
-    if let Ok(items) = connection::items_of(&j) {
+    if let Ok(items) = connection::items_of(&mut j) {
         let columns = base::columns_of(&items);
         let _ = base::rows_of(&columns, &items);
         for it in &items {

@@ -166,9 +166,9 @@ impl Connection {
             return Ok((items, next));
         };
         check_table(table)?;
-        let r = self.call("Query", plan.request(table, start), Idempotent::Yes)?;
+        let mut r = self.call("Query", plan.request(table, start), Idempotent::Yes)?;
         let next = r.get("LastEvaluatedKey").filter(|k| !k.is_null()).cloned();
-        Ok((items_of(&r)?, next))
+        Ok((items_of(&mut r)?, next))
     }
 
     /// One page of a Scan: the items (or only the count) and where to go on.
@@ -190,8 +190,8 @@ impl Connection {
         if count_only {
             body["Select"] = json!("COUNT");
         }
-        let r = self.call("Scan", body, Idempotent::Yes)?;
-        let items = items_of(&r)?;
+        let mut r = self.call("Scan", body, Idempotent::Yes)?;
+        let items = items_of(&mut r)?;
         let count = r.get("Count").and_then(|c| c.as_u64()).unwrap_or(items.len() as u64);
         let next = r.get("LastEvaluatedKey").filter(|k| !k.is_null()).cloned();
         Ok((items, count, next))
@@ -237,13 +237,13 @@ impl Connection {
         } else {
             Idempotent::No
         };
-        let r = self.call("ExecuteStatement", body, idempotent)?;
+        let mut r = self.call("ExecuteStatement", body, idempotent)?;
         let next = r
             .get("NextToken")
             .and_then(|t| t.as_str())
             .filter(|t| !t.is_empty())
             .map(String::from);
-        Ok((items_of(&r)?, next))
+        Ok((items_of(&mut r)?, next))
     }
 
     /// Puts and deletes in BatchWriteItem calls of 25, unprocessed items
@@ -251,13 +251,23 @@ impl Connection {
     pub fn batch_write(&mut self, table: &str, requests: Vec<Json>) -> Result<u64> {
         check_table(table)?;
         let mut done = 0u64;
-        for chunk in requests.chunks(BATCH_WRITE_MAX) {
-            let mut pending: Vec<Json> = chunk.to_vec();
+        let mut requests = requests.into_iter();
+        loop {
+            // Each request moves into the body it is sent in: no copy per item.
+            let mut pending: Vec<Json> = requests.by_ref().take(BATCH_WRITE_MAX).collect();
+            if pending.is_empty() {
+                break;
+            }
             let mut round = 0;
             while !pending.is_empty() {
                 let sent = pending.len() as u64;
-                let body = json!({"RequestItems": {table: pending}});
-                let r = match self.call("BatchWriteItem", body, Idempotent::No) {
+                // Built by hand: `json!` would serialise `pending` into a copy.
+                let mut items = Map::new();
+                items.insert(table.to_string(), Json::Array(pending));
+                let mut body = Map::new();
+                body.insert("RequestItems".to_string(), Json::Object(items));
+                let body = Json::Object(body);
+                let mut r = match self.call("BatchWriteItem", body, Idempotent::No) {
                     Ok(r) => r,
                     Err(Error::Server(mut e)) => {
                         e.context = Some(format!("{done} items were written before the failing batch"));
@@ -265,12 +275,14 @@ impl Connection {
                     }
                     Err(e) => return Err(e),
                 };
-                pending = r
-                    .get("UnprocessedItems")
-                    .and_then(|u| u.get(table))
-                    .and_then(|u| u.as_array())
-                    .cloned()
-                    .unwrap_or_default();
+                pending = match r
+                    .get_mut("UnprocessedItems")
+                    .and_then(|u| u.get_mut(table))
+                    .map(Json::take)
+                {
+                    Some(Json::Array(unprocessed)) => unprocessed,
+                    _ => Vec::new(),
+                };
                 done += sent - pending.len() as u64;
                 if !pending.is_empty() {
                     if round >= UNPROCESSED_ROUNDS {
@@ -326,17 +338,18 @@ pub fn key_schema(schema: Option<&Json>) -> Vec<String> {
 }
 
 /// The `Items` of an answer.
-pub fn items_of(r: &Json) -> Result<Vec<Item>> {
-    let Some(items) = r.get("Items") else {
+pub fn items_of(r: &mut Json) -> Result<Vec<Item>> {
+    let Some(items) = r.get_mut("Items").map(Json::take) else {
         return Ok(Vec::new());
     };
-    let items = items.as_array().ok_or_else(|| Error::protocol("Items is not a list"))?;
+    let Json::Array(items) = items else {
+        return Err(Error::protocol("Items is not a list"));
+    };
     items
-        .iter()
-        .map(|i| {
-            i.as_object()
-                .cloned()
-                .ok_or_else(|| Error::protocol("an item is not an object"))
+        .into_iter()
+        .map(|i| match i {
+            Json::Object(item) => Ok(item),
+            _ => Err(Error::protocol("an item is not an object")),
         })
         .collect()
 }

@@ -623,7 +623,12 @@ impl NoSqlOperations for Connection {
         let docs = documents(&documents_bytes, "documents")?;
         let mut requests = Vec::with_capacity(docs.len());
         for d in &docs {
-            requests.push(json!({"PutRequest": {"Item": item::document_to_item(d)?}}));
+            // Built by hand: `json!` would serialise the item into a copy.
+            let put = Map::from_iter([("Item".to_string(), Json::Object(item::document_to_item(d)?))]);
+            requests.push(Json::Object(Map::from_iter([(
+                "PutRequest".to_string(),
+                Json::Object(put),
+            )])));
         }
         self.batch_write(&collection, requests)
     }
@@ -802,7 +807,10 @@ impl NoSqlOperations for Connection {
             let finished = c.scan_done || c.left == Some(0);
             if c.ready.len() >= c.batch || (finished && !c.ready.is_empty()) {
                 let n = c.batch.min(c.ready.len());
-                let out: Vec<u8> = c.ready.drain(..n).flatten().collect();
+                let mut out = Vec::with_capacity(c.ready.iter().take(n).map(Vec::len).sum());
+                for d in c.ready.drain(..n) {
+                    out.extend_from_slice(&d);
+                }
                 return Ok(Some(out));
             }
             if finished {
