@@ -240,9 +240,17 @@ fn decode_secret(s: &str, what: &str) -> Result<String> {
 }
 
 /// A value shown in an error: short, never more than its first
-/// characters, and without the value of a secret `k=v` pair in it.
+/// characters, without the value of a secret `k=v` pair in it, and
+/// without what stands between its first `:` and its last `@` (the
+/// password of a `user:password@` in a file URL's path or a mangled
+/// authority).
 fn redact_value(s: &str) -> String {
-    let s = hide_secret_pairs(s);
+    let mut s = hide_secret_pairs(s);
+    if let Some(at) = s.rfind('@') {
+        if let Some(colon) = s[..at].find(':') {
+            s.replace_range(colon + 1..at, "***");
+        }
+    }
     let mut shown: String = s.chars().take(40).collect();
     if shown.len() < s.len() {
         shown.push('…');
@@ -1380,6 +1388,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_bad_escape_in_a_file_url_does_not_show_its_userinfo() {
+        // Found by the host_url fuzzer: a file URL's path is quoted whole.
+        let e = ConnectOptions::parse_with_env("sqlite://,mp%BB:Pw9xQ@host/x", &sqlite(), |_| None).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("not valid percent-encoded UTF-8"), "{text}");
+        assert!(!text.contains("Pw9xQ"), "{text}");
     }
 
     #[test]
