@@ -261,12 +261,7 @@ impl Connection {
             let mut round = 0;
             while !pending.is_empty() {
                 let sent = pending.len() as u64;
-                // Built by hand: `json!` would serialise `pending` into a copy.
-                let mut items = Map::new();
-                items.insert(table.to_string(), Json::Array(pending));
-                let mut body = Map::new();
-                body.insert("RequestItems".to_string(), Json::Object(items));
-                let body = Json::Object(body);
+                let body = object1("RequestItems", object1(table, Json::Array(pending)));
                 let mut r = match self.call("BatchWriteItem", body, Idempotent::No) {
                     Ok(r) => r,
                     Err(Error::Server(mut e)) => {
@@ -337,7 +332,13 @@ pub fn key_schema(schema: Option<&Json>) -> Vec<String> {
     out.into_iter().map(|(_, n)| n).collect()
 }
 
-/// The `Items` of an answer.
+/// `{key: value}`, the value moved in: `json!` would serialise a `Value`
+/// argument into a copy, item by item on the bulk paths.
+pub fn object1(key: &str, value: Json) -> Json {
+    Json::Object(Map::from_iter([(key.to_string(), value)]))
+}
+
+/// The `Items` of an answer (moved out of it).
 pub fn items_of(r: &mut Json) -> Result<Vec<Item>> {
     let Some(items) = r.get_mut("Items").map(Json::take) else {
         return Ok(Vec::new());

@@ -17,7 +17,7 @@ use driverbox_guest_sdk::{Error, ErrorKind, NoSqlOperations, Result};
 use serde_json::{json, Map, Value as Json};
 
 use crate::client::Idempotent;
-use crate::connection::{check_table, key_names, Connection, DocCursor};
+use crate::connection::{check_table, key_names, object1, Connection, DocCursor};
 use crate::filter;
 use crate::item;
 
@@ -623,12 +623,8 @@ impl NoSqlOperations for Connection {
         let docs = documents(&documents_bytes, "documents")?;
         let mut requests = Vec::with_capacity(docs.len());
         for d in &docs {
-            // Built by hand: `json!` would serialise the item into a copy.
-            let put = Map::from_iter([("Item".to_string(), Json::Object(item::document_to_item(d)?))]);
-            requests.push(Json::Object(Map::from_iter([(
-                "PutRequest".to_string(),
-                Json::Object(put),
-            )])));
+            let item = Json::Object(item::document_to_item(d)?);
+            requests.push(object1("PutRequest", object1("Item", item)));
         }
         self.batch_write(&collection, requests)
     }

@@ -240,17 +240,11 @@ fn decode_secret(s: &str, what: &str) -> Result<String> {
 }
 
 /// A value shown in an error: short, never more than its first
-/// characters, without the value of a secret `k=v` pair in it, and
-/// without what stands between its first `:` and its last `@` (the
-/// password of a `user:password@` in a file URL's path or a mangled
-/// authority).
+/// characters, and redacted as a whole URL is (`redact`): a `k=v` secret
+/// and a `user:password@` in it (a file URL's path, a mangled authority)
+/// are hidden.
 fn redact_value(s: &str) -> String {
-    let mut s = hide_secret_pairs(s);
-    if let Some(at) = s.rfind('@') {
-        if let Some(colon) = s[..at].find(':') {
-            s.replace_range(colon + 1..at, "***");
-        }
-    }
+    let s = redact(s);
     let mut shown: String = s.chars().take(40).collect();
     if shown.len() < s.len() {
         shown.push('…');
