@@ -511,19 +511,18 @@ async fn checksummed_replies_are_checked() {
     assert!(e.to_string().contains("checksum mismatch"), "{e}");
 }
 
-/// A server that answers every command of every connection: `hello` with
-/// connection id 42 on the first connection (7 on later ones), `find`
-/// never, `currentOp` with an operation of connection 42, and `killOp`
-/// recorded; anything else `{ok: 1}`.
-fn killop_server() -> (u16, std::sync::mpsc::Receiver<Bson>) {
+/// A server on 127.0.0.1 that answers each command of each of its first 8
+/// connections with `answer(connection number, command)`; `None` hangs that
+/// connection for 30 s (a command that never ends). Gives its port.
+fn command_server(answer: impl Fn(usize, &Document) -> Option<Document> + Send + Sync + 'static) -> u16 {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let (killed, seen) = std::sync::mpsc::channel();
+    let answer = std::sync::Arc::new(answer);
     std::thread::spawn(move || {
         for (n, stream) in listener.incoming().take(8).enumerate() {
             let Ok(mut s) = stream else { return };
-            let killed = killed.clone();
+            let answer = answer.clone();
             std::thread::spawn(move || loop {
                 let mut head = [0u8; 16];
                 if s.read_exact(&mut head).is_err() {
@@ -538,23 +537,9 @@ fn killop_server() -> (u16, std::sync::mpsc::Receiver<Bson>) {
                 let Ok(cmd) = Document::from_reader(&rest[5..]) else {
                     return;
                 };
-                let name = cmd.keys().next().cloned().unwrap_or_default();
-                let reply = match name.as_str() {
-                    "hello" => doc! {"ok": 1, "maxWireVersion": 21, "isWritablePrimary": true,
-                    "connectionId": if n == 0 { 42 } else { 7 }},
-                    "find" => {
-                        std::thread::sleep(std::time::Duration::from_secs(30));
-                        return;
-                    }
-                    "currentOp" => doc! {"ok": 1, "inprog": [
-                        {"opid": 5, "connectionId": 7, "active": true, "op": "command"},
-                        {"opid": 99, "connectionId": 42, "active": true, "op": "query"},
-                    ]},
-                    "killOp" => {
-                        let _ = killed.send(cmd.get("op").cloned().unwrap_or(Bson::Null));
-                        doc! {"ok": 1, "info": "operation killed"}
-                    }
-                    _ => doc! {"ok": 1},
+                let Some(reply) = answer(n, &cmd) else {
+                    std::thread::sleep(std::time::Duration::from_secs(30));
+                    return;
                 };
                 if s.write_all(&op_msg(id, &bytes(reply), None)).is_err() {
                     return;
@@ -562,7 +547,150 @@ fn killop_server() -> (u16, std::sync::mpsc::Receiver<Bson>) {
             });
         }
     });
+    port
+}
+
+/// The name of a command: its first key.
+fn command_name(cmd: &Document) -> &str {
+    cmd.keys().next().map_or("", |k| k.as_str())
+}
+
+/// A [`command_server`] that answers `hello` with connection id 42 on the
+/// first connection (7 on later ones), `find` never, `currentOp` with an
+/// operation of connection 42, and `killOp` recorded; anything else
+/// `{ok: 1}`.
+fn killop_server() -> (u16, std::sync::mpsc::Receiver<Bson>) {
+    let (killed, seen) = std::sync::mpsc::channel();
+    let killed = std::sync::Mutex::new(killed);
+    let port = command_server(move |n, cmd| {
+        Some(match command_name(cmd) {
+            "hello" => doc! {"ok": 1, "maxWireVersion": 21, "isWritablePrimary": true,
+            "connectionId": if n == 0 { 42 } else { 7 }},
+            "find" => return None,
+            "currentOp" => doc! {"ok": 1, "inprog": [
+                {"opid": 5, "connectionId": 7, "active": true, "op": "command"},
+                {"opid": 99, "connectionId": 42, "active": true, "op": "query"},
+            ]},
+            "killOp" => {
+                let _ = killed
+                    .lock()
+                    .unwrap()
+                    .send(cmd.get("op").cloned().unwrap_or(Bson::Null));
+                doc! {"ok": 1, "info": "operation killed"}
+            }
+            _ => doc! {"ok": 1},
+        })
+    });
     (port, seen)
+}
+
+/// A [`command_server`] with one cursor, id 77 on `dbx.c`: `find` gives
+/// documents `n` 1–2, each `getMore` the next two, the `getMores`-th
+/// exhausts it (id 0). Every `find`, `getMore`, `killCursors` and `ping`
+/// is logged as `name cursor-id` (`find 0`, `getMore 77`, …) in order.
+fn cursor_server(get_mores: i64) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = log.clone();
+    let served = std::sync::atomic::AtomicI64::new(0);
+    let port = command_server(move |_, cmd| {
+        let name = command_name(cmd);
+        let id = match cmd
+            .get("getMore")
+            .or_else(|| cmd.get_array("cursors").ok().and_then(|a| a.first()))
+        {
+            Some(Bson::Int64(id)) => *id,
+            _ => 0,
+        };
+        if ["find", "getMore", "killCursors", "ping"].contains(&name) {
+            seen.lock().unwrap().push(format!("{name} {id}"));
+        }
+        Some(match name {
+            "hello" => doc! {"ok": 1, "maxWireVersion": 21, "isWritablePrimary": true},
+            "find" => doc! {"ok": 1, "cursor": {"id": 77i64, "ns": "dbx.c", "firstBatch": [{"n": 1}, {"n": 2}]}},
+            "getMore" => {
+                let k = served.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                let next = if k == get_mores { 0i64 } else { 77 };
+                doc! {"ok": 1, "cursor": {"id": next, "ns": "dbx.c", "nextBatch": [{"n": 2 * k + 1}, {"n": 2 * k + 2}]}}
+            }
+            "killCursors" => doc! {"ok": 1, "cursorsKilled": [id]},
+            _ => doc! {"ok": 1},
+        })
+    });
+    (port, log)
+}
+
+#[tokio::test]
+async fn a_stream_reads_ahead_and_kills_its_cursor_when_dropped() {
+    use futures::StreamExt;
+    let find = || driverbox::api::nosql::CursorRequest::Find {
+        filter: bytes(doc! {}),
+        options: FindOptions::default(),
+    };
+    let pool = driverbox::PoolConfig {
+        max_size: 1,
+        ..driverbox::PoolConfig::default()
+    };
+
+    // Read to the end: batches in order, one getMore ahead, no killCursors.
+    let (port, log) = cursor_server(3);
+    let db = runtime()
+        .connect_with(&format!("mongodb://127.0.0.1:{port}/dbx"), pool.clone())
+        .await
+        .unwrap();
+    let mut stream = db.stream_documents("c", find(), 2).await.unwrap();
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(ints(&first, "n"), [1, 2]);
+    // The next batch is asked for without the caller asking.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while log.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(log.lock().unwrap()[..2], ["find 0", "getMore 77"]);
+    let mut rest = Vec::new();
+    while let Some(batch) = stream.next().await {
+        rest.extend(ints(&batch.unwrap(), "n"));
+    }
+    assert_eq!(rest, [3, 4, 5, 6, 7, 8]);
+    drop(stream);
+    db.query(r#"{"ping": 1}"#, &[]).await.unwrap();
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["find 0", "getMore 77", "getMore 77", "getMore 77", "ping 0"]
+    );
+
+    // Dropped after one batch: the getMores out (the host's task reads up
+    // to two batches ahead, the driver asks for one more) are read, then
+    // the cursor killed, and the connection answers the next command with
+    // its own reply.
+    let (port, log) = cursor_server(5);
+    let db = runtime()
+        .connect_with(&format!("mongodb://127.0.0.1:{port}/dbx"), pool.clone())
+        .await
+        .unwrap();
+    let mut stream = db.stream_documents("c", find(), 2).await.unwrap();
+    stream.next().await.unwrap().unwrap();
+    drop(stream);
+    let pong = db.query(r#"{"ping": 1}"#, &[]).await.unwrap();
+    assert_eq!(pong.rows.len(), 1, "{pong:?}");
+    let seen = log.lock().unwrap().clone();
+    let get_mores = seen.iter().filter(|c| *c == "getMore 77").count();
+    assert!((1..=3).contains(&get_mores), "{seen:?}");
+    let mut expected = vec!["find 0"];
+    expected.extend(std::iter::repeat_n("getMore 77", get_mores));
+    expected.extend(["killCursors 77", "ping 0"]);
+    assert_eq!(seen, expected);
+
+    // Dropped when the getMore out exhausts the cursor: nothing to kill.
+    let (port, log) = cursor_server(1);
+    let db = runtime()
+        .connect_with(&format!("mongodb://127.0.0.1:{port}/dbx"), pool)
+        .await
+        .unwrap();
+    let mut stream = db.stream_documents("c", find(), 2).await.unwrap();
+    stream.next().await.unwrap().unwrap();
+    drop(stream);
+    db.query(r#"{"ping": 1}"#, &[]).await.unwrap();
+    assert_eq!(*log.lock().unwrap(), ["find 0", "getMore 77", "ping 0"]);
 }
 
 #[tokio::test]

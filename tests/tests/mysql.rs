@@ -5,7 +5,7 @@
 
 use driverbox::{
     BulkOperationsDriver, ConnectionDriver, DriverMetadata, ErrorKind, HealthCheckDriver, Interval, PoolConfig,
-    QueryDriver, SchemaIntrospection, StreamingDriver, TransactionOptions, Value, WasmDriver,
+    PreparedStatementDriver, QueryDriver, SchemaIntrospection, StreamingDriver, TransactionOptions, Value, WasmDriver,
 };
 use driverbox_tests::{runtime, MYSQL_URL};
 use futures::StreamExt;
@@ -462,4 +462,101 @@ async fn a_statement_past_its_deadline_is_killed_on_the_server() {
         "KILL QUERY stopped the statement"
     );
     assert!(db.query("select 1", &[]).await.is_ok());
+}
+
+/// A session status counter (`SHOW SESSION STATUS`).
+async fn session_status(db: &WasmDriver, name: &str) -> i64 {
+    let r = db
+        .query(&format!("show session status like '{name}'"), &[])
+        .await
+        .unwrap();
+    match &r.rows[0][1] {
+        Value::Text(n) => n.parse().unwrap(),
+        other => panic!("{name} is {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn prepared_results_keep_their_columns_when_mariadb_leaves_them_out() {
+    // One session: its statements and its status counters.
+    let pool = PoolConfig {
+        max_size: 1,
+        ..Default::default()
+    };
+    let db = runtime().connect_with(MYSQL_URL, pool).await.unwrap();
+    fresh_table(&db, "dbx_my_shapes", "id int primary key, label varchar(20)").await;
+    db.execute("insert into dbx_my_shapes values (1, 'one'), (2, 'two')", &[])
+        .await
+        .unwrap();
+    let stmt = db
+        .prepare("select * from dbx_my_shapes where id >= ? order by id")
+        .await
+        .unwrap();
+    let run = async |from: i64| db.execute_prepared(stmt.id, &[Value::Int(from)]).await.unwrap();
+
+    // The prepare described the columns; executions need not
+    // (MARIADB_CLIENT_CACHE_METADATA): the driver keeps them.
+    let first = run(1).await;
+    let second = run(1).await;
+    assert_eq!(first.rows, second.rows);
+    assert_eq!(first.columns, second.columns);
+    assert_eq!(
+        second.rows,
+        [
+            [Value::Int(1), Value::Text("one".into())],
+            [Value::Int(2), Value::Text("two".into())]
+        ]
+    );
+
+    // A changed table is described again, once, and the new shape is kept:
+    // the execution after is smaller by the three column definitions.
+    db.execute("alter table dbx_my_shapes add column n bigint default 7", &[])
+        .await
+        .unwrap();
+    let mut sizes = Vec::new();
+    for _ in 0..2 {
+        let before = session_status(&db, "Bytes_sent").await;
+        let r = run(2).await;
+        sizes.push(session_status(&db, "Bytes_sent").await - before);
+        let names: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["id", "label", "n"]);
+        assert_eq!(r.rows, [[Value::Int(2), Value::Text("two".into()), Value::Int(7)]]);
+    }
+    assert!(
+        sizes[1] + 60 < sizes[0],
+        "bytes sent by the executions after the change: {sizes:?}"
+    );
+
+    // A procedure's results of different shapes, executed twice: only the
+    // first is kept with the statement; each keeps its own columns.
+    db.execute("drop procedure if exists dbx_my_two_shapes", &[])
+        .await
+        .unwrap();
+    db.execute(
+        "create procedure dbx_my_two_shapes(x int) begin \
+         select x as a; select 'b' as b, x + 1 as c; end",
+        &[],
+    )
+    .await
+    .unwrap();
+    for x in [5, 6] {
+        let r = db.query("call dbx_my_two_shapes(?)", &[Value::Int(x)]).await.unwrap();
+        let names: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["b", "c"]);
+        assert_eq!(r.rows, [[Value::Text("b".into()), Value::Int(x + 1)]]);
+    }
+    let mut s = db
+        .stream_query(
+            "select * from dbx_my_shapes where id >= ? order by id",
+            &[Value::Int(1)],
+            1,
+        )
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    while let Some(batch) = s.next().await {
+        ids.extend(batch.unwrap().into_iter().map(|r| r[0].clone()));
+    }
+    assert_eq!(ids, [Value::Int(1), Value::Int(2)]);
+    db.execute("drop procedure dbx_my_two_shapes", &[]).await.unwrap();
 }

@@ -30,8 +30,24 @@ pub struct Cursor {
     pub id: i64,
     pub ns: String,
     pub batch_size: u32,
-    /// The first batch, not handed out yet.
+    /// A batch read from the server, not handed out yet.
     pub pending: Option<Vec<u8>>,
+    /// The `getMore` sent ahead of the host's next call.
+    pub ahead: Ahead,
+}
+
+/// A cursor reads one batch ahead: when it hands a batch out it sends the
+/// next `getMore` at once, so the server fills that batch while the host
+/// and the caller work on this one. Never more than one batch ahead, so
+/// back-pressure holds.
+#[derive(Debug, Default)]
+pub enum Ahead {
+    #[default]
+    None,
+    /// Sent, reply not read yet: the request id.
+    Sent(i32),
+    /// Sending failed; the next call on the cursor reports it.
+    Failed(Error),
 }
 
 /// One connection to one server.
@@ -88,6 +104,16 @@ fn seed_list(config: &ConnectConfig) -> Result<ConnectConfig> {
 /// The database and collection of a namespace `db.collection`.
 pub fn split_ns(ns: &str) -> (&str, &str) {
     ns.split_once('.').unwrap_or((ns, ""))
+}
+
+/// The database and the `getMore` command for cursor `id` on `ns`.
+fn get_more_command(ns: &str, id: i64, batch_size: Option<u32>) -> (&str, Document) {
+    let (db, coll) = split_ns(ns);
+    let mut cmd = doc! {"getMore": id, "collection": coll};
+    if let Some(n) = batch_size {
+        cmd.insert("batchSize", n as i64);
+    }
+    (db, cmd)
 }
 
 impl Connection {
@@ -270,7 +296,16 @@ impl Connection {
 
     /// Sends `command` to `db` as is (plus `$db`) and gives the checked
     /// reply body. Errors: server errors, `connection`, `protocol`.
-    pub fn run(&mut self, db: &str, mut command: Document, sequences: &[Sequence<'_>]) -> Result<Vec<u8>> {
+    pub fn run(&mut self, db: &str, command: Document, sequences: &[Sequence<'_>]) -> Result<Vec<u8>> {
+        let id = self.send(db, command, sequences)?;
+        self.receive(id)
+    }
+
+    /// The first half of [`Connection::run`]: sends and gives the request id
+    /// to [`Connection::receive`] the reply with. A `getMore` sent ahead is
+    /// read first, so that replies come back in the order they are awaited.
+    fn send(&mut self, db: &str, mut command: Document, sequences: &[Sequence<'_>]) -> Result<i32> {
+        self.settle_cursor()?;
         command.insert("$db", db);
         let body = encode(&command)?;
         self.request_id = self.request_id.wrapping_add(1);
@@ -284,6 +319,11 @@ impl Connection {
             )));
         }
         self.stream.write_all(&msg)?;
+        Ok(id)
+    }
+
+    /// The checked reply body to request `id`.
+    fn receive(&mut self, id: i32) -> Result<Vec<u8>> {
         let reply = self.read_reply(id)?;
         reply::check(&reply.body)?;
         Ok(reply.body)
@@ -298,14 +338,20 @@ impl Connection {
 
     /// [`Connection::command`] with document sequences (inserts).
     pub fn command_with(&mut self, db: &str, mut command: Document, sequences: &[Sequence<'_>]) -> Result<Vec<u8>> {
+        self.in_session(&mut command)?;
+        self.run(db, command, sequences)
+    }
+
+    /// Adds the transaction's fields to `command` when one is open.
+    fn in_session(&mut self, command: &mut Document) -> Result<()> {
         if self.txn != Txn::None {
-            self.add_txn_fields(&mut command)?;
+            self.add_txn_fields(command)?;
             if self.txn == Txn::Starting {
                 command.insert("startTransaction", true);
                 self.txn = Txn::InProgress;
             }
         }
-        self.run(db, command, sequences)
+        Ok(())
     }
 
     fn add_txn_fields(&mut self, command: &mut Document) -> Result<()> {
@@ -367,18 +413,58 @@ impl Connection {
 
     /// The next batch of cursor `id` on `ns`.
     pub fn get_more(&mut self, ns: &str, id: i64, batch_size: Option<u32>) -> Result<CursorBatch> {
-        let (db, coll) = split_ns(ns);
-        let mut cmd = doc! {"getMore": id, "collection": coll};
-        if let Some(n) = batch_size {
-            cmd.insert("batchSize", n as i64);
-        }
-        let db = db.to_string();
-        let body = self.command(&db, cmd)?;
+        let (db, cmd) = get_more_command(ns, id, batch_size);
+        let body = self.command(db, cmd)?;
         let mut batch = reply::cursor_batch(reply::raw(&body)?)?;
         if batch.ns.is_empty() {
             batch.ns = ns.to_string();
         }
         Ok(batch)
+    }
+
+    /// Sends the open cursor's next `getMore` without waiting for it (see
+    /// [`Ahead`]); does nothing when the cursor is exhausted or a `getMore`
+    /// is out already. A failure to send is kept for the next call.
+    pub fn get_more_ahead(&mut self) {
+        let Some(c) = self.cursor.as_ref() else { return };
+        if c.id == 0 || !matches!(c.ahead, Ahead::None) {
+            return;
+        }
+        let (db, mut cmd) = get_more_command(&c.ns, c.id, Some(c.batch_size));
+        let db = db.to_string();
+        let sent = self.in_session(&mut cmd).and_then(|()| self.send(&db, cmd, &[]));
+        if let Some(c) = self.cursor.as_mut() {
+            c.ahead = match sent {
+                Ok(id) => Ahead::Sent(id),
+                Err(e) => Ahead::Failed(e),
+            };
+        }
+    }
+
+    /// Reads the reply to the `getMore` sent ahead, if any, into the
+    /// cursor (its next id and batch). On an error the cursor is gone.
+    pub fn settle_cursor(&mut self) -> Result<()> {
+        let Some(c) = self.cursor.as_mut() else { return Ok(()) };
+        let read = match std::mem::take(&mut c.ahead) {
+            Ahead::None => return Ok(()),
+            Ahead::Failed(e) => Err(e),
+            Ahead::Sent(id) => self
+                .receive(id)
+                .and_then(|body| reply::cursor_batch(reply::raw(&body)?)),
+        };
+        match read {
+            Ok(next) => {
+                if let Some(c) = self.cursor.as_mut() {
+                    c.id = next.id;
+                    c.pending = Some(next.documents);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.cursor = None;
+                Err(e)
+            }
+        }
     }
 
     /// Tells the server to forget cursor `id` on `ns`.
@@ -418,6 +504,7 @@ impl Connection {
 
     /// Closes politely: an open transaction is aborted, a cursor killed.
     pub fn close(&mut self) {
+        let _ = self.settle_cursor();
         if self.txn == Txn::InProgress {
             let _ = self.end(false);
         }

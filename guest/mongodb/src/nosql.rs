@@ -7,7 +7,7 @@ use bson::{doc, Bson, Document, RawBsonRef, RawDocument};
 use driverbox_guest_sdk::types::{CollectionInfo, CountResult, CursorRequest, DatabaseInfo, FindOptions, UpdateResult};
 use driverbox_guest_sdk::{Error, NoSqlOperations, Result};
 
-use crate::connection::{Connection, Cursor};
+use crate::connection::{Ahead, Connection, Cursor};
 use crate::protocol::message::{document_len, Sequence};
 use crate::protocol::reply;
 
@@ -346,6 +346,7 @@ impl NoSqlOperations for Connection {
             },
             batch_size,
             pending: Some(first.documents),
+            ahead: Ahead::None,
         });
         Ok(())
     }
@@ -355,30 +356,21 @@ impl NoSqlOperations for Connection {
             let Some(cursor) = self.cursor.as_mut() else {
                 return Err(Error::invalid("no cursor is open"));
             };
-            if let Some(docs) = cursor.pending.take() {
-                if !docs.is_empty() {
-                    return Ok(Some(docs));
-                }
+            if let Some(docs) = cursor.pending.take().filter(|d| !d.is_empty()) {
+                self.get_more_ahead();
+                return Ok(Some(docs));
             }
-            if cursor.id == 0 {
+            if cursor.id == 0 && matches!(cursor.ahead, Ahead::None) {
                 self.cursor = None;
                 return Ok(None);
             }
-            let (ns, id, size) = (cursor.ns.clone(), cursor.id, cursor.batch_size);
-            let next = match self.get_more(&ns, id, Some(size)) {
-                Ok(next) => next,
-                Err(e) => {
-                    self.cursor = None;
-                    return Err(e);
-                }
-            };
-            let cursor = self.cursor.as_mut().expect("cursor is open");
-            cursor.id = next.id;
-            cursor.pending = Some(next.documents);
+            self.get_more_ahead();
+            self.settle_cursor()?;
         }
     }
 
     fn cursor_close(&mut self) -> Result<()> {
+        self.settle_cursor()?;
         if let Some(c) = self.cursor.take() {
             if c.id != 0 {
                 self.kill_cursor(&c.ns, c.id)?;

@@ -1,6 +1,7 @@
 //! One MySQL/MariaDB session: handshake, authentication, TLS, and the
 //! text and binary query flows over the SDK's buffered transport.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use driverbox_guest_sdk::batch::{empty_result, BatchBuilder};
@@ -49,12 +50,32 @@ pub struct Stmt {
     pub params: u16,
     pub param_defs: Vec<ColumnDef>,
     pub columns: Vec<ColumnDef>,
+    /// The shape of its first result as the server last described it (in
+    /// the prepare or an execution). With MariaDB's metadata cache
+    /// (`MARIADB_CLIENT_CACHE_METADATA`, MariaDB 10.6+) an execution
+    /// describes it again only when it changed.
+    shape: RefCell<Option<Rc<Shape>>>,
+}
+
+/// The columns of a result set and the decoder of its rows.
+#[derive(Debug)]
+struct Shape {
+    decoder: RowDecoder,
+    columns: Vec<Column>,
+}
+
+impl Shape {
+    fn new(defs: &[ColumnDef]) -> Rc<Shape> {
+        Rc::new(Shape {
+            decoder: RowDecoder::new(defs),
+            columns: defs.iter().map(ColumnDef::to_column).collect(),
+        })
+    }
 }
 
 /// Rows still to be read from an open stream.
 struct OpenStream {
-    decoder: RowDecoder,
-    columns: Vec<Column>,
+    shape: Rc<Shape>,
     binary: bool,
     batch_size: u32,
     done: bool,
@@ -63,7 +84,7 @@ struct OpenStream {
 /// The head of a result: an OK packet or the columns of a result set.
 enum Head {
     Ok { affected: u64 },
-    Columns(Vec<ColumnDef>),
+    Columns(Rc<Shape>),
 }
 
 /// One session.
@@ -72,6 +93,9 @@ pub struct Connection {
     seq: u8,
     caps: CapabilityFlags,
     extended_metadata: bool,
+    /// `MARIADB_CLIENT_CACHE_METADATA` is on: every column count carries a
+    /// "metadata follows" byte.
+    cache_metadata: bool,
     server_version: String,
     mariadb: bool,
     connection_id: u32,
@@ -200,6 +224,7 @@ impl Connection {
             seq: 0,
             caps: CapabilityFlags::empty(),
             extended_metadata: false,
+            cache_metadata: false,
             server_version: String::new(),
             mariadb: false,
             connection_id: 0,
@@ -242,13 +267,12 @@ impl Connection {
         // MariaDB clears CLIENT_LONG_PASSWORD ("CLIENT_MYSQL") to say it has
         // extended capabilities.
         let mut ext = MariadbCapabilities::empty();
-        if !server_caps.contains(CapabilityFlags::CLIENT_LONG_PASSWORD)
-            && hs
-                .mariadb_ext_capabilities()
-                .contains(MariadbCapabilities::MARIADB_CLIENT_EXTENDED_METADATA)
-        {
-            ext = MariadbCapabilities::MARIADB_CLIENT_EXTENDED_METADATA;
-            self.extended_metadata = true;
+        if !server_caps.contains(CapabilityFlags::CLIENT_LONG_PASSWORD) {
+            ext = hs.mariadb_ext_capabilities()
+                & (MariadbCapabilities::MARIADB_CLIENT_EXTENDED_METADATA
+                    | MariadbCapabilities::MARIADB_CLIENT_CACHE_METADATA);
+            self.extended_metadata = ext.contains(MariadbCapabilities::MARIADB_CLIENT_EXTENDED_METADATA);
+            self.cache_metadata = ext.contains(MariadbCapabilities::MARIADB_CLIENT_CACHE_METADATA);
         }
 
         let server_tls = server_caps.contains(CapabilityFlags::CLIENT_SSL);
@@ -484,8 +508,9 @@ impl Connection {
         Ok(cols)
     }
 
-    /// The head of the next result after a command.
-    fn read_head(&mut self) -> Result<Head> {
+    /// The head of the next result after a command. `stmt`: the statement
+    /// whose first result this is, whose shape is cached.
+    fn read_head(&mut self, stmt: Option<&Stmt>) -> Result<Head> {
         let p = self.read_packet()?;
         match p.first() {
             Some(0x00) => Ok(Head::Ok {
@@ -499,10 +524,24 @@ impl Connection {
                 "the server asked for a LOCAL INFILE the driver did not offer; refused",
             )),
             Some(_) => {
-                let n = Reader::new(&p)
+                let mut r = Reader::new(&p);
+                let n = r
                     .lenenc_int("column count")?
                     .ok_or_else(|| Error::protocol("MySQL column count is NULL"))?;
-                Ok(Head::Columns(self.read_columns(n, 4096)?))
+                if self.cache_metadata && r.u8("metadata flag")? == 0 {
+                    // Unchanged since the server last described it.
+                    let cached = stmt.and_then(|s| s.shape.borrow().clone());
+                    let shape = cached.filter(|s| s.columns.len() as u64 == n).ok_or_else(|| {
+                        Error::protocol("MariaDB left out the columns of a result the driver has not seen")
+                    })?;
+                    self.skip_eof()?;
+                    return Ok(Head::Columns(shape));
+                }
+                let shape = Shape::new(&self.read_columns(n, 4096)?);
+                if let Some(s) = stmt {
+                    *s.shape.borrow_mut() = Some(shape.clone());
+                }
+                Ok(Head::Columns(shape))
             }
             None => Err(Error::protocol("empty MySQL response packet")),
         }
@@ -551,12 +590,10 @@ impl Connection {
     fn read_result_body(&mut self, head: Head, binary: bool) -> Result<QueryResult> {
         match head {
             Head::Ok { affected } => Ok(empty_result(Some(affected))),
-            Head::Columns(defs) => {
-                let dec = RowDecoder::new(&defs);
-                let columns: Vec<Column> = defs.iter().map(ColumnDef::to_column).collect();
-                let mut b = BatchBuilder::new(&columns);
-                self.read_rows(&dec, binary, &mut b, u32::MAX)?;
-                Ok(b.into_result(columns, None))
+            Head::Columns(shape) => {
+                let mut b = BatchBuilder::new(&shape.columns);
+                self.read_rows(&shape.decoder, binary, &mut b, u32::MAX)?;
+                Ok(b.into_result(shape.columns.clone(), None))
             }
         }
     }
@@ -566,11 +603,14 @@ impl Connection {
     }
 
     /// Every result of the command just sent, up to the first error (given
-    /// beside the results before it).
-    fn read_all(&mut self, binary: bool) -> (Vec<QueryResult>, Option<Error>) {
+    /// beside the results before it). `stmt`: the statement executed.
+    fn read_all(&mut self, stmt: Option<&Stmt>) -> (Vec<QueryResult>, Option<Error>) {
+        let binary = stmt.is_some();
         let mut out = Vec::new();
         loop {
-            match self.read_head().and_then(|h| self.read_result_body(h, binary)) {
+            // Only the first result's shape is cached with the statement.
+            let cached = if out.is_empty() { stmt } else { None };
+            match self.read_head(cached).and_then(|h| self.read_result_body(h, binary)) {
                 Ok(r) => out.push(r),
                 Err(e) => return (out, Some(e)),
             }
@@ -603,7 +643,7 @@ impl Connection {
     /// Runs `sql` with the text protocol; every result, or the first error.
     pub fn query_text_all(&mut self, sql: &str) -> Result<Vec<QueryResult>> {
         self.send_text(sql)?;
-        match self.read_all(false) {
+        match self.read_all(None) {
             (r, None) => Ok(r),
             (_, Some(e)) => Err(e),
         }
@@ -651,7 +691,7 @@ impl Connection {
                 error: Some(e),
             };
         }
-        let (results, error) = self.read_all(false);
+        let (results, error) = self.read_all(None);
         ScriptOutcome { results, error }
     }
 
@@ -724,6 +764,9 @@ impl Connection {
             id,
             params: nparams,
             param_defs,
+            // What the first execution gives when MariaDB leaves its
+            // columns out: they are as the prepare described them.
+            shape: RefCell::new((ncols > 0).then(|| Shape::new(&columns))),
             columns,
         }))
     }
@@ -809,7 +852,7 @@ impl Connection {
     /// (bulk inserts read them from the batch); every result.
     pub fn execute_params(&mut self, stmt: &Stmt, params: Vec<Param<'_>>) -> Result<Vec<QueryResult>> {
         self.send_params(stmt, params)?;
-        match self.read_all(true) {
+        match self.read_all(Some(stmt)) {
             (r, None) => Ok(r),
             (_, Some(e)) => Err(e),
         }
@@ -833,18 +876,17 @@ impl Connection {
             Some(self.cached(sql)?)
         };
         let binary = stmt.is_some();
-        match stmt {
-            Some(stmt) => self.send_execute(&stmt, params)?,
+        match &stmt {
+            Some(stmt) => self.send_execute(stmt, params)?,
             None => self.send_text(sql)?,
         }
-        let (defs, done) = match self.read_head()? {
-            Head::Ok { .. } => (Vec::new(), true),
-            Head::Columns(defs) => (defs, false),
+        let (shape, done) = match self.read_head(stmt.as_deref())? {
+            Head::Ok { .. } => (Shape::new(&[]), true),
+            Head::Columns(shape) => (shape, false),
         };
-        let columns: Vec<Column> = defs.iter().map(ColumnDef::to_column).collect();
+        let columns = shape.columns.clone();
         self.open_stream = Some(OpenStream {
-            decoder: RowDecoder::new(&defs),
-            columns: columns.clone(),
+            shape,
             binary,
             batch_size: batch_size.max(1),
             done,
@@ -863,8 +905,8 @@ impl Connection {
         if s.done {
             return Ok(None);
         }
-        let mut b = BatchBuilder::new(&s.columns);
-        let done = match self.read_rows(&s.decoder, s.binary, &mut b, s.batch_size) {
+        let mut b = BatchBuilder::new(&s.shape.columns);
+        let done = match self.read_rows(&s.shape.decoder, s.binary, &mut b, s.batch_size) {
             Ok(done) => done,
             Err(e) => {
                 if !e.breaks_session() {
@@ -891,8 +933,8 @@ impl Connection {
         };
         if !s.done {
             loop {
-                let mut b = BatchBuilder::new(&s.columns);
-                if self.read_rows(&s.decoder, s.binary, &mut b, 10_000)? {
+                let mut b = BatchBuilder::new(&s.shape.columns);
+                if self.read_rows(&s.shape.decoder, s.binary, &mut b, 10_000)? {
                     break;
                 }
             }
@@ -904,7 +946,7 @@ impl Connection {
     /// Reads and drops further results of the last command.
     fn drain_more(&mut self, binary: bool) -> Result<()> {
         while self.more_results() {
-            let head = self.read_head()?;
+            let head = self.read_head(None)?;
             self.read_result_body(head, binary)?;
         }
         Ok(())

@@ -190,13 +190,13 @@ impl StreamingDriver for WasmDriver {
     async fn stream_query(&self, sql: &str, params: &[Value], batch_size: u32) -> Result<RowStream> {
         let (columns, batches) = self.open_stream(sql, params, batch_size).await?;
         let (driver, cols) = (self.clone(), columns.clone());
-        let inner = batches.map(move |b| {
+        let rows = batches.map(move |b| {
             crate::batch::to_rows(&cols, &batch_in(b?))
                 .map_err(|m| Error::client(&driver.name(), ErrorKind::Protocol, m))
         });
         Ok(RowStream {
             columns,
-            inner: Box::pin(inner),
+            inner: Box::pin(super::read_ahead(self.name(), rows)),
         })
     }
 
@@ -204,7 +204,7 @@ impl StreamingDriver for WasmDriver {
         let (columns, batches) = self.open_stream(sql, params, batch_size).await?;
         let schema = crate::arrow::schema(&columns);
         let (driver, cols, expected) = (self.clone(), columns.clone(), schema.clone());
-        let inner = batches.map(move |b| {
+        let record_batches = batches.map(move |b| {
             let protocol = |m: String| Error::client(&driver.name(), ErrorKind::Protocol, m);
             let rb = crate::arrow::record_batch(&cols, batch_in(b?)).map_err(protocol)?;
             let got_schema = rb.schema();
@@ -227,7 +227,7 @@ impl StreamingDriver for WasmDriver {
         Ok(ArrowStream {
             columns,
             schema,
-            inner: Box::pin(inner),
+            inner: Box::pin(super::read_ahead(self.name(), record_batches)),
         })
     }
 }

@@ -326,3 +326,46 @@ impl WasmDriver {
         self.shared.options.path.as_deref()
     }
 }
+
+/// Runs `batches` on a task of its own, ahead of the caller: the driver
+/// reads (and the host converts) the next batch while the caller works on
+/// this one, as a native driver's connection task reads ahead. At most one
+/// batch waits for the caller and one more is in the making, so
+/// back-pressure holds. Dropping the stream stops the task after the batch
+/// it is making (whose connection then goes back to the pool as on any
+/// early drop). A task that panicked ends the stream with an error, never
+/// with a silent, short end.
+pub(crate) fn read_ahead<T: Send + 'static>(
+    driver: Arc<str>,
+    batches: impl futures::Stream<Item = Result<T>> + Send + 'static,
+) -> impl futures::Stream<Item = Result<T>> + Send + 'static {
+    use futures::StreamExt;
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let task = tokio::spawn(async move {
+        let mut batches = std::pin::pin!(batches);
+        while let Some(batch) = batches.next().await {
+            if tx.send(batch).await.is_err() {
+                return;
+            }
+        }
+    });
+    futures::stream::unfold((rx, Some(task)), move |(mut rx, task)| {
+        let driver = driver.clone();
+        async move {
+            if let Some(batch) = rx.recv().await {
+                return Some((batch, (rx, task)));
+            }
+            match task?.await {
+                Ok(()) => None,
+                Err(e) => {
+                    let e = Error::client(
+                        &driver,
+                        ErrorKind::Other,
+                        format!("reading the stream ahead failed: {e}"),
+                    );
+                    Some((Err(e), (rx, None)))
+                }
+            }
+        }
+    })
+}

@@ -290,7 +290,9 @@ impl NoSqlOperations for WasmDriver {
                 }
             }
         });
-        Ok(DocumentStream { inner: Box::pin(inner) })
+        Ok(DocumentStream {
+            inner: Box::pin(super::read_ahead(self.name(), inner)),
+        })
     }
 
     async fn list_indexes(&self, collection: &str) -> Result<Vec<Document>> {
