@@ -509,12 +509,14 @@ async fn prepared_results_keep_their_columns_when_mariadb_leaves_them_out() {
     );
 
     // A changed table is described again, once, and the new shape is kept:
-    // the execution after is smaller by the three column definitions.
+    // the executions after are smaller by the three column definitions.
+    // (DDL elsewhere on the server, as other tests run, may make it
+    // describe them again: the smallest of four later ones is compared.)
     db.execute("alter table dbx_my_shapes add column n bigint default 7", &[])
         .await
         .unwrap();
     let mut sizes = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..5 {
         let before = session_status(&db, "Bytes_sent").await;
         let r = run(2).await;
         sizes.push(session_status(&db, "Bytes_sent").await - before);
@@ -523,7 +525,7 @@ async fn prepared_results_keep_their_columns_when_mariadb_leaves_them_out() {
         assert_eq!(r.rows, [[Value::Int(2), Value::Text("two".into()), Value::Int(7)]]);
     }
     assert!(
-        sizes[1] + 60 < sizes[0],
+        sizes[1..].iter().min().unwrap() + 60 < sizes[0],
         "bytes sent by the executions after the change: {sizes:?}"
     );
 
