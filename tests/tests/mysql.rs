@@ -273,16 +273,21 @@ async fn metadata_health_scripts_streams_and_transactions() {
     db.execute("drop table dbx_my_tx", &[]).await.unwrap();
 }
 
-/// The session's count of `COM_STMT_PREPARE`s so far.
-async fn prepares(db: &WasmDriver) -> i64 {
+/// A session status counter (`SHOW SESSION STATUS`).
+async fn session_status(db: &WasmDriver, name: &str) -> i64 {
     let r = db
-        .query("show session status like 'Com_stmt_prepare'", &[])
+        .query(&format!("show session status like '{name}'"), &[])
         .await
         .unwrap();
     match &r.rows[0][1] {
         Value::Text(n) => n.parse().unwrap(),
-        other => panic!("Com_stmt_prepare is {other:?}"),
+        other => panic!("{name} is {other:?}"),
     }
+}
+
+/// The session's count of `COM_STMT_PREPARE`s so far.
+async fn prepares(db: &WasmDriver) -> i64 {
+    session_status(db, "Com_stmt_prepare").await
 }
 
 #[tokio::test]
@@ -462,18 +467,6 @@ async fn a_statement_past_its_deadline_is_killed_on_the_server() {
         "KILL QUERY stopped the statement"
     );
     assert!(db.query("select 1", &[]).await.is_ok());
-}
-
-/// A session status counter (`SHOW SESSION STATUS`).
-async fn session_status(db: &WasmDriver, name: &str) -> i64 {
-    let r = db
-        .query(&format!("show session status like '{name}'"), &[])
-        .await
-        .unwrap();
-    match &r.rows[0][1] {
-        Value::Text(n) => n.parse().unwrap(),
-        other => panic!("{name} is {other:?}"),
-    }
 }
 
 #[tokio::test]
