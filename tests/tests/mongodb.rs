@@ -619,25 +619,37 @@ fn cursor_server(get_mores: i64) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<St
     (port, log)
 }
 
-#[tokio::test]
-async fn a_stream_reads_ahead_and_kills_its_cursor_when_dropped() {
-    use futures::StreamExt;
-    let find = || driverbox::api::nosql::CursorRequest::Find {
-        filter: bytes(doc! {}),
-        options: FindOptions::default(),
-    };
+/// A [`cursor_server`] of `get_mores`, a pool of one connection to it,
+/// and a stream of its cursor in batches of 2.
+async fn cursor_stream(
+    get_mores: i64,
+) -> (
+    WasmDriver,
+    driverbox::api::nosql::DocumentStream,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let (port, log) = cursor_server(get_mores);
     let pool = driverbox::PoolConfig {
         max_size: 1,
         ..driverbox::PoolConfig::default()
     };
-
-    // Read to the end: batches in order, one getMore ahead, no killCursors.
-    let (port, log) = cursor_server(3);
     let db = runtime()
-        .connect_with(&format!("mongodb://127.0.0.1:{port}/dbx"), pool.clone())
+        .connect_with(&format!("mongodb://127.0.0.1:{port}/dbx"), pool)
         .await
         .unwrap();
-    let mut stream = db.stream_documents("c", find(), 2).await.unwrap();
+    let find = driverbox::api::nosql::CursorRequest::Find {
+        filter: bytes(doc! {}),
+        options: FindOptions::default(),
+    };
+    let stream = db.stream_documents("c", find, 2).await.unwrap();
+    (db, stream, log)
+}
+
+#[tokio::test]
+async fn a_stream_reads_ahead_and_kills_its_cursor_when_dropped() {
+    use futures::StreamExt;
+    // Read to the end: batches in order, one getMore ahead, no killCursors.
+    let (db, mut stream, log) = cursor_stream(3).await;
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(ints(&first, "n"), [1, 2]);
     // The next batch is asked for without the caller asking.
@@ -662,12 +674,7 @@ async fn a_stream_reads_ahead_and_kills_its_cursor_when_dropped() {
     // to two batches ahead, the driver asks for one more) are read, then
     // the cursor killed, and the connection answers the next command with
     // its own reply.
-    let (port, log) = cursor_server(5);
-    let db = runtime()
-        .connect_with(&format!("mongodb://127.0.0.1:{port}/dbx"), pool.clone())
-        .await
-        .unwrap();
-    let mut stream = db.stream_documents("c", find(), 2).await.unwrap();
+    let (db, mut stream, log) = cursor_stream(5).await;
     stream.next().await.unwrap().unwrap();
     drop(stream);
     let pong = db.query(r#"{"ping": 1}"#, &[]).await.unwrap();
@@ -681,12 +688,7 @@ async fn a_stream_reads_ahead_and_kills_its_cursor_when_dropped() {
     assert_eq!(seen, expected);
 
     // Dropped when the getMore out exhausts the cursor: nothing to kill.
-    let (port, log) = cursor_server(1);
-    let db = runtime()
-        .connect_with(&format!("mongodb://127.0.0.1:{port}/dbx"), pool)
-        .await
-        .unwrap();
-    let mut stream = db.stream_documents("c", find(), 2).await.unwrap();
+    let (db, mut stream, log) = cursor_stream(1).await;
     stream.next().await.unwrap().unwrap();
     drop(stream);
     db.query(r#"{"ping": 1}"#, &[]).await.unwrap();

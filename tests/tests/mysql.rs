@@ -17,6 +17,16 @@ async fn db() -> WasmDriver {
         .expect("connect to the local MariaDB")
 }
 
+/// A pool of one connection: one session, whose status counters and
+/// `USE` hold from call to call.
+async fn one_session() -> WasmDriver {
+    let pool = PoolConfig {
+        max_size: 1,
+        ..Default::default()
+    };
+    runtime().connect_with(MYSQL_URL, pool).await.unwrap()
+}
+
 async fn fresh_table(db: &WasmDriver, name: &str, columns: &str) {
     db.execute(&format!("drop table if exists {name}"), &[]).await.unwrap();
     db.execute(&format!("create table {name} ({columns})"), &[])
@@ -293,11 +303,7 @@ async fn prepares(db: &WasmDriver) -> i64 {
 #[tokio::test]
 async fn bulk_insert_prepares_each_statement_shape_once_per_session() {
     // One session, so its status counters see every statement.
-    let pool = PoolConfig {
-        max_size: 1,
-        ..Default::default()
-    };
-    let db = runtime().connect_with(MYSQL_URL, pool).await.unwrap();
+    let db = one_session().await;
     fresh_table(&db, "dbx_my_bulk_shapes", "id int primary key, label varchar(20)").await;
     let rows = |from: i64, n: i64| -> Vec<Vec<Value>> {
         (from..from + n)
@@ -345,11 +351,7 @@ async fn stream_rows(db: &WasmDriver, sql: &str) -> Vec<Vec<Value>> {
 
 #[tokio::test]
 async fn streams_use_the_binary_protocol_and_fall_back_to_text() {
-    let pool = PoolConfig {
-        max_size: 1,
-        ..Default::default()
-    };
-    let db = runtime().connect_with(MYSQL_URL, pool).await.unwrap();
+    let db = one_session().await;
     let sql = "select seq, seq * 1000000000, cast(seq as decimal(12,2)) / 7, concat('r', seq), \
                timestamp'2024-02-29 12:00:00.5' + interval seq second, seq * 0.5e0, null \
                from seq_1_to_2500";
@@ -389,11 +391,7 @@ async fn v_of_t(db: &WasmDriver) -> Vec<Value> {
 #[tokio::test]
 async fn cached_statements_follow_a_change_of_database() {
     // One session, so USE holds for the following calls.
-    let pool = PoolConfig {
-        max_size: 1,
-        ..Default::default()
-    };
-    let db = runtime().connect_with(MYSQL_URL, pool).await.unwrap();
+    let db = one_session().await;
     for (name, v) in [("dbx_use_a", 1), ("dbx_use_b", 2)] {
         db.execute(&format!("drop database if exists {name}"), &[])
             .await
@@ -472,11 +470,7 @@ async fn a_statement_past_its_deadline_is_killed_on_the_server() {
 #[tokio::test]
 async fn prepared_results_keep_their_columns_when_mariadb_leaves_them_out() {
     // One session: its statements and its status counters.
-    let pool = PoolConfig {
-        max_size: 1,
-        ..Default::default()
-    };
-    let db = runtime().connect_with(MYSQL_URL, pool).await.unwrap();
+    let db = one_session().await;
     fresh_table(&db, "dbx_my_shapes", "id int primary key, label varchar(20)").await;
     db.execute("insert into dbx_my_shapes values (1, 'one'), (2, 'two')", &[])
         .await
