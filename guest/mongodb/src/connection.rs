@@ -47,7 +47,7 @@ pub enum Ahead {
     /// Sent, reply not read yet: the request id.
     Sent(i32),
     /// Sending failed; the next call on the cursor reports it.
-    Failed(Error),
+    Failed(Box<Error>),
 }
 
 /// One connection to one server.
@@ -436,7 +436,7 @@ impl Connection {
         if let Some(c) = self.cursor.as_mut() {
             c.ahead = match sent {
                 Ok(id) => Ahead::Sent(id),
-                Err(e) => Ahead::Failed(e),
+                Err(e) => Ahead::Failed(Box::new(e)),
             };
         }
     }
@@ -447,7 +447,7 @@ impl Connection {
         let Some(c) = self.cursor.as_mut() else { return Ok(()) };
         let read = match std::mem::take(&mut c.ahead) {
             Ahead::None => return Ok(()),
-            Ahead::Failed(e) => Err(e),
+            Ahead::Failed(e) => Err(*e),
             Ahead::Sent(id) => self
                 .receive(id)
                 .and_then(|body| reply::cursor_batch(reply::raw(&body)?)),
