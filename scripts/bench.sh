@@ -18,6 +18,7 @@
 #   scripts/bench.sh --no-mysql      # without MySQL (--mysql-url URL: another server)
 #   scripts/bench.sh --db dynamodb --rounds 3 --out bench/results/stop24-dynamodb   # DynamoDB only (moto)
 #   scripts/bench.sh --db dynamodb --dynamodb-items 10000 --rounds 1   # quicker: 10 k items in W3/W4
+#   scripts/bench.sh --db mysql --only W1 --driver other/mysql.wasm  # A/B: another build of a driver, beside the same peers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh tests

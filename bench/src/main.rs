@@ -78,6 +78,11 @@ struct Args {
     /// Run only these contenders (e.g. `driverbox` to profile it alone); ratios need both sides.
     #[arg(long, value_delimiter = ',')]
     contender: Vec<String>,
+    /// Driver components (`.wasm`) that replace the built-in driver for
+    /// their schemes in driverbox's contenders: an A/B of two builds of a
+    /// driver, each run beside the same native peers.
+    #[arg(long, value_name = "FILE.wasm")]
+    driver: Vec<PathBuf>,
     /// The databases to run (default all five); `--no-sqlite`,
     /// `--no-mysql`, `--no-mongodb` and `--no-dynamodb` take one out.
     #[arg(long, value_delimiter = ',', default_values = ["postgres", "sqlite", "mysql", "mongodb", "dynamodb"])]
@@ -394,6 +399,20 @@ async fn run(args: Args) -> Result<()> {
         machine.mysql
     );
     let mut res = Results::default();
+    for path in &args.driver {
+        let info = ctx
+            .rt
+            .load_driver_file(path)
+            .await
+            .with_context(|| format!("loading --driver {}", path.display()))?;
+        res.note(format!(
+            "driverbox's {} contenders use {} ({} {}), not the built-in driver",
+            info.schemes.join("/"),
+            path.display(),
+            info.name,
+            info.version
+        ));
+    }
     if let Some(p) = &ctx.portable {
         res.note(format!(
             "PostgreSQL driver component: {} bytes inside driverbox's host, {} bytes portable (with the transport adapter): {:.2}x",
